@@ -63,21 +63,39 @@ export class EtcdServer {
     const client = `${scheme}://${this.host}:${this.clientPort}`;
     const peer = `http://${this.host}:${this.peerPort}`;
     const args = [
-      '--name', 'default',
-      '--data-dir', join(this.dataRoot, 'data'),
-      '--listen-client-urls', client,
-      '--advertise-client-urls', client,
-      '--listen-peer-urls', peer,
-      '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', `default=${peer}`,
-      '--logger', 'zap',
-      '--log-level', this.opts.verbose ? 'info' : 'error',
+      '--name',
+      'default',
+      '--data-dir',
+      join(this.dataRoot, 'data'),
+      '--listen-client-urls',
+      client,
+      '--advertise-client-urls',
+      client,
+      '--listen-peer-urls',
+      peer,
+      '--initial-advertise-peer-urls',
+      peer,
+      '--initial-cluster',
+      `default=${peer}`,
+      '--logger',
+      'zap',
+      '--log-level',
+      this.opts.verbose ? 'info' : 'error',
     ];
     if (this.tls) {
-      args.push('--cert-file', this.tls.serverCertFile, '--key-file', this.tls.serverKeyFile,
-        '--trusted-ca-file', this.tls.caFile, '--client-cert-auth');
+      args.push(
+        '--cert-file',
+        this.tls.serverCertFile,
+        '--key-file',
+        this.tls.serverKeyFile,
+        '--trusted-ca-file',
+        this.tls.caFile,
+        '--client-cert-auth',
+      );
     }
-    const [cmd, full] = this.opts.netns ? ['ip', ['netns', 'exec', this.opts.netns, 'etcd', ...args]] : ['etcd', args];
+    const [cmd, full] = this.opts.netns
+      ? ['ip', ['netns', 'exec', this.opts.netns, 'etcd', ...args]]
+      : ['etcd', args];
     const child = spawn(cmd as string, full as string[], {
       stdio: ['ignore', 'ignore', this.opts.verbose ? 'inherit' : 'ignore'],
     });

@@ -25,7 +25,9 @@ export function requireRoot(t: Skippable): boolean {
 /** Skips the test loudly unless every command is on PATH. */
 export function requireCommands(t: Skippable, ...cmds: string[]): boolean {
   const missing = cmds.filter((c) => !hasCommand(c));
-  return missing.length === 0 ? true : loudSkip(t, `missing commands: ${missing.join(', ')} (run scripts/setup.sh)`);
+  return missing.length === 0
+    ? true
+    : loudSkip(t, `missing commands: ${missing.join(', ')} (run scripts/setup.sh)`);
 }
 
 const linkKinds = new Map<string, boolean>();

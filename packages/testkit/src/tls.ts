@@ -19,14 +19,52 @@ export async function makeTlsMaterial(dir: string): Promise<TlsMaterial> {
   mkdirSync(dir, { recursive: true });
   const f = (n: string) => join(dir, n);
   const ossl = (args: string[]) => run('openssl', args);
-  await ossl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=tricolor-test-ca',
-    '-keyout', f('ca.key'), '-out', f('ca.crt')]);
+  await ossl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=tricolor-test-ca',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.crt'),
+  ]);
   const leaf = async (name: string, cn: string, ext: string) => {
-    await ossl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`, '-keyout', f(`${name}.key`),
-      '-out', f(`${name}.csr`)]);
+    await ossl([
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      `/CN=${cn}`,
+      '-keyout',
+      f(`${name}.key`),
+      '-out',
+      f(`${name}.csr`),
+    ]);
     await run('sh', ['-c', `printf '%s\\n' "${ext}" > ${f(`${name}.ext`)}`]);
-    await ossl(['x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'),
-      '-CAcreateserial', '-days', '2', '-out', f(`${name}.crt`), '-extfile', f(`${name}.ext`)]);
+    await ossl([
+      'x509',
+      '-req',
+      '-in',
+      f(`${name}.csr`),
+      '-CA',
+      f('ca.crt'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-out',
+      f(`${name}.crt`),
+      '-extfile',
+      f(`${name}.ext`),
+    ]);
   };
   await leaf('server', 'localhost', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth');
   await leaf('client', 'tricolor-client', 'extendedKeyUsage=clientAuth');

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { test } from 'node:test';
-import { EtcdServer, kernelHasLinkKind, Netns, ownedNamespaces, requireRoot, run, Segment } from '../src/index.js';
+import {
+  EtcdServer,
+  kernelHasLinkKind,
+  LoopbackBridge,
+  Netns,
+  ownedNamespaces,
+  requireRoot,
+  run,
+  Segment,
+} from '../src/index.js';
 
 function reachable(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -49,4 +58,22 @@ test('kernel link-kind probe tells vxlan (present) from a made-up kind', (t) => 
   if (!requireRoot(t)) return;
   assert.equal(kernelHasLinkKind('vxlan'), true);
   assert.equal(kernelHasLinkKind('no-such-kind'), false);
+});
+
+test('a loopback service of the host is reachable from inside a namespace through the bridge', async (t) => {
+  if (!requireRoot(t)) return;
+  const etcd = await EtcdServer.start();
+  const ns = await Netns.create('br');
+  const bridge = await LoopbackBridge.create(etcd.clientPort);
+  try {
+    await bridge.expose(ns, 2379);
+    const out = await ns.exec('etcdctl', ['--endpoints=http://127.0.0.1:2379', 'endpoint', 'health'], {
+      allowFail: true,
+    });
+    assert.match(out.stdout + out.stderr, /etcdserver|is healthy/);
+  } finally {
+    await bridge.close();
+    await ns.destroy();
+    await etcd.destroy();
+  }
 });

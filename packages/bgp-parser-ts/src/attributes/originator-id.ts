@@ -1,0 +1,23 @@
+import { u32 } from '../writer.js';
+import { type AttrSpec, problem } from './types.js';
+
+/** ORIGINATOR_ID (type 9, RFC 4456). */
+export interface OriginatorIdAttribute {
+  kind: 'originator-id';
+  flags: number;
+  originatorId: number;
+}
+
+export const originatorIdSpec: AttrSpec<OriginatorIdAttribute> = {
+  code: 9,
+  kind: 'originator-id',
+  flags: 0x80,
+  onError: 'treat-as-withdraw',
+  decode(v, flags) {
+    if (v.length !== 4) return problem(5, `ORIGINATOR_ID length ${v.length}`);
+    return { kind: 'originator-id', flags, originatorId: u32(v, 0) };
+  },
+  encode(a, w) {
+    w.u32(a.originatorId);
+  },
+};

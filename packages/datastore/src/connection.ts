@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { Etcd3, type IOptions } from 'etcd3';
+import { DEFAULT_PREFIX, normalizePrefix } from './keys.js';
+
+/** How to reach etcd; from the environment by default (see configFromEnv). */
+export interface EtcdConfig {
+  endpoints: string[];
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  username?: string;
+  password?: string;
+  /** Key prefix of this Tricolor cluster, default /tricolor/. */
+  prefix: string;
+  dialTimeoutMs?: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Reads ETCD_ENDPOINTS (comma-separated URLs), ETCD_CA_CERT_FILE, ETCD_CERT_FILE,
+ * ETCD_KEY_FILE, ETCD_USERNAME, ETCD_PASSWORD and TRICOLOR_DATASTORE_PREFIX; `overrides`
+ * (e.g. from command-line flags) win. Errors name the variable at fault.
+ */
+export function configFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<EtcdConfig> = {},
+): EtcdConfig {
+  const endpoints =
+    overrides.endpoints ??
+    (env.ETCD_ENDPOINTS ?? 'http://127.0.0.1:2379')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  const cfg: EtcdConfig = {
+    endpoints,
+    caFile: overrides.caFile ?? (env.ETCD_CA_CERT_FILE || undefined),
+    certFile: overrides.certFile ?? (env.ETCD_CERT_FILE || undefined),
+    keyFile: overrides.keyFile ?? (env.ETCD_KEY_FILE || undefined),
+    username: overrides.username ?? (env.ETCD_USERNAME || undefined),
+    password: overrides.password ?? (env.ETCD_PASSWORD || undefined),
+    prefix: normalizePrefix(overrides.prefix ?? (env.TRICOLOR_DATASTORE_PREFIX || DEFAULT_PREFIX)),
+    dialTimeoutMs: overrides.dialTimeoutMs,
+  };
+  validateConfig(cfg);
+  return cfg;
+}
+
+export function validateConfig(cfg: EtcdConfig): void {
+  if (cfg.endpoints.length === 0) throw new ConfigError('ETCD_ENDPOINTS: no endpoint given');
+  for (const e of cfg.endpoints) {
+    let url: URL;
+    try {
+      url = new URL(e);
+    } catch {
+      throw new ConfigError(`ETCD_ENDPOINTS: ${JSON.stringify(e)} is not a URL like http://127.0.0.1:2379`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new ConfigError(`ETCD_ENDPOINTS: ${JSON.stringify(e)} must use http or https`);
+    }
+  }
+  if (Boolean(cfg.certFile) !== Boolean(cfg.keyFile)) {
+    throw new ConfigError('ETCD_CERT_FILE and ETCD_KEY_FILE must be given together');
+  }
+  const schemes = new Set(cfg.endpoints.map((e) => new URL(e).protocol));
+  if (schemes.size > 1) throw new ConfigError('ETCD_ENDPOINTS: mixes http and https endpoints');
+  if ((cfg.caFile || cfg.certFile) && !schemes.has('https:')) {
+    throw new ConfigError('ETCD_ENDPOINTS: TLS files are set but the endpoints use http');
+  }
+  if (Boolean(cfg.username) !== Boolean(cfg.password)) {
+    throw new ConfigError('ETCD_USERNAME and ETCD_PASSWORD must be given together');
+  }
+}
+
+function readPem(path: string, variable: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new ConfigError(`${variable}: cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Opens an etcd3 client for the config (TLS and auth as configured). */
+export function connectEtcd(cfg: EtcdConfig): Etcd3 {
+  validateConfig(cfg);
+  const tls = cfg.endpoints.some((e) => e.startsWith('https:'));
+  const opts: IOptions = {
+    hosts: cfg.endpoints,
+    dialTimeout: cfg.dialTimeoutMs ?? 5_000,
+  };
+  if (tls) {
+    // Without a CA file grpc falls back to the system roots (an empty buffer is not accepted).
+    const ca = cfg.caFile ? readPem(cfg.caFile, 'ETCD_CA_CERT_FILE') : (undefined as unknown as Buffer);
+    opts.credentials = { rootCertificate: ca };
+    if (cfg.certFile && cfg.keyFile) {
+      opts.credentials.certChain = readPem(cfg.certFile, 'ETCD_CERT_FILE');
+      opts.credentials.privateKey = readPem(cfg.keyFile, 'ETCD_KEY_FILE');
+    }
+  }
+  if (cfg.username && cfg.password) opts.auth = { username: cfg.username, password: cfg.password };
+  return new Etcd3(opts);
+}

@@ -1,0 +1,40 @@
+export { ConfigError, configFromEnv, connectEtcd, type EtcdConfig, validateConfig } from './connection.js';
+export {
+  AlreadyExistsError,
+  ConflictError,
+  type FieldIssue,
+  NotFoundError,
+  ValidationError,
+} from './errors.js';
+export {
+  cidrFromKeyPart,
+  cidrKeyPart,
+  DEFAULT_PREFIX,
+  ipamKeys,
+  normalizePrefix,
+  parseAffinityKey,
+  resourceKey,
+  resourcesPrefix,
+} from './keys.js';
+export { KV, type Versioned } from './kv.js';
+export * from './net/ip.js';
+export * from './resources/bgpconfiguration.js';
+export * from './resources/bgppeer.js';
+export * from './resources/felixconfiguration.js';
+export * from './resources/ippool.js';
+export * from './resources/networkpolicy.js';
+export * from './resources/node.js';
+export * from './resources/registry.js';
+export { API_VERSION, type Metadata, type Resource } from './resources/resource.js';
+export * from './resources/workloadendpoint.js';
+export {
+  compileSelector,
+  type Labels,
+  matches,
+  parseSelector,
+  SelectorError,
+  type SelectorNode,
+  selectorProblem,
+} from './selector.js';
+export { Datastore } from './store.js';
+export { Reflector, type ReflectorOptions, type WatchEvent } from './watch.js';
