@@ -1,0 +1,313 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { Datastore, Node } from '@tricolor/datastore';
+import type { Logger } from 'pino';
+import { computeDesiredState, type DesiredState } from './calc/desired-state.js';
+import { resolveSettings, type StaticConfig } from './config.js';
+import type { FelixSettings } from './config-types.js';
+import { Dataplane } from './dataplane/dataplane.js';
+import { type Backend, detectBackend } from './dataplane/iptables.js';
+import type { FelixMetrics } from './metrics.js';
+import { autodetectIPv4, setBgpAddress, setFelixStatus, updateNode } from './node-status.js';
+import { Syncer } from './syncer.js';
+import { allocateTunnelAddress } from './tunnel-address.js';
+
+export interface AgentOptions {
+  ds: Datastore;
+  config: StaticConfig;
+  overrides: Partial<FelixSettings>;
+  log: Logger;
+  metrics: FelixMetrics;
+  /** Watch netlink (`ip monitor`) for interface and route changes (default true). */
+  monitor?: boolean;
+}
+
+/**
+ * Orchestrates felix: the syncer feeds the calculation, changes are batched (debounce),
+ * the dataplane applies the result, timers re-read the kernel so drift is repaired,
+ * and readiness turns on after the first complete converge.
+ */
+export class Agent {
+  readonly syncer: Syncer;
+  private dataplane: Dataplane | undefined;
+  private debounce: NodeJS.Timeout | undefined;
+  private applying: Promise<void> | undefined;
+  private pending = false;
+  private stopped = false;
+  private failures = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private monitor: ChildProcess | undefined;
+  private lastStatusAt = 0;
+  private tunnelAllocating = false;
+  nodeIP: string | undefined;
+  ready = false;
+  lastDesired: DesiredState | undefined;
+  lastConvergedAt: Date | undefined;
+
+  constructor(private readonly o: AgentOptions) {
+    this.syncer = new Syncer(o.ds);
+    this.syncer.on('change', () => this.schedule());
+    this.syncer.on('resync', (i: { reason: string }) => {
+      o.metrics.resyncsStarted.inc();
+      o.log.warn({ reason: i.reason }, 'datastore resync started (dataplane kept; only differences applied)');
+    });
+    this.syncer.on('warning', (e: Error) => o.log.debug({ err: e.message }, 'datastore watch error'));
+  }
+
+  get backend(): Backend | undefined {
+    return this.dataplane?.backend;
+  }
+
+  /** Starts syncing and converges once; resolves when the node is ready. */
+  async start(): Promise<void> {
+    const { log, config } = this.o;
+    await this.syncer.start();
+    log.info('datastore in sync');
+    const settings = this.currentSettings();
+    const backend = settings.iptablesBackend === 'auto' ? await detectBackend() : settings.iptablesBackend;
+    log.info({ backend }, 'iptables backend');
+    this.dataplane = new Dataplane(settings, backend);
+    // Node identity first: VXLAN needs this node's underlay address.
+    const ip =
+      config.ip === 'autodetect'
+        ? await autodetectIPv4([settings.interfacePrefix, 'vxlan', 'tunl', 'lo'])
+        : config.ip;
+    if (ip) {
+      this.nodeIP = ip;
+      await updateNode(this.o.ds, config.nodeName, (n) => setBgpAddress(n, ip));
+    } else {
+      log.warn('no IPv4 address found for this node (set IP); VXLAN is off');
+    }
+    await this.converge();
+    this.startTimers(settings);
+    if (this.o.monitor !== false) this.startMonitor(settings);
+  }
+
+  private currentSettings(): FelixSettings {
+    return resolveSettings(this.o.overrides, this.syncer.snapshot().felixConfigs, this.o.config.nodeName);
+  }
+
+  /** Applies until one full apply succeeds. */
+  private async converge(): Promise<void> {
+    for (;;) {
+      if (this.stopped) return;
+      this.pending = true;
+      await this.runApply();
+      if (this.failures === 0 && this.ready) return;
+      await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** this.failures, 5000)));
+    }
+  }
+
+  schedule(delayMs = this.o.config.debounceMs): void {
+    if (this.stopped || !this.dataplane) return;
+    this.pending = true;
+    if (this.debounce) return;
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined;
+      void this.runApply();
+    }, delayMs);
+  }
+
+  /** Single-flight: an apply requested while one runs happens right after it. */
+  private async runApply(): Promise<void> {
+    if (this.applying) return this.applying;
+    this.applying = (async () => {
+      while (this.pending && !this.stopped) {
+        this.pending = false;
+        await this.applyOnce();
+      }
+    })();
+    try {
+      await this.applying;
+    } finally {
+      this.applying = undefined;
+    }
+  }
+
+  private async applyOnce(): Promise<void> {
+    const { log, metrics, config } = this.o;
+    const dp = this.dataplane!;
+    const settings = this.currentSettings();
+    if (
+      settings.chainPrefix !== dp.settings.chainPrefix ||
+      settings.interfacePrefix !== dp.settings.interfacePrefix
+    )
+      log.warn('chainPrefix/interfacePrefix changed in FelixConfiguration: restart felix to apply');
+    Object.assign(dp.settings, settings, {
+      chainPrefix: dp.settings.chainPrefix,
+      interfacePrefix: dp.settings.interfacePrefix,
+    });
+    const snap = this.syncer.snapshot();
+    const desired = computeDesiredState({
+      nodeName: config.nodeName,
+      settings: dp.settings,
+      endpoints: snap.endpoints,
+      pools: snap.pools,
+      affinities: snap.affinities,
+      nodes: snap.nodes,
+    });
+    this.maybeAllocateTunnel(
+      snap.nodes,
+      snap.pools.some((p) => !p.spec.disabled && p.spec.vxlanMode !== 'Never'),
+    );
+    const end = metrics.applyTime.startTimer();
+    try {
+      const rep = await dp.apply(desired);
+      end();
+      this.failures = 0;
+      this.lastDesired = desired;
+      metrics.activeLocalEndpoints.set(desired.localEndpoints);
+      metrics.routeTableNumRoutes.set(desired.routes.size);
+      metrics.clusterNumHosts.set([...snap.nodes].length);
+      metrics.clusterNumWorkloadEndpoints.set([...snap.endpoints].length);
+      for (const [t, n] of Object.entries(rep.rules))
+        metrics.iptablesRules.set({ ip_version: '4', table: t }, n);
+      for (const [t, n] of Object.entries(rep.chains))
+        metrics.iptablesChains.set({ ip_version: '4', table: t }, n);
+      metrics.ipsetsTotal.set(desired.ipsets.length);
+      this.syncCounters();
+      if (rep.conflicts.length)
+        log.warn({ routes: rep.conflicts }, 'routes left alone: an operator route has the same destination');
+      if (rep.ipipUnsupported) log.error('IPIP pool present but this kernel cannot create tunl0');
+      log.debug({ ...rep, timings: rep.timings }, 'dataplane applied');
+      this.lastConvergedAt = new Date();
+      if (!this.ready) {
+        this.ready = true;
+        log.info(
+          {
+            endpoints: desired.localEndpoints,
+            ms: Math.round(Object.values(rep.timings).reduce((a, b) => a + b, 0)),
+          },
+          'first converge complete: ready',
+        );
+      }
+      void this.reportStatus();
+    } catch (e) {
+      end();
+      this.failures++;
+      metrics.dataplaneFailures.inc();
+      this.syncCounters();
+      this.dataplane!.invalidateAll();
+      log.error({ err: (e as Error).message }, 'dataplane apply failed; retrying');
+      if (this.ready) {
+        const delay = Math.min(200 * 2 ** this.failures, 5000);
+        setTimeout(() => this.schedule(0), delay).unref();
+      }
+    }
+  }
+
+  private counted = { restore: 0, restoreErr: 0, save: 0, ipset: 0 };
+  private syncCounters(): void {
+    const dp = this.dataplane!;
+    const m = this.o.metrics;
+    const c = this.counted;
+    m.iptablesRestoreCalls.inc(dp.iptables.restoreCalls - c.restore);
+    m.iptablesRestoreErrors.inc(dp.iptables.restoreErrors - c.restoreErr);
+    m.iptablesSaveCalls.inc(dp.iptables.saveCalls - c.save);
+    m.ipsetsCalls.inc(dp.ipsets.calls - c.ipset);
+    this.counted = {
+      restore: dp.iptables.restoreCalls,
+      restoreErr: dp.iptables.restoreErrors,
+      save: dp.iptables.saveCalls,
+      ipset: dp.ipsets.calls,
+    };
+  }
+
+  private maybeAllocateTunnel(nodes: Iterable<Node>, vxlanOn: boolean): void {
+    if (!vxlanOn || this.tunnelAllocating || !this.nodeIP) return;
+    const me = [...nodes].find((n) => n.metadata.name === this.o.config.nodeName);
+    if (!me || me.spec.vxlanTunnelAddress) return;
+    this.tunnelAllocating = true;
+    void (async () => {
+      try {
+        const addr = await allocateTunnelAddress(this.o.ds, this.o.config.nodeName);
+        if (!addr) throw new Error('IPAM returned no address');
+        await updateNode(this.o.ds, this.o.config.nodeName, (n) => {
+          if (n.spec.vxlanTunnelAddress) return false;
+          n.spec.vxlanTunnelAddress = addr;
+          return true;
+        });
+        this.o.log.info({ addr }, 'VXLAN tunnel address allocated');
+      } catch (e) {
+        this.o.log.error({ err: (e as Error).message }, 'cannot allocate the VXLAN tunnel address');
+        setTimeout(() => this.schedule(), 5000).unref();
+      } finally {
+        this.tunnelAllocating = false;
+      }
+    })();
+  }
+
+  /** status.felix on the Node: after the first converge, then at most every 10 s. */
+  private async reportStatus(force = false): Promise<void> {
+    const now = Date.now();
+    if (!force && this.lastStatusAt && now - this.lastStatusAt < 10_000) return;
+    this.lastStatusAt = now;
+    try {
+      await updateNode(this.o.ds, this.o.config.nodeName, (n) =>
+        setFelixStatus(n, this.ready, this.lastConvergedAt ?? new Date()),
+      );
+    } catch (e) {
+      this.lastStatusAt = 0;
+      this.o.log.warn({ err: (e as Error).message }, 'cannot write node status');
+    }
+  }
+
+  private startTimers(s: FelixSettings): void {
+    const dp = this.dataplane!;
+    const every = (ms: number, fn: () => void) => {
+      const t = setInterval(fn, ms);
+      this.timers.push(t);
+    };
+    every(s.routeRefreshIntervalMs, () => {
+      dp.invalidateRoutes();
+      dp.invalidateSysctls();
+      this.o.metrics.routeRefreshes.inc();
+      this.schedule(0);
+    });
+    every(s.iptablesRefreshIntervalMs, () => {
+      dp.invalidateIptables();
+      this.schedule(0);
+    });
+  }
+
+  /**
+   * `ip monitor link route`: a workload interface appearing or going, or one of our routes
+   * deleted by someone else, triggers a re-read and an apply within the debounce delay.
+   */
+  private startMonitor(s: FelixSettings): void {
+    const child = spawn('ip', ['monitor', 'link', 'route'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    this.monitor = child;
+    let buf = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buf += chunk.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      let relevant = false;
+      for (const l of lines) {
+        const isLink = /^(Deleted )?\d+: /.test(l);
+        if (isLink && l.includes(`: ${s.interfacePrefix}`)) relevant = true;
+        else if (isLink && l.includes(s.vxlanDevice)) relevant = true;
+        else if (
+          l.startsWith('Deleted ') &&
+          (l.includes('proto 80') || l.includes(`dev ${s.interfacePrefix}`))
+        )
+          relevant = true;
+      }
+      if (relevant) {
+        this.dataplane?.invalidateRoutes();
+        this.schedule();
+      }
+    });
+    child.on('exit', () => {
+      if (!this.stopped) setTimeout(() => this.startMonitor(s), 1000).unref();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    if (this.debounce) clearTimeout(this.debounce);
+    this.monitor?.kill('SIGTERM');
+    await this.applying?.catch(() => undefined);
+    await this.syncer.stop();
+  }
+}

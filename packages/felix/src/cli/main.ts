@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+import { Datastore, configFromEnv as etcdConfigFromEnv } from '@tricolor/datastore';
+import { pino } from 'pino';
+import { Agent } from '../agent.js';
+import { configFromEnv, FelixConfigError } from '../config.js';
+import { startHttp } from '../health.js';
+import { FelixMetrics } from '../metrics.js';
+
+async function main(): Promise<void> {
+  let env: ReturnType<typeof configFromEnv>;
+  let etcd: ReturnType<typeof etcdConfigFromEnv>;
+  try {
+    env = configFromEnv(process.env);
+    etcd = etcdConfigFromEnv(process.env);
+  } catch (e) {
+    process.stderr.write(`tricolor-felix: ${(e as Error).message}\n`);
+    process.exit(e instanceof FelixConfigError ? 2 : 3);
+  }
+  const log = pino({
+    name: 'felix',
+    level: env.overrides.logLevel ?? 'info',
+    base: { node: env.static.nodeName },
+  });
+  const ds = Datastore.connect(etcd);
+  const metrics = new FelixMetrics();
+  const agent = new Agent({ ds, config: env.static, overrides: env.overrides, log, metrics });
+  const st = env.static;
+  const servers: Awaited<ReturnType<typeof startHttp>>[] = [];
+  const same =
+    st.healthEnabled &&
+    st.metricsEnabled &&
+    st.healthHost === st.metricsHost &&
+    st.healthPort === st.metricsPort;
+  if (st.healthEnabled) {
+    const h = { live: () => true, ready: () => agent.ready };
+    servers.push(
+      await startHttp({
+        host: st.healthHost,
+        port: st.healthPort,
+        health: h,
+        ...(same ? { registry: metrics.registry } : {}),
+      }),
+    );
+    log.info({ host: st.healthHost, port: st.healthPort }, 'health endpoints listening');
+  }
+  if (st.metricsEnabled && !same) {
+    servers.push(await startHttp({ host: st.metricsHost, port: st.metricsPort, registry: metrics.registry }));
+    log.info({ host: st.metricsHost, port: st.metricsPort }, 'metrics endpoint listening');
+  }
+  let stopping = false;
+  const shutdown = async (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ sig }, 'stopping (dataplane left as is)');
+    await agent.stop().catch(() => undefined);
+    for (const s of servers) await s.server.close().catch(() => undefined);
+    ds.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  await agent.start();
+}
+
+main().catch((e) => {
+  process.stderr.write(`tricolor-felix: fatal: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});

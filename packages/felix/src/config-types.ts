@@ -1,0 +1,40 @@
+import type { HostPort } from '@tricolor/datastore';
+
+/** The knobs the calculation and the drivers read, after env and FelixConfiguration are merged. */
+export interface FelixSettings {
+  interfacePrefix: string;
+  /** Prefix of iptables chains and ipsets, with its trailing dash: `tri-`. */
+  chainPrefix: string;
+  /** MTU of the VXLAN device; default: MTU of the underlay interface minus 50. */
+  vxlanMTU?: number;
+  /** MTU of tunl0; default: MTU of the underlay interface minus 20. */
+  ipipMTU?: number;
+  vxlanVNI: number;
+  vxlanPort: number;
+  vxlanDevice: string;
+  routeRefreshIntervalMs: number;
+  iptablesRefreshIntervalMs: number;
+  failsafeInboundHostPorts: HostPort[];
+  failsafeOutboundHostPorts: HostPort[];
+  iptablesBackend: 'auto' | 'nft' | 'legacy';
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export const DEFAULT_FAILSAFE_PORTS: HostPort[] = [22, 179, 2379, 2380, 6443].map((port) => ({
+  protocol: 'tcp' as const,
+  port,
+}));
+
+export const DEFAULT_SETTINGS: FelixSettings = {
+  interfacePrefix: 'cali',
+  chainPrefix: 'tri-',
+  vxlanVNI: 4096,
+  vxlanPort: 4789,
+  vxlanDevice: 'vxlan.tricolor',
+  routeRefreshIntervalMs: 90_000,
+  iptablesRefreshIntervalMs: 60_000,
+  failsafeInboundHostPorts: DEFAULT_FAILSAFE_PORTS,
+  failsafeOutboundHostPorts: DEFAULT_FAILSAFE_PORTS,
+  iptablesBackend: 'auto',
+  logLevel: 'info',
+};

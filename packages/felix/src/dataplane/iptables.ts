@@ -1,0 +1,246 @@
+import {
+  type Chain,
+  type IptablesState,
+  type RenderedChain,
+  renderChain,
+  renderHook,
+  TABLES,
+  type Table,
+  tagPrefix,
+} from '../calc/iptables/rules.js';
+import { cmd } from './exec.js';
+
+export type Backend = 'nft' | 'legacy';
+
+export const BUILTIN_CHAINS = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
+
+/** One table as iptables-save shows it. */
+export interface ParsedTable {
+  /** Every chain (builtin and user) → its rules as `-A` bodies, in order. */
+  chains: Map<string, string[]>;
+}
+
+export const binaries = (b: Backend) => ({
+  save: b === 'nft' ? 'iptables-nft-save' : 'iptables-legacy-save',
+  restore: b === 'nft' ? 'iptables-nft-restore' : 'iptables-legacy-restore',
+  iptables: b === 'nft' ? 'iptables-nft' : 'iptables-legacy',
+});
+
+/** Parses iptables-save output (any number of tables). */
+export function parseSave(text: string): Map<Table, ParsedTable> {
+  const out = new Map<Table, ParsedTable>();
+  let cur: ParsedTable | undefined;
+  for (const raw of text.split('\n')) {
+    const line = raw.trimEnd();
+    if (line.startsWith('*')) {
+      cur = { chains: new Map() };
+      out.set(line.slice(1) as Table, cur);
+    } else if (!cur || line.startsWith('#') || line === 'COMMIT') {
+    } else if (line.startsWith(':')) {
+      cur.chains.set(line.slice(1).split(' ')[0]!, []);
+    } else if (line.startsWith('-A ')) {
+      const sp = line.indexOf(' ', 3);
+      const chain = line.slice(3, sp < 0 ? undefined : sp);
+      const body = sp < 0 ? '' : line.slice(sp + 1);
+      let list = cur.chains.get(chain);
+      if (!list) {
+        list = [];
+        cur.chains.set(chain, list);
+      }
+      list.push(body);
+    }
+  }
+  return out;
+}
+
+/** The felix hash carried by a rule body, or undefined when the rule is not felix's. */
+export function ruleHash(body: string, chainPrefix: string): string | undefined {
+  const tag = tagPrefix(chainPrefix).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const m = new RegExp(`--comment "?${tag}([A-Za-z0-9_-]+)"?`).exec(body);
+  return m?.[1];
+}
+
+/** Reads the tables with the backend's iptables-save; the read-back for tests too. */
+export async function readTables(backend: Backend): Promise<Map<Table, ParsedTable>> {
+  const { stdout } = await cmd(binaries(backend).save, []);
+  return parseSave(stdout);
+}
+
+/**
+ * Picks the backend the host already uses: the one whose tables hold rules (kube-proxy,
+ * docker or the distribution put them there). Debian 12 defaults to nft.
+ */
+export async function detectBackend(): Promise<Backend> {
+  const count = async (b: Backend) => {
+    const r = await cmd(binaries(b).save, [], { allowFail: true });
+    if (r.code !== 0) return -1;
+    return r.stdout.split('\n').filter((l) => l.startsWith('-A ')).length;
+  };
+  const [legacy, nft] = await Promise.all([count('legacy'), count('nft')]);
+  return legacy > 0 && legacy > nft ? 'legacy' : 'nft';
+}
+
+export interface IptablesDiff {
+  /** The iptables-restore --noflush input; empty when nothing differs. */
+  script: string;
+  changedChains: number;
+  deletedChains: number;
+  hookChanges: number;
+}
+
+/**
+ * Computes the delta between the desired state and the kernel's tables: whole chains are
+ * rewritten when their hash list differs (declaring an existing chain in --noflush mode
+ * flushes it), stale prefixed chains are flushed then deleted, and each hook gets exactly
+ * one felix jump at position 1. Rules without felix's tag are never named in the script.
+ */
+export function diffIptables(
+  desired: IptablesState,
+  kernel: Map<Table, ParsedTable>,
+  chainPrefix: string,
+  render: (c: Chain) => RenderedChain = (c) => renderChain(c, chainPrefix),
+): IptablesDiff {
+  const parts: string[] = [];
+  let changedChains = 0;
+  let deletedChains = 0;
+  let hookChanges = 0;
+  for (const t of TABLES) {
+    const k: ParsedTable = kernel.get(t) ?? { chains: new Map<string, string[]>() };
+    const decl: string[] = [];
+    const body: string[] = [];
+    const del: string[] = [];
+    const want = new Set<string>();
+    for (const c of desired[t].chains) {
+      want.add(c.name);
+      const r = render(c);
+      const cur = k.chains.get(c.name);
+      // The very array written by the last successful restore (model kept in step): unchanged.
+      if (cur === r.lines) continue;
+      if (
+        cur &&
+        cur.length === r.hashes.length &&
+        cur.every((b, i) => ruleHash(b, chainPrefix) === r.hashes[i])
+      )
+        continue;
+      changedChains++;
+      decl.push(`:${c.name} - [0:0]`);
+      for (const line of r.lines) body.push(`-A ${c.name} ${line}`);
+    }
+    for (const name of k.chains.keys()) {
+      if (BUILTIN_CHAINS.has(name) || !name.startsWith(chainPrefix) || want.has(name)) continue;
+      deletedChains++;
+      decl.push(`:${name} - [0:0]`);
+      del.push(`-X ${name}`);
+    }
+    // Hooks: exactly one felix jump per hook, at the top.
+    const hooks = new Map<string, { hash: string; line: string }>();
+    for (const h of desired[t].hooks) hooks.set(h.hook, renderHook(h, chainPrefix));
+    for (const hook of BUILTIN_CHAINS) {
+      const rules = k.chains.get(hook) ?? [];
+      const ours = rules.map((b, i) => ({ i, h: ruleHash(b, chainPrefix) })).filter((x) => x.h !== undefined);
+      const w = hooks.get(hook);
+      const ok = w ? ours.length === 1 && ours[0]!.i === 0 && ours[0]!.h === w.hash : ours.length === 0;
+      if (ok) continue;
+      hookChanges++;
+      for (const o of [...ours].reverse()) body.unshift(`-D ${hook} ${o.i + 1}`);
+      if (w) body.push(`-I ${hook} 1 ${w.line}`);
+    }
+    if (decl.length + body.length + del.length === 0) continue;
+    // Deletions by index come first (before inserts shift positions), then chain contents.
+    const delIdx = body.filter((l) => l.startsWith('-D '));
+    const rest = body.filter((l) => !l.startsWith('-D '));
+    parts.push(`*${t}`, ...decl, ...delIdx, ...rest, ...del, 'COMMIT');
+  }
+  return {
+    script: parts.length ? `${parts.join('\n')}\n` : '',
+    changedChains,
+    deletedChains,
+    hookChanges,
+  };
+}
+
+/** Caches rendered chains so a steady state does not re-hash 40,000 rules per apply. */
+class RenderCache {
+  private cache = new Map<string, { key: string; r: RenderedChain }>();
+  constructor(private readonly prefix: string) {}
+  render = (c: Chain): RenderedChain => {
+    const key = c.rules.map((r) => `${r.match ?? ''}\u0001${r.action}\u0001${r.note ?? ''}`).join('\u0002');
+    const hit = this.cache.get(c.name);
+    if (hit && hit.key === key) return hit.r;
+    const r = renderChain(c, this.prefix);
+    this.cache.set(c.name, { key, r });
+    return r;
+  };
+  prune(names: Set<string>): void {
+    for (const n of this.cache.keys()) if (!names.has(n)) this.cache.delete(n);
+  }
+}
+
+/**
+ * The iptables driver: keeps a model of the kernel's tables (re-read on invalidate, after
+ * errors, and on the refresh timer) and writes only deltas with one iptables-restore.
+ */
+export class IptablesDriver {
+  private kernel: Map<Table, ParsedTable> | undefined;
+  private readonly renders: RenderCache;
+  restoreCalls = 0;
+  restoreErrors = 0;
+  saveCalls = 0;
+
+  constructor(
+    readonly backend: Backend,
+    private readonly chainPrefix: string,
+  ) {
+    this.renders = new RenderCache(chainPrefix);
+  }
+
+  invalidate(): void {
+    this.kernel = undefined;
+  }
+
+  async apply(desired: IptablesState): Promise<IptablesDiff> {
+    if (!this.kernel) {
+      this.saveCalls++;
+      this.kernel = await readTables(this.backend);
+    }
+    const diff = diffIptables(desired, this.kernel, this.chainPrefix, this.renders.render);
+    const names = new Set<string>();
+    for (const t of TABLES) for (const c of desired[t].chains) names.add(`${c.name}`);
+    this.renders.prune(names);
+    if (!diff.script) return diff;
+    this.restoreCalls++;
+    try {
+      await cmd(binaries(this.backend).restore, ['--noflush', '-w', '5'], { input: diff.script });
+    } catch (e) {
+      this.restoreErrors++;
+      this.kernel = undefined;
+      throw e;
+    }
+    this.updateModel(desired);
+    return diff;
+  }
+
+  /** After a successful restore the kernel holds exactly what we wrote: update the model without re-reading. */
+  private updateModel(desired: IptablesState): void {
+    const k = this.kernel!;
+    for (const t of TABLES) {
+      let tab = k.get(t);
+      if (!tab) {
+        tab = { chains: new Map() };
+        k.set(t, tab);
+      }
+      const want = new Set(desired[t].chains.map((c) => c.name));
+      for (const name of [...tab.chains.keys()])
+        if (!BUILTIN_CHAINS.has(name) && name.startsWith(this.chainPrefix) && !want.has(name))
+          tab.chains.delete(name);
+      for (const c of desired[t].chains) tab.chains.set(c.name, this.renders.render(c).lines);
+      const hooks = new Map(desired[t].hooks.map((h) => [h.hook, renderHook(h, this.chainPrefix).line]));
+      for (const hook of BUILTIN_CHAINS) {
+        const rules = (tab.chains.get(hook) ?? []).filter((b) => ruleHash(b, this.chainPrefix) === undefined);
+        const w = hooks.get(hook);
+        if (w) rules.unshift(w);
+        if (rules.length || tab.chains.has(hook)) tab.chains.set(hook, rules);
+      }
+    }
+  }
+}

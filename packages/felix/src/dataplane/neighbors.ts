@@ -1,0 +1,45 @@
+import { type DesiredNeighbor, neighborKey } from '../calc/desired-state.js';
+import { ipJson } from './exec.js';
+
+interface IpNeigh {
+  dst: string;
+  dev: string;
+  lladdr?: string;
+  state?: string[];
+}
+
+/** Permanent neighbor entries (both families); the read-back for static workload/VTEP neighbors. */
+export async function readNeighbors(): Promise<DesiredNeighbor[]> {
+  const rows = await ipJson<IpNeigh>(['neigh', 'show', 'nud', 'permanent']);
+  return rows.filter((r) => r.lladdr).map((r) => ({ ip: r.dst, dev: r.dev, mac: r.lladdr!.toLowerCase() }));
+}
+
+/** felix owns permanent entries on workload interfaces and on its tunnel device. */
+export function isOwnedNeighbor(n: DesiredNeighbor, interfacePrefix: string, tunnelDevs: string[]): boolean {
+  return n.dev.startsWith(interfacePrefix) || tunnelDevs.includes(n.dev);
+}
+
+export function diffNeighbors(
+  desired: Map<string, DesiredNeighbor>,
+  kernel: Map<string, DesiredNeighbor>,
+  interfacePrefix: string,
+  tunnelDevs: string[],
+  devExists: (dev: string) => boolean,
+): string[] {
+  const out: string[] = [];
+  for (const [key, n] of kernel) {
+    if (!desired.has(key) && isOwnedNeighbor(n, interfacePrefix, tunnelDevs))
+      out.push(`neigh del ${n.ip} dev ${n.dev}`);
+  }
+  for (const [key, n] of desired) {
+    const k = kernel.get(key);
+    if (k && k.mac === n.mac) continue;
+    if (!devExists(n.dev)) continue;
+    out.push(`neigh replace ${n.ip} lladdr ${n.mac} dev ${n.dev} nud permanent`);
+  }
+  return out;
+}
+
+export function neighborMap(list: DesiredNeighbor[]): Map<string, DesiredNeighbor> {
+  return new Map(list.map((n) => [neighborKey(n), n]));
+}

@@ -1,0 +1,59 @@
+import { ConflictError, type Datastore, type Node, NotFoundError } from '@tricolor/datastore';
+import { ipJson } from './dataplane/exec.js';
+
+interface IpAddr {
+  ifname: string;
+  addr_info?: { family: string; local: string; prefixlen: number; scope?: string }[];
+}
+
+/** First global IPv4 address on an interface that is not a workload, tunnel or loopback one. */
+export async function autodetectIPv4(excludePrefixes: string[]): Promise<string | undefined> {
+  const rows = await ipJson<IpAddr>(['-4', 'addr', 'show', 'scope', 'global']);
+  for (const r of rows) {
+    if (r.ifname === 'lo' || excludePrefixes.some((p) => r.ifname.startsWith(p))) continue;
+    const a = r.addr_info?.find((x) => x.family === 'inet');
+    if (a) return `${a.local}/${a.prefixlen}`;
+  }
+  return undefined;
+}
+
+/**
+ * Read-modify-write of this node's Node resource with compare-and-swap: `mutate` changes
+ * only felix's fields, so labels, asNumber, routeReflectorClusterID and anything else an
+ * operator set survive. Creates the Node when it does not exist.
+ */
+export async function updateNode(ds: Datastore, name: string, mutate: (n: Node) => boolean): Promise<Node> {
+  for (let attempt = 0; ; attempt++) {
+    const cur = await ds.get('Node', name);
+    const node: Node = cur ?? { kind: 'Node', apiVersion: 'tricolor.dev/v1', metadata: { name }, spec: {} };
+    const copy = structuredClone(node);
+    if (!mutate(copy) && cur) return cur;
+    try {
+      return cur ? await ds.update(copy) : await ds.create(copy);
+    } catch (e) {
+      if (
+        attempt > 10 ||
+        !(
+          e instanceof ConflictError ||
+          e instanceof NotFoundError ||
+          (e as Error).name === 'AlreadyExistsError'
+        )
+      )
+        throw e;
+    }
+  }
+}
+
+export function setBgpAddress(n: Node, ipv4Address: string): boolean {
+  if (n.spec.bgp?.ipv4Address === ipv4Address) return false;
+  n.spec.bgp = { ...(n.spec.bgp ?? {}), ipv4Address };
+  return true;
+}
+
+export function setFelixStatus(n: Node, ready: boolean, at: Date): boolean {
+  n.status = {
+    ...(n.status ?? {}),
+    felix: { ...(n.status?.felix ?? {}), ready, lastConvergedAt: at.toISOString() },
+  };
+  return true;
+}

@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { computeDesiredState, type DesiredState, vtepMac } from '../src/calc/desired-state.js';
+import { diffRoutes, type KernelRoute, routeMap } from '../src/dataplane/routes.js';
+import { ipipCommands, vxlanCommands } from '../src/dataplane/vxlan.js';
+import { node, pool, settings, wep } from './helpers.js';
+
+const base = () => ({
+  nodeName: 'n1',
+  settings: settings(),
+  endpoints: [
+    wep('a', 'n1', 'cali1111111111a', '10.244.1.5/32', 'EE:EE:EE:EE:EE:01'),
+    wep('b', 'n1', 'cali2222222222b', '10.244.1.6/32'),
+    wep('c', 'n2', 'cali3333333333c', '10.244.2.7/32'),
+  ],
+  pools: [pool('p', '10.244.0.0/16', { natOutgoing: true })],
+  affinities: [
+    { node: 'n1', block: '10.244.1.0/26', state: 'confirmed' },
+    { node: 'n1', block: '10.244.9.0/26', state: 'pending' },
+    { node: 'n2', block: '10.244.2.0/26', state: 'confirmed' },
+  ],
+  nodes: [node('n1', '192.168.1.1/24'), node('n2', '192.168.1.2/24', { vxlanTunnelAddress: '10.244.2.0' })],
+});
+
+test('local endpoints become /32 routes, static neighbors and interface sysctls; others are ignored', () => {
+  const d = computeDesiredState(base());
+  assert.deepEqual(d.routes.get('4|10.244.1.5/32'), {
+    family: 4,
+    dst: '10.244.1.5/32',
+    type: 'unicast',
+    dev: 'cali1111111111a',
+    scope: 'link',
+  });
+  assert.ok(d.routes.has('4|10.244.1.6/32'));
+  assert.ok(!d.routes.has('4|10.244.2.7/32'), "another node's endpoint is not routed here");
+  assert.deepEqual(
+    [...d.neighbors.values()],
+    [{ ip: '10.244.1.5', mac: 'ee:ee:ee:ee:ee:01', dev: 'cali1111111111a' }],
+  );
+  for (const k of [
+    'conf/cali1111111111a/proxy_arp',
+    'conf/cali1111111111a/forwarding',
+    'conf/cali1111111111a/route_localnet',
+  ])
+    assert.equal(d.sysctls.get(`net/ipv4/${k}`), '1', k);
+  assert.equal(d.sysctls.get('net/ipv4/neigh/cali1111111111a/proxy_delay'), '0');
+  assert.equal(d.sysctls.get('net/ipv4/ip_forward'), '1');
+  assert.equal(
+    d.sysctls.has('net/ipv6/conf/cali1111111111a/proxy_ndp'),
+    false,
+    'no IPv6 sysctls for an IPv4-only pod',
+  );
+  assert.equal(d.localEndpoints, 2);
+  assert.deepEqual(d.interfaces, ['cali1111111111a', 'cali2222222222b']);
+});
+
+test('IPv6 endpoints get proxy_ndp, forwarding and accept_ra=0', () => {
+  const inp = base();
+  inp.endpoints = [wep('v6', 'n1', 'cali6666666666f', 'fd00:1::5/128')];
+  const d = computeDesiredState(inp);
+  assert.ok(d.routes.has('6|fd00:1::5/128'));
+  assert.equal(d.sysctls.get('net/ipv6/conf/cali6666666666f/proxy_ndp'), '1');
+  assert.equal(d.sysctls.get('net/ipv6/conf/cali6666666666f/accept_ra'), '0');
+  assert.equal(d.sysctls.get('net/ipv6/conf/cali6666666666f/forwarding'), '1');
+});
+
+test('only confirmed blocks of this node become blackholes', () => {
+  const d = computeDesiredState(base());
+  assert.deepEqual(d.ownedBlocks, ['10.244.1.0/26']);
+  assert.deepEqual(d.routes.get('4|10.244.1.0/26'), { family: 4, dst: '10.244.1.0/26', type: 'blackhole' });
+  assert.ok(!d.routes.has('4|10.244.9.0/26'), 'pending affinity is not ours yet');
+  assert.ok(!d.routes.has('4|10.244.2.0/26'), "no VXLAN: other blocks are bird's business");
+  assert.equal(d.vxlan, undefined);
+});
+
+test("VXLAN mode: device, FDB, neighbor and onlink routes to other nodes' blocks", () => {
+  const inp = base();
+  inp.pools = [pool('p', '10.244.0.0/16', { vxlanMode: 'Always' })];
+  const d = computeDesiredState(inp);
+  assert.ok(d.vxlan);
+  assert.equal(d.vxlan.device.name, 'vxlan.tricolor');
+  assert.equal(d.vxlan.device.vni, 4096);
+  assert.equal(d.vxlan.device.port, 4789);
+  assert.equal(d.vxlan.device.localIP, '192.168.1.1');
+  assert.deepEqual(d.vxlan.fdb, [{ mac: vtepMac('n2'), dst: '192.168.1.2' }]);
+  assert.deepEqual(d.neighbors.get('vxlan.tricolor|10.244.2.0'), {
+    ip: '10.244.2.0',
+    mac: vtepMac('n2'),
+    dev: 'vxlan.tricolor',
+  });
+  assert.deepEqual(d.routes.get('4|10.244.2.0/26'), {
+    family: 4,
+    dst: '10.244.2.0/26',
+    type: 'unicast',
+    dev: 'vxlan.tricolor',
+    via: '10.244.2.0',
+    onlink: true,
+  });
+  // CrossSubnet: n2 shares our /24, so no tunnel route for it.
+  inp.pools = [pool('p', '10.244.0.0/16', { vxlanMode: 'CrossSubnet' })];
+  const cs = computeDesiredState(inp);
+  assert.ok(!cs.routes.has('4|10.244.2.0/26'));
+  assert.deepEqual(cs.vxlan?.fdb, []);
+  assert.match(vtepMac('n2'), /^66(:[0-9a-f]{2}){5}$/);
+});
+
+test("IPIP pools ask for tunl0 with the node's IPIP address; the command plan is what the kernel needs", () => {
+  const inp = base();
+  inp.pools = [pool('p', '10.244.0.0/16', { ipipMode: 'Always' })];
+  inp.nodes = [node('n1', '192.168.1.1/24', { ipv4IPIPTunnelAddr: '10.244.1.1' })];
+  const d = computeDesiredState(inp);
+  assert.deepEqual(d.ipip, { device: 'tunl0', address: '10.244.1.1' });
+  assert.deepEqual(ipipCommands(undefined, d.ipip!, { mtu: 1500 }), [
+    ['link', 'add', 'name', 'tunl0', 'type', 'ipip'],
+    ['link', 'set', 'tunl0', 'mtu', '1480'],
+    ['link', 'set', 'tunl0', 'up'],
+    ['addr', 'replace', '10.244.1.1/32', 'dev', 'tunl0'],
+  ]);
+  const cur = { name: 'tunl0', kind: 'ipip', mtu: 1480, up: true, addresses: ['10.244.1.1/32'] };
+  assert.deepEqual(ipipCommands(cur, d.ipip!, { mtu: 1500 }), [], 'converged: nothing to do');
+  assert.deepEqual(ipipCommands({ ...cur, addresses: ['10.9.9.9/32'] }, d.ipip!, { mtu: 1500 }), [
+    ['addr', 'del', '10.9.9.9/32', 'dev', 'tunl0'],
+    ['addr', 'replace', '10.244.1.1/32', 'dev', 'tunl0'],
+  ]);
+});
+
+test('VXLAN device plan: MTU is underlay minus 50; a wrong VNI recreates the device', () => {
+  const want = {
+    name: 'vxlan.tricolor',
+    vni: 4096,
+    port: 4789,
+    localIP: '192.168.1.1',
+    address: '10.244.1.0',
+    mac: '66:00:00:00:00:01',
+  };
+  const plan = vxlanCommands(undefined, want, { name: 'eth0', mtu: 1500 });
+  assert.deepEqual(plan[0], [
+    'link',
+    'add',
+    'vxlan.tricolor',
+    'address',
+    '66:00:00:00:00:01',
+    'type',
+    'vxlan',
+    'id',
+    '4096',
+    'local',
+    '192.168.1.1',
+    'dstport',
+    '4789',
+    'nolearning',
+    'dev',
+    'eth0',
+  ]);
+  assert.deepEqual(plan[1], ['link', 'set', 'vxlan.tricolor', 'mtu', '1450']);
+  const wrong = {
+    name: 'vxlan.tricolor',
+    kind: 'vxlan',
+    vni: 1,
+    port: 4789,
+    local: '192.168.1.1',
+    mtu: 1450,
+    up: true,
+    mac: want.mac,
+    addresses: [],
+  };
+  assert.deepEqual(vxlanCommands(wrong, want, { name: 'eth0', mtu: 1500 })[0], [
+    'link',
+    'del',
+    'vxlan.tricolor',
+  ]);
+});
+
+test('route diff: replaces ours, deletes stale ours, never touches operator routes', () => {
+  const d: DesiredState = computeDesiredState(base());
+  const kernel: KernelRoute[] = [
+    {
+      family: 4,
+      dst: '10.244.1.5/32',
+      type: 'unicast',
+      dev: 'cali1111111111a',
+      scope: 'link',
+      protocol: '80',
+    },
+    {
+      family: 4,
+      dst: '10.244.1.99/32',
+      type: 'unicast',
+      dev: 'cali9999999999z',
+      scope: 'link',
+      protocol: 'boot',
+    },
+    { family: 4, dst: '10.244.7.0/26', type: 'blackhole', protocol: '80' },
+    { family: 4, dst: '10.244.1.0/26', type: 'unicast', via: '192.168.1.9', dev: 'eth0', protocol: 'static' },
+    { family: 4, dst: '172.16.0.0/12', type: 'unicast', via: '192.168.1.254', dev: 'eth0', protocol: 'boot' },
+  ];
+  const diff = diffRoutes(d.routes, routeMap(kernel), 'cali', () => true);
+  assert.deepEqual(diff.commands.sort(), [
+    'route del 10.244.1.99/32 dev cali9999999999z',
+    'route del blackhole 10.244.7.0/26',
+    'route replace 10.244.1.6/32 dev cali2222222222b scope link proto 80',
+  ]);
+  assert.deepEqual(diff.conflicts, ['10.244.1.0/26'], 'an operator route for our block is left alone');
+  const waiting = diffRoutes(d.routes, new Map(), 'cali', (dev) => dev !== 'cali2222222222b');
+  assert.deepEqual(waiting.waiting, ['10.244.1.6/32']);
+});

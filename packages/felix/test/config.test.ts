@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { FelixConfiguration } from '@tricolor/datastore';
+import { configFromEnv, FelixConfigError, parseHostPorts, resolveSettings } from '../src/config.js';
+
+const fc = (name: string, spec: FelixConfiguration['spec']): FelixConfiguration => ({
+  kind: 'FelixConfiguration',
+  apiVersion: 'tricolor.dev/v1',
+  metadata: { name },
+  spec,
+});
+
+test('defaults: 127.0.0.1 bind, ports 9099/9091, 90 s / 60 s refresh, tri- chains, cali interfaces', () => {
+  const c = configFromEnv({ NODENAME: 'node-1' });
+  assert.equal(c.static.nodeName, 'node-1');
+  assert.equal(c.static.healthHost, '127.0.0.1');
+  assert.equal(c.static.healthPort, 9099);
+  assert.equal(c.static.metricsHost, '127.0.0.1');
+  assert.equal(c.static.metricsPort, 9091);
+  assert.equal(c.static.ip, 'autodetect');
+  const s = resolveSettings(c.overrides, [], 'node-1');
+  assert.equal(s.routeRefreshIntervalMs, 90_000);
+  assert.equal(s.iptablesRefreshIntervalMs, 60_000);
+  assert.equal(s.chainPrefix, 'tri-');
+  assert.equal(s.interfacePrefix, 'cali');
+  assert.equal(s.vxlanVNI, 4096);
+  assert.deepEqual(
+    s.failsafeInboundHostPorts.map((p) => p.port),
+    [22, 179, 2379, 2380, 6443],
+  );
+});
+
+test('env over node.<name> over default FelixConfiguration', () => {
+  const c = configFromEnv({ NODENAME: 'n1', FELIX_IPTABLESREFRESHINTERVAL: '0.5', FELIX_CHAINPREFIX: 'abc' });
+  const s = resolveSettings(
+    c.overrides,
+    [
+      fc('default', {
+        routeRefreshInterval: 30,
+        iptablesRefreshInterval: 20,
+        vxlanVNI: 7,
+        logSeverityScreen: 'debug',
+      }),
+      fc('node.n1', { routeRefreshInterval: 5 }),
+      fc('node.n2', { routeRefreshInterval: 99 }),
+    ],
+    'n1',
+  );
+  assert.equal(s.routeRefreshIntervalMs, 5000, 'node.n1 beats default');
+  assert.equal(s.iptablesRefreshIntervalMs, 500, 'env beats both');
+  assert.equal(s.vxlanVNI, 7);
+  assert.equal(s.logLevel, 'debug');
+  assert.equal(s.chainPrefix, 'abc-');
+});
+
+test('invalid env values are all reported, each naming its variable', () => {
+  try {
+    configFromEnv({
+      NODENAME: 'Bad_Name',
+      IP: '10.0.0.1',
+      FELIX_HEALTHPORT: '70000',
+      FELIX_ROUTEREFRESHINTERVAL: 'soon',
+      FELIX_IPTABLESBACKEND: 'iptables',
+      FELIX_FAILSAFEINBOUNDHOSTPORTS: 'tcp:22,sctp:9',
+      FELIX_INTERFACEPREFIX: 'CALI',
+      FELIX_HEALTHENABLED: 'maybe',
+    });
+    assert.fail('should throw');
+  } catch (e) {
+    assert.ok(e instanceof FelixConfigError);
+    const text = e.message;
+    for (const v of [
+      'NODENAME',
+      'IP:',
+      'FELIX_HEALTHPORT',
+      'FELIX_ROUTEREFRESHINTERVAL',
+      'FELIX_IPTABLESBACKEND',
+      'FELIX_FAILSAFEINBOUNDHOSTPORTS',
+      'FELIX_INTERFACEPREFIX',
+      'FELIX_HEALTHENABLED',
+    ])
+      assert.ok(text.includes(v), `${v} missing from: ${text}`);
+    assert.equal(e.problems.length, 8);
+  }
+});
+
+test('host ports parse with optional protocol; none clears the list', () => {
+  assert.deepEqual(parseHostPorts('tcp:22, udp:53,179'), [
+    { protocol: 'tcp', port: 22 },
+    { protocol: 'udp', port: 53 },
+    { protocol: 'tcp', port: 179 },
+  ]);
+  assert.deepEqual(parseHostPorts('none'), []);
+  assert.equal(typeof parseHostPorts('tcp:0'), 'string');
+});

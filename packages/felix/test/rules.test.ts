@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { computeDesiredState } from '../src/calc/desired-state.js';
+import { buildIptables } from '../src/calc/iptables/chains.js';
+import { dispatchChains } from '../src/calc/iptables/dispatch.js';
+import { hashChain, renderChain } from '../src/calc/iptables/rules.js';
+import { diffIptables, parseSave, ruleHash } from '../src/dataplane/iptables.js';
+import { pool, settings } from './helpers.js';
+
+test('rule hashes are positional and stable', () => {
+  const c = { name: 'tri-x', rules: [{ action: '-j ACCEPT' }, { match: '-p tcp', action: '-j DROP' }] };
+  const h = hashChain(c);
+  assert.deepEqual(hashChain(c), h, 'deterministic');
+  assert.equal(new Set(h).size, 2);
+  const swapped = hashChain({ name: 'tri-x', rules: [c.rules[1]!, c.rules[0]!] });
+  assert.notEqual(swapped[1], h[1]);
+  const renamed = hashChain({ name: 'tri-y', rules: c.rules });
+  assert.notEqual(renamed[0], h[0], 'the chain name is part of the hash');
+  const r = renderChain(c, 'tri-');
+  assert.equal(r.lines[1], `-p tcp -m comment --comment tri:${h[1]} -j DROP`);
+  assert.equal(ruleHash(r.lines[1]!, 'tri-'), h[1]);
+  assert.equal(ruleHash('-p tcp -m comment --comment "something else" -j DROP', 'tri-'), undefined);
+});
+
+test('base chains: hooks, failsafes, nat-outgoing with pool ipsets, unknown interfaces dropped', () => {
+  const st = buildIptables(
+    settings(),
+    [{ iface: 'cali1234567890a', profiles: [] }],
+    [pool('p', '10.244.0.0/16', { natOutgoing: true })],
+  );
+  assert.deepEqual(
+    st.filter.hooks.map((h) => `${h.hook}->${h.target}`),
+    ['INPUT->tri-INPUT', 'FORWARD->tri-FORWARD', 'OUTPUT->tri-OUTPUT'],
+  );
+  assert.deepEqual(
+    st.nat.hooks.map((h) => h.hook),
+    ['PREROUTING', 'POSTROUTING'],
+  );
+  assert.equal(st.raw.hooks.length, 2);
+  assert.equal(st.mangle.hooks.length, 1);
+  const chain = (t: 'filter' | 'nat', n: string) => st[t].chains.find((c) => c.name === n)!;
+  assert.deepEqual(
+    chain('filter', 'tri-failsafe-in').rules.map((r) => r.match),
+    [22, 179, 2379, 2380, 6443].map((p) => `-p tcp -m tcp --dport ${p}`),
+  );
+  assert.deepEqual(chain('nat', 'tri-nat-outgoing').rules, [
+    {
+      match: '-m set --match-set tri-masq-ipam-pools src -m set ! --match-set tri-all-ipam-pools dst',
+      action: '-j MASQUERADE',
+    },
+  ]);
+  const from = chain('filter', 'tri-from-wl-dispatch');
+  assert.deepEqual(
+    from.rules.map((r) => `${r.match ?? ''} ${r.action}`.trim()),
+    ['-i cali1234567890a -g tri-fw-cali1234567890a', '-j DROP'],
+  );
+  assert.ok(chain('filter', 'tri-tw-cali1234567890a'));
+  // Without natOutgoing pools the chain is empty.
+  const none = buildIptables(settings(), [], [pool('p', '10.244.0.0/16')]);
+  assert.deepEqual(none.nat.chains.find((c) => c.name === 'tri-nat-outgoing')!.rules, []);
+  // Chain prefix is configurable.
+  const other = buildIptables(settings({ chainPrefix: 'zz-' }), [], []);
+  assert.ok(other.filter.chains.every((c) => c.name.startsWith('zz-')));
+});
+
+test('dispatch scales: 10,000 interfaces give a prefix tree with short chains, every leaf ends in DROP', () => {
+  const ifaces = Array.from(
+    { length: 10_000 },
+    (_, i) => `cali${((i * 2654435761) % 2 ** 44).toString(16).padStart(11, '0')}`,
+  );
+  const chains = dispatchChains(ifaces, {
+    root: 'tri-from-wl-dispatch',
+    direction: '-i',
+    target: (i) => `tri-fw-${i}`,
+    interfacePrefix: 'cali',
+    unknown: [{ action: '-j DROP' }],
+  });
+  const leaves = new Set<string>();
+  for (const c of chains) {
+    assert.ok(c.rules.length <= 40, `${c.name} has ${c.rules.length} rules`);
+    assert.equal(c.rules.at(-1)!.action, '-j DROP', `${c.name} must end in DROP`);
+    assert.ok(c.name.length <= 28, c.name);
+    for (const r of c.rules) if (r.action.startsWith('-g tri-fw-')) leaves.add(r.action.slice(3));
+  }
+  assert.equal(leaves.size, 10_000, 'every interface is reachable exactly once');
+  assert.equal(chains[0]!.name, 'tri-from-wl-dispatch');
+});
+
+test('iptables diff: writes only changed chains, one hook jump at the top, never names foreign rules', () => {
+  const d = computeDesiredState({
+    nodeName: 'n1',
+    settings: settings(),
+    endpoints: [],
+    pools: [],
+    affinities: [],
+    nodes: [],
+  });
+  const first = diffIptables(
+    d.iptables,
+    parseSave('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 1.2.3.4/32 -j DROP\nCOMMIT\n'),
+    'tri-',
+  );
+  assert.match(first.script, /-I INPUT 1 -m comment --comment tri:\S+ -j tri-INPUT/);
+  assert.doesNotMatch(first.script, /1\.2\.3\.4/);
+  // Feed back what the kernel would then hold: nothing more to do.
+  const lines: string[] = [];
+  for (const t of ['raw', 'mangle', 'nat', 'filter'] as const) {
+    lines.push(`*${t}`);
+    for (const c of d.iptables[t].chains) lines.push(`:${c.name} - [0:0]`);
+    for (const h of d.iptables[t].hooks) lines.push(`:${h.hook} ACCEPT [0:0]`);
+    for (const h of d.iptables[t].hooks) {
+      const m = new RegExp(`-I ${h.hook} 1 (.*-j ${h.target})`).exec(
+        first.script.split(`*${t}`)[1]!.split('COMMIT')[0]!,
+      );
+      lines.push(`-A ${h.hook} ${m![1]}`);
+    }
+    if (t === 'filter') lines.push('-A INPUT -s 1.2.3.4/32 -j DROP');
+    for (const c of d.iptables[t].chains)
+      for (const l of renderChain(c, 'tri-').lines) lines.push(`-A ${c.name} ${l}`);
+    lines.push('COMMIT');
+  }
+  const kernel = parseSave(lines.join('\n'));
+  assert.equal(diffIptables(d.iptables, kernel, 'tri-').script, '');
+  // A stale chain of ours is deleted; a foreign chain is not.
+  kernel.get('filter')!.chains.set('tri-old', ['-j ACCEPT']);
+  kernel.get('filter')!.chains.set('KUBE-X', ['-j ACCEPT']);
+  const stale = diffIptables(d.iptables, kernel, 'tri-');
+  assert.match(stale.script, /-X tri-old/);
+  assert.doesNotMatch(stale.script, /KUBE-X/);
+  // A hand-edited rule inside our chain makes that chain (only) be rewritten.
+  const fwd = kernel.get('filter')!.chains.get('tri-FORWARD')!;
+  fwd[0] = '-j ACCEPT';
+  const edit = diffIptables(d.iptables, kernel, 'tri-');
+  assert.equal(edit.changedChains, 1);
+  assert.match(edit.script, /:tri-FORWARD - \[0:0\]/);
+});
