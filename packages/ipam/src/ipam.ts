@@ -1,0 +1,1245 @@
+import {
+  type Cidr,
+  cidrContains,
+  cidrContainsIp,
+  cidrFromKeyPart,
+  type Datastore,
+  familyBits,
+  formatCidr,
+  type IPPool,
+  type IpAddress,
+  ipamKeys,
+  type KV,
+  type Labels,
+  parseCidr,
+} from '@tricolor/datastore';
+import {
+  type AffinityEntry,
+  compareCidrText,
+  decodeAffinity,
+  encodeAffinity,
+  ownedBlocksFromAffinities,
+  parseAffinities,
+} from './affinity.js';
+import {
+  affinityNode,
+  allocate,
+  assignOrdinal,
+  type Block,
+  decodeBlock,
+  encodeBlock,
+  freeCount,
+  hostAffinity,
+  hostCidrOf,
+  isEmpty,
+  newBlock,
+  ordinalOf,
+  ordinalsOfHandle,
+  type Released,
+  releaseOrdinals,
+  repairBlock,
+  usedCount,
+  withAffinity,
+} from './block.js';
+import { type CheckReport, checkSnapshot, type Problem, type SnapshotBlock } from './check.js';
+import { decodeConfig, encodeConfig, type IpamConfig, validateConfigPatch } from './config.js';
+import { IpamConflictError, IpamExhaustedError, IpamRequestError } from './errors.js';
+import {
+  adjustHandle,
+  checkHandleId,
+  decodeHandle,
+  encodeHandle,
+  type Handle,
+  isHandleEmpty,
+} from './handle.js';
+import { blockCount, blockOfIp, blockOrder } from './pool-blocks.js';
+import { type PoolChoice, poolOfBlock, poolOfIp, selectPools } from './pools.js';
+
+/**
+ * Points between the steps of multi-step writes. Tests use them to interleave racing
+ * operations deterministically and to simulate a crash between two writes.
+ */
+export type HookPoint =
+  | 'claim:affinity-pending'
+  | 'claim:block-created'
+  | 'claim:confirmed'
+  | 'assign:handle-written'
+  | 'assign:block-written'
+  | 'release:block-written'
+  | 'release-affinity:pending-deletion'
+  | 'release-affinity:block-done';
+
+export interface HookInfo {
+  node?: string;
+  block?: string;
+  handle?: string;
+}
+
+export interface IpamOptions {
+  /** Compare-and-swap conflicts tolerated per operation before giving up (default 100). */
+  maxRetries?: number;
+  /** Random source for retry jitter and for picking a block to borrow from (default Math.random). */
+  random?: () => number;
+  /** Called between the steps of multi-step writes (tests only). */
+  hook?: (point: HookPoint, info: HookInfo) => void | Promise<void>;
+}
+
+export interface AutoAssignRequest {
+  node: string;
+  handle: string;
+  /** Stored with each address (e.g. namespace, pod); `node` is added. */
+  attributes?: Record<string, string>;
+  /** IPv4 addresses wanted; 1 when neither num4 nor num6 is given. */
+  num4?: number;
+  num6?: number;
+  /** Restrict to these pools (names or CIDRs). */
+  pools?: string[];
+}
+
+export interface AutoAssignResult {
+  ipv4: string[];
+  ipv6: string[];
+}
+
+export interface AssignIpRequest {
+  ip: string;
+  node: string;
+  handle: string;
+  attributes?: Record<string, string>;
+}
+
+export interface ReleaseAffinitiesResult {
+  /** Blocks given up: deleted when empty, or (force) left without owner. */
+  released: string[];
+  /** Blocks kept because they still hold addresses (without force). */
+  kept: string[];
+}
+
+export interface PoolUsage {
+  name: string;
+  cidr: string;
+  blockSize: number;
+  disabled: boolean;
+  /** Decimal strings: an IPv6 pool can hold more than 2^53 blocks. */
+  blocksTotal: string;
+  blocksClaimed: number;
+  addressesTotal: string;
+  /** Addresses in the pool's existing blocks. */
+  addressesInBlocks: number;
+  allocated: number;
+}
+
+export interface BlockUsage {
+  cidr: string;
+  pool: string | null;
+  /** The node the block is affine to, or null. */
+  owner: string | null;
+  size: number;
+  used: number;
+  free: number;
+}
+
+export interface IpamUsage {
+  pools: PoolUsage[];
+  blocks: BlockUsage[];
+}
+
+export interface RepairResult {
+  ok: boolean;
+  /** What was changed, one line per write. */
+  actions: string[];
+  failures: string[];
+  /** The problems of the check after the repair. */
+  remaining: Problem[];
+}
+
+interface Stored {
+  key: string;
+  block: Block;
+  rev: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const REPAIR_ORDER: Problem['kind'][] = [
+  'block-inconsistent',
+  'leaked-address',
+  'pending-affinity',
+  'pending-deletion-affinity',
+  'affinity-without-block',
+  'block-without-affinity',
+  'stale-node-affinity',
+  'empty-unaffined-block',
+];
+
+/**
+ * Calico-style IPAM over etcd. Every write is a datastore KV create/update/delete guarded
+ * by the key's ModRevision; a lost race re-reads and retries (bounded by maxRetries).
+ *
+ * Write order (the crash-safety argument, see README):
+ * - allocate: handle count +n FIRST, then the block; release: block FIRST, then handle −n.
+ *   So a handle's count for a block is never below the block's allocations carrying it,
+ *   and a release by handle always finds every address. A crash in between leaves the
+ *   handle over-counting, which `check` reports and `repair` rewrites from the blocks.
+ * - claim: affinity `pending` → block CAS-created with `host:<node>` → affinity `confirmed`.
+ *   The block's `affinity` field is the single owner; a confirmed affinity only ever
+ *   follows the block. A crash in between leaves a pending affinity that the node's next
+ *   allocation (or `repair`) completes or drops.
+ * - release of an affinity: `pendingDeletion` → block deleted (empty) or un-owned (force)
+ *   → affinity deleted.
+ */
+export class Ipam {
+  readonly kv: KV;
+  readonly prefix: string;
+  private readonly maxRetries: number;
+  private readonly random: () => number;
+  private readonly hookFn: IpamOptions['hook'];
+  /** node → block CIDR → the block as last read or written by us (only blocks affine to the node). */
+  private readonly cache = new Map<string, Map<string, Stored>>();
+
+  constructor(
+    readonly ds: Datastore,
+    opts: IpamOptions = {},
+  ) {
+    this.kv = ds.kv;
+    this.prefix = ds.prefix;
+    this.maxRetries = opts.maxRetries ?? 100;
+    this.random = opts.random ?? Math.random;
+    this.hookFn = opts.hook;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  private async hook(point: HookPoint, info: HookInfo): Promise<void> {
+    if (this.hookFn) await this.hookFn(point, info);
+  }
+
+  private async backoff(attempt: number): Promise<void> {
+    await sleep(Math.floor(this.random() * Math.min(25, 2 + attempt * 2)));
+  }
+
+  private blockKey(cidr: Cidr | string): string {
+    return ipamKeys.block(this.prefix, typeof cidr === 'string' ? parseCidr(cidr)! : cidr);
+  }
+
+  private async readBlock(cidr: Cidr | string): Promise<Stored | undefined> {
+    const key = this.blockKey(cidr);
+    const v = await this.kv.get(key);
+    return v ? { key, block: decodeBlock(v.value), rev: v.modRevision } : undefined;
+  }
+
+  /** CIDRs of the existing blocks of a family (keys only: cheap even with many blocks). */
+  private async blockCidrs(family: 4 | 6): Promise<string[]> {
+    const p = ipamKeys.blocksPrefix(this.prefix, family);
+    const keys = await this.ds.etcd.getAll().prefix(p).keys();
+    const out: string[] = [];
+    for (const k of keys) {
+      const c = cidrFromKeyPart(k.slice(p.length));
+      if (c) out.push(formatCidr(c));
+    }
+    return out;
+  }
+
+  async listPools(): Promise<IPPool[]> {
+    return (await this.ds.list('IPPool')).items;
+  }
+
+  private async nodeLabels(node: string): Promise<Labels> {
+    const n = await this.ds.get('Node', node).catch(() => undefined);
+    return n?.metadata.labels ?? {};
+  }
+
+  private async nodeAffinities(node: string): Promise<AffinityEntry[]> {
+    const { items } = await this.kv.list(ipamKeys.hostPrefix(this.prefix, node));
+    return parseAffinities(items, this.prefix).filter((a) => a.node === node);
+  }
+
+  private remember(node: string, s: Stored): void {
+    if (s.block.affinity !== hostAffinity(node)) return;
+    let m = this.cache.get(node);
+    if (!m) {
+      m = new Map();
+      this.cache.set(node, m);
+    }
+    m.set(s.block.cidr, s);
+  }
+
+  /** Keeps every node cache in step with a block we just wrote (or deleted: `s` undefined). */
+  private noteBlock(cidr: string, s: Stored | undefined): void {
+    for (const [node, m] of this.cache) {
+      if (!m.has(cidr)) continue;
+      if (s && s.block.affinity === hostAffinity(node)) m.set(cidr, s);
+      else m.delete(cidr);
+    }
+  }
+
+  // ---------------------------------------------------------------- config
+
+  async getConfig(): Promise<IpamConfig> {
+    return decodeConfig((await this.kv.get(ipamKeys.config(this.prefix)))?.value);
+  }
+
+  async setConfig(patch: Partial<IpamConfig>): Promise<IpamConfig> {
+    const p = validateConfigPatch(patch);
+    const key = ipamKeys.config(this.prefix);
+    for (let i = 0; i <= this.maxRetries; i++) {
+      const v = await this.kv.get(key);
+      const next = { ...decodeConfig(v?.value), ...p };
+      const ok = v
+        ? await this.kv.update(key, encodeConfig(next), v.modRevision)
+        : await this.kv.create(key, encodeConfig(next));
+      if (ok) return next;
+      await this.backoff(i);
+    }
+    throw new IpamConflictError('setConfig: too many concurrent writers');
+  }
+
+  // ---------------------------------------------------------------- handles
+
+  /** Adds `delta` to the handle's count for a block (CAS loop; creates/deletes the record). */
+  private async adjustHandleCount(handle: string, cidr: string, delta: number): Promise<void> {
+    const key = ipamKeys.handle(this.prefix, handle);
+    for (let i = 0; i <= this.maxRetries; i++) {
+      if (delta > 0 && i === 0) {
+        // Common case: a new pod's handle does not exist yet — one write, no read.
+        if (await this.kv.create(key, encodeHandle(adjustHandle(undefined, handle, cidr, delta)))) return;
+      }
+      const v = await this.kv.get(key);
+      if (!v) {
+        if (delta <= 0) return;
+        if (await this.kv.create(key, encodeHandle(adjustHandle(undefined, handle, cidr, delta)))) return;
+        continue;
+      }
+      const next = adjustHandle(decodeHandle(v.value, handle), handle, cidr, delta);
+      const ok = isHandleEmpty(next)
+        ? await this.kv.delete(key, v.modRevision)
+        : (await this.kv.update(key, encodeHandle(next), v.modRevision)) !== undefined;
+      if (ok) return;
+      await this.backoff(i);
+    }
+    throw new IpamConflictError(`handle ${handle}: too many concurrent writers`);
+  }
+
+  private async readHandle(handle: string): Promise<{ handle: Handle; rev: string } | undefined> {
+    const v = await this.kv.get(ipamKeys.handle(this.prefix, handle));
+    return v ? { handle: decodeHandle(v.value, handle), rev: v.modRevision } : undefined;
+  }
+
+  // ---------------------------------------------------------------- claims
+
+  /**
+   * Steps 2 and 3 of a claim, from an existing (pending or confirmed) affinity: make sure
+   * the block exists with our affinity (creating it when `create`), then confirm.
+   * Returns the block, or undefined when the block is someone else's (the pending
+   * affinity is then dropped) or the affinity was released meanwhile.
+   */
+  private async finishClaim(
+    node: string,
+    cidr: Cidr,
+    affKey: string,
+    create: boolean,
+  ): Promise<Stored | undefined> {
+    const key = this.blockKey(cidr);
+    const mine = hostAffinity(node);
+    let stored: Stored | undefined;
+    let created = false;
+    for (let i = 0; i < 10 && !stored; i++) {
+      if (create) {
+        const fresh = newBlock(cidr, mine);
+        const rev = await this.kv.create(key, encodeBlock(fresh));
+        if (rev) {
+          stored = { key, block: fresh, rev };
+          created = true;
+          await this.hook('claim:block-created', { node, block: fresh.cidr });
+          break;
+        }
+      }
+      const cur = await this.readBlock(cidr);
+      if (!cur) {
+        if (!create) break;
+        continue;
+      }
+      if (cur.block.affinity === mine) {
+        stored = cur;
+      } else if (cur.block.affinity === null) {
+        // An unowned block (its owner was force-released while it still held addresses): adopt it.
+        const next = withAffinity(cur.block, mine);
+        const rev = await this.kv.update(key, encodeBlock(next), cur.rev);
+        if (rev) stored = { key, block: next, rev };
+      } else {
+        break; // another node owns it
+      }
+    }
+    if (!stored) {
+      await this.dropPendingAffinity(affKey);
+      return undefined;
+    }
+    for (let i = 0; i <= this.maxRetries; i++) {
+      const v = await this.kv.get(affKey);
+      const state = v ? decodeAffinity(v.value) : undefined;
+      if (state === 'confirmed') break;
+      if (!v || state === 'pendingDeletion') {
+        // Released while we claimed: do not use the block; undo our creation if it is still empty.
+        if (created || !v) await this.deleteBlockIfEmptyAndOwned(cidr, node);
+        return undefined;
+      }
+      if (await this.kv.update(affKey, encodeAffinity('confirmed'), v.modRevision)) break;
+      await this.backoff(i);
+    }
+    await this.hook('claim:confirmed', { node, block: stored.block.cidr });
+    this.remember(node, stored);
+    return stored;
+  }
+
+  private async dropPendingAffinity(affKey: string): Promise<void> {
+    const v = await this.kv.get(affKey);
+    if (v && decodeAffinity(v.value) === 'pending') await this.kv.delete(affKey, v.modRevision);
+  }
+
+  private async deleteBlockIfEmptyAndOwned(cidr: Cidr | string, node: string): Promise<void> {
+    for (let i = 0; i < 10; i++) {
+      const cur = await this.readBlock(cidr);
+      if (!cur || cur.block.affinity !== hostAffinity(node) || !isEmpty(cur.block)) return;
+      if (await this.kv.delete(cur.key, cur.rev)) {
+        this.noteBlock(cur.block.cidr, undefined);
+        return;
+      }
+    }
+  }
+
+  /**
+   * The two-phase claim of one block: affinity pending → block CAS-created → confirmed.
+   * Undefined when the block went to another node or its affinity is being deleted.
+   */
+  private async claimBlock(node: string, cidr: Cidr): Promise<Stored | undefined> {
+    const affKey = ipamKeys.affinity(this.prefix, node, cidr);
+    if (!(await this.kv.create(affKey, encodeAffinity('pending')))) {
+      const v = await this.kv.get(affKey);
+      // Pending: a sibling process (or a crashed one) of this node is claiming it — finish
+      // the claim too, every step is idempotent. Confirmed: it is already ours.
+      if (!v || decodeAffinity(v.value) === 'pendingDeletion') return undefined;
+    }
+    await this.hook('claim:affinity-pending', { node, block: formatCidr(cidr) });
+    return this.finishClaim(node, cidr, affKey, true);
+  }
+
+  /** (Re)loads the node's blocks into the cache, finishing claims a crash left pending. */
+  private async loadNode(node: string, pools: readonly IPPool[]): Promise<AffinityEntry[]> {
+    const affs = await this.nodeAffinities(node);
+    const m = new Map<string, Stored>();
+    this.cache.set(node, m);
+    const poolCidrs = pools.map((p) => parseCidr(p.spec.cidr)).filter((c) => c !== undefined);
+    await Promise.all(
+      affs.map(async (a) => {
+        const c = parseCidr(a.block)!;
+        if (a.state === 'confirmed') {
+          const s = await this.readBlock(c);
+          if (s) this.remember(node, s);
+        } else if (a.state === 'pending') {
+          await this.finishClaim(
+            node,
+            c,
+            a.key,
+            poolCidrs.some((p) => cidrContains(p, c)),
+          );
+        }
+      }),
+    );
+    return affs;
+  }
+
+  private pickAffine(node: string, family: 4 | 6, eligible?: readonly PoolChoice[]): Stored | undefined {
+    const m = this.cache.get(node);
+    if (!m) return undefined;
+    let best: Stored | undefined;
+    for (const s of m.values()) {
+      const c = parseCidr(s.block.cidr)!;
+      if (c.family !== family || freeCount(s.block) === 0 || (eligible && !poolOfBlock(eligible, c)))
+        continue;
+      // Fill the fullest block first, so lightly used blocks can empty out and be released.
+      if (!best || freeCount(s.block) < freeCount(best.block)) best = s;
+    }
+    return best;
+  }
+
+  private async claimNewBlock(
+    node: string,
+    family: 4 | 6,
+    eligible: readonly PoolChoice[],
+    config: IpamConfig,
+  ): Promise<{ block?: Stored; reason?: string }> {
+    // Blocks first, affinities second: a block a sibling process of this node created after
+    // our block listing had its pending affinity written before, so we see that affinity
+    // below and join its claim instead of claiming a second block.
+    const existing = new Set(await this.blockCidrs(family));
+    const affs = (await this.nodeAffinities(node)).filter((a) => parseCidr(a.block)?.family === family);
+    const cached = this.cache.get(node);
+    for (const a of affs) {
+      if (a.state === 'pendingDeletion' || cached?.has(a.block)) continue;
+      const c = parseCidr(a.block)!;
+      const s =
+        a.state === 'confirmed' ? await this.readBlock(c) : await this.finishClaim(node, c, a.key, true);
+      if (s && s.block.affinity === hostAffinity(node) && poolOfBlock(eligible, c)) {
+        this.remember(node, s);
+        if (freeCount(s.block) > 0) return { block: s };
+      }
+    }
+    if (config.maxBlocksPerHost > 0 && affs.length >= config.maxBlocksPerHost) {
+      return {
+        reason: `node ${node} already holds ${affs.length} IPv${family} blocks (maxBlocksPerHost ${config.maxBlocksPerHost})`,
+      };
+    }
+    const deleting = new Set(affs.filter((a) => a.state === 'pendingDeletion').map((a) => a.block));
+    let tries = 0;
+    for (const pc of eligible) {
+      for (const c of blockOrder(node, pc.cidr, pc.pool.spec.blockSize)) {
+        const s = formatCidr(c);
+        if (existing.has(s) || deleting.has(s)) continue;
+        const got = await this.claimBlock(node, c);
+        if (got) return { block: got };
+        existing.add(s);
+        if (++tries > this.maxRetries) throw new IpamConflictError(`node ${node}: gave up claiming a block`);
+      }
+    }
+    return {};
+  }
+
+  private async findBorrowable(
+    node: string,
+    family: 4 | 6,
+    eligible: readonly PoolChoice[],
+  ): Promise<Stored | undefined> {
+    const { items } = await this.kv.list(ipamKeys.blocksPrefix(this.prefix, family));
+    const cands: Stored[] = [];
+    for (const v of items) {
+      let b: Block;
+      try {
+        b = decodeBlock(v.value);
+      } catch {
+        continue;
+      }
+      const c = parseCidr(b.cidr);
+      if (!c || b.affinity === hostAffinity(node) || freeCount(b) === 0 || !poolOfBlock(eligible, c))
+        continue;
+      cands.push({ key: v.key, block: b, rev: v.modRevision });
+    }
+    if (cands.length === 0) return undefined;
+    return cands[Math.floor(this.random() * cands.length)];
+  }
+
+  private async exhausted(
+    node: string,
+    family: 4 | 6,
+    eligible: readonly PoolChoice[],
+    config: IpamConfig,
+    reason: string | undefined,
+  ): Promise<IpamExhaustedError> {
+    const existing = (await this.blockCidrs(family)).map((s) => parseCidr(s)!);
+    let total = 0n;
+    let claimed = 0;
+    for (const pc of eligible) {
+      total += blockCount(pc.cidr, pc.pool.spec.blockSize);
+      claimed += existing.filter((c) => cidrContains(pc.cidr, c)).length;
+    }
+    const why: string[] = [];
+    if (reason) why.push(reason);
+    if (!config.autoAllocateBlocks) why.push('autoAllocateBlocks is off');
+    if (config.strictAffinity)
+      why.push(`strictAffinity is on, so ${node} does not borrow from other nodes' blocks`);
+    return new IpamExhaustedError(
+      `no free address in pools ${eligible.map((p) => formatCidr(p.cidr)).join(', ')}: ` +
+        `${claimed} of ${total} blocks claimed${why.length ? ` (${why.join('; ')})` : ''}`,
+    );
+  }
+
+  // ---------------------------------------------------------------- assignment
+
+  /**
+   * Allocates `want` addresses (or fewer, if the block has fewer) in one block: handle
+   * first, then the block. On a lost race it re-reads the block and retries in it while it
+   * still fits; otherwise it takes the handle count back and returns undefined.
+   */
+  private async allocateIn(
+    target: Stored,
+    node: string,
+    handle: string,
+    attrs: Record<string, string>,
+    want: number,
+    alreadyCounted = 0,
+  ): Promise<string[] | undefined> {
+    let cur = target;
+    const k = Math.min(want, freeCount(cur.block));
+    const cidr = cur.block.cidr;
+    if (k !== alreadyCounted) await this.adjustHandleCount(handle, cidr, k - alreadyCounted);
+    await this.hook('assign:handle-written', { node, handle, block: cidr });
+    for (let i = 0; i < 8; i++) {
+      const { block: next, ordinals } = allocate(cur.block, k, handle, attrs);
+      const rev = await this.kv.update(cur.key, encodeBlock(next), cur.rev);
+      if (rev) {
+        const s = { key: cur.key, block: next, rev };
+        this.noteBlock(cidr, s);
+        this.remember(node, s);
+        await this.hook('assign:block-written', { node, handle, block: cidr });
+        return ordinals.map((o) => hostCidrOf(next, o));
+      }
+      const fresh = await this.readBlock(cidr);
+      this.noteBlock(cidr, fresh);
+      if (fresh) this.remember(node, fresh);
+      if (!fresh || fresh.block.affinity !== target.block.affinity || freeCount(fresh.block) < k) break;
+      cur = fresh;
+    }
+    await this.adjustHandleCount(handle, cidr, -k);
+    return undefined;
+  }
+
+  private async assignFamily(
+    req: AutoAssignRequest,
+    family: 4 | 6,
+    n: number,
+    pools: readonly IPPool[],
+    config: IpamConfig,
+    labels: Labels,
+    pre?: { cidr: string; k: number },
+  ): Promise<string[]> {
+    try {
+      return await this.assignFamilyInner(req, family, n, pools, config, labels, pre);
+    } finally {
+      // A speculative handle count that was not used is taken back.
+      if (pre && pre.k > 0) await this.adjustHandleCount(req.handle, pre.cidr, -pre.k).catch(() => undefined);
+    }
+  }
+
+  private async assignFamilyInner(
+    req: AutoAssignRequest,
+    family: 4 | 6,
+    n: number,
+    pools: readonly IPPool[],
+    config: IpamConfig,
+    labels: Labels,
+    pre: { cidr: string; k: number } | undefined,
+  ): Promise<string[]> {
+    const eligible = selectPools(pools, { family, labels, requested: req.pools });
+    if (eligible.length === 0) {
+      throw new IpamExhaustedError(
+        `no enabled IPv${family} pool${req.pools?.length ? ` among ${req.pools.join(', ')}` : ''} selects node ${req.node}`,
+      );
+    }
+    const attrs = { ...(req.attributes ?? {}), node: req.node };
+    const got: string[] = [];
+    let refreshed = false;
+    let claimDone = false;
+    let reason: string | undefined;
+    let conflicts = 0;
+    try {
+      while (got.length < n) {
+        if (conflicts > this.maxRetries) {
+          throw new IpamConflictError(`autoAssign ${req.handle}: gave up after ${conflicts} write conflicts`);
+        }
+        let target = this.pickAffine(req.node, family, eligible);
+        if (!target && !refreshed) {
+          // Blocks a sibling process of this node claimed, and claims a crash left pending.
+          await this.loadNode(req.node, pools);
+          refreshed = true;
+          continue;
+        }
+        if (!target && config.autoAllocateBlocks && !claimDone) {
+          const r = await this.claimNewBlock(req.node, family, eligible, config);
+          target = r.block;
+          if (!target) {
+            claimDone = true;
+            reason = r.reason;
+          }
+        }
+        if (!target && !config.strictAffinity) target = await this.findBorrowable(req.node, family, eligible);
+        if (!target) throw await this.exhausted(req.node, family, eligible, config, reason);
+        let already = 0;
+        if (pre && pre.k > 0 && pre.cidr === target.block.cidr) {
+          already = pre.k;
+          pre.k = 0; // consumed: allocateIn owns (and on failure takes back) this count now
+        }
+        const ips = await this.allocateIn(target, req.node, req.handle, attrs, n - got.length, already);
+        if (!ips) {
+          conflicts++;
+          await this.backoff(conflicts);
+          continue;
+        }
+        got.push(...ips);
+      }
+    } catch (e) {
+      if (got.length) await this.releaseIps(got).catch(() => undefined);
+      throw e;
+    }
+    return got;
+  }
+
+  /**
+   * Allocates addresses for a handle: from the node's affine blocks, else a newly claimed
+   * block, else (unless strictAffinity) a free address in another node's block.
+   */
+  async autoAssign(req: AutoAssignRequest): Promise<AutoAssignResult> {
+    checkHandleId(req.handle);
+    if (!req.node) throw new IpamRequestError('node: is required');
+    const num4 = req.num4 ?? (req.num6 === undefined ? 1 : 0);
+    const num6 = req.num6 ?? 0;
+    for (const [name, v] of [
+      ['num4', num4],
+      ['num6', num6],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 0)
+        throw new IpamRequestError(`${name}: ${v} is not a whole number >= 0`);
+    }
+    // Hot path: when the node's cached block has room, count the handle for it while the
+    // pools and config are read (still handle before block), so the common allocation costs
+    // one round of reads plus one block compare-and-swap.
+    const family: 4 | 6 = num4 > 0 ? 4 : 6;
+    const guess = num4 + num6 > 0 ? this.pickAffine(req.node, family) : undefined;
+    const pre = guess
+      ? { cidr: guess.block.cidr, k: Math.min(family === 4 ? num4 : num6, freeCount(guess.block)) }
+      : undefined;
+    const counted = pre ? this.adjustHandleCount(req.handle, pre.cidr, pre.k) : Promise.resolve();
+    counted.catch(() => undefined); // awaited below; never an unhandled rejection
+    let reads: [IPPool[], IpamConfig, Labels];
+    try {
+      reads = await Promise.all([this.listPools(), this.getConfig(), this.nodeLabels(req.node)]);
+    } catch (e) {
+      await counted
+        .then(() => pre && this.adjustHandleCount(req.handle, pre.cidr, -pre.k))
+        .catch(() => undefined);
+      throw e;
+    }
+    await counted;
+    const [pools, config, labels] = reads;
+    const out: AutoAssignResult = { ipv4: [], ipv6: [] };
+    if (num4 > 0) out.ipv4 = await this.assignFamily(req, 4, num4, pools, config, labels, pre);
+    try {
+      if (num6 > 0)
+        out.ipv6 = await this.assignFamily(
+          req,
+          6,
+          num6,
+          pools,
+          config,
+          labels,
+          family === 6 ? pre : undefined,
+        );
+    } catch (e) {
+      if (out.ipv4.length) await this.releaseIps(out.ipv4).catch(() => undefined);
+      throw e;
+    }
+    return out;
+  }
+
+  /** Allocates one specific address (claiming its block for the node when nobody has it). */
+  async assignIp(req: AssignIpRequest): Promise<void> {
+    checkHandleId(req.handle);
+    if (!req.node) throw new IpamRequestError('node: is required');
+    const ip = parseHostIp(req.ip);
+    const pools = await this.listPools();
+    const pool = poolOfIp(pools, ip);
+    if (!pool) throw new IpamRequestError(`ip: ${req.ip} is in no IPPool`);
+    if (pool.spec.disabled)
+      throw new IpamRequestError(`ip: ${req.ip} is in IPPool ${pool.metadata.name}, which is disabled`);
+    const bc = blockOfIp(ip, pool.spec.blockSize);
+    const cidr = formatCidr(bc);
+    const attrs = { ...(req.attributes ?? {}), node: req.node };
+    let counted = false;
+    try {
+      for (let i = 0; i <= this.maxRetries; i++) {
+        let cur = await this.readBlock(bc);
+        if (!cur) {
+          cur = await this.claimBlock(req.node, bc);
+          if (!cur) continue;
+        }
+        const ordinal = ordinalOf(cur.block, ip)!;
+        const a = cur.block.allocations[ordinal];
+        if (a !== null && a !== undefined) {
+          const holder = cur.block.attributes[a]?.handleId;
+          if (holder === req.handle) {
+            if (counted) counted = false; // it landed: keep the count
+            return;
+          }
+          throw new IpamRequestError(`ip: ${req.ip} is already in use (handle ${holder ?? 'none'})`);
+        }
+        const next = assignOrdinal(cur.block, ordinal, req.handle, attrs)!;
+        if (!counted) {
+          await this.adjustHandleCount(req.handle, cidr, 1);
+          counted = true;
+          await this.hook('assign:handle-written', { node: req.node, handle: req.handle, block: cidr });
+        }
+        const rev = await this.kv.update(cur.key, encodeBlock(next), cur.rev);
+        if (rev) {
+          const s = { key: cur.key, block: next, rev };
+          this.noteBlock(cidr, s);
+          this.remember(req.node, s);
+          counted = false;
+          return;
+        }
+        await this.backoff(i);
+      }
+      throw new IpamConflictError(`assignIp ${req.ip}: gave up after ${this.maxRetries} write conflicts`);
+    } finally {
+      if (counted) await this.adjustHandleCount(req.handle, cidr, -1).catch(() => undefined);
+    }
+  }
+
+  // ---------------------------------------------------------------- release
+
+  /** Releases ordinals chosen by `pick` from one block (CAS loop); deletes the block when it ends up empty and unowned. */
+  private async releaseInBlock(
+    cidr: string,
+    pick: (b: Block) => number[],
+  ): Promise<{ block: Block; released: Released[] } | undefined> {
+    for (let i = 0; i <= this.maxRetries; i++) {
+      const cur = await this.readBlock(cidr);
+      if (!cur) return undefined;
+      const { block: next, released } = releaseOrdinals(cur.block, pick(cur.block));
+      if (released.length === 0) return undefined;
+      let ok: boolean;
+      if (next.affinity === null && isEmpty(next)) {
+        ok = await this.kv.delete(cur.key, cur.rev);
+        if (ok) this.noteBlock(cidr, undefined);
+      } else {
+        const rev = await this.kv.update(cur.key, encodeBlock(next), cur.rev);
+        ok = rev !== undefined;
+        if (rev) this.noteBlock(cidr, { key: cur.key, block: next, rev });
+      }
+      if (ok) {
+        await this.hook('release:block-written', { block: cidr });
+        return { block: next, released };
+      }
+      await this.backoff(i);
+    }
+    throw new IpamConflictError(`release in ${cidr}: gave up after ${this.maxRetries} write conflicts`);
+  }
+
+  /** Releases addresses ("10.244.1.5" or "10.244.1.5/32"); returns those that were allocated, as host CIDRs. */
+  async releaseIps(ips: string[]): Promise<string[]> {
+    const parsed = ips.map(parseHostIp);
+    const byFamily = new Map<4 | 6, string[]>();
+    const groups = new Map<string, number[]>();
+    for (const ip of parsed) {
+      let cidrs = byFamily.get(ip.family);
+      if (!cidrs) {
+        cidrs = await this.blockCidrs(ip.family);
+        byFamily.set(ip.family, cidrs);
+      }
+      const block = cidrs.find((c) => cidrContainsIp(parseCidr(c)!, ip));
+      if (!block) continue;
+      const bc = parseCidr(block)!;
+      const list = groups.get(block) ?? [];
+      list.push(Number(ip.value - bc.address));
+      groups.set(block, list);
+    }
+    const out: string[] = [];
+    for (const [cidr, ordinals] of groups) {
+      const r = await this.releaseInBlock(cidr, () => ordinals);
+      if (!r) continue;
+      const perHandle = new Map<string, number>();
+      for (const rel of r.released) {
+        out.push(hostCidrOf(r.block, rel.ordinal));
+        if (rel.handleId) perHandle.set(rel.handleId, (perHandle.get(rel.handleId) ?? 0) + 1);
+      }
+      for (const [h, n] of perHandle) await this.adjustHandleCount(h, cidr, -n);
+    }
+    return out;
+  }
+
+  /** Releases every address of a handle; [] when it holds none (a second release is a no-op). */
+  async releaseByHandle(handle: string): Promise<string[]> {
+    checkHandleId(handle);
+    const snap = await this.readHandle(handle);
+    if (!snap) return [];
+    const out: string[] = [];
+    for (const cidr of Object.keys(snap.handle.block)) {
+      const r = await this.releaseInBlock(cidr, (b) => ordinalsOfHandle(b, handle));
+      if (r) for (const rel of r.released) out.push(hostCidrOf(r.block, rel.ordinal));
+    }
+    // Block first, handle second: the handle never under-counts. Subtract what the snapshot
+    // recorded (an over-count left by a crash is cleared with it).
+    const key = ipamKeys.handle(this.prefix, handle);
+    for (let i = 0; i <= this.maxRetries; i++) {
+      const v = await this.kv.get(key);
+      if (!v) break;
+      let h = decodeHandle(v.value, handle);
+      for (const [cidr, n] of Object.entries(snap.handle.block)) h = adjustHandle(h, handle, cidr, -n);
+      const ok = isHandleEmpty(h)
+        ? await this.kv.delete(key, v.modRevision)
+        : (await this.kv.update(key, encodeHandle(h), v.modRevision)) !== undefined;
+      if (ok) break;
+      await this.backoff(i);
+    }
+    return out.sort(compareCidrText);
+  }
+
+  async ipsByHandle(handle: string): Promise<string[]> {
+    checkHandleId(handle);
+    const snap = await this.readHandle(handle);
+    if (!snap) return [];
+    const out: string[] = [];
+    for (const cidr of Object.keys(snap.handle.block)) {
+      const s = await this.readBlock(cidr);
+      if (s) for (const o of ordinalsOfHandle(s.block, handle)) out.push(hostCidrOf(s.block, o));
+    }
+    return out.sort(compareCidrText);
+  }
+
+  // ---------------------------------------------------------------- affinities
+
+  /** The blackhole contract: CIDRs of the blocks the node owns (its confirmed affinities). */
+  async ownedBlocks(node: string): Promise<string[]> {
+    const { items } = await this.kv.list(ipamKeys.hostPrefix(this.prefix, node));
+    return ownedBlocksFromAffinities(node, items, this.prefix);
+  }
+
+  /**
+   * Gives up one affinity: pendingDeletion → block deleted (empty) or, with force, left
+   * without owner → affinity deleted. Without force a block that still holds addresses
+   * is kept (the affinity goes back to confirmed).
+   */
+  private async releaseAffinity(
+    node: string,
+    a: AffinityEntry,
+    force: boolean,
+  ): Promise<'released' | 'kept' | 'gone'> {
+    let marked = false;
+    for (let i = 0; i <= this.maxRetries && !marked; i++) {
+      const v = await this.kv.get(a.key);
+      if (!v) return 'gone';
+      if (decodeAffinity(v.value) === 'pendingDeletion') marked = true;
+      else
+        marked =
+          (await this.kv.update(a.key, encodeAffinity('pendingDeletion'), v.modRevision)) !== undefined;
+    }
+    if (!marked) throw new IpamConflictError(`affinity ${a.key}: too many concurrent writers`);
+    await this.hook('release-affinity:pending-deletion', { node, block: a.block });
+    let outcome: 'released' | 'kept' | 'gone' = 'gone';
+    for (let i = 0; i <= this.maxRetries; i++) {
+      const cur = await this.readBlock(a.block);
+      if (!cur || affinityNode(cur.block.affinity) !== node) break;
+      if (isEmpty(cur.block)) {
+        if (await this.kv.delete(cur.key, cur.rev)) {
+          this.noteBlock(a.block, undefined);
+          outcome = 'released';
+          break;
+        }
+      } else if (!force) {
+        for (let j = 0; j <= this.maxRetries; j++) {
+          const v = await this.kv.get(a.key);
+          if (!v) break;
+          if (await this.kv.update(a.key, encodeAffinity('confirmed'), v.modRevision)) break;
+        }
+        return 'kept';
+      } else {
+        const next = withAffinity(cur.block, null);
+        const rev = await this.kv.update(cur.key, encodeBlock(next), cur.rev);
+        if (rev) {
+          this.noteBlock(a.block, { key: cur.key, block: next, rev });
+          outcome = 'released';
+          break;
+        }
+      }
+      await this.backoff(i);
+    }
+    await this.hook('release-affinity:block-done', { node, block: a.block });
+    for (let i = 0; i <= this.maxRetries; i++) {
+      const v = await this.kv.get(a.key);
+      if (!v || (await this.kv.delete(a.key, v.modRevision))) break;
+    }
+    return outcome;
+  }
+
+  /** Releases the node's affinities: empty blocks are deleted; others are kept unless `force`. */
+  async releaseAffinities(node: string, opts: { force?: boolean } = {}): Promise<ReleaseAffinitiesResult> {
+    const res: ReleaseAffinitiesResult = { released: [], kept: [] };
+    for (const a of await this.nodeAffinities(node)) {
+      const r = await this.releaseAffinity(node, a, opts.force ?? false);
+      if (r === 'released') res.released.push(a.block);
+      else if (r === 'kept') res.kept.push(a.block);
+    }
+    this.cache.delete(node);
+    res.released.sort(compareCidrText);
+    res.kept.sort(compareCidrText);
+    return res;
+  }
+
+  /** Deletes blocks with no owner and no allocation; returns their CIDRs. */
+  async deleteEmptyBlocks(): Promise<string[]> {
+    const out: string[] = [];
+    for (const family of [4, 6] as const) {
+      const { items } = await this.kv.list(ipamKeys.blocksPrefix(this.prefix, family));
+      for (const v of items) {
+        let b: Block;
+        try {
+          b = decodeBlock(v.value);
+        } catch {
+          continue;
+        }
+        if (b.affinity === null && isEmpty(b) && (await this.kv.delete(v.key, v.modRevision)))
+          out.push(b.cidr);
+      }
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- inspection
+
+  /** Pool and block usage, for `tricolorctl ipam show`. */
+  async usage(): Promise<IpamUsage> {
+    const [pools, v4, v6] = await Promise.all([
+      this.listPools(),
+      this.kv.list(ipamKeys.blocksPrefix(this.prefix, 4)),
+      this.kv.list(ipamKeys.blocksPrefix(this.prefix, 6)),
+    ]);
+    const choices = pools
+      .map((pool) => ({ pool, cidr: parseCidr(pool.spec.cidr)! }))
+      .filter((p) => p.cidr !== undefined);
+    const blocks: BlockUsage[] = [];
+    for (const v of [...v4.items, ...v6.items]) {
+      let b: Block;
+      try {
+        b = decodeBlock(v.value);
+      } catch {
+        continue;
+      }
+      const used = usedCount(b);
+      blocks.push({
+        cidr: b.cidr,
+        pool: poolOfBlock(choices, parseCidr(b.cidr)!)?.pool.metadata.name ?? null,
+        owner: affinityNode(b.affinity) ?? null,
+        size: b.allocations.length,
+        used,
+        free: b.allocations.length - used,
+      });
+    }
+    blocks.sort((a, b) => compareCidrText(a.cidr, b.cidr));
+    const poolUsage = choices.map(({ pool, cidr }) => {
+      const mine = blocks.filter((b) => b.pool === pool.metadata.name);
+      return {
+        name: pool.metadata.name,
+        cidr: pool.spec.cidr,
+        blockSize: pool.spec.blockSize,
+        disabled: pool.spec.disabled,
+        blocksTotal: blockCount(cidr, pool.spec.blockSize).toString(),
+        blocksClaimed: mine.length,
+        addressesTotal: (1n << BigInt(familyBits(cidr.family) - cidr.prefixLength)).toString(),
+        addressesInBlocks: mine.reduce((s, b) => s + b.size, 0),
+        allocated: mine.reduce((s, b) => s + b.used, 0),
+      };
+    });
+    return { pools: poolUsage, blocks };
+  }
+
+  /** Reads one consistent snapshot of IPAM state (a single range read) plus the resources it is judged against. */
+  async check(): Promise<CheckReport> {
+    const ipamPrefix = `${this.prefix}ipam/v2/`;
+    const [ipam, nodes, weps, pools] = await Promise.all([
+      this.kv.list(ipamPrefix),
+      this.ds.list('Node'),
+      this.ds.list('WorkloadEndpoint'),
+      this.ds.list('IPPool'),
+    ]);
+    const blocks: SnapshotBlock[] = [];
+    const handles: { id: string; handle: Handle }[] = [];
+    const affEntries: { key: string; value: string }[] = [];
+    const bp4 = ipamKeys.blocksPrefix(this.prefix, 4);
+    const bp6 = ipamKeys.blocksPrefix(this.prefix, 6);
+    const hp = ipamKeys.handlesPrefix(this.prefix);
+    for (const v of ipam.items) {
+      if (v.key.startsWith(bp4) || v.key.startsWith(bp6)) {
+        const part = v.key.slice((v.key.startsWith(bp4) ? bp4 : bp6).length);
+        const c = cidrFromKeyPart(part);
+        let block: Block | undefined;
+        try {
+          block = decodeBlock(v.value);
+        } catch {
+          block = undefined;
+        }
+        blocks.push({ key: v.key, cidr: c ? formatCidr(c) : part, block });
+      } else if (v.key.startsWith(hp)) {
+        const id = v.key.slice(hp.length);
+        handles.push({ id, handle: decodeHandle(v.value, id) });
+      } else if (v.key.startsWith(ipamKeys.affinitiesPrefix(this.prefix))) {
+        affEntries.push(v);
+      }
+    }
+    return checkSnapshot({
+      revision: ipam.revision,
+      blocks,
+      affinities: parseAffinities(affEntries, this.prefix),
+      handles,
+      nodes: new Set(nodes.items.map((n) => n.metadata.name)),
+      workloads: weps.items,
+      pools: pools.items,
+    });
+  }
+
+  /**
+   * Acts on a check report (a fresh one when none is given), then checks again, up to a
+   * few rounds. Handle records are rewritten last, from fresh block reads, because the
+   * other repairs change allocations.
+   */
+  async repair(report?: CheckReport): Promise<RepairResult> {
+    const actions: string[] = [];
+    const failures: string[] = [];
+    let rep = report ?? (await this.check());
+    for (let round = 0; round < 5; round++) {
+      const todo = rep.problems.filter((p) => p.repairable);
+      if (todo.length === 0) break;
+      const structural = todo.filter((p) => p.kind !== 'handle-mismatch' && p.kind !== 'orphan-handle');
+      const batch = structural.length > 0 ? structural : todo;
+      batch.sort((a, b) => REPAIR_ORDER.indexOf(a.kind) - REPAIR_ORDER.indexOf(b.kind));
+      const before = actions.length;
+      for (const p of batch) {
+        try {
+          const a = await this.repairOne(p);
+          if (a) actions.push(a);
+        } catch (e) {
+          failures.push(`${p.message}: ${(e as Error).message}`);
+        }
+      }
+      rep = await this.check();
+      if (actions.length === before && structural.length === 0) break;
+    }
+    this.cache.clear();
+    return { ok: rep.ok, actions, failures, remaining: rep.problems };
+  }
+
+  private async repairOne(p: Problem): Promise<string | undefined> {
+    switch (p.kind) {
+      case 'block-inconsistent': {
+        for (let i = 0; i <= this.maxRetries; i++) {
+          const cur = await this.readBlock(p.block!);
+          if (!cur) return undefined;
+          const next = repairBlock(cur.block);
+          if (await this.kv.update(cur.key, encodeBlock(next), cur.rev)) return `rebuilt block ${p.block}`;
+        }
+        throw new IpamConflictError('block keeps changing');
+      }
+      case 'leaked-address': {
+        const ip = parseHostIp(p.ip!);
+        const r = await this.releaseInBlock(p.block!, (b) => {
+          const o = ordinalOf(b, ip);
+          if (o === undefined) return [];
+          const a = b.allocations[o];
+          return a !== null && a !== undefined && b.attributes[a]?.handleId === p.handle ? [o] : [];
+        });
+        if (!r) return undefined;
+        await this.adjustHandleCount(p.handle!, p.block!, -1);
+        return `released leaked ${p.ip} (handle ${p.handle})`;
+      }
+      case 'pending-affinity': {
+        const c = parseCidr(p.block!)!;
+        const got = await this.finishClaim(p.node!, c, ipamKeys.affinity(this.prefix, p.node!, c), false);
+        return got
+          ? `confirmed ${p.node}'s claim of ${p.block}`
+          : `dropped ${p.node}'s unfinished claim of ${p.block}`;
+      }
+      case 'pending-deletion-affinity': {
+        const c = parseCidr(p.block!)!;
+        const r = await this.releaseAffinity(
+          p.node!,
+          {
+            node: p.node!,
+            block: p.block!,
+            state: 'pendingDeletion',
+            key: ipamKeys.affinity(this.prefix, p.node!, c),
+          },
+          false,
+        );
+        return r === 'kept'
+          ? `restored ${p.node}'s affinity for ${p.block} (block not empty)`
+          : `finished releasing ${p.block} from ${p.node}`;
+      }
+      case 'affinity-without-block': {
+        const c = parseCidr(p.block!)!;
+        const key = ipamKeys.affinity(this.prefix, p.node!, c);
+        const v = await this.kv.get(key);
+        const cur = await this.readBlock(c);
+        if (!v || (cur && affinityNode(cur.block.affinity) === p.node)) return undefined;
+        if (await this.kv.delete(key, v.modRevision))
+          return `deleted ${p.node}'s affinity for ${p.block} (block not theirs)`;
+        throw new IpamConflictError('affinity changed meanwhile');
+      }
+      case 'block-without-affinity': {
+        const c = parseCidr(p.block!)!;
+        const cur = await this.readBlock(c);
+        if (!cur || affinityNode(cur.block.affinity) !== p.node) return undefined;
+        if (await this.kv.create(ipamKeys.affinity(this.prefix, p.node!, c), encodeAffinity('confirmed')))
+          return `restored ${p.node}'s affinity for ${p.block}`;
+        return undefined;
+      }
+      case 'stale-node-affinity': {
+        const c = parseCidr(p.block!)!;
+        const key = ipamKeys.affinity(this.prefix, p.node!, c);
+        const v = await this.kv.get(key);
+        if (v) {
+          await this.releaseAffinity(
+            p.node!,
+            { node: p.node!, block: p.block!, state: decodeAffinity(v.value), key },
+            true,
+          );
+          return `released ${p.block} from removed node ${p.node}`;
+        }
+        for (let i = 0; i <= this.maxRetries; i++) {
+          const cur = await this.readBlock(c);
+          if (!cur || affinityNode(cur.block.affinity) !== p.node) return undefined;
+          const ok = isEmpty(cur.block)
+            ? await this.kv.delete(cur.key, cur.rev)
+            : (await this.kv.update(cur.key, encodeBlock(withAffinity(cur.block, null)), cur.rev)) !==
+              undefined;
+          if (ok) return `released ${p.block} from removed node ${p.node}`;
+        }
+        throw new IpamConflictError('block keeps changing');
+      }
+      case 'empty-unaffined-block': {
+        const cur = await this.readBlock(p.block!);
+        if (
+          cur &&
+          cur.block.affinity === null &&
+          isEmpty(cur.block) &&
+          (await this.kv.delete(cur.key, cur.rev))
+        )
+          return `deleted empty unowned block ${p.block}`;
+        return undefined;
+      }
+      case 'handle-mismatch':
+      case 'orphan-handle':
+        return this.rewriteHandle(p.handle!, Object.keys(p.expected ?? {}));
+      default:
+        return undefined;
+    }
+  }
+
+  /** Recounts a handle from fresh block reads and rewrites (or deletes) its record. */
+  private async rewriteHandle(handle: string, extraBlocks: string[]): Promise<string | undefined> {
+    const key = ipamKeys.handle(this.prefix, handle);
+    for (let i = 0; i <= this.maxRetries; i++) {
+      const v = await this.kv.get(key);
+      const recorded = v ? decodeHandle(v.value, handle) : undefined;
+      const blocks = new Set([...Object.keys(recorded?.block ?? {}), ...extraBlocks]);
+      const counts: Record<string, number> = {};
+      for (const cidr of blocks) {
+        const s = await this.readBlock(cidr);
+        const n = s ? ordinalsOfHandle(s.block, handle).length : 0;
+        if (n > 0) counts[cidr] = n;
+      }
+      const next: Handle = { handleId: handle, block: counts };
+      let ok: boolean;
+      if (!v) ok = isHandleEmpty(next) || (await this.kv.create(key, encodeHandle(next))) !== undefined;
+      else if (isHandleEmpty(next)) ok = await this.kv.delete(key, v.modRevision);
+      else ok = (await this.kv.update(key, encodeHandle(next), v.modRevision)) !== undefined;
+      if (ok) return `rewrote handle ${handle}: ${JSON.stringify(counts)}`;
+      await this.backoff(i);
+    }
+    throw new IpamConflictError(`handle ${handle} keeps changing`);
+  }
+}
+
+/** Parses "10.0.0.1" or "10.0.0.1/32" (a host address); throws IpamRequestError otherwise. */
+export function parseHostIp(s: string): IpAddress {
+  const c = parseCidr(s);
+  if (!c || c.prefixLength !== familyBits(c.family)) {
+    throw new IpamRequestError(`ip: ${JSON.stringify(s)} is not an IP address`);
+  }
+  return { family: c.family, value: c.address };
+}
