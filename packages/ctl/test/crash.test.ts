@@ -100,7 +100,7 @@ test('processes SIGKILLed at random points leave no duplicate; `ipam check --rep
     assert.equal(new Set(kept.map(([, ip]) => ip)).size, kept.length, 'an address was handed out twice');
     for (const [h, ip] of kept) assert.deepEqual(await ipam.ipsByHandle(h), [ip], `handle ${h}`);
 
-    const before = await ctl(etcd.endpoint, prefix, ['ipam', 'check', '-o', 'json']);
+    const before = await ctl(etcd.endpoint, prefix, ['ipam', 'check', '--leak-grace', '0', '-o', 'json']);
     const dirty = JSON.parse(before.stdout) as { ok: boolean; problems: { kind: string }[] };
     assert.equal(before.code, dirty.ok ? 0 : 6);
     assert.ok(!dirty.ok, 'crashes between writes left something to repair');
@@ -113,13 +113,21 @@ test('processes SIGKILLed at random points leave no duplicate; `ipam check --rep
     t.diagnostic(
       `killed ${killed}/24 workers; ${kept.length} surviving allocations; before repair: ${JSON.stringify(counts)}`,
     );
-    const repair = await ctl(etcd.endpoint, prefix, ['ipam', 'check', '--repair', '-o', 'json']);
+    const repair = await ctl(etcd.endpoint, prefix, [
+      'ipam',
+      'check',
+      '--leak-grace',
+      '0',
+      '--repair',
+      '-o',
+      'json',
+    ]);
     assert.equal(repair.code, 0, repair.stdout + repair.stderr);
     const res = JSON.parse(repair.stdout) as { ok: boolean; actions: string[]; failures: string[] };
     assert.equal(res.ok, true);
     assert.deepEqual(res.failures, []);
     assert.ok(res.actions.length >= dirty.problems.length);
-    const after = await ctl(etcd.endpoint, prefix, ['ipam', 'check', '-o', 'json']);
+    const after = await ctl(etcd.endpoint, prefix, ['ipam', 'check', '--leak-grace', '0', '-o', 'json']);
     assert.equal(after.code, 0, after.stdout);
     assert.equal(JSON.parse(after.stdout).ok, true);
     for (const [h, ip] of kept) assert.deepEqual(await ipam.ipsByHandle(h), [ip], `repair kept ${h}`);
@@ -142,7 +150,7 @@ test('processes SIGKILLed at random points leave no duplicate; `ipam check --rep
       assert.ok(!keptIps.has(ip!), `${ip} handed out twice`);
       keptIps.add(ip!);
     }
-    const final = await ctl(etcd.endpoint, prefix, ['ipam', 'check']);
+    const final = await ctl(etcd.endpoint, prefix, ['ipam', 'check', '--leak-grace', '0']);
     assert.equal(final.code, 0, final.stdout);
   } finally {
     ds.close();

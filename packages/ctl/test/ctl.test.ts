@@ -166,7 +166,7 @@ test('ipam assign / show / release / check / configure with -o json', async () =
   assert.match(showTable.stdout, /default-v4\s+10\.244\.0\.0\/16\s+1\/1024\s+3\/65536/);
   assert.match(showTable.stdout, /BLOCK\s+POOL\s+OWNER\s+USED\s+FREE/);
 
-  const chk = await ctl(etcd.endpoint, p, ['ipam', 'check', '-o', 'json']);
+  const chk = await ctl(etcd.endpoint, p, ['ipam', 'check', '--leak-grace', '0', '-o', 'json']);
   assert.equal(chk.code, 0, chk.stdout + chk.stderr);
   assert.equal(JSON.parse(chk.stdout).ok, true);
 
@@ -218,19 +218,19 @@ test('ipam assign / show / release / check / configure with -o json', async () =
     '--attr',
     'pod=gone',
   ]);
-  const dirty = await ctl(etcd.endpoint, p, ['ipam', 'check', '-o', 'json']);
+  const dirty = await ctl(etcd.endpoint, p, ['ipam', 'check', '--leak-grace', '0', '-o', 'json']);
   assert.equal(dirty.code, 6);
   assert.deepEqual(
     JSON.parse(dirty.stdout).problems.map((x: { kind: string }) => x.kind),
     ['leaked-address'],
   );
-  const rep = await ctl(etcd.endpoint, p, ['ipam', 'check', '--repair', '-o', 'json']);
+  const rep = await ctl(etcd.endpoint, p, ['ipam', 'check', '--leak-grace', '0', '--repair', '-o', 'json']);
   assert.equal(rep.code, 0, rep.stdout);
   assert.match(
     JSON.parse(rep.stdout).actions[0],
     /released leaked 10\.244\.\d+\.\d+\/32 \(handle k8s-pod-network\.gone\)/,
   );
-  const clean = await ctl(etcd.endpoint, p, ['ipam', 'check']);
+  const clean = await ctl(etcd.endpoint, p, ['ipam', 'check', '--leak-grace', '0']);
   assert.equal(clean.code, 0);
   assert.match(clean.stdout, /IPAM is consistent/);
 });

@@ -83,6 +83,23 @@ export interface IpamSnapshot {
   nodes: ReadonlySet<string>;
   workloads: readonly WorkloadEndpoint[];
   pools: readonly IPPool[];
+  /** Clock of the check (ms since the epoch) and how young an allocation may be and still lack its endpoint. */
+  now?: number;
+  leakGraceMs?: number;
+}
+
+/**
+ * A CNI ADD assigns the address first and writes the WorkloadEndpoint a moment later; an
+ * allocation younger than the grace period is never called leaked, so a repair running
+ * beside pod creation (the chart's periodic GC) cannot free an address a pod is about to use.
+ */
+export const DEFAULT_LEAK_GRACE_MS = 10 * 60_000;
+
+function withinGrace(s: IpamSnapshot, timestamp: string | undefined): boolean {
+  const grace = s.leakGraceMs ?? DEFAULT_LEAK_GRACE_MS;
+  if (grace <= 0 || !timestamp) return false;
+  const t = Date.parse(timestamp);
+  return Number.isFinite(t) && (s.now ?? Date.now()) - t < grace;
 }
 
 export function checkSnapshot(s: IpamSnapshot): CheckReport {
@@ -166,7 +183,7 @@ export function checkSnapshot(s: IpamSnapshot): CheckReport {
       const ns = attr?.secondary.namespace;
       const pod = attr?.secondary.pod;
       const judged = container !== undefined || (ns !== undefined && pod !== undefined);
-      if (!judged) continue;
+      if (!judged || withinGrace(s, attr?.secondary.timestamp)) continue;
       const live =
         (container !== undefined && containerIds.has(container)) ||
         (ns !== undefined && pod !== undefined && pods.has(`${ns}/${pod}`));

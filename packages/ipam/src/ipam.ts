@@ -41,7 +41,13 @@ import {
   usedCount,
   withAffinity,
 } from './block.js';
-import { type CheckReport, checkSnapshot, type Problem, type SnapshotBlock } from './check.js';
+import {
+  type CheckReport,
+  checkSnapshot,
+  DEFAULT_LEAK_GRACE_MS,
+  type Problem,
+  type SnapshotBlock,
+} from './check.js';
 import { decodeConfig, encodeConfig, type IpamConfig, validateConfigPatch } from './config.js';
 import { IpamConflictError, IpamExhaustedError, IpamRequestError } from './errors.js';
 import {
@@ -78,6 +84,8 @@ export interface HookInfo {
 export interface IpamOptions {
   /** Compare-and-swap conflicts tolerated per operation before giving up (default 100). */
   maxRetries?: number;
+  /** Allocations younger than this are never reported as leaked (default 10 minutes). */
+  leakGraceMs?: number;
   /** Random source for retry jitter and for picking a block to borrow from (default Math.random). */
   random?: () => number;
   /** Called between the steps of multi-step writes (tests only). */
@@ -192,6 +200,7 @@ export class Ipam {
   readonly kv: KV;
   readonly prefix: string;
   private readonly maxRetries: number;
+  private readonly leakGraceMs: number;
   private readonly random: () => number;
   private readonly hookFn: IpamOptions['hook'];
   /** node → block CIDR → the block as last read or written by us (only blocks affine to the node). */
@@ -204,6 +213,7 @@ export class Ipam {
     this.kv = ds.kv;
     this.prefix = ds.prefix;
     this.maxRetries = opts.maxRetries ?? 100;
+    this.leakGraceMs = opts.leakGraceMs ?? DEFAULT_LEAK_GRACE_MS;
     this.random = opts.random ?? Math.random;
     this.hookFn = opts.hook;
   }
@@ -624,7 +634,7 @@ export class Ipam {
         `no enabled IPv${family} pool${req.pools?.length ? ` among ${req.pools.join(', ')}` : ''} selects node ${req.node}`,
       );
     }
-    const attrs = { ...(req.attributes ?? {}), node: req.node };
+    const attrs = { ...(req.attributes ?? {}), node: req.node, timestamp: new Date().toISOString() };
     const got: string[] = [];
     let refreshed = false;
     let claimDone = false;
@@ -741,7 +751,7 @@ export class Ipam {
       throw new IpamRequestError(`ip: ${req.ip} is in IPPool ${pool.metadata.name}, which is disabled`);
     const bc = blockOfIp(ip, pool.spec.blockSize);
     const cidr = formatCidr(bc);
-    const attrs = { ...(req.attributes ?? {}), node: req.node };
+    const attrs = { ...(req.attributes ?? {}), node: req.node, timestamp: new Date().toISOString() };
     let counted = false;
     try {
       for (let i = 0; i <= this.maxRetries; i++) {
@@ -1030,7 +1040,7 @@ export class Ipam {
   }
 
   /** Reads one consistent snapshot of IPAM state (a single range read) plus the resources it is judged against. */
-  async check(): Promise<CheckReport> {
+  async check(opts: { leakGraceMs?: number } = {}): Promise<CheckReport> {
     const ipamPrefix = `${this.prefix}ipam/v2/`;
     const [ipam, nodes, weps, pools] = await Promise.all([
       this.kv.list(ipamPrefix),
@@ -1070,6 +1080,8 @@ export class Ipam {
       nodes: new Set(nodes.items.map((n) => n.metadata.name)),
       workloads: weps.items,
       pools: pools.items,
+      now: Date.now(),
+      leakGraceMs: opts.leakGraceMs ?? this.leakGraceMs,
     });
   }
 

@@ -1,22 +1,47 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Netns } from './netns.js';
 
-function pipe(a: Socket, b: Socket): void {
-  a.pipe(b);
-  b.pipe(a);
-  const close = () => {
-    a.destroy();
-    b.destroy();
-  };
-  a.on('error', close);
-  b.on('error', close);
-  a.on('close', close);
-  b.on('close', close);
+/** A tiny TCP/Unix relay run as its own process, so a kept cluster outlives the test or demo. */
+const RELAY = `
+  const net = require('node:net');
+  const [listen, target] = [JSON.parse(process.argv[1]), JSON.parse(process.argv[2])];
+  const srv = net.createServer((c) => {
+    const u = net.createConnection(target);
+    c.pipe(u); u.pipe(c);
+    const close = () => { c.destroy(); u.destroy(); };
+    c.on('error', close); u.on('error', close); c.on('close', close); u.on('close', close);
+  });
+  srv.on('error', (e) => { process.stderr.write(String(e) + '\\n'); process.exit(1); });
+  srv.listen(listen, () => process.stdout.write('ready\\n'));
+  process.on('SIGTERM', () => process.exit(0));
+`;
+
+function startRelay(prefix: string[], listen: unknown, target: unknown): Promise<ChildProcess> {
+  const [cmd, ...args] = [
+    ...prefix,
+    process.execPath,
+    '-e',
+    RELAY,
+    JSON.stringify(listen),
+    JSON.stringify(target),
+  ];
+  const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`relay ${JSON.stringify(listen)} exited ${code}`)));
+    child.stdout!.once('data', () => {
+      child.removeAllListeners('exit');
+      resolve(child);
+    });
+  });
 }
+
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGTERM');
+});
 
 /**
  * Makes a TCP service of the host's loopback (say etcd on 127.0.0.1:23790) reachable at
@@ -25,60 +50,55 @@ function pipe(a: Socket, b: Socket): void {
  * host: unix socket → 127.0.0.1:target;  namespace: 127.0.0.1:port → unix socket.
  */
 export class LoopbackBridge {
-  private readonly dir: string;
-  private readonly server: Server;
   private readonly children: ChildProcess[] = [];
 
   private constructor(
     readonly targetPort: number,
     readonly socketPath: string,
-    dir: string,
-    server: Server,
-  ) {
-    this.dir = dir;
-    this.server = server;
-  }
+    private readonly dir: string,
+  ) {}
 
   static async create(targetPort: number, targetHost = '127.0.0.1'): Promise<LoopbackBridge> {
     const dir = mkdtempSync(join(tmpdir(), 'tricolor-bridge-'));
-    const socketPath = join(dir, 'sock');
-    const server = createServer((c) => pipe(c, createConnection({ host: targetHost, port: targetPort })));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPath, () => resolve());
-    });
-    return new LoopbackBridge(targetPort, socketPath, dir, server);
+    const bridge = new LoopbackBridge(targetPort, join(dir, 'sock'), dir);
+    bridge.track(await startRelay([], bridge.socketPath, { host: targetHost, port: targetPort }));
+    return bridge;
+  }
+
+  private track(c: ChildProcess): void {
+    this.children.push(c);
+    live.add(c);
   }
 
   /** Starts a forwarder inside the namespace: 127.0.0.1:<port> there reaches the target. */
   async expose(ns: Netns, port: number): Promise<void> {
-    const script = `
-      const net = require('node:net');
-      const srv = net.createServer((c) => {
-        const u = net.createConnection(${JSON.stringify(this.socketPath)});
-        c.pipe(u); u.pipe(c);
-        const close = () => { c.destroy(); u.destroy(); };
-        c.on('error', close); u.on('error', close); c.on('close', close); u.on('close', close);
-      });
-      srv.listen(${port}, '127.0.0.1', () => process.stdout.write('ready\\n'));
-      process.stdin.on('end', () => process.exit(0)); process.stdin.resume();
-    `;
-    const child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, '-e', script], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    this.children.push(child);
-    await new Promise<void>((resolve, reject) => {
-      child.once('exit', (code) => reject(new Error(`bridge forwarder in ${ns.name} exited ${code}`)));
-      child.stdout!.once('data', () => resolve());
-    });
+    this.track(
+      await startRelay(['ip', 'netns', 'exec', ns.name], { host: '127.0.0.1', port }, this.socketPath),
+    );
+  }
+
+  /** Leaves the relays running after this process exits; returns their pids and socket dir. */
+  keep(): { pids: number[]; dir: string } {
+    for (const c of this.children) {
+      live.delete(c);
+      c.unref();
+      (c.stdout as { unref?: () => void } | null)?.unref?.();
+    }
+    return { pids: this.children.map((c) => c.pid!).filter(Boolean), dir: this.dir };
   }
 
   async close(): Promise<void> {
-    for (const c of this.children) {
-      c.stdin?.end();
-      c.kill('SIGTERM');
-    }
-    await new Promise<void>((r) => this.server.close(() => r()));
+    await Promise.all(
+      this.children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            live.delete(c);
+            if (c.exitCode !== null || c.signalCode !== null) return resolve();
+            c.once('exit', () => resolve());
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

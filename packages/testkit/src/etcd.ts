@@ -130,6 +130,13 @@ export class EtcdServer {
     await this.launch();
   }
 
+  /** Leaves the server running when this process exits (for `demo --keep`). */
+  keep(): number | undefined {
+    live.delete(this);
+    this.child?.unref();
+    return this.child?.pid;
+  }
+
   /** Stops the server and removes its data. */
   async destroy(): Promise<void> {
     await this.kill();

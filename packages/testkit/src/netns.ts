@@ -52,7 +52,7 @@ export class Netns {
   }
 
   /** Runs a command inside the namespace. */
-  exec(cmd: string, args: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number } = {}) {
+  exec(cmd: string, args: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}) {
     return run('ip', ['netns', 'exec', this.name, cmd, ...args], opts);
   }
 
@@ -62,8 +62,21 @@ export class Netns {
     return (stdout.trim() ? JSON.parse(stdout) : []) as T;
   }
 
+  /** Leaves the namespace in place when this process exits (for `demo --keep`). */
+  keep(): void {
+    owned.delete(this.name);
+  }
+
+  /** A handle on an existing namespace (e.g. one kept by an earlier run), to exec in or delete. */
+  static adopt(name: string): Netns {
+    return new Netns(name);
+  }
+
   async destroy(): Promise<void> {
-    if (!owned.has(this.name)) return;
+    if (!owned.has(this.name)) {
+      await run('ip', ['netns', 'del', this.name], { allowFail: true });
+      return;
+    }
     owned.delete(this.name);
     await run('ip', ['netns', 'del', this.name], { allowFail: true });
   }
@@ -112,6 +125,11 @@ export class Segment {
     await hub.exec('ip', ['link', 'add', bridge, 'type', 'bridge']);
     await hub.exec('ip', ['link', 'set', bridge, 'up']);
     return new Segment(hub, bridge);
+  }
+
+  /** Gives the bridge itself an address, so members can use it as their default gateway. */
+  async setGateway(address: string): Promise<void> {
+    await this.hub.exec('ip', ['addr', 'add', address, 'dev', this.bridge]);
   }
 
   async attach(ns: Netns, address: string, ifname = 'eth0'): Promise<void> {

@@ -7,13 +7,13 @@ export const usage = [
   'ipam assign --node N --handle H [--num4 n] [--num6 n] [--pool P]... [--attr k=v]... [-o json]',
   'ipam release --handle H | --ip IP [--ip IP]... [-o json]',
   'ipam show [--show-blocks] [-o json]',
-  'ipam check [--repair] [-o json]',
+  'ipam check [--repair] [--leak-grace SECONDS (default 600)] [-o json]',
   'ipam configure [--strict-affinity true|false] [--max-blocks-per-host n] [--auto-allocate-blocks true|false] [-o json]',
   'ipam release-affinities --node N [--force]',
 ];
 
-async function ipamOf(ctx: Ctx): Promise<Ipam> {
-  return new Ipam(await ctx.store());
+async function ipamOf(ctx: Ctx, opts: { leakGraceMs?: number } = {}): Promise<Ipam> {
+  return new Ipam(await ctx.store(), opts);
 }
 
 async function assign(ctx: Ctx, args: string[]): Promise<number> {
@@ -125,10 +125,15 @@ async function check(ctx: Ctx, args: string[]): Promise<number> {
   const { values, positionals } = parse('ipam check', args, {
     repair: { type: 'boolean' },
     output: { type: 'string', short: 'o' },
+    'leak-grace': { type: 'string' },
   });
   if (positionals.length) throw new UsageError(`ipam check: unexpected argument ${positionals[0]}`);
   const format = outputFlag(values.output, ['table', 'json', 'yaml']);
-  const ipam = await ipamOf(ctx);
+  const grace = values['leak-grace'] === undefined ? undefined : Number(values['leak-grace']);
+  if (grace !== undefined && (!Number.isFinite(grace) || grace < 0)) {
+    throw new UsageError(`ipam check: --leak-grace ${values['leak-grace']} is not a number of seconds`);
+  }
+  const ipam = await ipamOf(ctx, grace === undefined ? {} : { leakGraceMs: grace * 1000 });
   const report = await ipam.check();
   if (!values.repair) {
     if (format === 'table') printReport(ctx, report);

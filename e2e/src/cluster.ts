@@ -1,0 +1,472 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configFromEnv, Datastore } from '@tricolor/datastore';
+import { EtcdServer, LoopbackBridge, Netns, run, Segment } from '@tricolor/testkit';
+import { Daemon } from './daemon.js';
+import { BINARIES } from './paths.js';
+
+export type Mode = 'mesh' | 'rr' | 'vxlan' | 'ipip';
+export const MODES: readonly Mode[] = ['mesh', 'rr', 'vxlan', 'ipip'];
+
+export interface ClusterOptions {
+  nodes: number;
+  mode: Mode;
+  /** rr mode: how many of the first nodes are route reflectors (default 1). */
+  routeReflectors?: number;
+  poolCidr?: string;
+  /** Prints progress lines (the demo passes console.error). */
+  log?: (line: string) => void;
+  /** Short BGP timers make fault tests quick (hold 9 s, keepalive 3 s). */
+  fastTimers?: boolean;
+}
+
+export interface NodeHandle {
+  name: string;
+  ns: Netns;
+  /** The node's address with prefix length, e.g. 192.168.200.11/24. */
+  address: string;
+  ip: string;
+  felix: Daemon;
+  bird?: Daemon;
+  dir: string;
+  /** The conflist the node's kubelet would read. */
+  cniConf: Record<string, unknown>;
+}
+
+export interface PodHandle {
+  name: string;
+  namespace: string;
+  node: string;
+  ns: Netns;
+  containerId: string;
+  ip: string;
+}
+
+const NODE_SUBNET = '192.168.200';
+const ETCD_IN_NETNS = 'http://127.0.0.1:2379';
+
+export interface CniOutcome {
+  code: number;
+  out: Record<string, unknown>;
+  ms: number;
+}
+
+/**
+ * A Tricolor cluster on one machine: a real etcd, one network namespace per node on a
+ * shared L2 segment, felix and bird running inside each node's namespace, pods created
+ * through the real CNI plugin exactly as kubelet would.
+ */
+export class Cluster {
+  readonly nodes = new Map<string, NodeHandle>();
+  readonly pods = new Map<string, PodHandle>();
+  private nextNode = 1;
+  private podSeq = 0;
+
+  private constructor(
+    readonly opts: Required<Omit<ClusterOptions, 'log'>> & { log: (l: string) => void },
+    readonly etcd: EtcdServer,
+    readonly ds: Datastore,
+    readonly segment: Segment,
+    readonly bridge: LoopbackBridge,
+    readonly dir: string,
+  ) {}
+
+  static async up(options: ClusterOptions): Promise<Cluster> {
+    const opts = {
+      routeReflectors: 1,
+      poolCidr: '10.244.0.0/16',
+      fastTimers: false,
+      log: () => undefined,
+      ...options,
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'tricolor-cluster-'));
+    opts.log(`etcd: starting`);
+    const etcd = await EtcdServer.start();
+    const ds = Datastore.connect(configFromEnv({}, { endpoints: [etcd.endpoint] }));
+    const segment = await Segment.create('lan');
+    // Nodes have a default route, as real ones do: proxy ARP for the pods' 169.254.1.1
+    // gateway only answers for addresses routed out of another interface.
+    await segment.setGateway(`${NODE_SUBNET}.1/24`);
+    const bridge = await LoopbackBridge.create(etcd.clientPort);
+    const cluster = new Cluster(opts, etcd, ds, segment, bridge, dir);
+    try {
+      await cluster.writeClusterResources();
+      for (let i = 0; i < opts.nodes; i++) await cluster.addNode();
+      await cluster.waitConverged();
+    } catch (e) {
+      await cluster.down();
+      throw e;
+    }
+    return cluster;
+  }
+
+  private async writeClusterResources(): Promise<void> {
+    const { mode, poolCidr } = this.opts;
+    await this.ds.apply({
+      kind: 'IPPool',
+      apiVersion: 'tricolor.dev/v1',
+      metadata: { name: 'default-ipv4-ippool' },
+      spec: {
+        cidr: poolCidr,
+        blockSize: 26,
+        natOutgoing: true,
+        vxlanMode: mode === 'vxlan' ? 'Always' : 'Never',
+        ipipMode: mode === 'ipip' ? 'Always' : 'Never',
+      },
+    });
+    await this.ds.apply({
+      kind: 'BGPConfiguration',
+      apiVersion: 'tricolor.dev/v1',
+      metadata: { name: 'default' },
+      spec: {
+        asNumber: 64512,
+        nodeToNodeMeshEnabled: mode !== 'rr',
+        ...(this.opts.fastTimers ? { holdTime: 9, keepaliveTime: 3, gracefulRestartTime: 60 } : {}),
+      },
+    });
+    if (mode === 'rr') {
+      // Clients peer with the reflectors; reflectors peer with each other.
+      await this.ds.apply({
+        kind: 'BGPPeer',
+        apiVersion: 'tricolor.dev/v1',
+        metadata: { name: 'peer-with-route-reflectors' },
+        spec: { nodeSelector: 'all()', peerSelector: 'has(route-reflector)' },
+      });
+    }
+  }
+
+  /** Adds a node: namespace on the segment, etcd reachable inside, felix and bird started. */
+  async addNode(): Promise<NodeHandle> {
+    const i = this.nextNode++;
+    const name = `node-${i}`;
+    const ns = await Netns.create(`n${i}`);
+    const ip = `${NODE_SUBNET}.${10 + i}`;
+    const address = `${ip}/24`;
+    await this.segment.attach(ns, address);
+    await ns.exec('ip', ['route', 'add', 'default', 'via', `${NODE_SUBNET}.1`]);
+    await this.bridge.expose(ns, 2379);
+    const dir = join(this.dir, name);
+    mkdirSync(join(dir, 'net.d'), { recursive: true });
+    mkdirSync(join(dir, 'bin'), { recursive: true });
+    if (this.opts.mode === 'rr' && i <= this.opts.routeReflectors) {
+      await this.ds.apply({
+        kind: 'Node',
+        apiVersion: 'tricolor.dev/v1',
+        metadata: { name, labels: { 'route-reflector': 'true' } },
+        spec: { bgp: { ipv4Address: address, routeReflectorClusterID: '244.0.0.1' } },
+      });
+    }
+    const env = {
+      NODENAME: name,
+      IP: address,
+      ETCD_ENDPOINTS: ETCD_IN_NETNS,
+      FELIX_ROUTEREFRESHINTERVAL: '5',
+      FELIX_IPTABLESREFRESHINTERVAL: '5',
+      FELIX_LOGSEVERITYSCREEN: 'info',
+      BIRD_CONTROL_SOCKET: join(dir, 'bird.ctl'),
+    };
+    const felix = new Daemon('felix', ns, [process.execPath, BINARIES.felix], env, join(dir, 'felix.log'));
+    felix.start();
+    let bird: Daemon | undefined;
+    if (this.opts.mode !== 'vxlan') {
+      bird = new Daemon(
+        'bird',
+        ns,
+        [process.execPath, BINARIES.bird, '--control', join(dir, 'bird.ctl')],
+        env,
+        join(dir, 'bird.log'),
+      );
+      bird.start();
+    }
+    await run(process.execPath, [
+      BINARIES.cni,
+      'install',
+      '--bin-dir',
+      join(dir, 'bin'),
+      '--conf-dir',
+      join(dir, 'net.d'),
+      '--nodename',
+      name,
+      '--etcd-endpoints',
+      ETCD_IN_NETNS,
+      '--mtu',
+      this.opts.mode === 'vxlan' ? '1450' : '1500',
+    ]);
+    const conflist = JSON.parse(readFileSync(join(dir, 'net.d', '10-tricolor.conflist'), 'utf8')) as {
+      cniVersion: string;
+      name: string;
+      plugins: Record<string, unknown>[];
+    };
+    const cniConf = { cniVersion: conflist.cniVersion, name: conflist.name, ...conflist.plugins[0] };
+    const node: NodeHandle = { name, ns, address, ip, felix, bird, dir, cniConf };
+    this.nodes.set(name, node);
+    this.opts.log(`${name}: ${address} in netns ${ns.name}, felix${bird ? ' + bird' : ''} started`);
+    return node;
+  }
+
+  /** Removes a node the way an operator decommissions one: daemons stopped, resources deleted. */
+  async removeNode(name: string): Promise<void> {
+    const node = this.nodes.get(name);
+    if (!node) throw new Error(`no node ${name}`);
+    for (const [podName, pod] of this.pods) if (pod.node === name) await this.deletePod(podName);
+    await node.bird?.stop();
+    await node.felix.stop();
+    await this.ds.delete('Node', name);
+    await run(process.execPath, [BINARIES.ctl, 'ipam', 'check', '--repair'], {
+      env: { ...process.env, ETCD_ENDPOINTS: this.etcd.endpoint },
+      allowFail: true,
+    });
+    await node.ns.destroy();
+    this.nodes.delete(name);
+  }
+
+  /** HTTP GET inside a node's namespace (the daemons bind to its loopback). */
+  async httpInNode(node: NodeHandle, url: string): Promise<{ ok: boolean; body: string }> {
+    const r = await node.ns.exec('curl', ['-s', '-m', '2', '-w', '\n%{http_code}', url], { allowFail: true });
+    const lines = r.stdout.trimEnd().split('\n');
+    const status = lines.pop();
+    return { ok: status === '200', body: lines.join('\n') };
+  }
+
+  async waitFor(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (await cond().catch(() => false)) return;
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** Every node's felix is ready, and (BGP modes) every bird has all its peers Established. */
+  async waitConverged(timeoutMs = 60_000): Promise<void> {
+    for (const node of this.nodes.values()) {
+      await this.waitFor(
+        async () => (await this.httpInNode(node, 'http://127.0.0.1:9099/readiness')).ok,
+        timeoutMs,
+        `felix ready on ${node.name}\n${node.felix.log().slice(-2000)}`,
+      );
+      if (node.bird) {
+        await this.waitFor(
+          async () => (await this.httpInNode(node, 'http://127.0.0.1:9098/readiness')).ok,
+          timeoutMs,
+          `bird ready on ${node.name}\n${node.bird.log().slice(-2000)}`,
+        );
+      }
+    }
+    this.opts.log('cluster: all daemons ready');
+  }
+
+  /** Runs the CNI plugin in the node's namespace exactly as kubelet does. */
+  async cni(
+    node: NodeHandle,
+    command: string,
+    pod: { containerId: string; netns: string; name: string; namespace: string },
+    extra: Record<string, unknown> = {},
+  ): Promise<CniOutcome> {
+    const t0 = performance.now();
+    const r = await node.ns.exec(process.execPath, [BINARIES.cni], {
+      allowFail: true,
+      input: JSON.stringify({ ...node.cniConf, ...extra }),
+      env: {
+        PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+        CNI_COMMAND: command,
+        CNI_CONTAINERID: pod.containerId,
+        CNI_NETNS: pod.netns,
+        CNI_IFNAME: 'eth0',
+        CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${pod.namespace};K8S_POD_NAME=${pod.name}`,
+        CNI_PATH: join(node.dir, 'bin'),
+      },
+    });
+    const ms = performance.now() - t0;
+    return {
+      code: r.code,
+      out: r.stdout.trim() ? (JSON.parse(r.stdout) as Record<string, unknown>) : {},
+      ms,
+    };
+  }
+
+  /** Creates a pod on a node: a network namespace and a CNI ADD. */
+  async createPod(
+    nodeName: string,
+    name = `pod-${++this.podSeq}`,
+    namespace = 'default',
+  ): Promise<PodHandle & { addMs: number }> {
+    const node = this.nodes.get(nodeName);
+    if (!node) throw new Error(`no node ${nodeName}`);
+    const ns = await Netns.create('pod');
+    const containerId = randomBytes(16).toString('hex');
+    const add = await this.cni(node, 'ADD', {
+      containerId,
+      netns: `/var/run/netns/${ns.name}`,
+      name,
+      namespace,
+    });
+    if (add.code !== 0) {
+      await ns.destroy();
+      throw new Error(`CNI ADD of ${name} on ${nodeName} failed: ${JSON.stringify(add.out)}`);
+    }
+    const ip = (add.out.ips as { address: string }[])[0]!.address.split('/')[0]!;
+    const pod: PodHandle = { name, namespace, node: nodeName, ns, containerId, ip };
+    this.pods.set(name, pod);
+    return { ...pod, addMs: add.ms };
+  }
+
+  async deletePod(name: string): Promise<void> {
+    const pod = this.pods.get(name);
+    if (!pod) return;
+    const node = this.nodes.get(pod.node);
+    if (node) {
+      const del = await this.cni(node, 'DEL', {
+        containerId: pod.containerId,
+        netns: `/var/run/netns/${pod.ns.name}`,
+        name,
+        namespace: pod.namespace,
+      });
+      if (del.code !== 0) throw new Error(`CNI DEL of ${name} failed: ${JSON.stringify(del.out)}`);
+    }
+    await pod.ns.destroy();
+    this.pods.delete(name);
+  }
+
+  async ping(from: PodHandle, toIp: string, timeoutS = 1): Promise<boolean> {
+    const r = await from.ns.exec('ping', ['-c', '1', '-W', String(timeoutS), toIp], { allowFail: true });
+    return r.code === 0;
+  }
+
+  /** Every pod pings every other pod: a map "from→to" → reachable. */
+  async pingMatrix(): Promise<Map<string, boolean>> {
+    const pods = [...this.pods.values()];
+    const out = new Map<string, boolean>();
+    const jobs: (() => Promise<void>)[] = [];
+    for (const a of pods)
+      for (const b of pods)
+        if (a !== b) jobs.push(async () => void out.set(`${a.name}→${b.name}`, await this.ping(a, b.ip, 2)));
+    // A few at a time: the machine has two cores.
+    for (let i = 0; i < jobs.length; i += 8) await Promise.all(jobs.slice(i, i + 8).map((j) => j()));
+    return out;
+  }
+
+  async routes(
+    nodeName: string,
+  ): Promise<{ dst: string; gateway?: string; dev?: string; protocol?: string; type?: string }[]> {
+    const node = this.nodes.get(nodeName)!;
+    return node.ns.ipJson(['route', 'show', 'table', 'main']);
+  }
+
+  async birdc(nodeName: string, args: string[]): Promise<string> {
+    const node = this.nodes.get(nodeName)!;
+    const r = await run(
+      process.execPath,
+      [BINARIES.birdc, '--control', join(node.dir, 'bird.ctl'), ...args],
+      { allowFail: true },
+    );
+    return r.stdout + r.stderr;
+  }
+
+  /** The manifest of `demo --json`. */
+  async manifest(): Promise<Record<string, unknown>> {
+    const blocks = new Map<string, string[]>();
+    const affinities = await this.ds.kv.list(`${this.ds.prefix}ipam/v2/host/`);
+    for (const kv of affinities.items) {
+      const m = /ipam\/v2\/host\/([^/]+)\/ipv[46]\/block\/(.+)$/.exec(kv.key);
+      if (!m || !kv.value.includes('confirmed')) continue;
+      const cidr = m[2]!.replace(/-(\d+)$/, '/$1');
+      blocks.set(m[1]!, [...(blocks.get(m[1]!) ?? []), cidr]);
+    }
+    return {
+      etcd: this.etcd.endpoint,
+      mode: this.opts.mode,
+      nodes: [...this.nodes.values()].map((n) => ({
+        name: n.name,
+        netns: n.ns.name,
+        address: n.ip,
+        blocks: blocks.get(n.name) ?? [],
+      })),
+      pods: [...this.pods.values()].map((p) => ({ name: p.name, netns: p.ns.name, node: p.node, ip: p.ip })),
+    };
+  }
+
+  /** Leaves everything running after this process exits and records how to tear it down. */
+  keep(stateFile: string): void {
+    const pids: number[] = [];
+    for (const n of this.nodes.values()) {
+      n.ns.keep();
+      const f = n.felix.keep();
+      if (f) pids.push(f);
+      const b = n.bird?.keep();
+      if (b) pids.push(b);
+    }
+    for (const p of this.pods.values()) p.ns.keep();
+    this.segment.hub.keep();
+    const relays = this.bridge.keep();
+    const etcdPid = this.etcd.keep();
+    const state = {
+      dir: this.dir,
+      etcd: { endpoint: this.etcd.endpoint, pid: etcdPid, dataRoot: this.etcd.dataRoot },
+      daemonPids: pids,
+      relayPids: relays.pids,
+      relayDir: relays.dir,
+      namespaces: [
+        ...[...this.pods.values()].map((p) => p.ns.name),
+        ...[...this.nodes.values()].map((n) => n.ns.name),
+        this.segment.hub.name,
+      ],
+    };
+    writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
+    this.ds.close();
+  }
+
+  /** Tears everything down; safe to call after a partial start. */
+  async down(): Promise<void> {
+    for (const n of this.nodes.values()) {
+      await n.bird?.stop().catch(() => undefined);
+      await n.felix.stop().catch(() => undefined);
+    }
+    for (const p of this.pods.values()) await p.ns.destroy();
+    for (const n of this.nodes.values()) await n.ns.destroy();
+    this.pods.clear();
+    this.nodes.clear();
+    this.ds.close();
+    await this.bridge.close();
+    await this.segment.destroy();
+    await this.etcd.destroy();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Tears down a cluster left by `demo --keep`, from its state file. */
+export async function downFromState(stateFile: string): Promise<void> {
+  const state = JSON.parse(readFileSync(stateFile, 'utf8')) as {
+    dir: string;
+    etcd: { pid?: number; dataRoot: string };
+    daemonPids: number[];
+    relayPids: number[];
+    relayDir: string;
+    namespaces: string[];
+  };
+  const kill = (pid: number | undefined, group: boolean) => {
+    if (!pid) return;
+    try {
+      process.kill(group ? -pid : pid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+  };
+  for (const pid of state.daemonPids) kill(pid, true);
+  await new Promise((r) => setTimeout(r, 1000));
+  for (const pid of state.daemonPids) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  for (const pid of state.relayPids) kill(pid, false);
+  kill(state.etcd.pid, false);
+  for (const ns of state.namespaces) await Netns.adopt(ns).destroy();
+  for (const d of [state.dir, state.relayDir, state.etcd.dataRoot])
+    rmSync(d, { recursive: true, force: true });
+  rmSync(stateFile, { force: true });
+}

@@ -1,0 +1,34 @@
+/**
+ * CNI error codes (spec 1.0 §"Error"), plus Tricolor's own from 100 on.
+ * The plugin prints `{"cniVersion","code","msg","details"}` on stdout and exits non-zero.
+ */
+export const CniCode = {
+  IncompatibleVersion: 1,
+  UnsupportedField: 2,
+  UnknownContainer: 3,
+  InvalidEnvironment: 4,
+  IoFailure: 5,
+  DecodeFailure: 6,
+  InvalidNetworkConfig: 7,
+  TryAgainLater: 11,
+  PluginNotAvailable: 50,
+  AddressesExhausted: 100,
+  DatastoreUnavailable: 101,
+  NetlinkFailure: 102,
+  Internal: 199,
+} as const;
+
+export class CniError extends Error {
+  override readonly name = 'CniError';
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly details = '',
+  ) {
+    super(message);
+  }
+
+  toJSON(cniVersion: string): Record<string, unknown> {
+    return { cniVersion, code: this.code, msg: this.message, details: this.details };
+  }
+}

@@ -1,0 +1,98 @@
+import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+export interface InstallOptions {
+  binDir: string;
+  confDir: string;
+  nodename: string;
+  etcdEndpoints: string;
+  mtu: number;
+  networkName: string;
+  /** Where the Node.js binary and this package live on the host (the DaemonSet copies them there). */
+  nodeBinary: string;
+  pluginMain: string;
+  etcdCaFile?: string;
+  etcdCertFile?: string;
+  etcdKeyFile?: string;
+  datastorePrefix?: string;
+}
+
+function writeAtomic(path: string, content: string, mode = 0o644): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, content, { mode });
+  chmodSync(tmp, mode);
+  // rename: kubelet never sees a half-written config or plugin.
+  renameSync(tmp, path);
+}
+
+export function conflist(o: InstallOptions): Record<string, unknown> {
+  const plugin: Record<string, unknown> = {
+    type: 'tricolor',
+    mtu: o.mtu,
+    nodename: o.nodename,
+    etcd_endpoints: o.etcdEndpoints,
+    ipam: { type: 'tricolor-ipam', assign_ipv4: true, assign_ipv6: false },
+  };
+  if (o.etcdCaFile) plugin.etcd_ca_cert_file = o.etcdCaFile;
+  if (o.etcdCertFile) plugin.etcd_cert_file = o.etcdCertFile;
+  if (o.etcdKeyFile) plugin.etcd_key_file = o.etcdKeyFile;
+  if (o.datastorePrefix) plugin.datastore_prefix = o.datastorePrefix;
+  return {
+    cniVersion: '1.0.0',
+    name: o.networkName,
+    plugins: [plugin],
+  };
+}
+
+/** Writes the plugin launcher into the CNI bin dir and the conflist into the CNI conf dir. */
+export function install(o: InstallOptions): { plugin: string; conf: string } {
+  const plugin = join(o.binDir, 'tricolor');
+  writeAtomic(
+    plugin,
+    `#!/bin/sh\n# Installed by tricolor-cni install.\nexec ${JSON.stringify(o.nodeBinary)} ${JSON.stringify(o.pluginMain)} "$@"\n`,
+    0o755,
+  );
+  const conf = join(o.confDir, '10-tricolor.conflist');
+  writeAtomic(conf, `${JSON.stringify(conflist(o), null, 2)}\n`);
+  return { plugin, conf };
+}
+
+export function installFromArgs(argv: string[], env: NodeJS.ProcessEnv): { plugin: string; conf: string } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'bin-dir': { type: 'string', default: '/opt/cni/bin' },
+      'conf-dir': { type: 'string', default: '/etc/cni/net.d' },
+      nodename: { type: 'string' },
+      'etcd-endpoints': { type: 'string' },
+      mtu: { type: 'string', default: env.CNI_MTU ?? '1500' },
+      'network-name': { type: 'string', default: 'k8s-pod-network' },
+      'node-binary': { type: 'string', default: process.execPath },
+      'plugin-main': { type: 'string', default: resolve(dirname(fileURLToPath(import.meta.url)), 'main.js') },
+    },
+  });
+  const nodename = values.nodename ?? env.NODENAME;
+  const etcd = values['etcd-endpoints'] ?? env.ETCD_ENDPOINTS;
+  if (!nodename) throw new Error('install: --nodename (or NODENAME) is required');
+  if (!etcd) throw new Error('install: --etcd-endpoints (or ETCD_ENDPOINTS) is required');
+  const mtu = Number(values.mtu);
+  if (!Number.isInteger(mtu) || mtu < 576 || mtu > 9216)
+    throw new Error(`install: --mtu ${values.mtu} is not an MTU between 576 and 9216`);
+  return install({
+    binDir: values['bin-dir']!,
+    confDir: values['conf-dir']!,
+    nodename,
+    etcdEndpoints: etcd,
+    mtu,
+    networkName: values['network-name']!,
+    nodeBinary: values['node-binary']!,
+    pluginMain: values['plugin-main']!,
+    etcdCaFile: env.ETCD_CA_CERT_FILE || undefined,
+    etcdCertFile: env.ETCD_CERT_FILE || undefined,
+    etcdKeyFile: env.ETCD_KEY_FILE || undefined,
+    datastorePrefix: env.TRICOLOR_DATASTORE_PREFIX || undefined,
+  });
+}

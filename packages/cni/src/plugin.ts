@@ -1,0 +1,244 @@
+import { hostname } from 'node:os';
+import { configFromEnv, Datastore, ipamKeys, type WorkloadEndpoint } from '@tricolor/datastore';
+import { Ipam } from '@tricolor/ipam';
+import { CniCode, CniError } from './errors.js';
+import { endpointName, handleId, hostInterfaceName, workloadOf } from './names.js';
+import { type CniRequest, type CniResult, type NetConf, parseNetConf, SUPPORTED_VERSIONS } from './spec.js';
+import { checkVeth, createVeth, deleteVeth, GATEWAY_V4, GATEWAY_V6 } from './veth.js';
+
+/** Everything a command needs, resolved once: who we are, the datastore, names. */
+export interface Context {
+  conf: NetConf;
+  req: CniRequest;
+  node: string;
+  ds: Datastore;
+  ipam: Ipam;
+  namespace: string;
+  pod: string;
+  hostIf: string;
+  handle: string;
+  wepName: string;
+}
+
+export function openContext(conf: NetConf, req: CniRequest, env: NodeJS.ProcessEnv): Context {
+  const overrides: Parameters<typeof configFromEnv>[1] = { dialTimeoutMs: 3000 };
+  if (conf.etcd_endpoints) overrides.endpoints = conf.etcd_endpoints.split(',').map((s) => s.trim());
+  if (conf.etcd_ca_cert_file) overrides.caFile = conf.etcd_ca_cert_file;
+  if (conf.etcd_cert_file) overrides.certFile = conf.etcd_cert_file;
+  if (conf.etcd_key_file) overrides.keyFile = conf.etcd_key_file;
+  if (conf.datastore_prefix) overrides.prefix = conf.datastore_prefix;
+  let ds: Datastore;
+  try {
+    ds = Datastore.connect(configFromEnv(env, overrides));
+  } catch (e) {
+    throw new CniError(CniCode.InvalidNetworkConfig, (e as Error).message);
+  }
+  const node = conf.nodename || env.NODENAME || hostname();
+  const { namespace, pod } = workloadOf(req.args, req.containerId);
+  return {
+    conf,
+    req,
+    node,
+    ds,
+    ipam: new Ipam(ds),
+    namespace,
+    pod,
+    hostIf: hostInterfaceName(namespace, pod),
+    handle: handleId(conf.name, req.containerId),
+    wepName: endpointName(node, pod, req.ifname || 'eth0'),
+  };
+}
+
+/** Maps failures of the layers below to CNI codes, so kubelet and users see what went wrong. */
+export function classify(e: unknown): CniError {
+  if (e instanceof CniError) return e;
+  const err = e as Error;
+  const name = err?.constructor?.name ?? '';
+  if (/^(GRPC|Etcd)/.test(name) || /etcd|ECONNREFUSED|UNAVAILABLE|deadline/i.test(err?.message ?? '')) {
+    return new CniError(CniCode.DatastoreUnavailable, `datastore unavailable: ${err.message}`);
+  }
+  if (/no free address|exhausted|no .*pool/i.test(err?.message ?? ''))
+    return new CniError(CniCode.AddressesExhausted, err.message);
+  return new CniError(CniCode.Internal, err?.message ?? String(e));
+}
+
+function labelsOf(ctx: Context): Record<string, string> {
+  const labels: Record<string, string> = {
+    'tricolor.dev/namespace': ctx.namespace,
+    'tricolor.dev/orchestrator': 'k8s',
+  };
+  for (const { key, value } of ctx.conf.args?.cni?.labels ?? []) labels[key] = value;
+  return labels;
+}
+
+function result(ctx: Context, ips: string[], hostMac: string, podMac: string): CniResult {
+  const legacy = ctx.conf.cniVersion.startsWith('0.3');
+  const res: CniResult = {
+    cniVersion: ctx.conf.cniVersion,
+    interfaces: [
+      { name: ctx.hostIf, mac: hostMac },
+      { name: ctx.req.ifname, mac: podMac, sandbox: ctx.req.netns },
+    ],
+    ips: ips.map((address) => {
+      const ip: CniResult['ips'][number] & { version?: string } = {
+        address,
+        gateway: address.includes(':') ? GATEWAY_V6 : GATEWAY_V4,
+        interface: 1,
+      };
+      if (legacy) ip.version = address.includes(':') ? '6' : '4';
+      return ip;
+    }),
+    routes: [
+      ...(ips.some((a) => !a.includes(':')) ? [{ dst: '0.0.0.0/0' }] : []),
+      ...(ips.some((a) => a.includes(':')) ? [{ dst: '::/0' }] : []),
+    ],
+    dns: {},
+  };
+  return res;
+}
+
+/** ADD: address, veth, endpoint record. Any failure undoes all of it, the addresses included. */
+export async function cmdAdd(ctx: Context): Promise<CniResult> {
+  const { conf, ipam } = ctx;
+  let ips: string[] = [];
+  try {
+    // A retried ADD (kubelet does retry) keeps the addresses it already holds.
+    ips = await ipam.ipsByHandle(ctx.handle);
+    if (ips.length === 0) {
+      const got = await ipam.autoAssign({
+        node: ctx.node,
+        handle: ctx.handle,
+        attributes: {
+          namespace: ctx.namespace,
+          pod: ctx.pod,
+          node: ctx.node,
+          containerID: ctx.req.containerId,
+        },
+        num4: conf.ipam.assign_ipv4 ? 1 : 0,
+        num6: conf.ipam.assign_ipv6 ? 1 : 0,
+        pools: [...(conf.ipam.ipv4_pools ?? []), ...(conf.ipam.ipv6_pools ?? [])].filter(Boolean),
+      });
+      ips = [...got.ipv4, ...got.ipv6];
+    }
+    if (ips.length === 0) throw new CniError(CniCode.AddressesExhausted, 'IPAM assigned no address');
+    const veth = await createVeth({
+      netns: ctx.req.netns,
+      ifname: ctx.req.ifname,
+      hostIf: ctx.hostIf,
+      mtu: conf.mtu,
+      addresses: ips,
+    });
+    const wep: WorkloadEndpoint = {
+      kind: 'WorkloadEndpoint',
+      apiVersion: 'tricolor.dev/v1',
+      metadata: { name: ctx.wepName, namespace: ctx.namespace, labels: labelsOf(ctx) },
+      spec: {
+        node: ctx.node,
+        orchestrator: 'k8s',
+        workload: `${ctx.namespace}/${ctx.pod}`,
+        pod: ctx.pod,
+        containerID: ctx.req.containerId,
+        endpoint: ctx.req.ifname,
+        interfaceName: ctx.hostIf,
+        mac: veth.podMac,
+        ipNetworks: ips,
+        profiles: [`kns.${ctx.namespace}`],
+      },
+    };
+    await ctx.ds.apply(wep);
+    return result(ctx, ips, veth.hostMac, veth.podMac);
+  } catch (e) {
+    await undo(ctx).catch(() => undefined);
+    throw classify(e);
+  }
+}
+
+async function undo(ctx: Context): Promise<void> {
+  await deleteVeth(ctx.hostIf).catch(() => undefined);
+  await deleteEndpointIfOurs(ctx).catch(() => undefined);
+  await ctx.ipam.releaseByHandle(ctx.handle);
+}
+
+/** Deletes the endpoint record unless it already belongs to a newer container of the same pod. */
+async function deleteEndpointIfOurs(ctx: Context): Promise<void> {
+  const wep = await ctx.ds.get('WorkloadEndpoint', ctx.wepName, ctx.namespace);
+  if (!wep || (wep.spec.containerID && wep.spec.containerID !== ctx.req.containerId)) return;
+  await ctx.ds.delete('WorkloadEndpoint', ctx.wepName, ctx.namespace, {
+    resourceVersion: wep.metadata.resourceVersion!,
+  });
+}
+
+/** DEL: idempotent; works when the netns is already gone or ADD never finished. */
+export async function cmdDel(ctx: Context): Promise<void> {
+  try {
+    await ctx.ipam.releaseByHandle(ctx.handle);
+    const wep = await ctx.ds.get('WorkloadEndpoint', ctx.wepName, ctx.namespace);
+    // Never tear down the veth of a newer sandbox of the same pod.
+    if (!wep || wep.spec.containerID === ctx.req.containerId) await deleteVeth(ctx.hostIf);
+    await deleteEndpointIfOurs(ctx);
+  } catch (e) {
+    throw classify(e);
+  }
+}
+
+/** CHECK: the interface, addresses and routes are as ADD left them, and IPAM agrees. */
+export async function cmdCheck(ctx: Context): Promise<void> {
+  const prev = ctx.conf.prevResult;
+  if (!prev)
+    throw new CniError(CniCode.InvalidNetworkConfig, 'network config: prevResult is required for CHECK');
+  const ips = prev.ips.map((i) => i.address);
+  try {
+    await checkVeth({
+      netns: ctx.req.netns,
+      ifname: ctx.req.ifname,
+      hostIf: ctx.hostIf,
+      mtu: ctx.conf.mtu,
+      addresses: ips,
+    });
+    const held = new Set(await ctx.ipam.ipsByHandle(ctx.handle));
+    for (const ip of ips)
+      if (!held.has(ip)) throw new CniError(CniCode.Internal, `IPAM does not hold ${ip} for ${ctx.handle}`);
+    if (!(await ctx.ds.get('WorkloadEndpoint', ctx.wepName, ctx.namespace))) {
+      throw new CniError(CniCode.Internal, `WorkloadEndpoint ${ctx.namespace}/${ctx.wepName} is missing`);
+    }
+  } catch (e) {
+    throw classify(e);
+  }
+}
+
+/** STATUS (CNI 1.1): ready when the datastore answers and an enabled pool exists. */
+export async function cmdStatus(ctx: Context): Promise<void> {
+  let pools: { spec: { disabled: boolean } }[];
+  try {
+    pools = (await ctx.ds.list('IPPool')).items;
+  } catch (e) {
+    throw new CniError(CniCode.PluginNotAvailable, `datastore unavailable: ${(e as Error).message}`);
+  }
+  if (!pools.some((p) => !p.spec.disabled))
+    throw new CniError(CniCode.PluginNotAvailable, 'no enabled IPPool: pods cannot get addresses');
+}
+
+/** GC (CNI 1.1): releases addresses of this network whose attachment the runtime no longer knows. */
+export async function cmdGc(ctx: Context): Promise<string[]> {
+  const valid = new Set(
+    (
+      (ctx.conf as unknown as Record<string, unknown>)['cni.dev/valid-attachments'] as
+        | { containerID: string }[]
+        | undefined
+    )?.map((a) => handleId(ctx.conf.name, a.containerID)) ?? [],
+  );
+  const released: string[] = [];
+  const prefix = ipamKeys.handlesPrefix(ctx.ds.prefix);
+  for (const kv of (await ctx.ds.kv.list(prefix)).items) {
+    const handle = kv.key.slice(prefix.length);
+    if (!handle.startsWith(`${ctx.conf.name}.`) || valid.has(handle)) continue;
+    released.push(...(await ctx.ipam.releaseByHandle(handle)));
+  }
+  return released;
+}
+
+export function versionInfo(cniVersion = '1.1.0'): Record<string, unknown> {
+  return { cniVersion, supportedVersions: [...SUPPORTED_VERSIONS] };
+}
+
+export { parseNetConf };

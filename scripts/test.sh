@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, builds, lints, runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+npm run build
+npm run lint
+npm test
