@@ -1,0 +1,124 @@
+/**
+ * Peers from the datastore, pure: Nodes + BGPConfiguration + BGPPeers + this node → peers.
+ * - Full mesh (nodeToNodeMeshEnabled) between nodes without routeReflectorClusterID.
+ *   Passive rule: of each pair, the node with the LOWER address is passive and the higher
+ *   one connects, so exactly one TCP connection forms.
+ * - BGPPeer with peerIP: applies to `node`, or nodes matching `nodeSelector`, or all nodes.
+ * - BGPPeer with peerSelector: every matching node (at its BGP address), e.g. route
+ *   reflectors; a reflector peering with non-reflector nodes marks them rr-client.
+ */
+import {
+  type BGPConfigurationSpec,
+  type BGPPeer,
+  compileSelector,
+  type Node,
+  parsePeerAddress,
+} from '@tricolor/datastore';
+import type { PeerSpec } from './types.js';
+
+const ip = (cidr: string | undefined) => cidr?.split('/')[0];
+
+function v4key(a: string): number {
+  return a.split('.').reduce((x, o) => x * 256 + Number(o), 0);
+}
+
+export interface NodeBgp {
+  name: string;
+  address: string;
+  as: number;
+  clusterId: string | undefined;
+  labels: Record<string, string>;
+}
+
+export function nodeBgp(n: Node, defaultAs: number): NodeBgp | undefined {
+  const address = ip(n.spec.bgp?.ipv4Address);
+  if (!address) return undefined;
+  return {
+    name: n.metadata.name,
+    address,
+    as: n.spec.bgp?.asNumber ?? defaultAs,
+    clusterId: n.spec.bgp?.routeReflectorClusterID,
+    labels: (n.metadata as { labels?: Record<string, string> }).labels ?? {},
+  };
+}
+
+export function peersFromResources(
+  me: string,
+  nodes: readonly Node[],
+  cfg: BGPConfigurationSpec,
+  bgpPeers: readonly BGPPeer[],
+): PeerSpec[] {
+  const all = nodes.map((n) => nodeBgp(n, cfg.asNumber)).filter((n): n is NodeBgp => n !== undefined);
+  const self = all.find((n) => n.name === me);
+  if (!self) return [];
+  const out = new Map<string, PeerSpec>();
+  const add = (p: PeerSpec) => {
+    if (p.address !== self.address && !out.has(p.address)) out.set(p.address, p);
+  };
+  const base = { holdTime: cfg.holdTime, keepaliveTime: cfg.keepaliveTime };
+  if (cfg.nodeToNodeMeshEnabled && !self.clusterId) {
+    for (const n of all) {
+      if (n.name === me || n.clusterId) continue;
+      add({
+        ...base,
+        address: n.address,
+        as: n.as,
+        name: `Mesh_${n.address.replace(/\./g, '_')}`,
+        passive: v4key(self.address) < v4key(n.address),
+      });
+    }
+  }
+  for (const bp of bgpPeers) {
+    const s = bp.spec;
+    if (s.node && s.node !== me) continue;
+    if (s.nodeSelector && !compileSelector(s.nodeSelector)(self.labels)) continue;
+    if (s.peerIP) {
+      const pa = parsePeerAddress(s.peerIP);
+      if (pa)
+        add({
+          ...base,
+          address: pa.ip,
+          port: pa.port,
+          as: s.asNumber,
+          name: `Node_${pa.ip.replace(/[.:]/g, '_')}`,
+        });
+      continue;
+    }
+    if (!s.peerSelector) continue;
+    const sel = compileSelector(s.peerSelector);
+    for (const n of all) {
+      if (n.name === me || !sel(n.labels)) continue;
+      // Between a reflector and a non-reflector, the non-reflector is the client.
+      const rrClient = !!self.clusterId && !n.clusterId;
+      add({
+        ...base,
+        address: n.address,
+        as: n.as,
+        name: `Node_${n.address.replace(/\./g, '_')}`,
+        rrClient,
+        passive: v4key(self.address) < v4key(n.address),
+      });
+    }
+  }
+  // A reflector also serves the nodes that peer with it through a selector matching it.
+  if (self.clusterId) {
+    for (const bp of bgpPeers) {
+      const s = bp.spec;
+      if (!s.peerSelector || !compileSelector(s.peerSelector)(self.labels)) continue;
+      for (const n of all) {
+        if (n.name === me || n.clusterId) continue;
+        if (s.node && s.node !== n.name) continue;
+        if (s.nodeSelector && !compileSelector(s.nodeSelector)(n.labels)) continue;
+        add({
+          ...base,
+          address: n.address,
+          as: n.as,
+          name: `Node_${n.address.replace(/\./g, '_')}`,
+          rrClient: true,
+          passive: v4key(self.address) < v4key(n.address),
+        });
+      }
+    }
+  }
+  return [...out.values()].sort((a, b) => (a.address < b.address ? -1 : 1));
+}

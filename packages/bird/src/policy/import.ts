@@ -1,0 +1,40 @@
+/**
+ * Import policy, pure: a learned route is accepted when it lies inside an enabled pool
+ * (or, with no pools known — standalone mode — inside the configured import prefixes, or
+ * anything when none are configured) and is not one of this node's own prefixes. The
+ * kernel route goes through tunl0 for IPIP pools.
+ */
+import { type Cidr, cidrContains, parseCidr } from '@tricolor/datastore';
+import type { PoolInfo } from './export.js';
+
+export interface ImportPolicy {
+  accept(prefix: string): boolean;
+  /** Device override for the kernel route ('tunl0' for IPIP pools). */
+  device(prefix: string): string | undefined;
+}
+
+export function makeImportPolicy(opts: {
+  pools?: readonly PoolInfo[];
+  allow?: readonly string[];
+}): ImportPolicy {
+  const pools = (opts.pools ?? [])
+    .filter((p) => !p.disabled)
+    .map((p) => ({ c: parseCidr(p.cidr)!, ipip: p.ipip }))
+    .filter((p) => p.c);
+  const allow = (opts.allow ?? []).map((s) => parseCidr(s)).filter((c): c is Cidr => c !== undefined);
+  const usePools = opts.pools !== undefined;
+  return {
+    accept(prefix) {
+      const c = parseCidr(prefix);
+      if (!c) return false;
+      if (usePools) return pools.some((p) => cidrContains(p.c, c));
+      if (allow.length) return allow.some((a) => cidrContains(a, c));
+      return true;
+    },
+    device(prefix) {
+      const c = parseCidr(prefix);
+      if (!c) return undefined;
+      return pools.some((p) => p.ipip && cidrContains(p.c, c)) ? 'tunl0' : undefined;
+    },
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * Interned path-attribute sets. Every route points at one shared AttrSet by id; sets are
+ * keyed by the raw attribute bytes as received (plus the session's AS width), so the
+ * thousands of prefixes an UPDATE carries cost one lookup, and identical sets from many
+ * UPDATEs are stored once. Reference counted: a set disappears with its last route.
+ */
+import { Buffer } from 'node:buffer';
+import {
+  type AsPathSegment,
+  type DecodeContext,
+  effectiveAsPath,
+  getAttribute,
+  ipv4ToString,
+  ipv6ToString,
+  type PathAttribute,
+} from 'bgp-parser-ts';
+
+export interface AttrSet {
+  readonly id: number;
+  readonly key: string;
+  refs: number;
+  /** Attributes without MP_REACH/MP_UNREACH (the next hop is in `nextHop`). */
+  readonly attributes: PathAttribute[];
+  /** Printable next hop ("192.0.2.1" / "2001:db8::1"), '' when none. */
+  readonly nextHop: string;
+  readonly localPref: number | undefined;
+  readonly asPath: AsPathSegment[];
+  readonly asPathLen: number;
+  /** First AS of the path (0 for an empty path). */
+  readonly neighborAs: number;
+  readonly origin: number;
+  readonly med: number | undefined;
+  readonly originatorId: number | undefined;
+  readonly clusterList: number[];
+}
+
+function latin1(buf: Uint8Array, start: number, end: number): string {
+  return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
+}
+
+/** Intern key of an attribute field without MP attributes (the fast path). */
+export function rawAttrKey(buf: Uint8Array, start: number, end: number, fourOctetAs: boolean): string {
+  return (fourOctetAs ? '4' : '2') + latin1(buf, start, end);
+}
+
+/**
+ * Intern key of an attribute field that may carry MP_REACH/MP_UNREACH: those two are
+ * skipped (they hold NLRI, unique per UPDATE) and the MP next hop is appended instead.
+ */
+export function mpAttrKey(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  fourOctetAs: boolean,
+  nextHop: string,
+): string {
+  let key = fourOctetAs ? '4' : '2';
+  let i = start;
+  while (i < end) {
+    const flags = buf[i]!;
+    const code = buf[i + 1]!;
+    const hl = flags & 0x10 ? 4 : 3;
+    const len = hl === 4 ? (buf[i + 2]! << 8) | buf[i + 3]! : buf[i + 2]!;
+    const next = Math.min(end, i + hl + len);
+    if (code !== 14 && code !== 15) key += latin1(buf, i, next);
+    i = next;
+  }
+  return `${key}|${nextHop}`;
+}
+
+/** Printable first next hop of an MP_REACH next-hop field (IPv6 global, or IPv4 per RFC 8950). */
+export function mpNextHopString(nh: Uint8Array): string {
+  if (nh.length === 4) return ipv4ToString(((nh[0]! << 24) | (nh[1]! << 16) | (nh[2]! << 8) | nh[3]!) >>> 0);
+  if (nh.length >= 16) return ipv6ToString(nh, 0);
+  return '';
+}
+
+export function asPathLength(segments: readonly AsPathSegment[]): number {
+  let n = 0;
+  for (const s of segments) {
+    if (s.type === 2) n += s.asns.length;
+    else if (s.type === 1) n += 1; // AS_SET counts as one (RFC 4271 §9.1.2.2)
+  }
+  return n;
+}
+
+/** Builds the decision-relevant summary of an attribute list. */
+export function summarize(
+  attributes: PathAttribute[],
+  ctx: DecodeContext,
+  mpNextHop = '',
+): Omit<AttrSet, 'id' | 'key' | 'refs'> {
+  const asPath = effectiveAsPath({ attributes }, ctx) ?? [];
+  const first = asPath[0];
+  const nh = getAttribute({ attributes }, 'next-hop');
+  return {
+    attributes: attributes.filter((a) => a.kind !== 'mp-reach' && a.kind !== 'mp-unreach'),
+    nextHop: mpNextHop || (nh ? ipv4ToString(nh.nextHop) : ''),
+    localPref: getAttribute({ attributes }, 'local-pref')?.localPref,
+    asPath,
+    asPathLen: asPathLength(asPath),
+    neighborAs: first && first.type === 2 ? first.asns[0]! : 0,
+    origin: getAttribute({ attributes }, 'origin')?.origin ?? 2,
+    med: getAttribute({ attributes }, 'med')?.med,
+    originatorId: getAttribute({ attributes }, 'originator-id')?.originatorId,
+    clusterList: getAttribute({ attributes }, 'cluster-list')?.clusterIds ?? [],
+  };
+}
+
+export class AttrStore {
+  private readonly byKey = new Map<string, AttrSet>();
+  private readonly byId: (AttrSet | undefined)[] = [undefined]; // id 0 is never used
+  private readonly free: number[] = [];
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  lookup(key: string): AttrSet | undefined {
+    return this.byKey.get(key);
+  }
+
+  /** Returns the set for `key`, creating it from `make()` when new. Does not add a reference. */
+  intern(key: string, make: () => Omit<AttrSet, 'id' | 'key' | 'refs'>): AttrSet {
+    const hit = this.byKey.get(key);
+    if (hit) return hit;
+    const id = this.free.pop() ?? this.byId.length;
+    const set: AttrSet = { ...make(), id, key, refs: 0 };
+    this.byKey.set(key, set);
+    this.byId[id] = set;
+    return set;
+  }
+
+  get(id: number): AttrSet {
+    const s = this.byId[id];
+    if (!s) throw new Error(`attribute set ${id} does not exist`);
+    return s;
+  }
+
+  ref(id: number, n = 1): void {
+    this.byId[id]!.refs += n;
+  }
+
+  unref(id: number, n = 1): void {
+    const s = this.byId[id];
+    if (!s) return;
+    s.refs -= n;
+    if (s.refs <= 0) {
+      this.byKey.delete(s.key);
+      this.byId[id] = undefined;
+      this.free.push(id);
+    }
+  }
+}
+
+export function originName(o: number): string {
+  return o === 0 ? 'IGP' : o === 1 ? 'EGP' : 'incomplete';
+}

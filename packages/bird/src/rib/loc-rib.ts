@@ -1,0 +1,242 @@
+/**
+ * Loc-RIB: the best path (and its ECMP siblings) of every prefix across all Adj-RIBs-In.
+ * IPv4 best paths live in a PrefixTable (a = peer index, b = attribute-set id); prefixes
+ * with several equal paths or add-path ids also get an entry in `v4multi`; IPv6 prefixes
+ * are in `other`. Every change of a best path marks the prefix dirty; the speaker drains
+ * the dirty sets into Adj-RIBs-Out and the kernel.
+ */
+
+import { AdjRibIn, STALE } from './adj-rib-in.js';
+import type { AttrSet, AttrStore } from './attrs.js';
+import { type Candidate, selectBest } from './decision.js';
+import { PrefixTable, v4String } from './prefix-table.js';
+
+export interface RibPeer {
+  readonly idx: number;
+  readonly name: string;
+  /** The pseudo-peer holding routes this speaker originates. */
+  readonly local: boolean;
+  ebgp: boolean;
+  routerId: number;
+  readonly addressKey: string;
+  readonly adjIn: AdjRibIn;
+  /** Route-reflector client (RFC 4456) of this speaker. */
+  rrClient: boolean;
+}
+
+export interface PathRef {
+  readonly peer: number;
+  readonly attrId: number;
+  readonly pathId: number;
+  readonly stale: boolean;
+}
+
+function sameList(a: readonly PathRef[] | undefined, b: readonly PathRef[]): boolean {
+  if (!a || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.peer !== y.peer || x.attrId !== y.attrId || x.pathId !== y.pathId || x.stale !== y.stale)
+      return false;
+  }
+  return true;
+}
+
+export class LocRib {
+  readonly peers: (RibPeer | undefined)[] = [];
+  readonly v4 = new PrefixTable(1024);
+  readonly v4multi = new Map<string, PathRef[]>();
+  readonly other = new Map<string, PathRef[]>();
+  readonly dirtyV4 = new PrefixTable(64);
+  readonly dirtyOther = new Set<string>();
+  /** Called once when the first prefix becomes dirty after a drain. */
+  onDirty: (() => void) | undefined;
+  private activePeers: RibPeer[] = [];
+  // Scratch buffers for candidate collection (avoid per-prefix allocation).
+  private readonly scratch: PathRef[] = [];
+
+  constructor(readonly store: AttrStore) {}
+
+  addPeer(p: Omit<RibPeer, 'idx' | 'adjIn'>): RibPeer {
+    let idx = this.peers.indexOf(undefined);
+    if (idx < 0) idx = this.peers.length;
+    const peer: RibPeer = { ...p, idx, adjIn: new AdjRibIn(this.store) };
+    this.peers[idx] = peer;
+    this.activePeers = this.peers.filter((x): x is RibPeer => x !== undefined);
+    return peer;
+  }
+
+  /** Removes a peer and all its paths. */
+  removePeer(peer: RibPeer): void {
+    this.clearPeer(peer);
+    this.peers[peer.idx] = undefined;
+    this.activePeers = this.peers.filter((x): x is RibPeer => x !== undefined);
+  }
+
+  clearPeer(peer: RibPeer): void {
+    peer.adjIn.clear(
+      (a, l) => this.updateV4(a, l),
+      (p) => this.updateOther(p),
+    );
+  }
+
+  get size(): number {
+    return this.v4.size + this.other.size;
+  }
+
+  private markV4(addr: number, len: number): void {
+    if (this.dirtyV4.size === 0 && this.dirtyOther.size === 0) this.onDirty?.();
+    this.dirtyV4.set(addr, len, 0);
+  }
+
+  private markOther(p: string): void {
+    if (this.dirtyV4.size === 0 && this.dirtyOther.size === 0) this.onDirty?.();
+    this.dirtyOther.add(p);
+  }
+
+  private candidate(ref: PathRef): Candidate {
+    const peer = this.peers[ref.peer]!;
+    return {
+      attrs: this.store.get(ref.attrId),
+      local: peer.local,
+      ebgp: peer.ebgp,
+      peerRouterId: peer.routerId,
+      peerAddress: peer.addressKey,
+    };
+  }
+
+  private choose(refs: PathRef[]): PathRef[] {
+    if (refs.length <= 1) return refs.slice();
+    const order = selectBest(refs.map((r) => this.candidate(r)));
+    return order.map((i) => refs[i]!);
+  }
+
+  /** Recomputes the best path of an IPv4 prefix after its candidates changed. */
+  updateV4(addr: number, len: number): void {
+    const refs = this.scratch;
+    refs.length = 0;
+    let key: string | undefined;
+    for (const p of this.activePeers) {
+      const slot = p.adjIn.v4.find(addr, len);
+      if (slot >= 0)
+        refs.push({
+          peer: p.idx,
+          attrId: p.adjIn.v4.slotA(slot),
+          pathId: 0,
+          stale: (p.adjIn.v4.slotB(slot) & STALE) !== 0,
+        });
+      if (p.adjIn.other.size > 0) {
+        key ??= v4String(addr, len);
+        const m = p.adjIn.other.get(key);
+        if (m)
+          for (const [pathId, v] of m)
+            refs.push({ peer: p.idx, attrId: v >> 1, pathId, stale: (v & 1) === 1 });
+      }
+    }
+    const slot = this.v4.find(addr, len);
+    if (refs.length === 0) {
+      if (slot < 0) return;
+      this.v4.deleteSlot(slot);
+      if (this.v4multi.size > 0) this.v4multi.delete(key ?? v4String(addr, len));
+      this.markV4(addr, len);
+      return;
+    }
+    if (refs.length === 1 && refs[0]!.pathId === 0 && this.v4multi.size === 0) {
+      const r = refs[0]!;
+      const b = r.attrId * 2 + (r.stale ? 1 : 0);
+      if (slot >= 0 && this.v4.slotA(slot) === r.peer && this.v4.slotB(slot) === b) return;
+      this.v4.set(addr, len, r.peer, b);
+      this.markV4(addr, len);
+      return;
+    }
+    const best = this.choose(refs);
+    key ??= v4String(addr, len);
+    const first = best[0]!;
+    const b = first.attrId * 2 + (first.stale ? 1 : 0);
+    const multi = best.length > 1 || first.pathId !== 0;
+    const old = this.v4multi.get(key);
+    const same =
+      slot >= 0 &&
+      this.v4.slotA(slot) === first.peer &&
+      this.v4.slotB(slot) === b &&
+      (multi ? sameList(old, best) : old === undefined);
+    if (same) return;
+    this.v4.set(addr, len, first.peer, b);
+    if (multi) this.v4multi.set(key, best);
+    else this.v4multi.delete(key);
+    this.markV4(addr, len);
+  }
+
+  /** Recomputes an IPv6 prefix (or an add-path IPv4 prefix, which is handed to updateV4). */
+  updateOther(prefix: string): void {
+    if (!prefix.includes(':')) {
+      const [a, l] = prefix.split('/');
+      const o = a!.split('.').map(Number);
+      this.updateV4((((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0) as number, Number(l));
+      return;
+    }
+    const refs: PathRef[] = [];
+    for (const p of this.activePeers) {
+      const m = p.adjIn.other.get(prefix);
+      if (m)
+        for (const [pathId, v] of m) refs.push({ peer: p.idx, attrId: v >> 1, pathId, stale: (v & 1) === 1 });
+    }
+    const old = this.other.get(prefix);
+    if (refs.length === 0) {
+      if (!old) return;
+      this.other.delete(prefix);
+      this.markOther(prefix);
+      return;
+    }
+    const best = this.choose(refs);
+    if (sameList(old, best)) return;
+    this.other.set(prefix, best);
+    this.markOther(prefix);
+  }
+
+  /** Best paths of an IPv4 prefix, best first (empty when none). */
+  pathsV4(addr: number, len: number): PathRef[] {
+    const slot = this.v4.find(addr, len);
+    if (slot < 0) return [];
+    if (this.v4multi.size > 0) {
+      const m = this.v4multi.get(v4String(addr, len));
+      if (m) return m;
+    }
+    const b = this.v4.slotB(slot);
+    return [{ peer: this.v4.slotA(slot), attrId: b >>> 1, pathId: 0, stale: (b & 1) === 1 }];
+  }
+
+  /** Best paths of any prefix given as a string. */
+  paths(prefix: string): PathRef[] {
+    if (prefix.includes(':')) return this.other.get(prefix) ?? [];
+    const [a, l] = prefix.split('/');
+    const o = a!.split('.').map(Number);
+    return this.pathsV4((((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0) as number, Number(l));
+  }
+
+  attrs(ref: PathRef): AttrSet {
+    return this.store.get(ref.attrId);
+  }
+
+  /** Takes the dirty prefixes (IPv4 as string only when asked, to keep bulk work cheap). */
+  drainDirty(onV4: (addr: number, len: number) => void, onOther: (p: string) => void): void {
+    const v4 = this.dirtyV4;
+    const other = [...this.dirtyOther];
+    this.dirtyOther.clear();
+    const pairs: number[] = [];
+    v4.forEach((a, l) => {
+      pairs.push(a, l);
+    });
+    v4.clear();
+    for (let i = 0; i < pairs.length; i += 2) onV4(pairs[i]!, pairs[i + 1]!);
+    for (const p of other) onOther(p);
+  }
+
+  /** Every prefix with its best paths (for display). */
+  forEachRoute(cb: (prefix: string, paths: PathRef[]) => void): void {
+    this.v4.forEach((addr, len) => {
+      cb(v4String(addr, len), this.pathsV4(addr, len));
+    });
+    for (const [p, refs] of this.other) cb(p, refs);
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * A compact hash table of IPv4 prefixes: open addressing over typed arrays, no object per
+ * prefix. Each entry holds two unsigned 32-bit values (`a`, `b`) whose meaning belongs to
+ * the user (attribute-set id, peer index, flags). A million entries take about 18 MB.
+ */
+const EMPTY = 0;
+const TOMB = 255;
+
+export class PrefixTable {
+  private addrs: Uint32Array;
+  /** 0 = empty, 255 = deleted, else prefix length + 1. */
+  private lens: Uint8Array;
+  private va: Uint32Array;
+  private vb: Uint32Array;
+  private mask: number;
+  private used = 0; // live + tombstones
+  size = 0;
+
+  constructor(capacity = 16) {
+    let cap = 16;
+    while (cap < capacity * 2) cap *= 2;
+    this.addrs = new Uint32Array(cap);
+    this.lens = new Uint8Array(cap);
+    this.va = new Uint32Array(cap);
+    this.vb = new Uint32Array(cap);
+    this.mask = cap - 1;
+  }
+
+  private static hash(addr: number, len: number): number {
+    let h = Math.imul(addr ^ Math.imul(len + 1, 0x9e3779b1), 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    return (h ^ (h >>> 16)) >>> 0;
+  }
+
+  /** Slot of the prefix, or -1. */
+  find(addr: number, len: number): number {
+    const l = len + 1;
+    let i = PrefixTable.hash(addr, len) & this.mask;
+    for (;;) {
+      const s = this.lens[i]!;
+      if (s === EMPTY) return -1;
+      if (s === l && this.addrs[i] === addr) return i;
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  has(addr: number, len: number): boolean {
+    return this.find(addr, len) >= 0;
+  }
+
+  slotA(slot: number): number {
+    return this.va[slot]!;
+  }
+
+  slotB(slot: number): number {
+    return this.vb[slot]!;
+  }
+
+  setSlotB(slot: number, b: number): void {
+    this.vb[slot] = b;
+  }
+
+  /** Inserts or overwrites; returns true when the prefix was new. */
+  set(addr: number, len: number, a: number, b = 0): boolean {
+    if ((this.used + 1) * 2 > this.lens.length) this.grow();
+    const l = len + 1;
+    let i = PrefixTable.hash(addr, len) & this.mask;
+    let tomb = -1;
+    for (;;) {
+      const s = this.lens[i]!;
+      if (s === EMPTY) break;
+      if (s === TOMB) {
+        if (tomb < 0) tomb = i;
+      } else if (s === l && this.addrs[i] === addr) {
+        this.va[i] = a;
+        this.vb[i] = b;
+        return false;
+      }
+      i = (i + 1) & this.mask;
+    }
+    if (tomb >= 0) i = tomb;
+    else this.used++;
+    this.addrs[i] = addr;
+    this.lens[i] = l;
+    this.va[i] = a;
+    this.vb[i] = b;
+    this.size++;
+    return true;
+  }
+
+  delete(addr: number, len: number): boolean {
+    const i = this.find(addr, len);
+    if (i < 0) return false;
+    this.lens[i] = TOMB;
+    this.size--;
+    return true;
+  }
+
+  clear(): void {
+    this.lens.fill(0);
+    this.used = 0;
+    this.size = 0;
+  }
+
+  forEach(cb: (addr: number, len: number, a: number, b: number) => void): void {
+    const lens = this.lens;
+    for (let i = 0; i < lens.length; i++) {
+      const s = lens[i]!;
+      if (s !== EMPTY && s !== TOMB) cb(this.addrs[i]!, s - 1, this.va[i]!, this.vb[i]!);
+    }
+  }
+
+  /** Visits every live slot (use slotA/slotB/setSlotB on it); do not insert while visiting. */
+  forEachSlot(cb: (slot: number, addr: number, len: number) => void): void {
+    const lens = this.lens;
+    for (let i = 0; i < lens.length; i++) {
+      const s = lens[i]!;
+      if (s !== EMPTY && s !== TOMB) cb(i, this.addrs[i]!, s - 1);
+    }
+  }
+
+  /** Deletes the entry at a slot found by find/forEachSlot. */
+  deleteSlot(slot: number): void {
+    if (this.lens[slot] === EMPTY || this.lens[slot] === TOMB) return;
+    this.lens[slot] = TOMB;
+    this.size--;
+  }
+
+  /** Approximate bytes held by the arrays. */
+  get bytes(): number {
+    return this.lens.length * 13;
+  }
+
+  private grow(): void {
+    const oldA = this.addrs;
+    const oldL = this.lens;
+    const oldVa = this.va;
+    const oldVb = this.vb;
+    // Only grow when live entries need it; otherwise rehash in place to drop tombstones.
+    const cap = this.size * 4 > oldL.length ? oldL.length * 2 : oldL.length;
+    this.addrs = new Uint32Array(cap);
+    this.lens = new Uint8Array(cap);
+    this.va = new Uint32Array(cap);
+    this.vb = new Uint32Array(cap);
+    this.mask = cap - 1;
+    this.used = 0;
+    this.size = 0;
+    for (let i = 0; i < oldL.length; i++) {
+      const s = oldL[i]!;
+      if (s !== EMPTY && s !== TOMB) this.set(oldA[i]!, s - 1, oldVa[i]!, oldVb[i]!);
+    }
+  }
+}
+
+/** "a.b.c.d/len" of a packed IPv4 prefix. */
+export function v4String(addr: number, len: number): string {
+  return `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}/${len}`;
+}
+
+/** Parses "a.b.c.d/len" (or "a.b.c.d" = /32); undefined when malformed. */
+export function parseV4Prefix(s: string): { addr: number; len: number } | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(s.trim());
+  if (!m) return undefined;
+  const o = [m[1], m[2], m[3], m[4]].map(Number);
+  if (o.some((x) => x! > 255)) return undefined;
+  const len = m[5] === undefined ? 32 : Number(m[5]);
+  if (len > 32) return undefined;
+  const addr = ((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0;
+  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  return { addr: (addr & mask) >>> 0, len };
+}

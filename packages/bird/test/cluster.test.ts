@@ -1,0 +1,282 @@
+/**
+ * Our speaker only, several nodes on one L2 segment (standalone mode): a 3-node full mesh
+ * and a 4-node cluster through a route reflector; faults: hold-timer expiry of a frozen
+ * peer, graceful restart of a peer, a kernel route deleted by hand, malformed UPDATEs
+ * from a raw TCP peer.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { connectVeth, Netns, requireCommands, requireRoot, Segment } from '@tricolor/testkit';
+import {
+  type Daemon,
+  kernelRoutes,
+  learned,
+  protocols,
+  routes,
+  startOurs,
+  waitEstablished,
+  waitFor,
+} from './helpers.js';
+
+const addr = (i: number) => `10.61.0.${i}`;
+const block = (i: number) => `10.244.${i}.0/26`;
+
+interface Node {
+  ns: Netns;
+  i: number;
+  d: Daemon;
+  ctl: string;
+  args: string[];
+}
+
+async function cluster(n: number): Promise<{ seg: Segment; nss: Netns[] }> {
+  const seg = await Segment.create('lan');
+  const nss: Netns[] = [];
+  for (let i = 1; i <= n; i++) {
+    const ns = await Netns.create(`n${i}`);
+    await seg.attach(ns, `${addr(i)}/24`);
+    nss.push(ns);
+  }
+  return { seg, nss };
+}
+
+/** Kernel of node i has exactly the other nodes' blocks via their owner, none of its own. */
+async function meshConverged(nodes: Node[], present: number[]): Promise<boolean> {
+  for (const x of nodes) {
+    if (!present.includes(x.i)) continue;
+    const k = await kernelRoutes(x.ns);
+    for (const y of present) {
+      if (y === x.i) {
+        if (k.has(block(y))) return false;
+      } else if (k.get(block(y)) !== addr(y)) return false;
+    }
+    for (const p of k.keys()) if (!present.some((y) => block(y) === p)) return false;
+  }
+  return true;
+}
+
+describe('cluster', { concurrency: false }, () => {
+  test('3-node full mesh; hold timer expiry; graceful restart; kernel drift repair', async (t) => {
+    if (!requireRoot(t) || !requireCommands(t, 'ip')) return;
+    const dir = mkdtempSync(join(tmpdir(), 'tb-mesh-'));
+    const { seg, nss } = await cluster(3);
+    const nodes: Node[] = [];
+    try {
+      const start = async (i: number, extra: string[] = []) => {
+        // Mesh rule: the lower address of a pair is passive, the higher one connects.
+        const peers = [1, 2, 3]
+          .filter((j) => j !== i)
+          .flatMap((j) => ['--peer', `${addr(j)}${j > i ? ',passive' : ''}`]);
+        const args = [
+          '--router-id',
+          addr(i),
+          '--as',
+          '64512',
+          '--listen',
+          addr(i),
+          ...peers,
+          '--export',
+          block(i),
+          '--hold-time',
+          '3',
+          '--connect-retry',
+          '1',
+          '--reconcile',
+          '1',
+          '--restart-time',
+          '30',
+          ...extra,
+        ];
+        const { d, ctl } = await startOurs(nss[i - 1]!, dir, `n${i}`, args);
+        const node = { ns: nss[i - 1]!, i, d, ctl, args };
+        nodes[i - 1] = node;
+        return node;
+      };
+      await start(1);
+      await start(2);
+      await start(3, ['--no-graceful-restart']);
+      for (const x of nodes) await waitEstablished(x.ctl, 2);
+      await waitFor('mesh kernel routes', () => meshConverged(nodes, [1, 2, 3]));
+
+      // Kernel route deleted by hand: restored by the read-back.
+      await nodes[0]!.ns.exec('ip', ['route', 'del', block(2)]);
+      await waitFor(
+        'deleted route restored',
+        async () => (await kernelRoutes(nodes[0]!.ns)).get(block(2)) === addr(2),
+      );
+
+      // Node 3 freezes (no keepalives): hold timer expiry (3 s) removes its routes everywhere.
+      nodes[2]!.d.signal('SIGSTOP');
+      await waitFor('node 3 routes gone after hold expiry', () => meshConverged(nodes, [1, 2]), 20_000);
+      const p1 = await protocols(nodes[0]!.ctl);
+      assert.match(p1.find((p) => p.address === addr(3))!.lastError, /Hold Timer Expired/i);
+      nodes[2]!.d.signal('SIGKILL');
+      await nodes[2]!.d.stop('SIGKILL');
+
+      // Node 2 restarts gracefully: node 1 keeps its routes (stale) while it is away...
+      await nodes[1]!.d.stop('SIGTERM');
+      await waitFor('node 1 holds node 2 routes as stale', async () => {
+        const r = (await routes(nodes[0]!.ctl)).find((x) => x.prefix === block(2));
+        return r?.paths[0]?.stale === true;
+      });
+      assert.equal(
+        (await kernelRoutes(nodes[0]!.ns)).get(block(2)),
+        addr(2),
+        'route stays installed during the restart',
+      );
+      // ... and node 2 kept its own kernel routes (forwarding state preserved) and restarts with the R bit.
+      assert.equal((await kernelRoutes(nodes[1]!.ns)).get(block(1)), addr(1));
+      const n2 = await start(2);
+      await waitEstablished(n2.ctl, 1);
+      await waitFor('stale cleared after End-of-RIB', async () => {
+        const r = (await routes(nodes[0]!.ctl)).find((x) => x.prefix === block(2));
+        return r?.paths[0]?.stale === false;
+      });
+      await waitFor('mesh converged again without node 3', async () => {
+        const l = await learned(nodes[1]!.ctl);
+        return l.get(block(1)) === addr(1) && (await kernelRoutes(nodes[1]!.ns)).get(block(1)) === addr(1);
+      });
+    } finally {
+      for (const x of nodes) if (x) await x.d.stop('SIGKILL');
+      for (const ns of nss) await ns.destroy();
+      await seg.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('4 nodes through a route reflector: reflected routes in every kernel, withdrawals reflected', async (t) => {
+    if (!requireRoot(t) || !requireCommands(t, 'ip')) return;
+    const dir = mkdtempSync(join(tmpdir(), 'tb-rr-'));
+    const { seg, nss } = await cluster(4);
+    const nodes: Node[] = [];
+    try {
+      const rrPeers = [2, 3, 4].flatMap((j) => ['--peer', `${addr(j)},passive,rr-client`]);
+      for (const i of [1, 2, 3, 4]) {
+        const peers = i === 1 ? rrPeers : ['--peer', addr(1)];
+        const extra = i === 1 ? ['--cluster-id', '244.0.0.1'] : [];
+        const args = [
+          '--router-id',
+          addr(i),
+          '--as',
+          '64512',
+          '--listen',
+          addr(i),
+          ...peers,
+          '--export',
+          block(i),
+          '--connect-retry',
+          '1',
+          '--no-graceful-restart',
+          ...extra,
+        ];
+        const { d, ctl } = await startOurs(nss[i - 1]!, dir, `rr${i}`, args);
+        nodes.push({ ns: nss[i - 1]!, i, d, ctl, args });
+      }
+      await waitEstablished(nodes[0]!.ctl, 3);
+      await waitFor('reflected routes in every kernel', () => meshConverged(nodes, [1, 2, 3, 4]));
+      // Reflected paths carry ORIGINATOR_ID/CLUSTER_LIST; the RR is not the next hop.
+      const l3 = await learned(nodes[2]!.ctl);
+      assert.equal(l3.get(block(4)), addr(4));
+      // Node 4 leaves: its block is withdrawn from 2 and 3 through the reflector.
+      await nodes[3]!.d.stop('SIGTERM');
+      await waitFor('withdrawal reflected', () => meshConverged(nodes, [1, 2, 3]));
+    } finally {
+      for (const x of nodes) await x.d.stop('SIGKILL');
+      for (const ns of nss) await ns.destroy();
+      await seg.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('malformed UPDATEs from a raw TCP peer: treat-as-withdraw, then a NOTIFICATION; the daemon lives on', async (t) => {
+    if (!requireRoot(t) || !requireCommands(t, 'ip')) return;
+    const dir = mkdtempSync(join(tmpdir(), 'tb-raw-'));
+    const us = await Netns.create('us');
+    const them = await Netns.create('raw');
+    let ours: Daemon | undefined;
+    try {
+      await connectVeth(us, '10.62.0.1/24', them, '10.62.0.2/24');
+      const o = await startOurs(us, dir, 'us', [
+        '--router-id',
+        '10.62.0.1',
+        '--as',
+        '64512',
+        '--listen',
+        '10.62.0.1',
+        '--peer',
+        '10.62.0.2,passive',
+        '--no-graceful-restart',
+        '--no-kernel',
+      ]);
+      ours = o.d;
+      const codec = pathToFileURL(
+        join(dirname(fileURLToPath(import.meta.resolve('bgp-parser-ts'))), 'index.js'),
+      ).href;
+      const script = join(dir, 'raw.mjs');
+      writeFileSync(
+        script,
+        `import { connect } from 'node:net';
+import * as bgp from ${JSON.stringify(codec)};
+const s = connect({ host: '10.62.0.1', port: 179, localAddress: '10.62.0.2' });
+const dec = new bgp.StreamDecoder();
+const say = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+const hex = (h) => Buffer.from(h.replace(/\\s/g, ''), 'hex');
+const marker = 'ffffffffffffffffffffffffffffffff';
+const msg = (type, body) => { const b = hex(body); const len = 19 + b.length; return Buffer.concat([hex(marker), Buffer.from([len >> 8, len & 255, type]), b]); };
+s.on('connect', () => s.write(bgp.encodeMessage(bgp.makeOpen({ as: 64512, holdTime: 30, bgpId: bgp.ipv4FromString('10.62.0.2'), capabilities: [{ kind: 'four-octet-as', as: 64512 }] }))));
+s.on('data', (c) => { for (const f of dec.push(c)) { const m = bgp.decodeMessage(f); say({ type: m.type, code: m.code, subcode: m.subcode });
+  if (m.type === 'OPEN') s.write(bgp.encodeKeepalive()); } });
+s.on('close', () => say({ type: 'closed' }));
+process.stdin.on('data', (d) => { for (const line of d.toString().trim().split('\\n')) { const [t, body] = line.split(' '); s.write(msg(Number(t), body)); } });
+`,
+      );
+      const raw = spawn('ip', ['netns', 'exec', them.name, process.execPath, script], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
+      const seen: { type: string; code?: number; subcode?: number }[] = [];
+      raw.stdout.on('data', (d: Buffer) => {
+        for (const l of d.toString().trim().split('\n')) if (l) seen.push(JSON.parse(l));
+      });
+      try {
+        await waitEstablished(o.ctl, 1);
+        // A good UPDATE: ORIGIN IGP, AS_PATH empty, NEXT_HOP 10.62.0.2, LOCAL_PREF 100; NLRI 10.90.1.0/24 and 10.90.2.0/24.
+        const attrs = '40010100 400200 4003040a3e0002 400504 00000064'.replace(/ /g, '');
+        const good = `0000${(attrs.length / 2).toString(16).padStart(4, '0')}${attrs}180a5a01180a5a02`;
+        raw.stdin.write(`2 ${good}\n`);
+        await waitFor('good routes learned', async () => (await learned(o.ctl)).size === 2);
+        // ORIGIN value 7 (malformed, 3/6): treat-as-withdraw for 10.90.1.0/24, session stays up.
+        const badAttrs = '40010107 400200 4003040a3e0002'.replace(/ /g, '');
+        raw.stdin.write(`2 0000${(badAttrs.length / 2).toString(16).padStart(4, '0')}${badAttrs}180a5a01\n`);
+        await waitFor('treat-as-withdraw applied', async () => {
+          const l = await learned(o.ctl);
+          return !l.has('10.90.1.0/24') && l.has('10.90.2.0/24');
+        });
+        assert.equal((await protocols(o.ctl))[0]!.state, 'Established');
+        assert.ok(!seen.some((m) => m.type === 'NOTIFICATION'));
+        // Prefix length 33 in the NLRI: no NLRI can be trusted → NOTIFICATION 3/10 (session reset).
+        raw.stdin.write(`2 0000${(attrs.length / 2).toString(16).padStart(4, '0')}${attrs}210a5a0300ff\n`);
+        await waitFor('NOTIFICATION 3/10', () =>
+          seen.some((m) => m.type === 'NOTIFICATION' && m.code === 3 && m.subcode === 10),
+        );
+        await waitFor('routes of the reset session removed', async () => (await learned(o.ctl)).size === 0);
+        assert.ok(ours.alive, 'daemon still running');
+        assert.match((await protocols(o.ctl))[0]!.lastError, /sent .*Invalid Network Field/i);
+      } catch (e) {
+        process.stderr.write(`${ours.logs().slice(-4000)}\n${JSON.stringify(seen)}\n`);
+        throw e;
+      } finally {
+        raw.kill('SIGKILL');
+      }
+    } finally {
+      await ours?.stop();
+      await us.destroy();
+      await them.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,332 @@
+/**
+ * Interop with real speakers from Debian packages, each in its own network namespace:
+ * BIRD 2 (iBGP, IPv4 session with BIRD active + IPv6 session with us active), GoBGP
+ * (eBGP with 4-octet AS 4200000001, GoBGP active) and FRR (iBGP IPv4 + IPv6, us active).
+ * Routes must show up in both RIBs and in our kernel; withdrawals must propagate.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { connectVeth, freePort, Netns, requireCommands, requireRoot } from '@tricolor/testkit';
+import {
+  birdc,
+  Daemon,
+  kernelRoutes,
+  learned,
+  startOurs,
+  waitEstablished,
+  waitFor,
+  writeFile,
+} from './helpers.js';
+
+async function pair(): Promise<{ us: Netns; them: Netns }> {
+  const us = await Netns.create('us');
+  const them = await Netns.create('them');
+  await connectVeth(us, '10.60.0.1/24', them, '10.60.0.2/24');
+  await us.exec('ip', ['addr', 'add', '2001:db8:60::1/64', 'dev', 'eth0', 'nodad']);
+  await them.exec('ip', ['addr', 'add', '2001:db8:60::2/64', 'dev', 'eth0', 'nodad']);
+  return { us, them };
+}
+
+const OURS = ['--export', '10.80.1.0/24', '--export', '10.80.2.0/24', '--export', '2001:db8:80::/48'];
+
+describe('interop', { concurrency: false }, () => {
+  test('BIRD 2: iBGP over IPv4 (BIRD active) and IPv6 (we are active), both ways, withdrawals', async (t) => {
+    if (!requireRoot(t) || !requireCommands(t, 'ip', 'bird', 'birdc')) return;
+    const dir = mkdtempSync(join(tmpdir(), 'tb-bird-'));
+    const { us, them } = await pair();
+    const daemons: Daemon[] = [];
+    try {
+      const conf = writeFile(
+        dir,
+        'bird.conf',
+        `router id 10.60.0.2;
+protocol device {}
+protocol static s4 { ipv4; route 10.70.1.0/24 blackhole; route 10.70.2.0/24 blackhole; }
+protocol static s6 { ipv6; route 2001:db8:70::/48 blackhole; }
+protocol bgp us4 { local 10.60.0.2 as 64512; neighbor 10.60.0.1 as 64512; direct; connect delay time 1; connect retry time 2;
+  ipv4 { import all; export all; next hop self; }; }
+protocol bgp us6 { local 2001:db8:60::2 as 64512; neighbor 2001:db8:60::1 as 64512; direct; passive on;
+  ipv6 { import all; export all; next hop self; }; }
+`,
+      );
+      const sock = join(dir, 'bird.ctl');
+      daemons.push(Daemon.spawn(them, 'bird', ['-f', '-c', conf, '-s', sock], 'bird'));
+      const { d, ctl } = await startOurs(us, dir, 'us', [
+        '--router-id',
+        '10.60.0.1',
+        '--as',
+        '64512',
+        '--listen',
+        '[::]:179',
+        '--peer',
+        '10.60.0.2,passive',
+        '--peer',
+        '2001:db8:60::2',
+        ...OURS,
+        '--connect-retry',
+        '1',
+        '--no-graceful-restart',
+      ]);
+      daemons.push(d);
+      await waitEstablished(ctl, 2);
+      // BIRD's routes in our RIB and kernel.
+      await waitFor('BIRD routes in our RIB', async () => {
+        const l = await learned(ctl);
+        return l.get('10.70.1.0/24') === '10.60.0.2' && l.get('2001:db8:70::/48') === '2001:db8:60::2';
+      });
+      await waitFor('kernel routes', async () => {
+        const k4 = await kernelRoutes(us);
+        const k6 = await kernelRoutes(us, 6);
+        return (
+          k4.get('10.70.1.0/24') === '10.60.0.2' &&
+          k4.get('10.70.2.0/24') === '10.60.0.2' &&
+          k6.get('2001:db8:70::/48') === '2001:db8:60::2'
+        );
+      });
+      // Ours in BIRD's RIB.
+      await waitFor('our routes in BIRD', async () => {
+        const out = await birdc(them, sock, 'show route');
+        return (
+          out.includes('10.80.1.0/24') && out.includes('10.80.2.0/24') && out.includes('2001:db8:80::/48')
+        );
+      });
+      const v4 = await birdc(them, sock, 'show route 10.80.1.0/24 all');
+      assert.match(v4, /BGP.next_hop: 10\.60\.0\.1/);
+      const v6 = await birdc(them, sock, 'show route 2001:db8:80::/48 all');
+      assert.match(v6, /BGP.next_hop: 2001:db8:60::1/);
+      // Withdrawal from BIRD propagates to our RIB and kernel.
+      await birdc(them, sock, 'disable s4');
+      await waitFor('withdrawal in our RIB and kernel', async () => {
+        const l = await learned(ctl);
+        const k = await kernelRoutes(us);
+        return !l.has('10.70.1.0/24') && !k.has('10.70.1.0/24') && l.has('2001:db8:70::/48');
+      });
+      // Our withdrawals reach BIRD: stop our speaker without graceful restart.
+      await d.stop('SIGTERM');
+      await waitFor('BIRD saw our session go and our routes withdrawn', async () => {
+        const out = await birdc(them, sock, 'show route');
+        return !out.includes('10.80.1.0/24');
+      });
+    } catch (e) {
+      for (const d of daemons) process.stderr.write(`--- ${d.name}\n${d.logs().slice(-3000)}\n`);
+      throw e;
+    } finally {
+      for (const d of daemons) await d.stop();
+      await us.destroy();
+      await them.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('GoBGP: eBGP with 4-octet AS 4200000001 (GoBGP active), routes both ways', async (t) => {
+    if (!requireRoot(t) || !requireCommands(t, 'ip', 'gobgpd', 'gobgp')) return;
+    const dir = mkdtempSync(join(tmpdir(), 'tb-gobgp-'));
+    const { us, them } = await pair();
+    const daemons: Daemon[] = [];
+    try {
+      const api = await freePort();
+      const conf = writeFile(
+        dir,
+        'gobgp.toml',
+        `[global.config]
+  as = 4200000001
+  router-id = "10.60.0.2"
+  local-address-list = ["10.60.0.2"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "10.60.0.1"
+    peer-as = 64512
+  [neighbors.timers.config]
+    connect-retry = 2
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+`,
+      );
+      daemons.push(
+        Daemon.spawn(
+          them,
+          'gobgpd',
+          ['-f', conf, '--api-hosts', `127.0.0.1:${api}`, '--log-plain'],
+          'gobgpd',
+        ),
+      );
+      const gobgp = (...args: string[]) =>
+        them.exec('gobgp', ['-p', String(api), ...args], { allowFail: true });
+      await waitFor('gobgpd API', async () => (await gobgp('global')).code === 0);
+      await gobgp('global', 'rib', 'add', '10.71.1.0/24', '-a', 'ipv4');
+      await gobgp('global', 'rib', 'add', '10.71.2.0/24', '-a', 'ipv4');
+      const { d, ctl } = await startOurs(us, dir, 'us', [
+        '--router-id',
+        '10.60.0.1',
+        '--as',
+        '64512',
+        '--listen',
+        '10.60.0.1',
+        '--peer',
+        '10.60.0.2:4200000001,passive',
+        ...OURS,
+      ]);
+      daemons.push(d);
+      const ps = await waitEstablished(ctl, 1);
+      assert.equal(ps[0]!.as, 4200000001);
+      await waitFor('GoBGP routes in our RIB and kernel', async () => {
+        const l = await learned(ctl);
+        const k = await kernelRoutes(us);
+        return l.get('10.71.1.0/24') === '10.60.0.2' && k.get('10.71.2.0/24') === '10.60.0.2';
+      });
+      const rows = (await import('../src/control/client.js')).query(ctl, 'show route', ['10.71.1.0/24']);
+      assert.match(JSON.stringify(await rows), /4200000001/);
+      await waitFor('our routes in GoBGP with AS path 64512', async () => {
+        const out = (await gobgp('global', 'rib', '-a', 'ipv4')).stdout;
+        return /10\.80\.1\.0\/24\s+10\.60\.0\.1\s+64512/.test(out) && out.includes('10.80.2.0/24');
+      });
+      await gobgp('global', 'rib', 'del', '10.71.1.0/24', '-a', 'ipv4');
+      await waitFor('GoBGP withdrawal in our RIB and kernel', async () => {
+        const l = await learned(ctl);
+        const k = await kernelRoutes(us);
+        return !l.has('10.71.1.0/24') && !k.has('10.71.1.0/24') && l.has('10.71.2.0/24');
+      });
+    } catch (e) {
+      for (const d of daemons) process.stderr.write(`--- ${d.name}\n${d.logs().slice(-3000)}\n`);
+      throw e;
+    } finally {
+      for (const d of daemons) await d.stop();
+      await us.destroy();
+      await them.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('FRR bgpd: iBGP over IPv4 and IPv6, we are active, routes both ways', async (t) => {
+    if (!requireRoot(t) || !requireCommands(t, 'ip', 'vtysh') || !requireCommands(t, '/usr/lib/frr/bgpd'))
+      return;
+    const dir = mkdtempSync(join(tmpdir(), 'tb-frr-'));
+    const { us, them } = await pair();
+    const daemons: Daemon[] = [];
+    try {
+      const conf = writeFile(
+        dir,
+        'bgpd.conf',
+        `frr defaults traditional
+hostname frr
+log stdout
+router bgp 64512
+ bgp router-id 10.60.0.2
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ neighbor 10.60.0.1 remote-as 64512
+ neighbor 10.60.0.1 passive
+ neighbor 2001:db8:60::1 remote-as 64512
+ neighbor 2001:db8:60::1 passive
+ address-family ipv4 unicast
+  network 10.72.1.0/24
+  neighbor 10.60.0.1 activate
+  neighbor 10.60.0.1 next-hop-self
+  no neighbor 2001:db8:60::1 activate
+ exit-address-family
+ address-family ipv6 unicast
+  network 2001:db8:72::/48
+  neighbor 2001:db8:60::1 activate
+  neighbor 2001:db8:60::1 next-hop-self
+ exit-address-family
+`,
+      );
+      daemons.push(
+        Daemon.spawn(
+          them,
+          '/usr/lib/frr/bgpd',
+          [
+            '-f',
+            conf,
+            '-i',
+            join(dir, 'bgpd.pid'),
+            '--vty_socket',
+            dir,
+            '-Z',
+            '-S',
+            '-n',
+            '-l',
+            '10.60.0.2',
+            '-l',
+            '2001:db8:60::2',
+            '-u',
+            'root',
+            '-g',
+            'root',
+          ],
+          'bgpd',
+        ),
+      );
+      const vtysh = async (cmd: string) =>
+        (await them.exec('vtysh', ['--vty_socket', dir, '-c', cmd], { allowFail: true })).stdout;
+      const { d, ctl } = await startOurs(us, dir, 'us', [
+        '--router-id',
+        '10.60.0.1',
+        '--as',
+        '64512',
+        '--listen',
+        '[::]:179',
+        '--peer',
+        '10.60.0.2,families=ipv4',
+        '--peer',
+        '2001:db8:60::2,families=ipv6',
+        ...OURS,
+        '--connect-retry',
+        '1',
+      ]);
+      daemons.push(d);
+      await waitEstablished(ctl, 2);
+      await waitFor('FRR routes in our RIB and kernel', async () => {
+        const l = await learned(ctl);
+        const k4 = await kernelRoutes(us);
+        const k6 = await kernelRoutes(us, 6);
+        return (
+          k4.get('10.72.1.0/24') === '10.60.0.2' &&
+          l.get('2001:db8:72::/48') === '2001:db8:60::2' &&
+          k6.get('2001:db8:72::/48') === '2001:db8:60::2'
+        );
+      });
+      await waitFor('our routes in FRR', async () => {
+        const v4 = await vtysh('show bgp ipv4 unicast');
+        const v6 = await vtysh('show bgp ipv6 unicast');
+        return v4.includes('10.80.1.0/24') && v4.includes('10.60.0.1') && v6.includes('2001:db8:80::/48');
+      });
+      await vtysh(
+        'configure terminal\nrouter bgp 64512\naddress-family ipv4 unicast\nno network 10.72.1.0/24',
+      );
+      await them.exec(
+        'vtysh',
+        [
+          '--vty_socket',
+          dir,
+          '-c',
+          'configure terminal',
+          '-c',
+          'router bgp 64512',
+          '-c',
+          'address-family ipv4 unicast',
+          '-c',
+          'no network 10.72.1.0/24',
+        ],
+        { allowFail: true },
+      );
+      await waitFor('FRR withdrawal in our RIB and kernel', async () => {
+        const l = await learned(ctl);
+        const k = await kernelRoutes(us);
+        return !l.has('10.72.1.0/24') && !k.has('10.72.1.0/24');
+      });
+    } catch (e) {
+      for (const d of daemons) process.stderr.write(`--- ${d.name}\n${d.logs().slice(-3000)}\n`);
+      throw e;
+    } finally {
+      for (const d of daemons) await d.stop();
+      await us.destroy();
+      await them.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

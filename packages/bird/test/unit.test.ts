@@ -1,0 +1,387 @@
+/** Pure parts, no sockets: FSM, decision process, prefix table, policies, kernel diff, config. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { BgpDecodeError, createContext, encodeUpdate, parsePrefix } from 'bgp-parser-ts';
+import { parseArgs, parsePeerFlag } from '../src/config/cli.js';
+import { BirdConfigError } from '../src/config/types.js';
+import { diffRoutes, parseIpRoutes, routeSpec } from '../src/kernel/routes.js';
+import { exportedPrefixes, outboundPath } from '../src/policy/export.js';
+import { makeImportPolicy } from '../src/policy/import.js';
+import { AttrStore } from '../src/rib/attrs.js';
+import { type Candidate, selectBest } from '../src/rib/decision.js';
+import { LocRib } from '../src/rib/loc-rib.js';
+import { PrefixTable, parseV4Prefix, v4String } from '../src/rib/prefix-table.js';
+import { mayAdvertise, reflect } from '../src/rib/reflection.js';
+import { applyUpdate } from '../src/rib/update-in.js';
+import { DEFAULT_FSM_CONFIG, type FsmEvent, type FsmState, INITIAL_STATE, step } from '../src/session/fsm.js';
+
+const cfg = { ...DEFAULT_FSM_CONFIG, connectRetrySeconds: 5, idleHoldSeconds: 1, maxIdleHoldSeconds: 8 };
+function run(events: FsmEvent[], c = cfg, s0: FsmState = INITIAL_STATE) {
+  let s = s0;
+  const all: string[] = [];
+  for (const e of events) {
+    const r = step(c, s, e, 1000);
+    s = r.state;
+    all.push(
+      ...r.actions.map((a) =>
+        a.type === 'sendNotification'
+          ? `notify ${a.code}/${a.subcode}`
+          : a.type === 'startTimer'
+            ? `start ${a.timer} ${a.seconds}`
+            : a.type === 'stopTimer'
+              ? `stop ${a.timer}`
+              : a.type,
+      ),
+    );
+  }
+  return { s, all };
+}
+
+describe('fsm', () => {
+  test('active open to Established', () => {
+    const { s, all } = run([
+      { type: 'ManualStart' },
+      { type: 'TcpConnectionSucceeds' },
+      { type: 'BGPOpen', holdTime: 9, keepaliveTime: 3 },
+      { type: 'KeepAliveMsg' },
+    ]);
+    assert.equal(s.name, 'Established');
+    assert.deepEqual(
+      all.filter((a) => !a.startsWith('st')),
+      ['connect', 'sendOpen', 'sendKeepalive', 'established'],
+    );
+    assert.ok(all.includes('start hold 9') && all.includes('start keepalive 3'));
+  });
+  test('passive waits in Active and never connects', () => {
+    const { s, all } = run([{ type: 'ManualStart' }, { type: 'ConnectRetryTimerExpires' }], {
+      ...cfg,
+      passive: true,
+    });
+    assert.equal(s.name, 'Active');
+    assert.ok(!all.includes('connect'));
+  });
+  test('connect retry, then failure moves to Active and retries', () => {
+    const { s, all } = run([
+      { type: 'ManualStart' },
+      { type: 'TcpConnectionFails' },
+      { type: 'ConnectRetryTimerExpires' },
+    ]);
+    assert.equal(s.name, 'Connect');
+    assert.equal(all.filter((a) => a === 'connect').length, 2);
+  });
+  test('hold timer expiry sends 4/0 and reports the session down; backoff grows', () => {
+    const up = [
+      { type: 'ManualStart' },
+      { type: 'TcpConnectionSucceeds' },
+      { type: 'BGPOpen', holdTime: 9, keepaliveTime: 3 },
+      { type: 'KeepAliveMsg' },
+    ] as FsmEvent[];
+    const r1 = run([...up, { type: 'HoldTimerExpires' }]);
+    assert.equal(r1.s.name, 'Idle');
+    assert.ok(
+      r1.all.includes('notify 4/0') && r1.all.includes('sessionDown') && r1.all.includes('start idleHold 1'),
+    );
+    const r2 = run(
+      [{ type: 'IdleHoldTimerExpires' }, ...up.slice(1), { type: 'HoldTimerExpires' }],
+      cfg,
+      r1.s,
+    );
+    assert.ok(r2.all.includes('start idleHold 2'), r2.all.join());
+    assert.equal(r2.s.flaps, 2);
+  });
+  test('UPDATE in OpenConfirm is an FSM error 5/2; OPEN errors send their NOTIFICATION', () => {
+    const r = run([
+      { type: 'ManualStart' },
+      { type: 'TcpConnectionSucceeds' },
+      { type: 'BGPOpen', holdTime: 9, keepaliveTime: 3 },
+      { type: 'UpdateMsg' },
+    ]);
+    assert.ok(r.all.includes('notify 5/2'));
+    const o = run([
+      { type: 'ManualStart' },
+      { type: 'TcpConnectionSucceeds' },
+      { type: 'MessageError', code: 2, subcode: 2 },
+    ]);
+    assert.ok(o.all.includes('notify 2/2'));
+    assert.equal(o.s.name, 'Idle');
+  });
+  test('ManualStop sends Cease/2 and disables restarts; collision dump sends 6/7', () => {
+    const r = run([{ type: 'ManualStart' }, { type: 'TcpConnectionSucceeds' }, { type: 'ManualStop' }]);
+    assert.ok(r.all.includes('notify 6/2'));
+    assert.equal(r.s.enabled, false);
+    const c = run([
+      { type: 'ManualStart' },
+      { type: 'TcpConnectionSucceeds' },
+      { type: 'OpenCollisionDump' },
+    ]);
+    assert.ok(c.all.includes('notify 6/7'));
+  });
+});
+
+const attrs = (o: Partial<Candidate['attrs']> = {}) => ({
+  localPref: 100,
+  asPathLen: 1,
+  neighborAs: 65001,
+  origin: 0,
+  med: undefined,
+  originatorId: undefined,
+  clusterList: [],
+  ...o,
+});
+const cand = (o: Partial<Candidate> & { a?: Partial<Candidate['attrs']> } = {}): Candidate => ({
+  local: false,
+  ebgp: false,
+  peerRouterId: 5,
+  peerAddress: '05',
+  ...o,
+  attrs: attrs(o.a),
+});
+
+describe('decision', () => {
+  test('each step of the order decides', () => {
+    assert.deepEqual(selectBest([cand({ a: { localPref: 100 } }), cand({ a: { localPref: 200 } })])[0], 1);
+    assert.deepEqual(selectBest([cand({ a: { asPathLen: 3 } }), cand({ a: { asPathLen: 2 } })])[0], 1);
+    assert.deepEqual(selectBest([cand({ a: { origin: 2 } }), cand({ a: { origin: 0 } })])[0], 1);
+    assert.deepEqual(selectBest([cand({ a: { med: 10 } }), cand({ a: { med: 5 } })])[0], 1);
+    assert.deepEqual(selectBest([cand({ ebgp: false }), cand({ ebgp: true })])[0], 1);
+    assert.deepEqual(
+      selectBest([
+        cand({ peerRouterId: 9, peerAddress: '01' }),
+        cand({ peerRouterId: 3, peerAddress: '02' }),
+      ]),
+      [1, 0],
+      'ties are ECMP',
+    );
+    assert.deepEqual(
+      selectBest([cand({ local: true, a: { localPref: 1 } }), cand({ a: { localPref: 500 } })])[0],
+      0,
+    );
+  });
+  test('MED only compared within the same neighbour AS', () => {
+    const r = selectBest([
+      cand({ peerRouterId: 1, a: { med: 50, neighborAs: 1 } }),
+      cand({ peerRouterId: 2, a: { med: 5, neighborAs: 2 } }),
+    ]);
+    assert.equal(r[0], 0);
+  });
+});
+
+describe('prefix table', () => {
+  test('set/get/delete, growth, tombstones', () => {
+    const t = new PrefixTable(4);
+    for (let i = 0; i < 20000; i++) t.set((i << 8) >>> 0, 24, i, 1);
+    assert.equal(t.size, 20000);
+    for (let i = 0; i < 20000; i += 2) assert.ok(t.delete((i << 8) >>> 0, 24));
+    assert.equal(t.size, 10000);
+    assert.equal(t.slotA(t.find((1 << 8) >>> 0, 24)), 1);
+    assert.equal(t.find(0, 24), -1);
+    assert.ok(t.set(0, 23, 7));
+    assert.equal(t.slotA(t.find(0, 23)), 7);
+    assert.equal(v4String(0x0a000100, 24), '10.0.1.0/24');
+    assert.deepEqual(parseV4Prefix('10.0.1.77/24'), { addr: 0x0a000100, len: 24 });
+  });
+});
+
+describe('rib', () => {
+  const ctx = createContext();
+  const upd = (nh: string, prefixes: string[], lp = 100) =>
+    encodeUpdate(
+      {
+        withdrawn: [],
+        nlri: prefixes.map((p) => parsePrefix(p)),
+        attributes: [
+          { kind: 'origin', flags: 0x40, origin: 0 },
+          { kind: 'as-path', flags: 0x40, segments: [] },
+          {
+            kind: 'next-hop',
+            flags: 0x40,
+            nextHop: parsePrefix(`${nh}/32`).addr.reduce((a, b) => a * 256 + b, 0),
+          },
+          { kind: 'local-pref', flags: 0x40, localPref: lp },
+        ],
+      },
+      ctx,
+    );
+  const ic = { localAs: 64512, routerId: 1, clusterId: undefined };
+  test('attribute sets are shared, best path follows LOCAL_PREF, withdraw frees', () => {
+    const store = new AttrStore();
+    const rib = new LocRib(store);
+    const a = rib.addPeer({
+      name: 'a',
+      local: false,
+      ebgp: false,
+      routerId: 10,
+      addressKey: '0a',
+      rrClient: false,
+    });
+    const b = rib.addPeer({
+      name: 'b',
+      local: false,
+      ebgp: false,
+      routerId: 11,
+      addressKey: '0b',
+      rrClient: false,
+    });
+    const pfx = Array.from({ length: 500 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
+    assert.equal(applyUpdate(upd('192.0.2.1', pfx), ctx, a, rib, ic).announced, 500);
+    applyUpdate(upd('192.0.2.1', ['20.0.0.0/8']), ctx, a, rib, ic);
+    assert.equal(store.size, 1, 'one attribute set for 501 prefixes');
+    applyUpdate(upd('192.0.2.2', ['10.0.5.0/24'], 200), ctx, b, rib, ic);
+    assert.equal(rib.paths('10.0.5.0/24')[0]!.peer, b.idx);
+    assert.equal(rib.paths('10.0.6.0/24')[0]!.peer, a.idx);
+    rib.clearPeer(b);
+    assert.equal(rib.paths('10.0.5.0/24')[0]!.peer, a.idx);
+    assert.equal(store.size, 1);
+    rib.clearPeer(a);
+    assert.equal(rib.size, 0);
+    assert.equal(store.size, 0, 'sets freed with their last route');
+  });
+  test('RFC 7606: a bad ORIGIN is treat-as-withdraw, a bad prefix length throws 3/10', () => {
+    const rib = new LocRib(new AttrStore());
+    const a = rib.addPeer({
+      name: 'a',
+      local: false,
+      ebgp: false,
+      routerId: 10,
+      addressKey: '0a',
+      rrClient: false,
+    });
+    applyUpdate(upd('192.0.2.1', ['10.9.0.0/16']), ctx, a, rib, ic);
+    const bad = upd('192.0.2.1', ['10.9.0.0/16']);
+    bad[19 + 4 + 3] = 9; // ORIGIN value
+    const r = applyUpdate(bad, ctx, a, rib, ic);
+    assert.equal(r.treatAsWithdraw, true);
+    assert.equal(rib.size, 0);
+    const worse = upd('192.0.2.1', ['10.9.0.0/16']);
+    worse[worse.length - 3] = 40;
+    assert.throws(
+      () => applyUpdate(worse, ctx, a, rib, ic),
+      (e) => e instanceof BgpDecodeError && e.code === 3 && e.subcode === 10,
+    );
+  });
+});
+
+describe('policy and reflection', () => {
+  test('export: own blocks and borrowed /32s, never own per-pod /32s, nothing from disableBGPExport pools', () => {
+    const pools = [
+      { cidr: '10.244.0.0/16', disabled: false, disableBGPExport: false, ipip: false },
+      { cidr: '10.250.0.0/16', disabled: false, disableBGPExport: true, ipip: false },
+    ];
+    assert.deepEqual(
+      exportedPrefixes({
+        ownBlocks: ['10.244.1.0/26', '10.250.0.0/26'],
+        borrowed: ['10.244.1.5', '10.244.9.7', '10.250.3.3'],
+        pools,
+      }),
+      ['10.244.1.0/26', '10.244.9.7/32'],
+    );
+  });
+  test('import: enabled pools only, tunl0 for IPIP pools; no pools = all', () => {
+    const p = makeImportPolicy({
+      pools: [
+        { cidr: '10.244.0.0/16', disabled: false, disableBGPExport: false, ipip: true },
+        { cidr: '10.9.0.0/16', disabled: true, disableBGPExport: false, ipip: false },
+      ],
+    });
+    assert.ok(p.accept('10.244.3.0/26'));
+    assert.ok(!p.accept('10.9.0.0/26') && !p.accept('8.8.8.0/24'));
+    assert.equal(p.device('10.244.3.0/26'), 'tunl0');
+    assert.ok(makeImportPolicy({}).accept('8.8.8.0/24'));
+  });
+  test('split horizon and RFC 4456 reflection', () => {
+    const ibgp = { peerIdx: 1, local: false, ebgp: false, rrClient: false, routerId: 7 };
+    assert.equal(mayAdvertise(ibgp, { peerIdx: 2, ebgp: false, rrClient: false }, false), false);
+    assert.equal(mayAdvertise(ibgp, { peerIdx: 2, ebgp: false, rrClient: true }, true), true);
+    assert.equal(mayAdvertise(ibgp, { peerIdx: 2, ebgp: false, rrClient: false }, true), false);
+    assert.equal(
+      mayAdvertise({ ...ibgp, rrClient: true }, { peerIdx: 2, ebgp: false, rrClient: false }, true),
+      true,
+    );
+    assert.equal(mayAdvertise(ibgp, { peerIdx: 1, ebgp: false, rrClient: true }, true), false);
+    const r = reflect([{ kind: 'cluster-list', flags: 0x80, clusterIds: [5] }], 7, 9);
+    assert.deepEqual(
+      r.map((a) => a.kind),
+      ['originator-id', 'cluster-list'],
+    );
+    assert.deepEqual((r[1] as { clusterIds: number[] }).clusterIds, [9, 5]);
+  });
+  test('eBGP outbound: our AS prepended, LOCAL_PREF dropped, next hop self', () => {
+    const set = {
+      attributes: [{ kind: 'local-pref', flags: 0x40, localPref: 100 }],
+      asPath: [{ type: 2, asns: [65001] }],
+      nextHop: '10.0.0.9',
+    } as never;
+    const o = outboundPath(set, { local: false, ebgp: false, routerId: 1 }, { ebgp: true }, false, {
+      localAs: 64512,
+      routerId: 1,
+      clusterId: undefined,
+    });
+    assert.deepEqual(o.attributes, [
+      { kind: 'as-path', flags: 0x40, segments: [{ type: 2, asns: [64512, 65001] }] },
+    ]);
+    assert.equal(o.nextHop, '');
+  });
+});
+
+describe('kernel and config', () => {
+  test('route specs, read-back parsing and diff', () => {
+    assert.equal(routeSpec([{ via: '10.0.0.2', dev: 'eth0' }]), 'via 10.0.0.2 dev eth0 onlink');
+    const cur = parseIpRoutes(
+      JSON.stringify([
+        { dst: '10.1.0.0/26', gateway: '10.0.0.2', dev: 'eth0' },
+        { dst: '10.2.0.0/26', gateway: '10.0.0.3', dev: 'eth0' },
+      ]),
+      4,
+    );
+    const want = new Map([
+      ['10.1.0.0/26', 'via 10.0.0.2 dev eth0 onlink'],
+      ['10.3.0.0/26', 'via 10.0.0.4 dev eth0 onlink'],
+    ]);
+    assert.deepEqual(diffRoutes(want, cur, true), [
+      'route replace 10.3.0.0/26 proto bird via 10.0.0.4 dev eth0 onlink',
+      'route del 10.2.0.0/26 proto bird',
+    ]);
+    assert.deepEqual(diffRoutes(want, cur, false), [
+      'route replace 10.3.0.0/26 proto bird via 10.0.0.4 dev eth0 onlink',
+    ]);
+  });
+  test('flags and clear errors', () => {
+    const p = parseArgs(
+      [
+        '--router-id',
+        '10.0.0.1',
+        '--as',
+        '4200000001',
+        '--listen',
+        '10.0.0.1:1790',
+        '--peer',
+        '10.0.0.2:65000,passive',
+        '--peer',
+        '[2001:db8::2]:65001',
+        '--export',
+        '10.244.0.0/26',
+        '--no-kernel',
+      ],
+      { BIRD_HEALTHPORT: '9999' },
+    );
+    assert.equal(p.config.localAs, 4200000001);
+    assert.deepEqual(p.config.listen, { host: '10.0.0.1', port: 1790 });
+    assert.deepEqual(p.config.peers, [
+      { address: '10.0.0.2', as: 65000, passive: true },
+      { address: '2001:db8::2', as: 65001 },
+    ]);
+    assert.deepEqual(p.config.health, { host: '127.0.0.1', port: 9999 });
+    assert.equal(p.config.kernel, false);
+    assert.throws(
+      () => parseArgs(['--router-id', '10.0.0.1', '--as', '4294967296']),
+      (e) => e instanceof BirdConfigError && /out of range/.test(e.message),
+    );
+    assert.throws(() => parseArgs(['--router-id', '10.0.0.1', '--peer', 'foo']), /unknown address family/);
+    assert.throws(
+      () =>
+        parsePeerFlag('10.0.0.1,families=ipx') &&
+        parseArgs(['--router-id', '1.1.1.1', '--peer', '10.0.0.1,families=ipx']),
+      /unknown address family/,
+    );
+  });
+});
