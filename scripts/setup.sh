@@ -8,6 +8,9 @@ APT_PACKAGES=(
   etcd-server etcd-client          # the datastore, spawned by tests on free loopback ports
   iproute2 iptables ipset conntrack iputils-ping curl openssl kmod
   bird2 gobgpd frr                 # real BGP peers for interoperability tests and benchmarks
+  # The chart tests render charts/tricolor with a small Go program built from Debian's
+  # Go sources (text/template + sprig, as Helm does): no helm binary is needed.
+  golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev golang-github-xeipuuv-gojsonschema-dev
 )
 
 missing=()
@@ -40,6 +43,8 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: npm ci" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install` installs the lockfile's versions. Not `npm ci`: npm 11 writes lockfiles
+  # without the other platforms' optional packages (Biome's) and then its own `ci` refuses them.
+  echo "setup: npm install" >&2
+  npm install --no-audit --no-fund --loglevel=error
 fi

@@ -186,6 +186,12 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}):
     h || p ? { host: h || '127.0.0.1', port: p ? Number(p) : defPort } : undefined;
   c.health = hp(env.BIRD_HEALTHHOST, env.BIRD_HEALTHPORT, 9098) ?? c.health;
   c.metrics = hp(env.BIRD_METRICSHOST, env.BIRD_METRICSPORT, 9092) ?? c.metrics;
+  if (!standalone) {
+    // The DaemonSet mode always serves its probes and metrics (DESIGN.md: loopback unless
+    // the operator chooses an address); standalone runs opt in with the same variables.
+    c.health ??= { host: '127.0.0.1', port: 9098 };
+    c.metrics ??= { host: '127.0.0.1', port: 9092 };
+  }
   if (env.BIRD_LOGLEVEL) c.logLevel = env.BIRD_LOGLEVEL;
   if (standalone) validateSpeakerConfig(c);
   return { config: c, standalone, restarting };

@@ -1,0 +1,92 @@
+#!/bin/sh
+# Assembles the node image's file system (the part Tricolor adds to node:20-bookworm-slim)
+# as a directory, from a repository whose packages are built (npm run build):
+#   OUT/opt/tricolor/            package.json + lock, packages/*/dist/src, production node_modules
+#   OUT/opt/tricolor/BUILD_ID    content hash of the packaged code (names the copy on the host)
+#   OUT/usr/local/bin/<bin>      one launcher per "bin" of the runtime packages' package.json
+#   OUT/usr/local/bin/tricolor-install-cni
+# The Dockerfile runs exactly this script in its build stage and copies OUT into the image.
+# Usage: images/node/layout.sh OUT_DIR
+# Production dependencies (LAYOUT_DEPS):
+#   ci   (the Dockerfile) `npm ci --omit=dev` inside OUT/opt/tricolor; NPM_CI_FLAGS adds flags.
+#        Needs package-lock.json in sync with every workspace's package.json.
+#   copy (default; offline) copies the production dependency tree the repository has
+#        installed (`npm ls --omit=dev --all --parseable`) - the same packages, no download.
+set -eu
+if [ $# -ne 1 ]; then echo "usage: $0 OUT_DIR" >&2; exit 2; fi
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+out=$1
+app="$out/opt/tricolor"
+# Packages whose code ships in the image: the daemons, the CNI plugin, the CLI and their libraries.
+runtime="datastore ipam bgp-parser-ts felix bird cni ctl"
+
+rm -rf "$out"
+mkdir -p "$app" "$out/usr/local/bin"
+cp "$repo/package.json" "$repo/package-lock.json" "$app/"
+# npm ci checks the lock against every workspace, so every workspace's package.json goes in;
+# only the runtime packages bring their compiled code.
+for ws in $(node -e 'console.log(require(process.argv[1]).workspaces.join(" "))' "$repo/package.json"); do
+  if [ -f "$repo/$ws/package.json" ]; then
+    mkdir -p "$app/$ws"
+    cp "$repo/$ws/package.json" "$app/$ws/package.json"
+  fi
+done
+missing=""
+for p in $runtime; do
+  if [ -d "$repo/packages/$p/dist/src" ]; then
+    mkdir -p "$app/packages/$p/dist"
+    cp -R "$repo/packages/$p/dist/src" "$app/packages/$p/dist/src"
+    find "$app/packages/$p/dist/src" \( -name '*.d.ts' -o -name '*.d.ts.map' -o -name '*.js.map' \) -delete
+  else
+    missing="$missing $p"
+  fi
+done
+if [ -n "$missing" ]; then
+  echo "layout: not built:$missing (run npm run build first)" >&2
+  [ "${LAYOUT_ALLOW_MISSING:-}" = 1 ] || exit 1
+fi
+
+case "${LAYOUT_DEPS:-copy}" in
+  ci)
+    # shellcheck disable=SC2086
+    (cd "$app" && npm install --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error ${NPM_CI_FLAGS:-})
+    ;;
+  copy)
+    mkdir -p "$app/node_modules"
+    # Top-level entries only (node_modules/x, node_modules/@scope/x): cp -R brings their own
+    # nested node_modules and keeps workspace symlinks (../packages/x) as links.
+    (cd "$repo" && npm ls --omit=dev --all --parseable 2>/dev/null || true) |
+      sed -n "s#^$repo/node_modules/##p" | grep -E '^(@[^/]+/)?[^/@][^/]*$' | LC_ALL=C sort -u |
+      while read -r rel; do
+        mkdir -p "$app/node_modules/$(dirname "$rel")"
+        cp -R "$repo/node_modules/$rel" "$app/node_modules/$rel"
+      done
+    ;;
+  *) echo "layout: LAYOUT_DEPS must be ci or copy" >&2; exit 2 ;;
+esac
+
+# Launchers: relative to their own location, so the tree works at / (the image) and anywhere
+# else (tests). Not symlinks to the .js files: those need a shebang and an exec bit.
+for p in $runtime; do
+  pj="$app/packages/$p/package.json"
+  [ -f "$pj" ] || continue
+  node -e '
+    const pj = require(process.argv[1]);
+    const bin = typeof pj.bin === "string" ? { [pj.name.split("/").pop()]: pj.bin } : pj.bin ?? {};
+    for (const [name, file] of Object.entries(bin)) console.log(name, file.replace(/^\.\//, ""));
+  ' "$pj" | while read -r name file; do
+    cat > "$out/usr/local/bin/$name" <<LAUNCHER
+#!/bin/sh
+exec node "\${0%/*}/../../../opt/tricolor/packages/$p/$file" "\$@"
+LAUNCHER
+    chmod 755 "$out/usr/local/bin/$name"
+  done
+done
+cp "$here/install-cni.sh" "$out/usr/local/bin/tricolor-install-cni"
+chmod 755 "$out/usr/local/bin/tricolor-install-cni"
+
+id=$(cd "$app" && find packages -type f -name '*.js' | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
+version=$(node -e 'console.log(require(process.argv[1]).version)' "$repo/package.json")
+echo "$version-$id" > "$app/BUILD_ID"
+echo "layout: $out ($version-$id)" >&2
