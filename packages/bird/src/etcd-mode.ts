@@ -78,6 +78,12 @@ export async function runEtcdMode(
       disableBGPExport: p.spec.disableBGPExport,
       ipip: p.spec.ipipMode !== 'Never',
     }));
+  const warned = new Set<string>();
+  const warnOnce = (message: string) => {
+    if (warned.has(message)) return;
+    warned.add(message);
+    log.error(message);
+  };
   const applyPeers = () =>
     speaker.setPeers(
       peersFromResources(
@@ -85,6 +91,7 @@ export async function runEtcdMode(
         [...nodes.cache.values()].map((v) => v.value),
         bgpCfg(),
         [...peers.cache.values()].map((v) => v.value),
+        warnOnce,
       ),
     );
   const applyExports = () => {

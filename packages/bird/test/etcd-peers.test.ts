@@ -1,7 +1,13 @@
 /** The pure etcd → peers derivation: mesh, passive rule, route reflectors, BGPPeers. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_BGP_CONFIGURATION, validateBGPPeer, validateNode } from '@tricolor/datastore';
+import {
+  type BGPPeer,
+  DEFAULT_BGP_CONFIGURATION,
+  type Node,
+  validateBGPPeer,
+  validateNode,
+} from '@tricolor/datastore';
 import { peersFromResources } from '../src/config/etcd.js';
 
 const node = (
@@ -71,4 +77,39 @@ test('route reflectors leave the mesh and serve the nodes that select them', () 
     ],
   );
   assert.equal(peersFromResources('b', nodes, cfg, [router]).length, 0);
+});
+
+test('TCP MD5 passwords are refused loudly, never silently ignored', () => {
+  const warnings: string[] = [];
+  const nodes = [
+    {
+      kind: 'Node',
+      apiVersion: 'tricolor.dev/v1',
+      metadata: { name: 'a' },
+      spec: { bgp: { ipv4Address: '10.0.0.1/24' } },
+    },
+    {
+      kind: 'Node',
+      apiVersion: 'tricolor.dev/v1',
+      metadata: { name: 'b' },
+      spec: { bgp: { ipv4Address: '10.0.0.2/24' } },
+    },
+  ] as Node[];
+  const cfg = { ...DEFAULT_BGP_CONFIGURATION, nodeMeshPassword: 's3cret' };
+  const router = {
+    kind: 'BGPPeer',
+    apiVersion: 'tricolor.dev/v1',
+    metadata: { name: 'tor' },
+    spec: { peerIP: '10.0.0.254', asNumber: 65000, password: 'x', keepOriginalNextHop: false },
+  } as BGPPeer;
+  const peers = peersFromResources('a', nodes, cfg, [router], (m) => warnings.push(m));
+  assert.deepEqual(peers, [], 'no session may start without the authentication asked for');
+  assert.equal(warnings.length, 2);
+  assert.match(warnings[0]!, /nodeMeshPassword \(TCP MD5\) is not supported/);
+  assert.match(warnings[1]!, /BGPPeer tor: password/);
+  assert.equal(
+    peersFromResources('a', nodes, DEFAULT_BGP_CONFIGURATION, []).length,
+    1,
+    'without passwords the mesh forms',
+  );
 });

@@ -8,7 +8,14 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { configFromEnv, Datastore } from '@tricolor/datastore';
 import { Ipam } from '@tricolor/ipam';
-import { connectVeth, EtcdServer, LoopbackBridge, Netns, requireCommands, requireRoot } from '@tricolor/testkit';
+import {
+  connectVeth,
+  EtcdServer,
+  LoopbackBridge,
+  Netns,
+  requireCommands,
+  requireRoot,
+} from '@tricolor/testkit';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'main.js');
 

@@ -65,13 +65,13 @@ export function parseSelector(src: string): SelectorNode {
   };
   const word = () => {
     const t = toks[pos];
-    if (!t || t.t !== 'word') throw new SelectorError(`expected a label name ${where()}`);
+    if (t?.t !== 'word') throw new SelectorError(`expected a label name ${where()}`);
     pos++;
     return t.v;
   };
   const str = () => {
     const t = toks[pos];
-    if (!t || t.t !== 'str') throw new SelectorError(`expected a quoted value ${where()}`);
+    if (t?.t !== 'str') throw new SelectorError(`expected a quoted value ${where()}`);
     pos++;
     return t.v;
   };

@@ -52,7 +52,11 @@ export class Netns {
   }
 
   /** Runs a command inside the namespace. */
-  exec(cmd: string, args: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}) {
+  exec(
+    cmd: string,
+    args: string[],
+    opts: { input?: string; allowFail?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+  ) {
     return run('ip', ['netns', 'exec', this.name, cmd, ...args], opts);
   }
 

@@ -47,6 +47,7 @@ export function peersFromResources(
   nodes: readonly Node[],
   cfg: BGPConfigurationSpec,
   bgpPeers: readonly BGPPeer[],
+  warn: (message: string) => void = () => undefined,
 ): PeerSpec[] {
   const all = nodes.map((n) => nodeBgp(n, cfg.asNumber)).filter((n): n is NodeBgp => n !== undefined);
   const self = all.find((n) => n.name === me);
@@ -56,7 +57,14 @@ export function peersFromResources(
     if (p.address !== self.address && !out.has(p.address)) out.set(p.address, p);
   };
   const base = { holdTime: cfg.holdTime, keepaliveTime: cfg.keepaliveTime };
-  if (cfg.nodeToNodeMeshEnabled && !self.clusterId) {
+  // TCP MD5 (RFC 2385) needs a socket option Node.js cannot set. Peering without it would
+  // silently drop the authentication the operator asked for, so such sessions are refused.
+  const meshAllowed = !cfg.nodeMeshPassword;
+  if (!meshAllowed)
+    warn(
+      'BGPConfiguration default: nodeMeshPassword (TCP MD5) is not supported; the node-to-node mesh is not started',
+    );
+  if (cfg.nodeToNodeMeshEnabled && !self.clusterId && meshAllowed) {
     for (const n of all) {
       if (n.name === me || n.clusterId) continue;
       add({
@@ -68,6 +76,13 @@ export function peersFromResources(
       });
     }
   }
+  bgpPeers = bgpPeers.filter((bp) => {
+    if (bp.spec.password)
+      warn(`BGPPeer ${bp.metadata.name}: password (TCP MD5) is not supported; its sessions are not started`);
+    if (bp.spec.keepOriginalNextHop)
+      warn(`BGPPeer ${bp.metadata.name}: keepOriginalNextHop is not supported; next hops are set as usual`);
+    return !bp.spec.password;
+  });
   for (const bp of bgpPeers) {
     const s = bp.spec;
     if (s.node && s.node !== me) continue;
