@@ -16,6 +16,9 @@ export function exec(
         );
       else resolve(String(stdout));
     });
+    // A command that fails at once (nsenter into something that is no namespace) closes its
+    // stdin before we write: that EPIPE is not our failure to report, its exit status is.
+    child.stdin?.on('error', () => undefined);
     if (input !== undefined) child.stdin?.end(input);
   });
 }

@@ -42,7 +42,7 @@ export class KV {
   /** Creates the key only if it does not exist. Returns the new ModRevision, or undefined if it existed. */
   async create(key: string, value: string): Promise<string | undefined> {
     const res = await this.etcd.if(key, 'Create', '==', 0).then(this.etcd.put(key).value(value)).commit();
-    return res.succeeded ? res.header.revision : undefined;
+    return res.succeeded ? res.header.revision : this.ownEarlierWrite(key, value);
   }
 
   /** Writes the key only if its ModRevision is still `modRevision`. Returns the new ModRevision or undefined. */
@@ -51,7 +51,20 @@ export class KV {
       .if(key, 'Mod', '==', modRevision)
       .then(this.etcd.put(key).value(value))
       .commit();
-    return res.succeeded ? res.header.revision : undefined;
+    return res.succeeded ? res.header.revision : this.ownEarlierWrite(key, value);
+  }
+
+  /**
+   * A guarded write can succeed while its answer is lost (a timeout, or the etcd client
+   * retrying the call after a dropped connection): the retry then fails its guard against
+   * our own write. Taking that for someone else's write makes callers redo the work — IPAM
+   * would hand out a second address. So a failed guard whose key holds exactly the value we
+   * wrote counts as our success. (Callers' values carry what makes them unique: a block's
+   * sequence number and handles, a resource's full content.)
+   */
+  private async ownEarlierWrite(key: string, value: string): Promise<string | undefined> {
+    const cur = await this.get(key);
+    return cur && cur.value === value ? cur.modRevision : undefined;
   }
 
   /** Deletes the key only if its ModRevision is still `modRevision`. */

@@ -135,3 +135,22 @@ test('apply creates or replaces and survives racing appliers', async () => {
     ds.close();
   }
 });
+
+test('a guarded write whose answer was lost is recognised as our own success on retry', async () => {
+  const ds = open();
+  try {
+    const key = `${ds.prefix}probe`;
+    const r1 = await ds.kv.create(key, 'v1');
+    assert.ok(r1);
+    // The first attempt landed but (as if) its answer was lost: the retry meets its own write.
+    const r2 = await ds.kv.update(key, 'v2', r1!);
+    assert.ok(r2);
+    assert.equal(await ds.kv.update(key, 'v2', r1!), r2, 'same value, stale guard: our own write');
+    assert.equal(await ds.kv.create(key, 'v2'), r2, 'a repeated create of the same value too');
+    // A different value under a stale guard is a real conflict.
+    assert.equal(await ds.kv.update(key, 'v3', r1!), undefined);
+    assert.equal(await ds.kv.create(key, 'other'), undefined);
+  } finally {
+    ds.close();
+  }
+});

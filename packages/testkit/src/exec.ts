@@ -26,6 +26,7 @@ export function run(
         resolve({ stdout: String(stdout), stderr: String(stderr), code });
       },
     );
+    child.stdin?.on('error', () => undefined); // the exit status reports the failure, not EPIPE
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
 }
