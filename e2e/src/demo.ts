@@ -87,6 +87,8 @@ async function main(): Promise<number> {
       return 0;
     }
     await downFromState(STATE_FILE);
+    const { rmSync } = await import('node:fs');
+    rmSync(STATE_DIR, { recursive: true, force: true });
     process.stderr.write('demo: cluster torn down\n');
     return 0;
   }
