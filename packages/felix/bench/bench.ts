@@ -1,58 +1,144 @@
 /**
  * Dataplane benchmark: time for felix to program N local endpoints from cold (routes,
- * neighbors, sysctls, ipsets, iptables), and the latency of one more endpoint on top.
- * Each size runs in a fresh network namespace with N real veth pairs (created in bulk
- * with `ip -batch`, not timed). Needs root. Run: npm run bench (in packages/felix).
+ * neighbors, sysctls, ipsets, iptables), the latency of one more endpoint on top
+ * (calculation + apply, repeated), and the cost of a refresh (everything re-read, nothing
+ * to write). Needs root. Run: npm run bench (in packages/felix);
+ * FELIX_BENCH_SIZES=1,100 and FELIX_BENCH_ONES=5 change the sizes and the "+1" repeats;
+ * FELIX_BENCH_NODE_ARGS passes flags (e.g. --cpu-prof) to the measuring process.
+ *
+ * Each size gets a namespace laid out like a real node (all names from @tricolor/testkit):
+ * - the node namespace, where felix runs, with an uplink `eth0` holding the node's address,
+ *   created before any workload interface (as on a booted node). This matters: for a route
+ *   onto a device without IPv4 address (every `cali…`), the kernel picks a source address
+ *   by walking the namespace's devices until one has a usable address (inet_select_addr),
+ *   so without an uplink address each route costs O(devices);
+ * - N host ends `cali` + 11 hex characters of sha1(namespace.pod), as the CNI plugin names
+ *   them, up, in the node namespace; their pod ends (up) live in a few pod namespaces, not
+ *   in the node namespace (a real node holds N workload devices, not 2N).
+ * Building the namespaces and veths is not timed.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { computeDesiredState } from '../src/calc/desired-state.js';
+import { connectVeth, Netns } from '@tricolor/testkit';
+import { CalcCache, computeDesiredState } from '../src/calc/desired-state.js';
 import { DEFAULT_SETTINGS } from '../src/config-types.js';
 import { Dataplane } from '../src/dataplane/dataplane.js';
 import { pool, wep } from '../test/helpers.js';
 
 const SIZES = (process.env.FELIX_BENCH_SIZES ?? '1,100,1000,10000').split(',').map(Number);
+/** How many "+1" endpoints are added one after the other (median and max reported). */
+const ONES = Number(process.env.FELIX_BENCH_ONES ?? 5);
+/** Extra node flags for the measuring process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
+const NODE_ARGS = (process.env.FELIX_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** Pod ends per pod namespace. */
+const PODS_PER_NS = 2500;
 
-const iface = (i: number) => `cali${i.toString(16).padStart(11, '0')}`;
+const iface = (i: number) => `cali${createHash('sha1').update(`bench.pod-${i}`).digest('hex').slice(0, 11)}`;
 const ipOf = (i: number) => `10.${96 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
 
-function veths(from: number, to: number): void {
-  const lines: string[] = [];
-  for (let i = from; i < to; i++) lines.push(`link add ${iface(i)} type veth peer name p${i.toString(16)}`);
-  for (let i = from; i < to; i++) lines.push(`link set dev ${iface(i)} up`);
-  execFileSync('ip', ['-batch', '-'], { input: `${lines.join('\n')}\n`, maxBuffer: 1 << 26 });
+function veths(count: number, podNs: string[]): void {
+  const host: string[] = [];
+  const pod = podNs.map(() => [] as string[]);
+  for (let i = 0; i < count; i++) {
+    const ns = i % podNs.length;
+    host.push(`link add ${iface(i)} type veth peer name p${i.toString(16)} netns ${podNs[ns]}`);
+    pod[ns]!.push(`link set dev p${i.toString(16)} up`);
+  }
+  for (let i = 0; i < count; i++) host.push(`link set dev ${iface(i)} up`);
+  execFileSync('ip', ['-batch', '-'], { input: `${host.join('\n')}\n`, maxBuffer: 1 << 26 });
+  podNs.forEach((ns, k) => {
+    execFileSync('ip', ['-n', ns, '-batch', '-'], { input: `${pod[k]!.join('\n')}\n`, maxBuffer: 1 << 26 });
+  });
 }
 
-async function inner(n: number): Promise<void> {
-  veths(0, n + 1);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+/**
+ * Waits until the kernel is done with the new devices: bringing 2N veth ends up at once
+ * starts IPv6 address configuration (DAD, MLD) on all of them, and those workers hold the
+ * RTNL lock for seconds, which would be charged to felix's first apply. On a real node
+ * the veths appear one pod at a time, long before.
+ */
+function settle(podNs: string[]): number {
+  const t0 = performance.now();
+  const tentative = (ns?: string) =>
+    execFileSync('ip', [...(ns ? ['-n', ns] : []), '-6', 'addr', 'show', 'tentative'], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    }).includes('inet6');
+  while (tentative() || podNs.some((ns) => tentative(ns))) execFileSync('sleep', ['0.5']);
+  execFileSync('sleep', ['2']);
+  return performance.now() - t0;
+}
+
+async function inner(n: number, podNs: string[]): Promise<void> {
+  veths(n + ONES, podNs);
+  const settleMs = settle(podNs);
   const settings = { ...DEFAULT_SETTINGS };
   const endpoints = Array.from({ length: n }, (_, i) =>
     wep(`pod-${i}`, 'bench', iface(i), `${ipOf(i)}/32`, 'ee:ee:ee:00:00:01'),
   );
   const pools = [pool('p', '10.96.0.0/12', { natOutgoing: true })];
   const inputs = { nodeName: 'bench', settings, endpoints, pools, affinities: [], nodes: [] };
+  // As the agent does: one CalcCache across calculations.
+  const cache = new CalcCache();
   let t0 = performance.now();
-  const desired = computeDesiredState(inputs);
+  const desired = computeDesiredState(inputs, cache);
   const calcMs = performance.now() - t0;
   const dp = new Dataplane(settings, 'nft');
   t0 = performance.now();
   const rep = await dp.apply(desired);
   const coldMs = performance.now() - t0;
-  // One more endpoint, the steady-state path: calc + apply of the delta.
-  endpoints.push(wep(`pod-${n}`, 'bench', iface(n), `${ipOf(n)}/32`, 'ee:ee:ee:00:00:01'));
+  // One more endpoint at a time, the steady-state path: calc + apply of the delta.
+  const ones: { calc: number; apply: number; timings: Record<string, number> }[] = [];
+  let last = desired;
+  for (let k = 0; k < ONES; k++) {
+    const i = n + k;
+    endpoints.push(wep(`pod-${i}`, 'bench', iface(i), `${ipOf(i)}/32`, 'ee:ee:ee:00:00:01'));
+    t0 = performance.now();
+    last = computeDesiredState(inputs, cache);
+    const calc = performance.now() - t0;
+    t0 = performance.now();
+    const r = await dp.apply(last);
+    ones.push({ calc, apply: performance.now() - t0, timings: r.timings });
+  }
+  // The refresh timers: every model invalidated, everything re-read, nothing to write.
+  dp.invalidateAll();
   t0 = performance.now();
-  const d2 = computeDesiredState(inputs);
-  const oneCalcMs = performance.now() - t0;
-  t0 = performance.now();
-  const rep2 = await dp.apply(d2);
-  const oneMs = performance.now() - t0;
+  const refresh = await dp.apply(last);
+  const refreshMs = performance.now() - t0;
+  if (refresh.routeCommands || refresh.iptablesChanged || refresh.sysctlsWritten)
+    throw new Error(`refresh found differences: ${JSON.stringify(refresh)}`);
+  // Sanity: the kernel holds what was asked for.
+  const routes = execFileSync('ip', ['route', 'show', 'proto', '80'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
+  const got = routes.split('\n').filter((l) => l.includes(' dev cali')).length;
+  if (got !== n + ONES) throw new Error(`expected ${n + ONES} workload routes, kernel has ${got}`);
   const rules = Object.values(rep.rules).reduce((a, b) => a + b, 0);
+  const total = ones.map((o) => o.calc + o.apply);
   process.stdout.write(
-    `${JSON.stringify({ n, calcMs, coldMs, oneMs, oneCalcMs, rules, cold: rep.timings, one: rep2.timings, routes: desired.routes.size })}\n`,
+    `${JSON.stringify({
+      n,
+      calcMs,
+      coldMs,
+      oneCalcMs: median(ones.map((o) => o.calc)),
+      oneMs: median(ones.map((o) => o.apply)),
+      oneTotalMs: median(total),
+      oneMaxMs: Math.max(...total),
+      refreshMs,
+      settleMs,
+      rules,
+      cold: rep.timings,
+      one: ones[ones.length >> 1]!.timings,
+      refresh: refresh.timings,
+    })}\n`,
   );
 }
 
-function outer(): void {
+async function outer(): Promise<void> {
   if (process.getuid?.() !== 0) {
     console.error('bench: needs root (network namespaces)');
     process.exit(1);
@@ -60,47 +146,84 @@ function outer(): void {
   const self = fileURLToPath(import.meta.url);
   const rows: Record<string, unknown>[] = [];
   for (const n of SIZES) {
-    const ns = `felixbench-${process.pid}-${n}`;
-    execFileSync('ip', ['netns', 'add', ns]);
+    const made: Netns[] = [];
     try {
-      const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, self, '--inner', String(n)], {
-        encoding: 'utf8',
-        maxBuffer: 1 << 26,
-      });
+      const node = await Netns.create('fbnode');
+      made.push(node);
+      const uplink = await Netns.create('fbup');
+      made.push(uplink);
+      await connectVeth(node, '192.168.201.2/24', uplink, '192.168.201.1/24');
+      const pods: string[] = [];
+      for (let k = 0; k < Math.ceil((n + ONES) / PODS_PER_NS); k++) {
+        const ns = await Netns.create('fbpod');
+        made.push(ns);
+        pods.push(ns.name);
+      }
+      const r = spawnSync(
+        'ip',
+        [
+          'netns',
+          'exec',
+          node.name,
+          process.execPath,
+          ...NODE_ARGS,
+          self,
+          '--inner',
+          String(n),
+          pods.join(','),
+        ],
+        { encoding: 'utf8', maxBuffer: 1 << 26 },
+      );
       if (r.status !== 0) throw new Error(`size ${n}: ${r.stderr}`);
       rows.push(JSON.parse(r.stdout.trim().split('\n').at(-1)!));
     } finally {
-      spawnSync('ip', ['netns', 'del', ns]);
+      for (const ns of made.reverse()) await ns.destroy();
     }
   }
-  const f = (x: unknown) => (x as number).toFixed(1).padStart(9);
+  const f = (x: unknown) => (x as number).toFixed(1);
   console.log(
     '\nfelix dataplane programming (routes + neighbors + sysctls + ipsets + iptables, nft backend)',
   );
-  console.log('endpoints | iptables rules | cold calc ms | cold apply ms | +1 apply ms | +1 calc ms');
-  console.log('----------|----------------|--------------|---------------|-------------|-----------');
+  console.log(`+1 = one more endpoint, calc + apply; median and max of ${ONES}`);
+  const head = [
+    'endpoints',
+    'iptables rules',
+    'cold calc ms',
+    'cold apply ms',
+    '+1 calc ms',
+    '+1 apply ms',
+    '+1 total ms',
+    '+1 max ms',
+    'refresh ms',
+  ];
+  console.log(head.join(' | '));
+  console.log(head.map((h) => '-'.repeat(h.length)).join('-|-'));
   for (const r of rows)
     console.log(
       [
-        String(r.n).padStart(9),
-        String(r.rules).padStart(14),
-        f(r.calcMs).padStart(12),
-        f(r.coldMs).padStart(13),
-        f(r.oneMs).padStart(11),
-        f(r.oneCalcMs).padStart(10),
-      ].join(' | '),
+        String(r.n),
+        String(r.rules),
+        f(r.calcMs),
+        f(r.coldMs),
+        f(r.oneCalcMs),
+        f(r.oneMs),
+        f(r.oneTotalMs),
+        f(r.oneMaxMs),
+        f(r.refreshMs),
+      ]
+        .map((s, i) => s.padStart(head[i]!.length))
+        .join(' | '),
     );
-  console.log('\nper-phase ms (cold / +1):');
-  for (const r of rows) {
-    const ph = (o: Record<string, number>) =>
-      Object.entries(o)
-        .map(([k, v]) => `${k} ${v.toFixed(0)}`)
-        .join(', ');
+  console.log('\nper-phase ms (cold / +1 median / refresh):');
+  const ph = (o: Record<string, number>) =>
+    Object.entries(o)
+      .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+      .join(', ');
+  for (const r of rows)
     console.log(
-      `  ${String(r.n).padStart(5)}: ${ph(r.cold as Record<string, number>)} / ${ph(r.one as Record<string, number>)}`,
+      `  ${String(r.n).padStart(5)}: ${ph(r.cold as Record<string, number>)} / ${ph(r.one as Record<string, number>)} / ${ph(r.refresh as Record<string, number>)}`,
     );
-  }
 }
 
-if (process.argv[2] === '--inner') await inner(Number(process.argv[3]));
-else outer();
+if (process.argv[2] === '--inner') await inner(Number(process.argv[3]), process.argv[4]!.split(','));
+else await outer();

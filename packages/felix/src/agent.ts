@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Datastore, Node } from '@tricolor/datastore';
 import type { Logger } from 'pino';
-import { computeDesiredState, type DesiredState } from './calc/desired-state.js';
+import { CalcCache, computeDesiredState, type DesiredState } from './calc/desired-state.js';
 import { resolveSettings, type StaticConfig } from './config.js';
 import type { FelixSettings } from './config-types.js';
 import { Dataplane } from './dataplane/dataplane.js';
@@ -38,6 +38,8 @@ export class Agent {
   private monitor: ChildProcess | undefined;
   private lastStatusAt = 0;
   private tunnelAllocating = false;
+  /** Per-endpoint results kept between calculations (a change recomputes only itself). */
+  private readonly calcCache = new CalcCache();
   nodeIP: string | undefined;
   ready = false;
   lastDesired: DesiredState | undefined;
@@ -137,14 +139,17 @@ export class Agent {
       interfacePrefix: dp.settings.interfacePrefix,
     });
     const snap = this.syncer.snapshot();
-    const desired = computeDesiredState({
-      nodeName: config.nodeName,
-      settings: dp.settings,
-      endpoints: snap.endpoints,
-      pools: snap.pools,
-      affinities: snap.affinities,
-      nodes: snap.nodes,
-    });
+    const desired = computeDesiredState(
+      {
+        nodeName: config.nodeName,
+        settings: dp.settings,
+        endpoints: snap.endpoints,
+        pools: snap.pools,
+        affinities: snap.affinities,
+        nodes: snap.nodes,
+      },
+      this.calcCache,
+    );
     this.maybeAllocateTunnel(
       snap.nodes,
       snap.pools.some((p) => !p.spec.disabled && p.spec.vxlanMode !== 'Never'),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { computeDesiredState, type DesiredState, vtepMac } from '../src/calc/desired-state.js';
+import { CalcCache, computeDesiredState, type DesiredState, vtepMac } from '../src/calc/desired-state.js';
 import { diffRoutes, type KernelRoute, routeMap } from '../src/dataplane/routes.js';
 import { ipipCommands, vxlanCommands } from '../src/dataplane/vxlan.js';
 import { node, pool, settings, wep } from './helpers.js';
@@ -203,4 +203,29 @@ test('route diff: replaces ours, deletes stale ours, never touches operator rout
   assert.deepEqual(diff.conflicts, ['10.244.1.0/26'], 'an operator route for our block is left alone');
   const waiting = diffRoutes(d.routes, new Map(), 'cali', (dev) => dev !== 'cali2222222222b');
   assert.deepEqual(waiting.waiting, ['10.244.1.6/32']);
+});
+
+test('a CalcCache changes nothing in the result, through adds, deletes, changes and duplicates', () => {
+  const iface = (i: number) => `cali${(i * 7919).toString(16).padStart(11, '0')}`;
+  const eps = Array.from({ length: 300 }, (_, i) =>
+    wep(`p${i}`, i % 7 ? 'n1' : 'n2', iface(i), `10.1.${i >> 8}.${i & 255}/32`, 'ee:ee:ee:00:00:01'),
+  );
+  // Two endpoints claiming one interface and one address: the first by name must win either way.
+  eps.push(wep('p0-dup', 'n1', iface(1), '10.1.0.1/32'));
+  const inputs = { ...base(), endpoints: eps };
+  const cache = new CalcCache();
+  for (let k = 0; k < 60; k++) {
+    const at = (k * 37) % eps.length;
+    if (k % 3 === 0) eps.splice(at, 1);
+    else if (k % 3 === 1) eps.push(wep(`q${k}`, 'n1', iface(1000 + k), `10.2.0.${k}/32`));
+    else eps[at] = { ...eps[at]!, spec: { ...eps[at]!.spec, ipNetworks: [`10.3.0.${k}/32`] } };
+    const cached = computeDesiredState(inputs, cache);
+    assert.deepEqual(cached, computeDesiredState(inputs), `step ${k}`);
+  }
+  // Unchanged endpoints hand back the same chain objects (what lets the drivers skip them).
+  const a = computeDesiredState(inputs, cache).iptables.filter.chains;
+  const b = computeDesiredState(inputs, cache).iptables.filter.chains;
+  const local = eps.find((e) => e.spec.node === 'n1')!;
+  const fw = (cs: typeof a) => cs.find((c) => c.name === `tri-fw-${local.spec.interfaceName}`);
+  assert.ok(fw(a) && fw(a) === fw(b));
 });

@@ -70,6 +70,7 @@ test('dispatch scales: 10,000 interfaces give a prefix tree with short chains, e
   );
   const chains = dispatchChains(ifaces, {
     root: 'tri-from-wl-dispatch',
+    childPrefix: 'tri-fd-',
     direction: '-i',
     target: (i) => `tri-fw-${i}`,
     interfacePrefix: 'cali',
@@ -83,7 +84,71 @@ test('dispatch scales: 10,000 interfaces give a prefix tree with short chains, e
     for (const r of c.rules) if (r.action.startsWith('-g tri-fw-')) leaves.add(r.action.slice(3));
   }
   assert.equal(leaves.size, 10_000, 'every interface is reachable exactly once');
-  assert.equal(chains[0]!.name, 'tri-from-wl-dispatch');
+  assert.equal(chains.at(-1)!.name, 'tri-from-wl-dispatch', 'the root comes after the chains it jumps to');
+});
+
+test('dispatch: names sharing a long prefix still give short chains; one more interface touches one leaf', () => {
+  // Sequential names share 7+ characters after `cali`: the tree must skip the shared
+  // levels instead of running out of chain-name length and flattening into one long chain.
+  const name = (i: number) => `cali${i.toString(16).padStart(11, '0')}`;
+  const opts = {
+    root: 'tri-from-wl-dispatch',
+    childPrefix: 'tri-fd-',
+    direction: '-i' as const,
+    target: (i: string) => `tri-fw-${i}`,
+    interfacePrefix: 'cali',
+    unknown: [{ action: '-j DROP' }],
+  };
+  const ifaces = Array.from({ length: 10_000 }, (_, i) => name(i));
+  const before = dispatchChains([...ifaces, 'eth7'], opts);
+  for (const c of before) {
+    assert.ok(c.rules.length <= 40, `${c.name} has ${c.rules.length} rules`);
+    assert.ok(c.name.length <= 28, c.name);
+    assert.equal(c.rules.at(-1)!.action, '-j DROP');
+  }
+  const reached = before.flatMap((c) => c.rules.filter((r) => r.action.startsWith('-g tri-fw-')));
+  assert.equal(reached.length, 10_001, 'every interface is reachable exactly once');
+  const root = before.find((c) => c.name === 'tri-from-wl-dispatch')!;
+  assert.equal(before.at(-1), root, 'the root comes last, after the chains it jumps to');
+  assert.ok(
+    root.rules.some((r) => r.match === '-i eth7'),
+    'a name without the prefix sits in the root',
+  );
+  const after = dispatchChains([...ifaces, name(10_000), 'eth7'], opts);
+  const key = (c: { name: string; rules: unknown[] }) => `${c.name}${JSON.stringify(c.rules)}`;
+  const old = new Set(before.map(key));
+  const changed = after.filter((c) => !old.has(key(c)));
+  assert.equal(changed.length, 1, changed.map((c) => c.name).join());
+  assert.ok(changed[0]!.rules.length <= 40);
+});
+
+test('restore order: every chain after the chains it jumps to; dispatch names sort below endpoint names', () => {
+  const eps = Array.from({ length: 2000 }, (_, i) => ({
+    iface: `cali${((i * 2654435761) % 2 ** 44).toString(16).padStart(11, '0')}`,
+    profiles: [],
+  }));
+  const st = buildIptables(settings(), eps, []);
+  for (const t of ['raw', 'mangle', 'nat', 'filter'] as const) {
+    const seen = new Set<string>();
+    for (const c of st[t].chains) {
+      for (const r of c.rules) {
+        const target = /^-[gj] (tri-\S+)/.exec(r.action)?.[1];
+        if (target) assert.ok(seen.has(target), `${t}: ${c.name} jumps to ${target} listed later`);
+      }
+      seen.add(c.name);
+    }
+  }
+  // iptables-nft's chain-name list is sorted; these orders keep its walks short.
+  const names = st.filter.chains.map((c) => c.name);
+  const fd = names.filter((n) => n.startsWith('tri-fd-'));
+  const td = names.filter((n) => n.startsWith('tri-td-'));
+  assert.ok(fd.length > 10 && td.length > 10);
+  assert.ok([...fd, 'tri-from-wl-dispatch'].every((n) => n < 'tri-fw-'));
+  assert.ok([...td, 'tri-to-wl-dispatch'].every((n) => n < 'tri-tw-'));
+  assert.ok(
+    names.indexOf('tri-to-wl-dispatch') < names.indexOf(fd[0]!),
+    'the to-workload tree (higher names) comes first',
+  );
 });
 
 test('iptables diff: writes only changed chains, one hook jump at the top, never names foreign rules', () => {

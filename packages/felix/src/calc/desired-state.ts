@@ -10,7 +10,7 @@ import {
   type WorkloadEndpoint,
 } from '@tricolor/datastore';
 import type { FelixSettings } from '../config-types.js';
-import { buildIptables, type EndpointPolicyRules, noPolicy } from './iptables/chains.js';
+import { buildIptables, type EndpointPolicyRules, IptablesCache, noPolicy } from './iptables/chains.js';
 import type { IptablesState } from './iptables/rules.js';
 import { type IpsetSpec, poolIpsets } from './nat-outgoing.js';
 
@@ -115,11 +115,78 @@ function hostAddr(cidrOrIp: string | undefined): string | undefined {
   return parseIp(ip) ? ip : undefined;
 }
 
+/** What one local endpoint contributes (routes, neighbors, sysctls); a function of the endpoint only. */
+interface EndpointPart {
+  sortKey: string;
+  dev: string;
+  routes: [string, DesiredRoute][];
+  neighbors: [string, DesiredNeighbor][];
+  sysctls: [string, string][];
+  v6: boolean;
+}
+
+function endpointPart(ep: WorkloadEndpoint): EndpointPart {
+  const dev = ep.spec.interfaceName;
+  const part: EndpointPart = {
+    sortKey: `${ep.metadata.namespace}/${ep.metadata.name}`,
+    dev,
+    routes: [],
+    neighbors: [],
+    sysctls: [],
+    v6: false,
+  };
+  for (const net of ep.spec.ipNetworks) {
+    const c = parseCidr(net);
+    if (!c) continue;
+    const full = c.family === 4 ? 32 : 128;
+    const dst = formatCidr({ ...c, prefixLength: full });
+    if (c.family === 6) part.v6 = true;
+    part.routes.push([
+      routeKey({ family: c.family, dst }),
+      { family: c.family, dst, type: 'unicast', dev, scope: 'link' },
+    ]);
+    if (ep.spec.mac) {
+      const ip = dst.split('/')[0]!;
+      part.neighbors.push([neighborKey({ dev, ip }), { ip, mac: ep.spec.mac.toLowerCase(), dev }]);
+    }
+  }
+  part.sysctls.push(
+    [`net/ipv4/conf/${dev}/proxy_arp`, '1'],
+    [`net/ipv4/neigh/${dev}/proxy_delay`, '0'],
+    [`net/ipv4/conf/${dev}/forwarding`, '1'],
+    [`net/ipv4/conf/${dev}/route_localnet`, '1'],
+  );
+  if (part.v6)
+    part.sysctls.push(
+      [`net/ipv6/conf/${dev}/proxy_ndp`, '1'],
+      [`net/ipv6/conf/${dev}/forwarding`, '1'],
+      [`net/ipv6/conf/${dev}/accept_ra`, '0'],
+    );
+  return part;
+}
+
+/**
+ * Optional memory for `computeDesiredState` between calls (one per agent): what each
+ * endpoint object contributed, and the per-endpoint chains. It changes nothing in the
+ * result, only how much is recomputed and reallocated: with 10,000 endpoints and one
+ * new one, unchanged endpoints hand back the very same objects, which is also what lets
+ * the dataplane drivers skip them by identity instead of re-comparing or re-hashing.
+ * Endpoints are keyed by object identity (the syncer replaces an object when it changes).
+ */
+export class CalcCache {
+  readonly parts = new WeakMap<WorkloadEndpoint, EndpointPart>();
+  /** The local endpoints in sorted order, as of the last call. */
+  sorted: WorkloadEndpoint[] = [];
+  /** Endpoint chains and dispatch subtrees, reused while equal (see `buildIptables`). */
+  readonly iptables = new IptablesCache();
+}
+
 /**
  * The calculation: from what etcd says (all of it; this function filters to this node),
- * the complete kernel state felix wants on this node. Pure and deterministic.
+ * the complete kernel state felix wants on this node. Pure and deterministic; `cache`
+ * (see `CalcCache`) only saves work.
  */
-export function computeDesiredState(inp: CalcInputs): DesiredState {
+export function computeDesiredState(inp: CalcInputs, cache?: CalcCache): DesiredState {
   const s = inp.settings;
   const routes = new Map<string, DesiredRoute>();
   const neighbors = new Map<string, DesiredNeighbor>();
@@ -128,42 +195,43 @@ export function computeDesiredState(inp: CalcInputs): DesiredState {
   const poolCidrs = inp.pools.map((p) => ({ pool: p, cidr: parseCidr(p.spec.cidr)! })).filter((x) => x.cidr);
 
   // Local workloads: /32 (/128) routes onto the host end of the veth, static neighbors, sysctls.
-  const local = [...inp.endpoints]
-    .filter((e) => e.spec.node === inp.nodeName)
-    .sort((a, b) => {
-      const ka = `${a.metadata.namespace}/${a.metadata.name}`;
-      const kb = `${b.metadata.namespace}/${b.metadata.name}`;
-      return ka < kb ? -1 : ka > kb ? 1 : 0;
-    });
-  const ifaces = new Map<string, WorkloadEndpoint>();
-  for (const ep of local) {
-    const dev = ep.spec.interfaceName;
-    if (!ifaces.has(dev)) ifaces.set(dev, ep);
-    let v6 = false;
-    for (const net of ep.spec.ipNetworks) {
-      const c = parseCidr(net);
-      if (!c) continue;
-      const full = c.family === 4 ? 32 : 128;
-      const dst = formatCidr({ ...c, prefixLength: full });
-      const key = routeKey({ family: c.family, dst });
-      if (c.family === 6) v6 = true;
-      if (!routes.has(key)) routes.set(key, { family: c.family, dst, type: 'unicast', dev, scope: 'link' });
-      if (ep.spec.mac) {
-        const ip = dst.split('/')[0]!;
-        neighbors.set(neighborKey({ dev, ip }), { ip, mac: ep.spec.mac.toLowerCase(), dev });
+  const part = (ep: WorkloadEndpoint): EndpointPart => {
+    if (!cache) return endpointPart(ep);
+    let p = cache.parts.get(ep);
+    if (!p) {
+      p = endpointPart(ep);
+      cache.parts.set(ep, p);
+    }
+    return p;
+  };
+  let local: { ep: WorkloadEndpoint; part: EndpointPart }[] = [];
+  for (const ep of inp.endpoints) if (ep.spec.node === inp.nodeName) local.push({ ep, part: part(ep) });
+  if (cache) {
+    // Last call's order first, then the newcomers: the sort below then finds one long
+    // sorted run (linear) instead of sorting 10,000 names from scratch.
+    const present = new Set(local.map((x) => x.ep));
+    const seen = new Set<WorkloadEndpoint>();
+    const ordered: typeof local = [];
+    for (const ep of cache.sorted)
+      if (present.has(ep)) {
+        ordered.push({ ep, part: part(ep) });
+        seen.add(ep);
       }
-    }
-    sysctls.set(`net/ipv4/conf/${dev}/proxy_arp`, '1');
-    sysctls.set(`net/ipv4/neigh/${dev}/proxy_delay`, '0');
-    sysctls.set(`net/ipv4/conf/${dev}/forwarding`, '1');
-    sysctls.set(`net/ipv4/conf/${dev}/route_localnet`, '1');
-    if (v6) {
-      sysctls.set(`net/ipv6/conf/${dev}/proxy_ndp`, '1');
-      sysctls.set(`net/ipv6/conf/${dev}/forwarding`, '1');
-      sysctls.set(`net/ipv6/conf/${dev}/accept_ra`, '0');
-      sysctls.set('net/ipv6/conf/all/forwarding', '1');
-    }
+    for (const x of local) if (!seen.has(x.ep)) ordered.push(x);
+    local = ordered;
   }
+  local.sort((a, b) => (a.part.sortKey < b.part.sortKey ? -1 : a.part.sortKey > b.part.sortKey ? 1 : 0));
+  if (cache) cache.sorted = local.map((x) => x.ep);
+  const ifaces = new Map<string, WorkloadEndpoint>();
+  let anyV6 = false;
+  for (const { ep, part: p } of local) {
+    if (!ifaces.has(p.dev)) ifaces.set(p.dev, ep);
+    for (const [key, r] of p.routes) if (!routes.has(key)) routes.set(key, r);
+    for (const [key, n] of p.neighbors) neighbors.set(key, n);
+    for (const [k, v] of p.sysctls) sysctls.set(k, v);
+    if (p.v6) anyV6 = true;
+  }
+  if (anyV6) sysctls.set('net/ipv6/conf/all/forwarding', '1');
   sysctls.set('net/ipv4/ip_forward', '1');
 
   // Blocks: blackholes for ours, and (VXLAN) routes to the others'.
@@ -259,6 +327,7 @@ export function computeDesiredState(inp: CalcInputs): DesiredState {
     [...ifaces].map(([iface, ep]) => ({ iface, profiles: ep.spec.profiles })),
     poolCidrs.map((x) => x.pool),
     inp.policy ?? noPolicy,
+    cache?.iptables,
   );
   const out: DesiredState = {
     routes,
@@ -266,7 +335,8 @@ export function computeDesiredState(inp: CalcInputs): DesiredState {
     sysctls,
     ipsets: poolIpsets(s.chainPrefix, inp.pools),
     iptables,
-    interfaces: [...ifaces.keys()].sort(),
+    // buildIptables has just sorted the same names (linearly, with the cache).
+    interfaces: cache ? [...cache.iptables.ifaces] : [...ifaces.keys()].sort(),
     localEndpoints: local.length,
     ownedBlocks: owned,
   };

@@ -4,6 +4,7 @@ import {
   type RenderedChain,
   renderChain,
   renderHook,
+  sameRules,
   TABLES,
   type Table,
   tagPrefix,
@@ -53,11 +54,17 @@ export function parseSave(text: string): Map<Table, ParsedTable> {
   return out;
 }
 
+const hashRes = new Map<string, RegExp>();
+
 /** The felix hash carried by a rule body, or undefined when the rule is not felix's. */
 export function ruleHash(body: string, chainPrefix: string): string | undefined {
-  const tag = tagPrefix(chainPrefix).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const m = new RegExp(`--comment "?${tag}([A-Za-z0-9_-]+)"?`).exec(body);
-  return m?.[1];
+  let re = hashRes.get(chainPrefix);
+  if (!re) {
+    const tag = tagPrefix(chainPrefix).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    re = new RegExp(`--comment "?${tag}([A-Za-z0-9_-]+)"?`);
+    hashRes.set(chainPrefix, re);
+  }
+  return re.exec(body)?.[1];
 }
 
 /** Reads the tables with the backend's iptables-save; the read-back for tests too. */
@@ -86,6 +93,8 @@ export interface IptablesDiff {
   changedChains: number;
   deletedChains: number;
   hookChanges: number;
+  /** Per table: the chains the script rewrites, deletes, and whether a hook is fixed. */
+  touched: Map<Table, { written: Chain[]; deleted: string[]; hooks: boolean }>;
 }
 
 /**
@@ -93,6 +102,8 @@ export interface IptablesDiff {
  * rewritten when their hash list differs (declaring an existing chain in --noflush mode
  * flushes it), stale prefixed chains are flushed then deleted, and each hook gets exactly
  * one felix jump at position 1. Rules without felix's tag are never named in the script.
+ * Changed chains are written in the order of `desired` (each chain after the ones it
+ * jumps to), each declared right before its rules.
  */
 export function diffIptables(
   desired: IptablesState,
@@ -104,8 +115,10 @@ export function diffIptables(
   let changedChains = 0;
   let deletedChains = 0;
   let hookChanges = 0;
+  const touched: IptablesDiff['touched'] = new Map();
   for (const t of TABLES) {
     const k: ParsedTable = kernel.get(t) ?? { chains: new Map<string, string[]>() };
+    const tt = { written: [] as Chain[], deleted: [] as string[], hooks: false };
     const decl: string[] = [];
     const body: string[] = [];
     const del: string[] = [];
@@ -123,12 +136,16 @@ export function diffIptables(
       )
         continue;
       changedChains++;
-      decl.push(`:${c.name} - [0:0]`);
+      tt.written.push(c);
+      // Declaration right before the contents, in the desired order (a chain after the
+      // chains it jumps to): keeps iptables-nft's chain-name list walks short.
+      body.push(`:${c.name} - [0:0]`);
       for (const line of r.lines) body.push(`-A ${c.name} ${line}`);
     }
     for (const name of k.chains.keys()) {
       if (BUILTIN_CHAINS.has(name) || !name.startsWith(chainPrefix) || want.has(name)) continue;
       deletedChains++;
+      tt.deleted.push(name);
       decl.push(`:${name} - [0:0]`);
       del.push(`-X ${name}`);
     }
@@ -142,10 +159,12 @@ export function diffIptables(
       const ok = w ? ours.length === 1 && ours[0]!.i === 0 && ours[0]!.h === w.hash : ours.length === 0;
       if (ok) continue;
       hookChanges++;
+      tt.hooks = true;
       for (const o of [...ours].reverse()) body.unshift(`-D ${hook} ${o.i + 1}`);
       if (w) body.push(`-I ${hook} 1 ${w.line}`);
     }
     if (decl.length + body.length + del.length === 0) continue;
+    touched.set(t, tt);
     // Deletions by index come first (before inserts shift positions), then chain contents.
     const delIdx = body.filter((l) => l.startsWith('-D '));
     const rest = body.filter((l) => !l.startsWith('-D '));
@@ -156,23 +175,41 @@ export function diffIptables(
     changedChains,
     deletedChains,
     hookChanges,
+    touched,
   };
 }
 
-/** Caches rendered chains so a steady state does not re-hash 40,000 rules per apply. */
+/**
+ * Caches rendered chains so a steady state does not re-hash 50,000 rules per apply: a
+ * chain object seen before is a hit by identity (the calculation hands back the same
+ * object for an unchanged endpoint, see CalcCache); otherwise a chain with the same name
+ * and equal rules reuses the rendering. No key strings are built.
+ */
 class RenderCache {
-  private cache = new Map<string, { key: string; r: RenderedChain }>();
+  private byObject = new WeakMap<Chain, RenderedChain>();
+  private byName = new Map<string, { rules: Chain['rules']; r: RenderedChain }>();
   constructor(private readonly prefix: string) {}
   render = (c: Chain): RenderedChain => {
-    const key = c.rules.map((r) => `${r.match ?? ''}\u0001${r.action}\u0001${r.note ?? ''}`).join('\u0002');
-    const hit = this.cache.get(c.name);
-    if (hit && hit.key === key) return hit.r;
-    const r = renderChain(c, this.prefix);
-    this.cache.set(c.name, { key, r });
+    const seen = this.byObject.get(c);
+    if (seen) return seen;
+    const hit = this.byName.get(c.name);
+    let r: RenderedChain;
+    if (hit && sameRules(hit.rules, c.rules)) r = hit.r;
+    else {
+      r = renderChain(c, this.prefix);
+      this.byName.set(c.name, { rules: c.rules, r });
+    }
+    this.byObject.set(c, r);
     return r;
   };
-  prune(names: Set<string>): void {
-    for (const n of this.cache.keys()) if (!names.has(n)) this.cache.delete(n);
+  /** Drops renderings of chains no longer wanted (only when the cache has grown well past them). */
+  prune(desired: IptablesState): void {
+    let n = 0;
+    for (const t of TABLES) n += desired[t].chains.length;
+    if (this.byName.size <= n + 1000) return;
+    const names = new Set<string>();
+    for (const t of TABLES) for (const c of desired[t].chains) names.add(c.name);
+    for (const name of this.byName.keys()) if (!names.has(name)) this.byName.delete(name);
   }
 }
 
@@ -204,9 +241,7 @@ export class IptablesDriver {
       this.kernel = await readTables(this.backend);
     }
     const diff = diffIptables(desired, this.kernel, this.chainPrefix, this.renders.render);
-    const names = new Set<string>();
-    for (const t of TABLES) for (const c of desired[t].chains) names.add(`${c.name}`);
-    this.renders.prune(names);
+    this.renders.prune(desired);
     if (!diff.script) return diff;
     this.restoreCalls++;
     try {
@@ -216,24 +251,25 @@ export class IptablesDriver {
       this.kernel = undefined;
       throw e;
     }
-    this.updateModel(desired);
+    this.updateModel(desired, diff);
     return diff;
   }
 
-  /** After a successful restore the kernel holds exactly what we wrote: update the model without re-reading. */
-  private updateModel(desired: IptablesState): void {
+  /**
+   * After a successful restore the kernel holds exactly what we wrote: update the model
+   * (only the chains and hooks the script touched) without re-reading.
+   */
+  private updateModel(desired: IptablesState, diff: IptablesDiff): void {
     const k = this.kernel!;
-    for (const t of TABLES) {
+    for (const [t, touched] of diff.touched) {
       let tab = k.get(t);
       if (!tab) {
         tab = { chains: new Map() };
         k.set(t, tab);
       }
-      const want = new Set(desired[t].chains.map((c) => c.name));
-      for (const name of [...tab.chains.keys()])
-        if (!BUILTIN_CHAINS.has(name) && name.startsWith(this.chainPrefix) && !want.has(name))
-          tab.chains.delete(name);
-      for (const c of desired[t].chains) tab.chains.set(c.name, this.renders.render(c).lines);
+      for (const name of touched.deleted) tab.chains.delete(name);
+      for (const c of touched.written) tab.chains.set(c.name, this.renders.render(c).lines);
+      if (!touched.hooks) continue;
       const hooks = new Map(desired[t].hooks.map((h) => [h.hook, renderHook(h, this.chainPrefix).line]));
       for (const hook of BUILTIN_CHAINS) {
         const rules = (tab.chains.get(hook) ?? []).filter((b) => ruleHash(b, this.chainPrefix) === undefined);

@@ -19,23 +19,34 @@ export function isOwnedNeighbor(n: DesiredNeighbor, interfacePrefix: string, tun
   return n.dev.startsWith(interfacePrefix) || tunnelDevs.includes(n.dev);
 }
 
+export interface NeighborDiff {
+  /** `ip -batch` lines. */
+  commands: string[];
+  /** Keys the commands delete, and the entries they write. */
+  deleted: string[];
+  replaced: [string, DesiredNeighbor][];
+}
+
 export function diffNeighbors(
   desired: Map<string, DesiredNeighbor>,
   kernel: Map<string, DesiredNeighbor>,
   interfacePrefix: string,
   tunnelDevs: string[],
   devExists: (dev: string) => boolean,
-): string[] {
-  const out: string[] = [];
+): NeighborDiff {
+  const out: NeighborDiff = { commands: [], deleted: [], replaced: [] };
   for (const [key, n] of kernel) {
-    if (!desired.has(key) && isOwnedNeighbor(n, interfacePrefix, tunnelDevs))
-      out.push(`neigh del ${n.ip} dev ${n.dev}`);
+    if (!desired.has(key) && isOwnedNeighbor(n, interfacePrefix, tunnelDevs)) {
+      out.commands.push(`neigh del ${n.ip} dev ${n.dev}`);
+      out.deleted.push(key);
+    }
   }
   for (const [key, n] of desired) {
     const k = kernel.get(key);
-    if (k && k.mac === n.mac) continue;
+    if (k === n || (k && k.mac === n.mac)) continue;
     if (!devExists(n.dev)) continue;
-    out.push(`neigh replace ${n.ip} lladdr ${n.mac} dev ${n.dev} nud permanent`);
+    out.commands.push(`neigh replace ${n.ip} lladdr ${n.mac} dev ${n.dev} nud permanent`);
+    out.replaced.push([key, n]);
   }
   return out;
 }

@@ -91,6 +91,9 @@ export function routeCommand(verb: 'replace' | 'del', r: DesiredRoute): string {
 
 export interface RouteDiff {
   commands: string[];
+  /** Keys of the routes the commands delete, and the desired routes they write. */
+  deleted: string[];
+  replaced: [string, DesiredRoute][];
   /** Desired routes left out because the operator already has a route for that destination. */
   conflicts: string[];
   /** Desired routes left out because their device does not exist (yet). */
@@ -106,9 +109,12 @@ export function diffRoutes(
   interfacePrefix: string,
   devExists: (dev: string) => boolean = linkExists,
 ): RouteDiff {
-  const out: RouteDiff = { commands: [], conflicts: [], waiting: [] };
+  const out: RouteDiff = { commands: [], deleted: [], replaced: [], conflicts: [], waiting: [] };
   for (const [key, r] of kernel) {
-    if (isOwnedRoute(r, interfacePrefix) && !desired.has(key)) out.commands.push(routeCommand('del', r));
+    if (isOwnedRoute(r, interfacePrefix) && !desired.has(key)) {
+      out.commands.push(routeCommand('del', r));
+      out.deleted.push(key);
+    }
   }
   for (const [key, d] of desired) {
     const k = kernel.get(key);
@@ -122,6 +128,7 @@ export function diffRoutes(
       continue;
     }
     out.commands.push(routeCommand('replace', d));
+    out.replaced.push([key, d]);
   }
   return out;
 }

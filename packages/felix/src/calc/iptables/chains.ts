@@ -2,8 +2,8 @@ import type { IPPool } from '@tricolor/datastore';
 import type { FelixSettings } from '../../config-types.js';
 import { failsafeChains } from '../failsafes.js';
 import { natOutgoingChain } from '../nat-outgoing.js';
-import { dispatchChains } from './dispatch.js';
-import { type Chain, emptyIptablesState, type IptablesState, type Rule } from './rules.js';
+import { type DispatchMemo, dispatchChains, newDispatchMemo } from './dispatch.js';
+import { type Chain, emptyIptablesState, type IptablesState, type Rule, sameRules } from './rules.js';
 
 /** The packet-mark bit felix uses for "accepted by an endpoint chain". */
 export const MARK_ACCEPT = '0x10000';
@@ -23,10 +23,28 @@ export type EndpointPolicyRules = (ep: LocalEndpointRef, dir: 'from' | 'to') => 
 
 export const noPolicy: EndpointPolicyRules = () => [];
 
+/** What `buildIptables` may reuse from its previous call (results are equal either way). */
+export class IptablesCache {
+  prefix = '';
+  /** The endpoint interfaces, sorted, as of the last call. */
+  ifaces: string[] = [];
+  /** Endpoint chains by interface. */
+  from = new Map<string, Chain>();
+  to = new Map<string, Chain>();
+  fromTree: DispatchMemo = newDispatchMemo();
+  toTree: DispatchMemo = newDispatchMemo();
+}
+
 export function chainNames(prefix: string) {
   return {
     fromDispatch: `${prefix}from-wl-dispatch`,
     toDispatch: `${prefix}to-wl-dispatch`,
+    /**
+     * Child chains of the dispatch trees: `tri-fd-<chars>` / `tri-td-<chars>` (names that
+     * sort below the endpoint chains `tri-fw-…` / `tri-tw-…`; see `dispatchChains`).
+     */
+    fromDispatchChild: `${prefix}fd-`,
+    toDispatchChild: `${prefix}td-`,
     fromEndpoint: (iface: string) => `${prefix}fw-${iface}`,
     toEndpoint: (iface: string) => `${prefix}tw-${iface}`,
     hook: (hook: string) => `${prefix}${hook}`,
@@ -42,6 +60,8 @@ export function buildIptables(
   endpoints: LocalEndpointRef[],
   pools: IPPool[],
   policy: EndpointPolicyRules = noPolicy,
+  /** Reuses what the previous call built where it is equal (see CalcCache). */
+  cache?: IptablesCache,
 ): IptablesState {
   const p = s.chainPrefix;
   const n = chainNames(p);
@@ -76,20 +96,91 @@ export function buildIptables(
 
   // nat: masquerade for natOutgoing pools.
   const natOut = natOutgoingChain(p, pools);
-  state.nat.chains.push(
-    { name: n.hook('PREROUTING'), rules: [] },
-    { name: n.hook('POSTROUTING'), rules: [{ action: `-j ${natOut.name}` }] },
-    natOut,
-  );
+  state.nat.chains.push({ name: n.hook('PREROUTING'), rules: [] }, natOut, {
+    name: n.hook('POSTROUTING'),
+    rules: [{ action: `-j ${natOut.name}` }],
+  });
   state.nat.hooks.push(
     { table: 'nat', hook: 'PREROUTING', target: n.hook('PREROUTING') },
     { table: 'nat', hook: 'POSTROUTING', target: n.hook('POSTROUTING') },
   );
 
-  // filter.
+  // filter. Listed so that every chain comes after the chains it jumps to (the order of
+  // the restore script; see dispatchChains): the to-workload tree with its endpoint chains,
+  // then the from-workload tree (its names sort below the to-side ones), failsafes, hooks.
   const f = state.filter.chains;
   const [failIn, failOut] = failsafeChains(p, s.failsafeInboundHostPorts, s.failsafeOutboundHostPorts);
+  const unknown: Rule[] = [{ action: '-j DROP', note: 'unknown workload interface' }];
+  const byIface = new Map<string, LocalEndpointRef>();
+  for (const ep of endpoints) if (!byIface.has(ep.iface)) byIface.set(ep.iface, ep);
+  if (cache && cache.prefix !== p) {
+    cache.prefix = p;
+    cache.from.clear();
+    cache.to.clear();
+    cache.fromTree.subtrees.clear();
+    cache.toTree.subtrees.clear();
+  }
+  const allow: Rule = { action: accept, note: 'no policy: allow' };
+  const endpointChain = (name: (iface: string) => string, dir: 'from' | 'to') => {
+    const prevByIface = cache?.[dir];
+    const next = new Map<string, Chain>();
+    const make = (iface: string): Chain => {
+      const pol = policy(byIface.get(iface)!, dir);
+      // The previous chain object for this interface when its rules are equal (no allocation).
+      const prev = prevByIface?.get(iface);
+      const c =
+        prev &&
+        prev.rules.length === pol.length + 1 &&
+        sameRules(prev.rules.slice(0, pol.length), pol) &&
+        sameRules([prev.rules[pol.length]!], [allow])
+          ? prev
+          : { name: name(iface), rules: [...pol, allow] };
+      next.set(iface, c);
+      return c;
+    };
+    return { make, next };
+  };
+  const toEp = endpointChain(n.toEndpoint, 'to');
+  const fromEp = endpointChain(n.fromEndpoint, 'from');
+  // Sorted interface names; with a cache, last call's order first so the sort is linear.
+  let ifaces = [...byIface.keys()];
+  if (cache) {
+    const prev = cache.ifaces.filter((i) => byIface.has(i));
+    const known = new Set(prev);
+    for (const i of ifaces) if (!known.has(i)) prev.push(i);
+    ifaces = prev;
+  }
+  ifaces.sort();
+  if (cache) cache.ifaces = ifaces;
   f.push(
+    ...dispatchChains(
+      ifaces,
+      {
+        root: n.toDispatch,
+        childPrefix: n.toDispatchChild,
+        direction: '-o',
+        target: n.toEndpoint,
+        interfacePrefix: s.interfacePrefix,
+        unknown,
+        endpointChain: toEp.make,
+      },
+      cache?.toTree,
+    ),
+    ...dispatchChains(
+      ifaces,
+      {
+        root: n.fromDispatch,
+        childPrefix: n.fromDispatchChild,
+        direction: '-i',
+        target: n.fromEndpoint,
+        interfacePrefix: s.interfacePrefix,
+        unknown,
+        endpointChain: fromEp.make,
+      },
+      cache?.fromTree,
+    ),
+    failIn!,
+    failOut!,
     {
       name: n.hook('FORWARD'),
       rules: [
@@ -111,34 +202,10 @@ export function buildIptables(
       ],
     },
     { name: n.hook('OUTPUT'), rules: [{ action: `-j ${failOut!.name}` }] },
-    failIn!,
-    failOut!,
   );
-  const unknown: Rule[] = [{ action: '-j DROP', note: 'unknown workload interface' }];
-  const sorted = [...endpoints].sort((a, b) => (a.iface < b.iface ? -1 : a.iface > b.iface ? 1 : 0));
-  const ifaces = sorted.map((e) => e.iface);
-  f.push(
-    ...dispatchChains(ifaces, {
-      root: n.fromDispatch,
-      direction: '-i',
-      target: n.fromEndpoint,
-      interfacePrefix: s.interfacePrefix,
-      unknown,
-    }),
-    ...dispatchChains(ifaces, {
-      root: n.toDispatch,
-      direction: '-o',
-      target: n.toEndpoint,
-      interfacePrefix: s.interfacePrefix,
-      unknown,
-    }),
-  );
-  for (const ep of sorted) {
-    const endpointChain = (name: string, dir: 'from' | 'to'): Chain => ({
-      name,
-      rules: [...policy(ep, dir), { action: accept, note: 'no policy: allow' }],
-    });
-    f.push(endpointChain(n.fromEndpoint(ep.iface), 'from'), endpointChain(n.toEndpoint(ep.iface), 'to'));
+  if (cache) {
+    cache.to = toEp.next;
+    cache.from = fromEp.next;
   }
   state.filter.hooks.push(
     { table: 'filter', hook: 'INPUT', target: n.hook('INPUT') },
