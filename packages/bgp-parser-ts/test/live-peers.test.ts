@@ -5,13 +5,20 @@
  * and their prefixes/attributes compared with what the daemon was configured to announce.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { connectVeth, freePort, Netns, requireCommands, requireRoot, run } from '@tricolor/testkit';
+import {
+  connectVeth,
+  Daemon,
+  Netns,
+  requireCommands,
+  requireRoot,
+  startBird,
+  startGobgp,
+} from '@tricolor/testkit';
 import {
   communityToString,
   createContext,
@@ -85,51 +92,63 @@ function startListener(
   dir: string,
   addr: string,
   expected: string[],
-): { child: ChildProcess; result: Promise<Capture>; ready: Promise<void> } {
+): { listener: Daemon; result: Promise<Capture>; ready: Promise<void> } {
   const script = join(dir, 'listener.mjs');
   writeFileSync(script, LISTENER);
-  const child = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      ns.name,
-      process.execPath,
-      script,
-      addr,
-      '65000',
-      addr,
-      JSON.stringify(expected),
-      '30000',
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
+  const listener = Daemon.spawn(
+    ns,
+    process.execPath,
+    [script, addr, '65000', addr, JSON.stringify(expected), '30000'],
+    'listener',
   );
-  let out = '';
   let readyResolve: () => void = () => {};
   const ready = new Promise<void>((r) => {
     readyResolve = r;
   });
   const result = new Promise<Capture>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
+    listener.child.stdout!.on('data', () => {
+      const out = listener.logs();
       if (out.includes('listening\n')) readyResolve();
       const line = out.split('\n').find((l) => l.startsWith('{'));
       if (line) resolve(JSON.parse(line) as Capture);
     });
-    child.once('exit', (code) => reject(new Error(`listener exited ${code} before reporting`)));
+    listener.child.once('exit', (code) =>
+      reject(new Error(`listener exited ${code} before reporting: ${listener.logs()}`)),
+    );
   });
-  return { child, result, ready };
+  return { listener, result, ready };
 }
 
-function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 3000).unref();
-  });
+/**
+ * `us` (the listener's side, <net>.1) and `them` (the daemon's, <net>.2) on a veth with IPv4
+ * 10.<net>.0.x/24 and IPv6 2001:db8:<net>::x/64, a temp dir; all stopped and removed after.
+ */
+async function withPeers(
+  hint: string,
+  net: number,
+  body: (s: {
+    us: Netns;
+    them: Netns;
+    dir: string;
+    stopAfter: (d: { stop(): Promise<void> }) => void;
+  }) => Promise<void>,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), `bgp-${hint}-`));
+  const us = await Netns.create('bgpme');
+  const them = await Netns.create(hint);
+  const daemons: { stop(): Promise<void> }[] = [];
+  try {
+    await connectVeth(us, [`10.${net}.0.1/24`, `2001:db8:${net}::1/64`], them, [
+      `10.${net}.0.2/24`,
+      `2001:db8:${net}::2/64`,
+    ]);
+    await body({ us, them, dir, stopAfter: (d) => daemons.unshift(d) });
+  } finally {
+    for (const d of daemons) await d.stop();
+    await them.destroy();
+    await us.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Decodes a capture with the context negotiated from both OPENs; every message must round-trip. */
@@ -163,23 +182,15 @@ const V6 = ['2001:db8:100::/48', '2001:db8:200::/56'];
 describe('live peers', { concurrency: false }, () => {
   test('BIRD 2 announces its static routes to our codec', async (t) => {
     if (!requireRoot(t) || !requireCommands(t, 'ip', 'bird', 'birdc')) return;
-    const dir = mkdtempSync(join(tmpdir(), 'bgp-bird-'));
-    const us = await Netns.create('bgpme');
-    const them = await Netns.create('bird');
-    let bird: ChildProcess | undefined;
-    let listener: ChildProcess | undefined;
-    try {
-      await connectVeth(us, '10.99.0.1/24', them, '10.99.0.2/24');
-      await us.exec('ip', ['addr', 'add', '2001:db8:99::1/64', 'dev', 'eth0', 'nodad']);
-      await them.exec('ip', ['addr', 'add', '2001:db8:99::2/64', 'dev', 'eth0', 'nodad']);
+    await withPeers('bird', 99, async ({ us, them, dir, stopAfter }) => {
       const l = startListener(us, dir, '10.99.0.1', [...V4, ...V6]);
-      listener = l.child;
+      stopAfter(l.listener);
       await l.ready;
       const filter =
         'filter { bgp_community.add((65000,100)); bgp_large_community.add((4200000001,1,2)); accept; }';
-      writeFileSync(
-        join(dir, 'bird.conf'),
-        `router id 10.99.0.2;
+      const bird = await startBird(them, {
+        dir,
+        config: `router id 10.99.0.2;
 protocol device {}
 protocol static s4 { ipv4; ${V4.map((p) => `route ${p} blackhole;`).join(' ')} }
 protocol static s6 { ipv6; ${V6.map((p) => `route ${p} blackhole;`).join(' ')} }
@@ -192,14 +203,8 @@ protocol bgp up {
   ipv6 { import none; export ${filter}; next hop address 2001:db8:99::2; };
 }
 `,
-      );
-      bird = spawn(
-        'ip',
-        ['netns', 'exec', them.name, 'bird', '-f', '-c', join(dir, 'bird.conf'), '-s', join(dir, 'bird.ctl')],
-        {
-          stdio: ['ignore', 'inherit', 'inherit'],
-        },
-      );
+      });
+      stopAfter(bird);
       const cap = await l.result;
       assert.equal(cap.why, 'complete', `BIRD did not announce everything: ${cap.why}`);
       const { remote, ctx, announced } = analyse(cap);
@@ -218,35 +223,20 @@ protocol bgp up {
       }
       const v6 = announced.get(V6[0]!)!;
       assert.equal(getAttribute(v6, 'mp-reach')?.afi, 2);
-    } finally {
-      await stop(bird);
-      await stop(listener);
-      await them.destroy();
-      await us.destroy();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('GoBGP announces routes added over its API to our codec', async (t) => {
     if (!requireRoot(t) || !requireCommands(t, 'ip', 'gobgpd', 'gobgp')) return;
-    const dir = mkdtempSync(join(tmpdir(), 'bgp-gobgp-'));
-    const us = await Netns.create('bgpme');
-    const them = await Netns.create('gobgp');
-    let gobgpd: ChildProcess | undefined;
-    let listener: ChildProcess | undefined;
     const v4 = ['203.0.113.0/24', '198.51.100.128/25'];
     const v6 = ['2001:db8:300::/48'];
-    try {
-      await connectVeth(us, '10.98.0.1/24', them, '10.98.0.2/24');
-      await us.exec('ip', ['addr', 'add', '2001:db8:98::1/64', 'dev', 'eth0', 'nodad']);
-      await them.exec('ip', ['addr', 'add', '2001:db8:98::2/64', 'dev', 'eth0', 'nodad']);
+    await withPeers('gobgp', 98, async ({ us, them, dir, stopAfter }) => {
       const l = startListener(us, dir, '10.98.0.1', [...v4, ...v6]);
-      listener = l.child;
+      stopAfter(l.listener);
       await l.ready;
-      const api = await freePort();
-      writeFileSync(
-        join(dir, 'gobgpd.toml'),
-        `[global.config]
+      const peer = await startGobgp(them, {
+        dir,
+        toml: `[global.config]
   as = 4200000002
   router-id = "10.98.0.2"
   port = -1
@@ -263,39 +253,10 @@ protocol bgp up {
     [neighbors.afi-safis.config]
       afi-safi-name = "ipv6-unicast"
 `,
-      );
-      gobgpd = spawn(
-        'ip',
-        [
-          'netns',
-          'exec',
-          them.name,
-          'gobgpd',
-          '-f',
-          join(dir, 'gobgpd.toml'),
-          '-t',
-          'toml',
-          '--api-hosts',
-          `127.0.0.1:${api}`,
-          '-l',
-          'warn',
-        ],
-        { stdio: ['ignore', 'ignore', 'inherit'] },
-      );
-      const gobgp = (args: string[]) => them.exec('gobgp', ['-u', '127.0.0.1', '-p', String(api), ...args]);
-      // Wait for the API, then add the routes.
-      for (let i = 0; ; i++) {
-        const r = await run(
-          'ip',
-          ['netns', 'exec', them.name, 'gobgp', '-u', '127.0.0.1', '-p', String(api), 'global'],
-          { allowFail: true },
-        );
-        if (r.code === 0) break;
-        if (i > 100) throw new Error(`gobgpd API did not come up: ${r.stderr}`);
-        await new Promise((r2) => setTimeout(r2, 100));
-      }
+      });
+      stopAfter(peer);
       for (const p of v4) {
-        await gobgp([
+        await peer.gobgp([
           'global',
           'rib',
           'add',
@@ -309,7 +270,7 @@ protocol bgp up {
         ]);
       }
       for (const p of v6) {
-        await gobgp([
+        await peer.gobgp([
           'global',
           'rib',
           'add',
@@ -339,12 +300,6 @@ protocol bgp up {
         );
         assert.deepEqual(getAttribute(u, 'large-communities')?.communities, [[4200000002, 3, 4]], p);
       }
-    } finally {
-      await stop(gobgpd);
-      await stop(listener);
-      await them.destroy();
-      await us.destroy();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

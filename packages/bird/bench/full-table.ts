@@ -6,12 +6,23 @@
  * Usage: node dist/bench/full-table.js [count]
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, hasCommand, isRoot, Netns, Segment } from '@tricolor/testkit';
+import {
+  type Bird,
+  Daemon,
+  type Gobgp,
+  hasCommand,
+  isRoot,
+  Netns,
+  Segment,
+  startBird,
+  startGobgp,
+  waitFor,
+} from '@tricolor/testkit';
 import { query } from '../src/control/client.js';
-import { BIRD_JS, Daemon, waitFor } from '../test/helpers.js';
+import { BIRD_JS } from '../test/helpers.js';
 
 const COUNT = Number(process.argv[2] ?? 1_000_000);
 const SENDER = '10.63.0.1';
@@ -19,10 +30,6 @@ const SENDER = '10.63.0.1';
 function hwm(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : Number.NaN;
-}
-
-async function count(ns: Netns, args: string[]): Promise<string> {
-  return (await ns.exec(args[0]!, args.slice(1), { allowFail: true, timeoutMs: 60_000 })).stdout;
 }
 
 async function main(): Promise<void> {
@@ -42,31 +49,30 @@ async function main(): Promise<void> {
     const lines: string[] = [];
     for (let i = 0; i < COUNT; i++)
       lines.push(`route ${16 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24 blackhole;`);
-    writeFileSync(
-      join(dir, 'sender.conf'),
-      `router id ${SENDER};
+    const snd = await startBird(sender, {
+      dir,
+      name: 'sender',
+      readyTimeoutMs: 300_000,
+      config: `router id ${SENDER};
 protocol device {}
 protocol static big { ipv4; ${lines.join('\n')} }
 protocol bgp rcv { local ${SENDER} as 65000; neighbor 10.63.0.2 as 64512; passive on; hold time 240;
   ipv4 { import none; export all; next hop self; }; }
 `,
-    );
-    const ssock = join(dir, 'sender.ctl');
-    const snd = Daemon.spawn(sender, 'bird', ['-f', '-c', join(dir, 'sender.conf'), '-s', ssock], 'sender');
-    daemons.push(snd);
+    });
+    daemons.push(snd.daemon);
     await waitFor(
       'sender loaded',
       async () =>
-        /(\d+) of (\d+) routes/.exec(
-          await count(sender, ['birdc', '-s', ssock, 'show', 'route', 'count']),
-        )?.[1] === String(COUNT),
+        /(\d+) of (\d+) routes/.exec(await snd.birdc('show route count', { timeoutMs: 60_000 }))?.[1] ===
+        String(COUNT),
       300_000,
     );
     console.error(`sender ready with ${COUNT} routes`);
 
-    const measure = async (name: string, start: () => Daemon, done: () => Promise<boolean>) => {
+    const measure = async (name: string, start: () => Promise<Daemon>, done: () => Promise<boolean>) => {
       const t0 = performance.now();
-      const d = start();
+      const d = await start();
       daemons.push(d);
       await waitFor(
         `${name} full table`,
@@ -84,7 +90,7 @@ protocol bgp rcv { local ${SENDER} as 65000; neighbor 10.63.0.2 as 64512; passiv
     const ours = (kernel: boolean) => {
       const ctl = join(dir, `ours-${kernel}.ctl`);
       return {
-        start: () =>
+        start: async () =>
           Daemon.spawn(
             recv,
             process.execPath,
@@ -127,27 +133,28 @@ protocol bgp rcv { local ${SENDER} as 65000; neighbor 10.63.0.2 as 64512; passiv
     const o1 = ours(false);
     await measure('tricolor-bird (Loc-RIB)', o1.start, o1.done);
 
-    writeFileSync(
-      join(dir, 'rbird.conf'),
-      `router id 10.63.0.2;
+    let rbird: Bird | undefined;
+    await measure(
+      'BIRD 2.0 (RIB)',
+      async () => {
+        rbird = await startBird(recv, {
+          dir,
+          name: 'rbird',
+          config: `router id 10.63.0.2;
 protocol device {}
 protocol bgp snd { local 10.63.0.2 as 64512; neighbor ${SENDER} as 65000; connect delay time 0; connect retry time 1;
   ipv4 { import all; export none; }; }
 `,
-    );
-    const rsock = join(dir, 'rbird.ctl');
-    await measure(
-      'BIRD 2.0 (RIB)',
-      () => Daemon.spawn(recv, 'bird', ['-f', '-c', join(dir, 'rbird.conf'), '-s', rsock], 'bird'),
+        });
+        return rbird.daemon;
+      },
       async () =>
-        /(\d+) of/.exec(await count(recv, ['birdc', '-s', rsock, 'show', 'route', 'count']))?.[1] ===
+        /(\d+) of/.exec((await rbird?.birdc('show route count', { timeoutMs: 60_000 })) ?? '')?.[1] ===
         String(COUNT),
     );
 
-    const api = await freePort();
-    writeFileSync(
-      join(dir, 'gobgp.toml'),
-      `[global.config]
+    let gobgpd: Gobgp | undefined;
+    const gobgpToml = `[global.config]
   as = 64512
   router-id = "10.63.0.2"
   local-address-list = ["10.63.0.2"]
@@ -161,20 +168,19 @@ protocol bgp snd { local 10.63.0.2 as 64512; neighbor ${SENDER} as 65000; connec
   [[neighbors.afi-safis]]
     [neighbors.afi-safis.config]
       afi-safi-name = "ipv4-unicast"
-`,
-    );
+`;
     await measure(
       'GoBGP 3.10 (RIB)',
-      () =>
-        Daemon.spawn(
-          recv,
-          'gobgpd',
-          ['-f', join(dir, 'gobgp.toml'), '--api-hosts', `127.0.0.1:${api}`, '--log-level', 'warn'],
-          'gobgpd',
-        ),
       async () => {
-        const out = await count(recv, ['gobgp', '-p', String(api), 'global', 'rib', 'summary', '-a', 'ipv4']);
-        return Number(/Destination:\s*(\d+)/.exec(out)?.[1] ?? 0) >= COUNT;
+        gobgpd = await startGobgp(recv, { dir, toml: gobgpToml });
+        return gobgpd.daemon;
+      },
+      async () => {
+        const r = await gobgpd?.gobgp(['global', 'rib', 'summary', '-a', 'ipv4'], {
+          allowFail: true,
+          timeoutMs: 60_000,
+        });
+        return Number(/Destination:\s*(\d+)/.exec(r?.stdout ?? '')?.[1] ?? 0) >= COUNT;
       },
     );
 

@@ -11,7 +11,7 @@ import { query } from './control/client.js';
 import { startControl } from './control/server.js';
 import { startHealth } from './health.js';
 import { KernelRoutes, type NextHop, routeSpec } from './kernel/routes.js';
-import { Metrics } from './metrics.js';
+import { Metrics, STATE_NUMBER } from './metrics.js';
 import { localAttributes, outboundPath } from './policy/export.js';
 import { type ImportPolicy, makeImportPolicy } from './policy/import.js';
 import { AdjRibOut, endOfRib } from './rib/adj-rib-out.js';
@@ -27,6 +27,21 @@ import type { DownReason } from './session/fsm.js';
 import { Peer } from './session/peer.js';
 
 export { query };
+
+/** One prefix of `show route`: its paths, best first (also what tricolor-birdc prints). */
+export interface RouteView {
+  prefix: string;
+  paths: {
+    from: string;
+    nextHop: string;
+    asPath: string;
+    localPref?: number;
+    med?: number;
+    origin: string;
+    best: boolean;
+    stale: boolean;
+  }[];
+}
 
 interface PeerEntry {
   spec: PeerSpec;
@@ -278,7 +293,7 @@ export class Speaker {
     session.on('log', (level, msg, extra) => log[level](extra ?? {}, msg));
     session.on('state', (st, old) => {
       log.info({ state: st, from: old }, 'session state');
-      this.metrics.sessionState.set({ peer: spec.address }, STATE[st] ?? 0);
+      this.metrics.sessionState.set({ peer: spec.address }, STATE_NUMBER[st] ?? 0);
     });
     session.on('established', (n) => this.onEstablished(e, n));
     session.on('down', (reason, n) => this.onDown(e, reason, n));
@@ -660,26 +675,14 @@ export class Speaker {
   }
 
   routes(prefix?: string) {
-    const out: {
-      prefix: string;
-      paths: {
-        from: string;
-        nextHop: string;
-        asPath: string;
-        localPref?: number;
-        med?: number;
-        origin: string;
-        best: boolean;
-        stale: boolean;
-      }[];
-    }[] = [];
+    const out: RouteView[] = [];
     const describe = (p: string, paths: readonly PathRef[]) => {
       out.push({
         prefix: p,
         paths: paths.map((r, i) => {
           const s = this.store.get(r.attrId);
           const src = this.rib.peers[r.peer];
-          const o: (typeof out)[number]['paths'][number] = {
+          const o: RouteView['paths'][number] = {
             from: src?.local ? 'local' : (src?.name ?? '?'),
             nextHop: src?.local ? 'self' : s.nextHop,
             asPath: s.asPath
@@ -724,15 +727,6 @@ export class Speaker {
     return this.status();
   }
 }
-
-const STATE: Record<string, number> = {
-  Idle: 1,
-  Connect: 2,
-  Active: 3,
-  OpenSent: 4,
-  OpenConfirm: 5,
-  Established: 6,
-};
 
 function u32(b: Uint8Array): number {
   return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;

@@ -11,17 +11,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { connectVeth, Netns, requireCommands, requireRoot, Segment } from '@tricolor/testkit';
 import {
+  connectVeth,
   type Daemon,
-  kernelRoutes,
-  learned,
-  protocols,
-  routes,
-  startOurs,
-  waitEstablished,
+  Netns,
+  requireCommands,
+  requireRoot,
+  Segment,
   waitFor,
-} from './helpers.js';
+} from '@tricolor/testkit';
+import { kernelRoutes, learned, protocols, routes, startOurs, waitEstablished } from './helpers.js';
 
 const addr = (i: number) => `10.61.0.${i}`;
 const block = (i: number) => `10.244.${i}.0/26`;
@@ -34,16 +33,44 @@ interface Node {
   args: string[];
 }
 
-async function cluster(n: number): Promise<{ seg: Segment; nss: Netns[] }> {
+/** n nodes on one segment in a temp dir; `body` fills `nodes`; everything is killed and removed after. */
+async function withCluster(
+  n: number,
+  hint: string,
+  body: (nss: Netns[], dir: string, nodes: Node[]) => Promise<void>,
+) {
+  const dir = mkdtempSync(join(tmpdir(), `tb-${hint}-`));
   const seg = await Segment.create('lan');
   const nss: Netns[] = [];
-  for (let i = 1; i <= n; i++) {
-    const ns = await Netns.create(`n${i}`);
-    await seg.attach(ns, `${addr(i)}/24`);
-    nss.push(ns);
+  const nodes: Node[] = [];
+  try {
+    for (let i = 1; i <= n; i++) {
+      const ns = await Netns.create(`n${i}`);
+      nss.push(ns);
+      await seg.attach(ns, `${addr(i)}/24`);
+    }
+    await body(nss, dir, nodes);
+  } finally {
+    for (const x of nodes) if (x) await x.d.stop('SIGKILL');
+    for (const ns of nss) await ns.destroy();
+    await seg.destroy();
+    rmSync(dir, { recursive: true, force: true });
   }
-  return { seg, nss };
 }
+
+/** Our speaker's arguments for node i: its address as router id and listener, AS 64512, its block exported. */
+const nodeArgs = (i: number, peers: string[], extra: string[]) => [
+  '--router-id',
+  addr(i),
+  '--as',
+  '64512',
+  '--listen',
+  addr(i),
+  ...peers,
+  '--export',
+  block(i),
+  ...extra,
+];
 
 /** Kernel of node i has exactly the other nodes' blocks via their owner, none of its own. */
 async function meshConverged(nodes: Node[], present: number[]): Promise<boolean> {
@@ -63,25 +90,13 @@ async function meshConverged(nodes: Node[], present: number[]): Promise<boolean>
 describe('cluster', { concurrency: false }, () => {
   test('3-node full mesh; hold timer expiry; graceful restart; kernel drift repair', async (t) => {
     if (!requireRoot(t) || !requireCommands(t, 'ip')) return;
-    const dir = mkdtempSync(join(tmpdir(), 'tb-mesh-'));
-    const { seg, nss } = await cluster(3);
-    const nodes: Node[] = [];
-    try {
+    await withCluster(3, 'mesh', async (nss, dir, nodes) => {
       const start = async (i: number, extra: string[] = []) => {
         // Mesh rule: the lower address of a pair is passive, the higher one connects.
         const peers = [1, 2, 3]
           .filter((j) => j !== i)
           .flatMap((j) => ['--peer', `${addr(j)}${j > i ? ',passive' : ''}`]);
-        const args = [
-          '--router-id',
-          addr(i),
-          '--as',
-          '64512',
-          '--listen',
-          addr(i),
-          ...peers,
-          '--export',
-          block(i),
+        const args = nodeArgs(i, peers, [
           '--hold-time',
           '3',
           '--connect-retry',
@@ -91,7 +106,7 @@ describe('cluster', { concurrency: false }, () => {
           '--restart-time',
           '30',
           ...extra,
-        ];
+        ]);
         const { d, ctl } = await startOurs(nss[i - 1]!, dir, `n${i}`, args);
         const node = { ns: nss[i - 1]!, i, d, ctl, args };
         nodes[i - 1] = node;
@@ -141,39 +156,17 @@ describe('cluster', { concurrency: false }, () => {
         const l = await learned(nodes[1]!.ctl);
         return l.get(block(1)) === addr(1) && (await kernelRoutes(nodes[1]!.ns)).get(block(1)) === addr(1);
       });
-    } finally {
-      for (const x of nodes) if (x) await x.d.stop('SIGKILL');
-      for (const ns of nss) await ns.destroy();
-      await seg.destroy();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('4 nodes through a route reflector: reflected routes in every kernel, withdrawals reflected', async (t) => {
     if (!requireRoot(t) || !requireCommands(t, 'ip')) return;
-    const dir = mkdtempSync(join(tmpdir(), 'tb-rr-'));
-    const { seg, nss } = await cluster(4);
-    const nodes: Node[] = [];
-    try {
+    await withCluster(4, 'rr', async (nss, dir, nodes) => {
       const rrPeers = [2, 3, 4].flatMap((j) => ['--peer', `${addr(j)},passive,rr-client`]);
       for (const i of [1, 2, 3, 4]) {
         const peers = i === 1 ? rrPeers : ['--peer', addr(1)];
         const extra = i === 1 ? ['--cluster-id', '244.0.0.1'] : [];
-        const args = [
-          '--router-id',
-          addr(i),
-          '--as',
-          '64512',
-          '--listen',
-          addr(i),
-          ...peers,
-          '--export',
-          block(i),
-          '--connect-retry',
-          '1',
-          '--no-graceful-restart',
-          ...extra,
-        ];
+        const args = nodeArgs(i, peers, ['--connect-retry', '1', '--no-graceful-restart', ...extra]);
         const { d, ctl } = await startOurs(nss[i - 1]!, dir, `rr${i}`, args);
         nodes.push({ ns: nss[i - 1]!, i, d, ctl, args });
       }
@@ -185,12 +178,7 @@ describe('cluster', { concurrency: false }, () => {
       // Node 4 leaves: its block is withdrawn from 2 and 3 through the reflector.
       await nodes[3]!.d.stop('SIGTERM');
       await waitFor('withdrawal reflected', () => meshConverged(nodes, [1, 2, 3]));
-    } finally {
-      for (const x of nodes) await x.d.stop('SIGKILL');
-      for (const ns of nss) await ns.destroy();
-      await seg.destroy();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('malformed UPDATEs from a raw TCP peer: treat-as-withdraw, then a NOTIFICATION; the daemon lives on', async (t) => {

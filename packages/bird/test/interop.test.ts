@@ -9,40 +9,68 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { connectVeth, freePort, Netns, requireCommands, requireRoot } from '@tricolor/testkit';
 import {
-  birdc,
-  Daemon,
-  kernelRoutes,
-  learned,
-  startOurs,
-  waitEstablished,
+  connectVeth,
+  type Daemon,
+  FRR_BGPD,
+  Netns,
+  requireCommands,
+  requireRoot,
+  startBird,
+  startFrr,
+  startGobgp,
   waitFor,
-  writeFile,
-} from './helpers.js';
+} from '@tricolor/testkit';
+import { kernelRoutes, learned, startOurs, waitEstablished } from './helpers.js';
 
-async function pair(): Promise<{ us: Netns; them: Netns }> {
+interface Scene {
+  us: Netns;
+  them: Netns;
+  dir: string;
+  /** Daemons to print the logs of on failure and to stop at the end. */
+  daemons: Daemon[];
+}
+
+/** us (10.60.0.1, 2001:db8:60::1) and them (.2) on a veth, a temp dir; logs on failure, all removed after. */
+async function scene(hint: string, body: (s: Scene) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), `tb-${hint}-`));
   const us = await Netns.create('us');
   const them = await Netns.create('them');
-  await connectVeth(us, '10.60.0.1/24', them, '10.60.0.2/24');
-  await us.exec('ip', ['addr', 'add', '2001:db8:60::1/64', 'dev', 'eth0', 'nodad']);
-  await them.exec('ip', ['addr', 'add', '2001:db8:60::2/64', 'dev', 'eth0', 'nodad']);
-  return { us, them };
+  const daemons: Daemon[] = [];
+  try {
+    await connectVeth(us, ['10.60.0.1/24', '2001:db8:60::1/64'], them, ['10.60.0.2/24', '2001:db8:60::2/64']);
+    await body({ us, them, dir, daemons });
+  } catch (e) {
+    for (const d of daemons) process.stderr.write(`--- ${d.name}\n${d.logs().slice(-3000)}\n`);
+    throw e;
+  } finally {
+    for (const d of daemons) await d.stop();
+    await us.destroy();
+    await them.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const OURS = ['--export', '10.80.1.0/24', '--export', '10.80.2.0/24', '--export', '2001:db8:80::/48'];
 
+/** Our speaker's arguments: router id 10.60.0.1, AS 64512, listening on `listen`, then `rest`. */
+const ourArgs = (listen: string, ...rest: string[]) => [
+  '--router-id',
+  '10.60.0.1',
+  '--as',
+  '64512',
+  '--listen',
+  listen,
+  ...rest,
+];
+
 describe('interop', { concurrency: false }, () => {
   test('BIRD 2: iBGP over IPv4 (BIRD active) and IPv6 (we are active), both ways, withdrawals', async (t) => {
     if (!requireRoot(t) || !requireCommands(t, 'ip', 'bird', 'birdc')) return;
-    const dir = mkdtempSync(join(tmpdir(), 'tb-bird-'));
-    const { us, them } = await pair();
-    const daemons: Daemon[] = [];
-    try {
-      const conf = writeFile(
+    await scene('bird', async ({ us, them, dir, daemons }) => {
+      const bird = await startBird(them, {
         dir,
-        'bird.conf',
-        `router id 10.60.0.2;
+        config: `router id 10.60.0.2;
 protocol device {}
 protocol static s4 { ipv4; route 10.70.1.0/24 blackhole; route 10.70.2.0/24 blackhole; }
 protocol static s6 { ipv6; route 2001:db8:70::/48 blackhole; }
@@ -51,25 +79,24 @@ protocol bgp us4 { local 10.60.0.2 as 64512; neighbor 10.60.0.1 as 64512; direct
 protocol bgp us6 { local 2001:db8:60::2 as 64512; neighbor 2001:db8:60::1 as 64512; direct; passive on;
   ipv6 { import all; export all; next hop self; }; }
 `,
+      });
+      daemons.push(bird.daemon);
+      const { d, ctl } = await startOurs(
+        us,
+        dir,
+        'us',
+        ourArgs(
+          '[::]:179',
+          '--peer',
+          '10.60.0.2,passive',
+          '--peer',
+          '2001:db8:60::2',
+          ...OURS,
+          '--connect-retry',
+          '1',
+          '--no-graceful-restart',
+        ),
       );
-      const sock = join(dir, 'bird.ctl');
-      daemons.push(Daemon.spawn(them, 'bird', ['-f', '-c', conf, '-s', sock], 'bird'));
-      const { d, ctl } = await startOurs(us, dir, 'us', [
-        '--router-id',
-        '10.60.0.1',
-        '--as',
-        '64512',
-        '--listen',
-        '[::]:179',
-        '--peer',
-        '10.60.0.2,passive',
-        '--peer',
-        '2001:db8:60::2',
-        ...OURS,
-        '--connect-retry',
-        '1',
-        '--no-graceful-restart',
-      ]);
       daemons.push(d);
       await waitEstablished(ctl, 2);
       // BIRD's routes in our RIB and kernel.
@@ -88,17 +115,17 @@ protocol bgp us6 { local 2001:db8:60::2 as 64512; neighbor 2001:db8:60::1 as 645
       });
       // Ours in BIRD's RIB.
       await waitFor('our routes in BIRD', async () => {
-        const out = await birdc(them, sock, 'show route');
+        const out = await bird.birdc('show route');
         return (
           out.includes('10.80.1.0/24') && out.includes('10.80.2.0/24') && out.includes('2001:db8:80::/48')
         );
       });
-      const v4 = await birdc(them, sock, 'show route 10.80.1.0/24 all');
+      const v4 = await bird.birdc('show route 10.80.1.0/24 all');
       assert.match(v4, /BGP.next_hop: 10\.60\.0\.1/);
-      const v6 = await birdc(them, sock, 'show route 2001:db8:80::/48 all');
+      const v6 = await bird.birdc('show route 2001:db8:80::/48 all');
       assert.match(v6, /BGP.next_hop: 2001:db8:60::1/);
       // Withdrawal from BIRD propagates to our RIB and kernel.
-      await birdc(them, sock, 'disable s4');
+      await bird.birdc('disable s4');
       await waitFor('withdrawal in our RIB and kernel', async () => {
         const l = await learned(ctl);
         const k = await kernelRoutes(us);
@@ -107,31 +134,19 @@ protocol bgp us6 { local 2001:db8:60::2 as 64512; neighbor 2001:db8:60::1 as 645
       // Our withdrawals reach BIRD: stop our speaker without graceful restart.
       await d.stop('SIGTERM');
       await waitFor('BIRD saw our session go and our routes withdrawn', async () => {
-        const out = await birdc(them, sock, 'show route');
+        const out = await bird.birdc('show route');
         return !out.includes('10.80.1.0/24');
       });
-    } catch (e) {
-      for (const d of daemons) process.stderr.write(`--- ${d.name}\n${d.logs().slice(-3000)}\n`);
-      throw e;
-    } finally {
-      for (const d of daemons) await d.stop();
-      await us.destroy();
-      await them.destroy();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('GoBGP: eBGP with 4-octet AS 4200000001 (GoBGP active), routes both ways', async (t) => {
     if (!requireRoot(t) || !requireCommands(t, 'ip', 'gobgpd', 'gobgp')) return;
-    const dir = mkdtempSync(join(tmpdir(), 'tb-gobgp-'));
-    const { us, them } = await pair();
-    const daemons: Daemon[] = [];
-    try {
-      const api = await freePort();
-      const conf = writeFile(
+    await scene('gobgp', async ({ us, them, dir, daemons }) => {
+      const peer = await startGobgp(them, {
         dir,
-        'gobgp.toml',
-        `[global.config]
+        logLevel: 'info',
+        toml: `[global.config]
   as = 4200000001
   router-id = "10.60.0.2"
   local-address-list = ["10.60.0.2"]
@@ -145,31 +160,17 @@ protocol bgp us6 { local 2001:db8:60::2 as 64512; neighbor 2001:db8:60::1 as 645
     [neighbors.afi-safis.config]
       afi-safi-name = "ipv4-unicast"
 `,
-      );
-      daemons.push(
-        Daemon.spawn(
-          them,
-          'gobgpd',
-          ['-f', conf, '--api-hosts', `127.0.0.1:${api}`, '--log-plain'],
-          'gobgpd',
-        ),
-      );
-      const gobgp = (...args: string[]) =>
-        them.exec('gobgp', ['-p', String(api), ...args], { allowFail: true });
-      await waitFor('gobgpd API', async () => (await gobgp('global')).code === 0);
+      });
+      daemons.push(peer.daemon);
+      const gobgp = (...args: string[]) => peer.gobgp(args, { allowFail: true });
       await gobgp('global', 'rib', 'add', '10.71.1.0/24', '-a', 'ipv4');
       await gobgp('global', 'rib', 'add', '10.71.2.0/24', '-a', 'ipv4');
-      const { d, ctl } = await startOurs(us, dir, 'us', [
-        '--router-id',
-        '10.60.0.1',
-        '--as',
-        '64512',
-        '--listen',
-        '10.60.0.1',
-        '--peer',
-        '10.60.0.2:4200000001,passive',
-        ...OURS,
-      ]);
+      const { d, ctl } = await startOurs(
+        us,
+        dir,
+        'us',
+        ourArgs('10.60.0.1', '--peer', '10.60.0.2:4200000001,passive', ...OURS),
+      );
       daemons.push(d);
       const ps = await waitEstablished(ctl, 1);
       assert.equal(ps[0]!.as, 4200000001);
@@ -190,28 +191,16 @@ protocol bgp us6 { local 2001:db8:60::2 as 64512; neighbor 2001:db8:60::1 as 645
         const k = await kernelRoutes(us);
         return !l.has('10.71.1.0/24') && !k.has('10.71.1.0/24') && l.has('10.71.2.0/24');
       });
-    } catch (e) {
-      for (const d of daemons) process.stderr.write(`--- ${d.name}\n${d.logs().slice(-3000)}\n`);
-      throw e;
-    } finally {
-      for (const d of daemons) await d.stop();
-      await us.destroy();
-      await them.destroy();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('FRR bgpd: iBGP over IPv4 and IPv6, we are active, routes both ways', async (t) => {
-    if (!requireRoot(t) || !requireCommands(t, 'ip', 'vtysh') || !requireCommands(t, '/usr/lib/frr/bgpd'))
-      return;
-    const dir = mkdtempSync(join(tmpdir(), 'tb-frr-'));
-    const { us, them } = await pair();
-    const daemons: Daemon[] = [];
-    try {
-      const conf = writeFile(
+    if (!requireRoot(t) || !requireCommands(t, 'ip', 'vtysh') || !requireCommands(t, FRR_BGPD)) return;
+    await scene('frr', async ({ us, them, dir, daemons }) => {
+      const frr = await startFrr(them, {
         dir,
-        'bgpd.conf',
-        `frr defaults traditional
+        listen: ['10.60.0.2', '2001:db8:60::2'],
+        config: `frr defaults traditional
 hostname frr
 log stdout
 router bgp 64512
@@ -234,50 +223,23 @@ router bgp 64512
   neighbor 2001:db8:60::1 next-hop-self
  exit-address-family
 `,
-      );
-      daemons.push(
-        Daemon.spawn(
-          them,
-          '/usr/lib/frr/bgpd',
-          [
-            '-f',
-            conf,
-            '-i',
-            join(dir, 'bgpd.pid'),
-            '--vty_socket',
-            dir,
-            '-Z',
-            '-S',
-            '-n',
-            '-l',
-            '10.60.0.2',
-            '-l',
-            '2001:db8:60::2',
-            '-u',
-            'root',
-            '-g',
-            'root',
-          ],
-          'bgpd',
+      });
+      daemons.push(frr.daemon);
+      const { d, ctl } = await startOurs(
+        us,
+        dir,
+        'us',
+        ourArgs(
+          '[::]:179',
+          '--peer',
+          '10.60.0.2,families=ipv4',
+          '--peer',
+          '2001:db8:60::2,families=ipv6',
+          ...OURS,
+          '--connect-retry',
+          '1',
         ),
       );
-      const vtysh = async (cmd: string) =>
-        (await them.exec('vtysh', ['--vty_socket', dir, '-c', cmd], { allowFail: true })).stdout;
-      const { d, ctl } = await startOurs(us, dir, 'us', [
-        '--router-id',
-        '10.60.0.1',
-        '--as',
-        '64512',
-        '--listen',
-        '[::]:179',
-        '--peer',
-        '10.60.0.2,families=ipv4',
-        '--peer',
-        '2001:db8:60::2,families=ipv6',
-        ...OURS,
-        '--connect-retry',
-        '1',
-      ]);
       daemons.push(d);
       await waitEstablished(ctl, 2);
       await waitFor('FRR routes in our RIB and kernel', async () => {
@@ -291,42 +253,24 @@ router bgp 64512
         );
       });
       await waitFor('our routes in FRR', async () => {
-        const v4 = await vtysh('show bgp ipv4 unicast');
-        const v6 = await vtysh('show bgp ipv6 unicast');
+        const v4 = await frr.vtysh('show bgp ipv4 unicast');
+        const v6 = await frr.vtysh('show bgp ipv6 unicast');
         return v4.includes('10.80.1.0/24') && v4.includes('10.60.0.1') && v6.includes('2001:db8:80::/48');
       });
-      await vtysh(
+      await frr.vtysh(
         'configure terminal\nrouter bgp 64512\naddress-family ipv4 unicast\nno network 10.72.1.0/24',
       );
-      await them.exec(
-        'vtysh',
-        [
-          '--vty_socket',
-          dir,
-          '-c',
-          'configure terminal',
-          '-c',
-          'router bgp 64512',
-          '-c',
-          'address-family ipv4 unicast',
-          '-c',
-          'no network 10.72.1.0/24',
-        ],
-        { allowFail: true },
+      await frr.vtysh(
+        'configure terminal',
+        'router bgp 64512',
+        'address-family ipv4 unicast',
+        'no network 10.72.1.0/24',
       );
       await waitFor('FRR withdrawal in our RIB and kernel', async () => {
         const l = await learned(ctl);
         const k = await kernelRoutes(us);
         return !l.has('10.72.1.0/24') && !k.has('10.72.1.0/24');
       });
-    } catch (e) {
-      for (const d of daemons) process.stderr.write(`--- ${d.name}\n${d.logs().slice(-3000)}\n`);
-      throw e;
-    } finally {
-      for (const d of daemons) await d.stop();
-      await us.destroy();
-      await them.destroy();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

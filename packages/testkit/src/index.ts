@@ -1,7 +1,11 @@
 export { LoopbackBridge } from './bridge.js';
+export { Daemon } from './daemon.js';
 export { type EtcdOptions, EtcdServer } from './etcd.js';
 export { hasCommand, type RunResult, run, runSync } from './exec.js';
 export { connectVeth, Netns, ownedNamespaces, Segment, uniqueName } from './netns.js';
+export { type Bird, type BirdOptions, startBird } from './peers/bird.js';
+export { FRR_BGPD, type Frr, type FrrOptions, startFrr } from './peers/frr.js';
+export { type Gobgp, type GobgpOptions, startGobgp } from './peers/gobgp.js';
 export { freePort, waitForPort } from './ports.js';
 export {
   isRoot,
@@ -12,3 +16,4 @@ export {
   type Skippable,
 } from './skip.js';
 export { makeTlsMaterial, type TlsMaterial } from './tls.js';
+export { waitFor } from './wait.js';

@@ -87,14 +87,15 @@ export class Netns {
 }
 
 /**
- * Connects two namespaces with a veth pair and gives each end an address (CIDR notation).
+ * Connects two namespaces with a veth pair and gives each end its addresses (CIDR notation;
+ * one or several, IPv6 ones without duplicate address detection so they are usable at once).
  * Returns the interface names used on each side.
  */
 export async function connectVeth(
   a: Netns,
-  aAddr: string,
+  aAddr: string | string[],
   b: Netns,
-  bAddr: string,
+  bAddr: string | string[],
   names: { a?: string; b?: string } = {},
 ): Promise<{ aIf: string; bIf: string }> {
   const aIf = names.a ?? 'eth0';
@@ -106,11 +107,17 @@ export async function connectVeth(
   await run('ip', ['link', 'set', tmpB, 'netns', b.name]);
   await a.exec('ip', ['link', 'set', tmpA, 'name', aIf]);
   await b.exec('ip', ['link', 'set', tmpB, 'name', bIf]);
-  await a.exec('ip', ['addr', 'add', aAddr, 'dev', aIf]);
-  await b.exec('ip', ['addr', 'add', bAddr, 'dev', bIf]);
+  await addAddresses(a, aIf, aAddr);
+  await addAddresses(b, bIf, bAddr);
   await a.exec('ip', ['link', 'set', aIf, 'up']);
   await b.exec('ip', ['link', 'set', bIf, 'up']);
   return { aIf, bIf };
+}
+
+async function addAddresses(ns: Netns, ifname: string, addrs: string | string[]): Promise<void> {
+  for (const addr of typeof addrs === 'string' ? [addrs] : addrs) {
+    await ns.exec('ip', ['addr', 'add', addr, 'dev', ifname, ...(addr.includes(':') ? ['nodad'] : [])]);
+  }
 }
 
 /**

@@ -4,6 +4,7 @@
  * Read-only: asks the daemon over its Unix control socket.
  */
 import { query } from '../control/client.js';
+import type { RouteView as Route } from '../speaker.js';
 
 const USAGE =
   'usage: tricolor-birdc [--control PATH] show protocols|show route [PREFIX]|show status [-o json]';
@@ -19,18 +20,6 @@ interface Proto {
   prefixesSent: number;
   lastError: string;
   gracefulRestart: { pending: boolean };
-}
-interface Route {
-  prefix: string;
-  paths: {
-    from: string;
-    nextHop: string;
-    asPath: string;
-    localPref?: number;
-    origin: string;
-    best: boolean;
-    stale: boolean;
-  }[];
 }
 
 function pad(s: string, n: number): string {
