@@ -1,5 +1,11 @@
 import { hostname } from 'node:os';
-import { configFromEnv, Datastore, ipamKeys, type WorkloadEndpoint } from '@tricolor/datastore';
+import {
+  configFromEnv,
+  Datastore,
+  ipamKeys,
+  type KeyValueStore,
+  type WorkloadEndpoint,
+} from '@tricolor/datastore';
 import { Ipam } from '@tricolor/ipam';
 import { CniCode, CniError } from './errors.js';
 import { endpointName, handleId, hostInterfaceName, workloadOf } from './names.js';
@@ -11,7 +17,8 @@ export interface Context {
   conf: NetConf;
   req: CniRequest;
   node: string;
-  ds: Datastore;
+  /** On the HTTP transport: a per-pod process must not spend 150–300 ms loading gRPC. */
+  ds: Datastore<KeyValueStore>;
   ipam: Ipam;
   namespace: string;
   pod: string;
@@ -27,9 +34,10 @@ export function openContext(conf: NetConf, req: CniRequest, env: NodeJS.ProcessE
   if (conf.etcd_cert_file) overrides.certFile = conf.etcd_cert_file;
   if (conf.etcd_key_file) overrides.keyFile = conf.etcd_key_file;
   if (conf.datastore_prefix) overrides.prefix = conf.datastore_prefix;
-  let ds: Datastore;
+  let ds: Datastore<KeyValueStore>;
   try {
-    ds = Datastore.connect(configFromEnv(env, overrides));
+    // etcd's JSON gateway over node:http(s): nothing of etcd3/grpc-js is loaded (README "Start-up cost").
+    ds = Datastore.connect(configFromEnv(env, overrides), { transport: 'http', requestTimeoutMs: 10_000 });
   } catch (e) {
     throw new CniError(CniCode.InvalidNetworkConfig, (e as Error).message);
   }

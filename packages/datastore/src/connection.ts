@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { Etcd3, type IOptions } from 'etcd3';
+import { createRequire } from 'node:module';
+import type { Etcd3, IOptions } from 'etcd3';
+import { HttpKV, type HttpKVOptions } from './http-kv.js';
 import { DEFAULT_PREFIX, normalizePrefix } from './keys.js';
+
+const require = createRequire(import.meta.url);
 
 /** How to reach etcd; from the environment by default (see configFromEnv). */
 export interface EtcdConfig {
@@ -82,9 +86,16 @@ function readPem(path: string, variable: string): Buffer {
   }
 }
 
-/** Opens an etcd3 client for the config (TLS and auth as configured). */
+/**
+ * Opens an etcd3 (gRPC) client for the config (TLS and auth as configured).
+ *
+ * etcd3 (grpc-js + protobufjs parsing .proto files) takes 150–300 ms to load, so it is
+ * loaded here, on first use, with a synchronous require (etcd3 is CommonJS) — never by
+ * importing `@tricolor/datastore`. Processes on the HTTP transport (connectHttp) never pay.
+ */
 export function connectEtcd(cfg: EtcdConfig): Etcd3 {
   validateConfig(cfg);
+  const { Etcd3 } = require('etcd3') as typeof import('etcd3');
   const tls = cfg.endpoints.some((e) => e.startsWith('https:'));
   const opts: IOptions = {
     hosts: cfg.endpoints,
@@ -101,4 +112,24 @@ export function connectEtcd(cfg: EtcdConfig): Etcd3 {
   }
   if (cfg.username && cfg.password) opts.auth = { username: cfg.username, password: cfg.password };
   return new Etcd3(opts);
+}
+
+/** A KeyValueStore over etcd's JSON gateway for the config (TLS and auth as configured); no gRPC. */
+export function connectHttp(cfg: EtcdConfig, opts: Pick<HttpKVOptions, 'requestTimeoutMs'> = {}): HttpKV {
+  validateConfig(cfg);
+  const o: HttpKVOptions = {
+    endpoints: cfg.endpoints,
+    dialTimeoutMs: cfg.dialTimeoutMs ?? 5_000,
+    requestTimeoutMs: opts.requestTimeoutMs,
+  };
+  if (cfg.caFile) o.ca = readPem(cfg.caFile, 'ETCD_CA_CERT_FILE');
+  if (cfg.certFile && cfg.keyFile) {
+    o.cert = readPem(cfg.certFile, 'ETCD_CERT_FILE');
+    o.key = readPem(cfg.keyFile, 'ETCD_KEY_FILE');
+  }
+  if (cfg.username && cfg.password) {
+    o.username = cfg.username;
+    o.password = cfg.password;
+  }
+  return new HttpKV(o);
 }

@@ -1,4 +1,11 @@
-export { ConfigError, configFromEnv, connectEtcd, type EtcdConfig, validateConfig } from './connection.js';
+export {
+  ConfigError,
+  configFromEnv,
+  connectEtcd,
+  connectHttp,
+  type EtcdConfig,
+  validateConfig,
+} from './connection.js';
 export {
   AlreadyExistsError,
   ConflictError,
@@ -6,6 +13,13 @@ export {
   NotFoundError,
   ValidationError,
 } from './errors.js';
+export {
+  EtcdRequestError,
+  EtcdUnavailableError,
+  HttpKV,
+  type HttpKVOptions,
+  prefixRangeEnd,
+} from './http-kv.js';
 export {
   cidrFromKeyPart,
   cidrKeyPart,
@@ -16,7 +30,7 @@ export {
   resourceKey,
   resourcesPrefix,
 } from './keys.js';
-export { KV, type Versioned } from './kv.js';
+export { type KeyValueStore, KV, ownEarlierWrite, type Transport, type Versioned } from './kv.js';
 export * from './net/ip.js';
 export * from './resources/bgpconfiguration.js';
 export * from './resources/bgppeer.js';
@@ -36,5 +50,5 @@ export {
   type SelectorNode,
   selectorProblem,
 } from './selector.js';
-export { Datastore } from './store.js';
+export { type ConnectOptions, Datastore } from './store.js';
 export { Reflector, type ReflectorOptions, type WatchEvent } from './watch.js';

@@ -9,12 +9,68 @@ export interface Versioned<T = string> {
   createRevision: string;
 }
 
+/** How a KeyValueStore talks to etcd: the etcd3 gRPC client, or etcd's JSON gateway over HTTP. */
+export type Transport = 'grpc' | 'http';
+
 /**
  * Compare-and-swap primitives over etcd. Every mutation is a transaction guarded on the
  * key's ModRevision (or on its absence), so concurrent writers never overwrite each
- * other: the loser gets `false` and must re-read.
+ * other: the loser gets `false`/undefined and must re-read.
+ *
+ * Two implementations with identical semantics: `KV` (etcd3 gRPC client; long-lived
+ * daemons, which also watch) and `HttpKV` (etcd's JSON gateway over node:http(s); the
+ * short-lived CNI plugin, which must not pay for loading gRPC). See README "Transports".
  */
-export class KV {
+export interface KeyValueStore {
+  readonly transport: Transport;
+  get(key: string): Promise<Versioned | undefined>;
+  /** All keys under a prefix, with the store revision the read reflects. */
+  list(prefix: string): Promise<{ items: Versioned[]; revision: string }>;
+  /** Only the keys under a prefix (no values: cheap even with many large values). */
+  keys(prefix: string): Promise<string[]>;
+  /**
+   * Creates the key only if it does not exist. Returns the new ModRevision, or undefined if
+   * it existed — unless it holds exactly `value` (our own earlier write, see ownEarlierWrite).
+   */
+  create(key: string, value: string): Promise<string | undefined>;
+  /** Writes the key only if its ModRevision is still `modRevision`. Returns the new ModRevision or undefined. */
+  update(key: string, value: string, modRevision: string): Promise<string | undefined>;
+  /** Deletes the key only if its ModRevision is still `modRevision`. */
+  delete(key: string, modRevision: string): Promise<boolean>;
+  /** Unconditional delete; returns whether the key existed. */
+  deleteAny(key: string): Promise<boolean>;
+  /** The cluster's current revision. */
+  revision(): Promise<string>;
+  /** Releases connections; the store is unusable afterwards. */
+  close(): void;
+}
+
+/**
+ * A guarded write can succeed while its answer is lost (a timeout, or the client retrying
+ * the call after a dropped connection, or on another endpoint): the retry then fails its
+ * guard against our own write. Taking that for someone else's write makes callers redo the
+ * work — IPAM would hand out a second address. So a failed guard whose key holds exactly
+ * the value we wrote counts as our success. (Callers' values carry what makes them unique:
+ * a block's sequence number and handles, a resource's full content.)
+ */
+export async function ownEarlierWrite(
+  kv: Pick<KeyValueStore, 'get'>,
+  key: string,
+  value: string,
+): Promise<string | undefined> {
+  const cur = await kv.get(key);
+  return cur && cur.value === value ? cur.modRevision : undefined;
+}
+
+/** True for anything implementing KeyValueStore (as opposed to a raw etcd3 client). */
+export function isKeyValueStore(x: unknown): x is KeyValueStore {
+  return typeof (x as KeyValueStore | undefined)?.deleteAny === 'function';
+}
+
+/** KeyValueStore over the etcd3 gRPC client (only a type import here: etcd3 is loaded by connectEtcd). */
+export class KV implements KeyValueStore {
+  readonly transport = 'grpc' as const;
+
   constructor(readonly etcd: Etcd3) {}
 
   async get(key: string): Promise<Versioned | undefined> {
@@ -25,7 +81,6 @@ export class KV {
       : undefined;
   }
 
-  /** All keys under a prefix, with the store revision the read reflects. */
   async list(prefix: string): Promise<{ items: Versioned[]; revision: string }> {
     const res = await this.etcd.getAll().prefix(prefix).exec();
     return {
@@ -39,49 +94,39 @@ export class KV {
     };
   }
 
-  /** Creates the key only if it does not exist. Returns the new ModRevision, or undefined if it existed. */
-  async create(key: string, value: string): Promise<string | undefined> {
-    const res = await this.etcd.if(key, 'Create', '==', 0).then(this.etcd.put(key).value(value)).commit();
-    return res.succeeded ? res.header.revision : this.ownEarlierWrite(key, value);
+  async keys(prefix: string): Promise<string[]> {
+    return this.etcd.getAll().prefix(prefix).keys();
   }
 
-  /** Writes the key only if its ModRevision is still `modRevision`. Returns the new ModRevision or undefined. */
+  async create(key: string, value: string): Promise<string | undefined> {
+    const res = await this.etcd.if(key, 'Create', '==', 0).then(this.etcd.put(key).value(value)).commit();
+    return res.succeeded ? res.header.revision : ownEarlierWrite(this, key, value);
+  }
+
   async update(key: string, value: string, modRevision: string): Promise<string | undefined> {
     const res = await this.etcd
       .if(key, 'Mod', '==', modRevision)
       .then(this.etcd.put(key).value(value))
       .commit();
-    return res.succeeded ? res.header.revision : this.ownEarlierWrite(key, value);
+    return res.succeeded ? res.header.revision : ownEarlierWrite(this, key, value);
   }
 
-  /**
-   * A guarded write can succeed while its answer is lost (a timeout, or the etcd client
-   * retrying the call after a dropped connection): the retry then fails its guard against
-   * our own write. Taking that for someone else's write makes callers redo the work — IPAM
-   * would hand out a second address. So a failed guard whose key holds exactly the value we
-   * wrote counts as our success. (Callers' values carry what makes them unique: a block's
-   * sequence number and handles, a resource's full content.)
-   */
-  private async ownEarlierWrite(key: string, value: string): Promise<string | undefined> {
-    const cur = await this.get(key);
-    return cur && cur.value === value ? cur.modRevision : undefined;
-  }
-
-  /** Deletes the key only if its ModRevision is still `modRevision`. */
   async delete(key: string, modRevision: string): Promise<boolean> {
     const res = await this.etcd.if(key, 'Mod', '==', modRevision).then(this.etcd.delete().key(key)).commit();
     return res.succeeded;
   }
 
-  /** Unconditional delete; returns whether the key existed. */
   async deleteAny(key: string): Promise<boolean> {
     const res = await this.etcd.delete().key(key).exec();
     return Number(res.deleted) > 0;
   }
 
-  /** The cluster's current revision. */
   async revision(): Promise<string> {
     const res = await this.etcd.get('\0').exec();
     return res.header.revision;
+  }
+
+  close(): void {
+    this.etcd.close();
   }
 }

@@ -1,8 +1,9 @@
 import type { Etcd3 } from 'etcd3';
-import { connectEtcd, type EtcdConfig } from './connection.js';
+import { connectEtcd, connectHttp, type EtcdConfig } from './connection.js';
 import { AlreadyExistsError, ConflictError, NotFoundError } from './errors.js';
+import type { HttpKV } from './http-kv.js';
 import { DEFAULT_PREFIX, normalizePrefix, resourceKey, resourcesPrefix } from './keys.js';
-import { KV, type Versioned } from './kv.js';
+import { isKeyValueStore, type KeyValueStore, KV, type Transport, type Versioned } from './kv.js';
 import { KINDS, type Kind, type ResourceKinds } from './resources/registry.js';
 import { Reflector, type ReflectorOptions } from './watch.js';
 
@@ -12,25 +13,62 @@ function toStored(res: { metadata: { resourceVersion?: string } }): string {
   return JSON.stringify({ ...res, metadata });
 }
 
+/** How Datastore.connect reaches etcd. */
+export interface ConnectOptions {
+  /**
+   * `grpc` (default): the etcd3 client — watches (reflector()), for long-lived daemons.
+   * `http`: etcd's JSON gateway over node:http(s) — no gRPC to load, for short-lived
+   * processes (the CNI plugin); no reflector().
+   */
+  transport?: Transport;
+  /** http only: time for one request on one endpoint (default 10 s). */
+  requestTimeoutMs?: number;
+}
+
 /**
  * Typed resources in etcd. Reads return the resource with `metadata.resourceVersion` set
  * to its ModRevision; `update` and `delete` with a resourceVersion are compare-and-swap
  * and throw ConflictError when someone else wrote in between.
+ *
+ * `S` is the key-value transport: `KV` (gRPC, the default) or `HttpKV`; code that works
+ * on either takes `Datastore<KeyValueStore>`.
  */
-export class Datastore {
-  readonly kv: KV;
+export class Datastore<S extends KeyValueStore = KV> {
+  readonly kv: S;
   readonly prefix: string;
 
-  constructor(
-    readonly etcd: Etcd3,
-    prefix: string = DEFAULT_PREFIX,
-  ) {
-    this.kv = new KV(etcd);
+  /** On a KeyValueStore, or (as before) on an etcd3 client, which gets the gRPC `KV`. */
+  constructor(store: S | Etcd3, prefix: string = DEFAULT_PREFIX) {
+    this.kv = (isKeyValueStore(store) ? store : new KV(store)) as S;
     this.prefix = normalizePrefix(prefix);
   }
 
-  static connect(cfg: EtcdConfig): Datastore {
-    return new Datastore(connectEtcd(cfg), cfg.prefix);
+  /**
+   * Synchronous: no round trip happens until the first read or write. The gRPC client
+   * (etcd3) is loaded on the first grpc connect, never for `transport: 'http'`.
+   */
+  static connect(cfg: EtcdConfig, opts?: ConnectOptions & { transport?: 'grpc' }): Datastore<KV>;
+  static connect(cfg: EtcdConfig, opts: ConnectOptions & { transport: 'http' }): Datastore<HttpKV>;
+  static connect(cfg: EtcdConfig, opts: ConnectOptions): Datastore<KeyValueStore>;
+  static connect(cfg: EtcdConfig, opts: ConnectOptions = {}): Datastore<KeyValueStore> {
+    const transport = opts.transport ?? 'grpc';
+    if (transport === 'http') return new Datastore(connectHttp(cfg, opts), cfg.prefix);
+    if (transport !== 'grpc')
+      throw new Error(`Datastore.connect: unknown transport ${JSON.stringify(transport)} (grpc or http)`);
+    return new Datastore(new KV(connectEtcd(cfg)), cfg.prefix);
+  }
+
+  get transport(): Transport {
+    return this.kv.transport;
+  }
+
+  /** The etcd3 client (gRPC transport only: watches, compaction, raw access in tests). */
+  get etcd(): Etcd3 {
+    if (this.kv instanceof KV) return this.kv.etcd;
+    throw new Error(
+      `Datastore.etcd: this datastore uses the ${this.kv.transport} transport, which has no etcd3 client; ` +
+        `connect with { transport: 'grpc' }`,
+    );
   }
 
   key<K extends Kind>(kind: K, name: string, namespace?: string): string {
@@ -157,10 +195,15 @@ export class Datastore {
     kind: K,
     opts: Omit<ReflectorOptions<ResourceKinds[K]>, 'decode'> = {},
   ): Reflector<ResourceKinds[K]> {
+    if (!(this.kv instanceof KV))
+      throw new Error(
+        `Datastore.reflector('${kind}'): watching needs the grpc transport, but this datastore uses ` +
+          `${this.kv.transport}; connect with Datastore.connect(cfg) or { transport: 'grpc' }`,
+      );
     return new Reflector(this.etcd, this.listPrefix(kind), { ...opts, decode: (v) => this.decode(kind, v) });
   }
 
   close(): void {
-    this.etcd.close();
+    this.kv.close();
   }
 }

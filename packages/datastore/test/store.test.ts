@@ -1,30 +1,15 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
-import { EtcdServer } from '@tricolor/testkit';
+import { test } from 'node:test';
 import {
   AlreadyExistsError,
   ConflictError,
-  configFromEnv,
-  Datastore,
   type IPPool,
   NotFoundError,
   ValidationError,
 } from '../src/index.js';
+import { sharedEtcd } from './shared-etcd.js';
 
-let etcd: EtcdServer;
-before(async () => {
-  etcd = await EtcdServer.start();
-});
-after(async () => {
-  await etcd.destroy();
-});
-
-function open(): Datastore {
-  return Datastore.connect(
-    configFromEnv({}, { endpoints: [etcd.endpoint], prefix: `/t-${randomUUID().slice(0, 8)}/` }),
-  );
-}
+const { open } = sharedEtcd('t');
 
 const pool = (name: string, cidr: string): IPPool =>
   ({

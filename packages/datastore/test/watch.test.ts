@@ -1,25 +1,10 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
-import { EtcdServer } from '@tricolor/testkit';
-import { configFromEnv, Datastore, type IPPool, type Versioned, type WatchEvent } from '../src/index.js';
+import { test } from 'node:test';
+import type { IPPool, Versioned, WatchEvent } from '../src/index.js';
+import { sharedEtcd } from './shared-etcd.js';
 
-let etcd: EtcdServer;
-before(async () => {
-  etcd = await EtcdServer.start();
-});
-after(async () => {
-  await etcd.destroy();
-});
-
-function open(): Datastore {
-  return Datastore.connect(
-    configFromEnv(
-      {},
-      { endpoints: [etcd.endpoint], prefix: `/w-${randomUUID().slice(0, 8)}/`, dialTimeoutMs: 2000 },
-    ),
-  );
-}
+const etcd = sharedEtcd('w', { dialTimeoutMs: 2000 });
+const { open } = etcd;
 
 const pool = (name: string, third: number) =>
   ({
@@ -95,9 +80,9 @@ test('etcd killed and restarted in the middle of a stream of writes: no event lo
       }
     })();
     await until(() => written.length >= 100, 20_000, '100 writes');
-    await etcd.kill();
+    await etcd.server.kill();
     await new Promise((res) => setTimeout(res, 500));
-    await etcd.restart();
+    await etcd.server.restart();
     await writer;
     await until(() => seen.size === total, 30_000, `all ${total} events (have ${seen.size})`);
     for (const [name, n] of seen) assert.equal(n, 1, `${name} seen ${n} times`);

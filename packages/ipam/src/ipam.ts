@@ -9,7 +9,7 @@ import {
   type IPPool,
   type IpAddress,
   ipamKeys,
-  type KV,
+  type KeyValueStore,
   type Labels,
   parseCidr,
 } from '@tricolor/datastore';
@@ -197,7 +197,7 @@ const REPAIR_ORDER: Problem['kind'][] = [
  *   → affinity deleted.
  */
 export class Ipam {
-  readonly kv: KV;
+  readonly kv: KeyValueStore;
   readonly prefix: string;
   private readonly maxRetries: number;
   private readonly leakGraceMs: number;
@@ -207,7 +207,7 @@ export class Ipam {
   private readonly cache = new Map<string, Map<string, Stored>>();
 
   constructor(
-    readonly ds: Datastore,
+    readonly ds: Datastore<KeyValueStore>,
     opts: IpamOptions = {},
   ) {
     this.kv = ds.kv;
@@ -241,7 +241,7 @@ export class Ipam {
   /** CIDRs of the existing blocks of a family (keys only: cheap even with many blocks). */
   private async blockCidrs(family: 4 | 6): Promise<string[]> {
     const p = ipamKeys.blocksPrefix(this.prefix, family);
-    const keys = await this.ds.etcd.getAll().prefix(p).keys();
+    const keys = await this.kv.keys(p);
     const out: string[] = [];
     for (const k of keys) {
       const c = cidrFromKeyPart(k.slice(p.length));
