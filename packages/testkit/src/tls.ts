@@ -68,7 +68,11 @@ export async function makeTlsMaterial(dir: string): Promise<TlsMaterial> {
   };
   // clientAuth too: etcd's JSON gateway presents the server certificate to etcd's own gRPC
   // port, which (with --client-cert-auth) refuses a certificate that is not a client's.
-  await leaf('server', 'localhost', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth');
+  await leaf(
+    'server',
+    'localhost',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth',
+  );
   await leaf('client', 'tricolor-client', 'extendedKeyUsage=clientAuth');
   return {
     dir,
