@@ -90,8 +90,16 @@ async function inner(n: number, podNs: string[]): Promise<void> {
   t0 = performance.now();
   const rep = await dp.apply(desired);
   const coldMs = performance.now() - t0;
-  // One more endpoint at a time, the steady-state path: calc + apply of the delta.
-  const ones: { calc: number; apply: number; timings: Record<string, number> }[] = [];
+  const coldNeigh = await dp.applyNeighbors();
+  const coldNeighMs = performance.now() - t0;
+  // One more endpoint at a time, the steady-state path: calc + apply of the delta (routes,
+  // sysctls, iptables in the kernel), then the neighbor lane (timed from the same start).
+  const ones: {
+    calc: number;
+    apply: number;
+    neighbors: number;
+    timings: Record<string, number>;
+  }[] = [];
   let last = desired;
   for (let k = 0; k < ONES; k++) {
     const i = n + k;
@@ -101,15 +109,32 @@ async function inner(n: number, podNs: string[]): Promise<void> {
     const calc = performance.now() - t0;
     t0 = performance.now();
     const r = await dp.apply(last);
-    ones.push({ calc, apply: performance.now() - t0, timings: r.timings });
+    const apply = performance.now() - t0;
+    if (!r.incremental) throw new Error('+1 apply did not use the calculation delta');
+    const nr = await dp.applyNeighbors();
+    if (nr.commands !== 1) throw new Error(`+1 neighbor lane wrote ${nr.commands} entries, expected 1`);
+    ones.push({
+      calc,
+      apply,
+      neighbors: performance.now() - t0 + calc,
+      timings: { ...r.timings, ...nr.timings },
+    });
   }
   // The refresh timers: every model invalidated, everything re-read, nothing to write.
   dp.invalidateAll();
   t0 = performance.now();
   const refresh = await dp.apply(last);
+  const refreshNeigh = await dp.applyNeighbors();
   const refreshMs = performance.now() - t0;
-  if (refresh.routeCommands || refresh.iptablesChanged || refresh.sysctlsWritten)
-    throw new Error(`refresh found differences: ${JSON.stringify(refresh)}`);
+  if (refresh.routeCommands || refresh.iptablesChanged || refresh.sysctlsWritten || refreshNeigh.commands)
+    throw new Error(`refresh found differences: ${JSON.stringify({ refresh, refreshNeigh })}`);
+  // Sanity: every endpoint's permanent neighbor is in the kernel.
+  const neighs = execFileSync('ip', ['neigh', 'show', 'nud', 'permanent'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
+  const gotN = neighs.split('\n').filter((l) => l.includes(' dev cali')).length;
+  if (gotN !== n + ONES) throw new Error(`expected ${n + ONES} workload neighbors, kernel has ${gotN}`);
   // Sanity: the kernel holds what was asked for.
   const routes = execFileSync('ip', ['route', 'show', 'proto', '80'], {
     encoding: 'utf8',
@@ -124,16 +149,19 @@ async function inner(n: number, podNs: string[]): Promise<void> {
       n,
       calcMs,
       coldMs,
+      coldNeighMs,
       oneCalcMs: median(ones.map((o) => o.calc)),
       oneMs: median(ones.map((o) => o.apply)),
       oneTotalMs: median(total),
       oneMaxMs: Math.max(...total),
+      oneNeighMs: median(ones.map((o) => o.neighbors)),
+      oneNeighMaxMs: Math.max(...ones.map((o) => o.neighbors)),
       refreshMs,
       settleMs,
       rules,
-      cold: rep.timings,
+      cold: { ...rep.timings, ...coldNeigh.timings },
       one: ones[ones.length >> 1]!.timings,
-      refresh: refresh.timings,
+      refresh: { ...refresh.timings, ...refreshNeigh.timings },
     })}\n`,
   );
 }
@@ -184,16 +212,23 @@ async function outer(): Promise<void> {
   console.log(
     '\nfelix dataplane programming (routes + neighbors + sysctls + ipsets + iptables, nft backend)',
   );
-  console.log(`+1 = one more endpoint, calc + apply; median and max of ${ONES}`);
+  console.log(
+    `+1 = one more endpoint, calc + apply until its route, sysctls and iptables are in the kernel; median and max of ${ONES}`,
+  );
+  console.log('+nb = the same, until the neighbor lane has also written its static neighbor');
+  console.log('cold apply = routes, sysctls, ipsets, iptables; cold +nb = then the neighbor lane');
   const head = [
     'endpoints',
     'iptables rules',
     'cold calc ms',
     'cold apply ms',
+    'cold +nb ms',
     '+1 calc ms',
     '+1 apply ms',
     '+1 total ms',
     '+1 max ms',
+    '+1 +nb ms',
+    '+1 +nb max',
     'refresh ms',
   ];
   console.log(head.join(' | '));
@@ -205,10 +240,13 @@ async function outer(): Promise<void> {
         String(r.rules),
         f(r.calcMs),
         f(r.coldMs),
+        f(r.coldNeighMs),
         f(r.oneCalcMs),
         f(r.oneMs),
         f(r.oneTotalMs),
         f(r.oneMaxMs),
+        f(r.oneNeighMs),
+        f(r.oneNeighMaxMs),
         f(r.refreshMs),
       ]
         .map((s, i) => s.padStart(head[i]!.length))

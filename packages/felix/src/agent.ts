@@ -40,6 +40,7 @@ export class Agent {
   private tunnelAllocating = false;
   /** Per-endpoint results kept between calculations (a change recomputes only itself). */
   private readonly calcCache = new CalcCache();
+  private neighborRun: Promise<boolean> | undefined;
   nodeIP: string | undefined;
   ready = false;
   lastDesired: DesiredState | undefined;
@@ -50,6 +51,7 @@ export class Agent {
     this.syncer.on('change', () => this.schedule());
     this.syncer.on('resync', (i: { reason: string }) => {
       o.metrics.resyncsStarted.inc();
+      this.calcCache.full();
       o.log.warn({ reason: i.reason }, 'datastore resync started (dataplane kept; only differences applied)');
     });
     this.syncer.on('warning', (e: Error) => o.log.debug({ err: e.message }, 'datastore watch error'));
@@ -155,9 +157,21 @@ export class Agent {
       snap.pools.some((p) => !p.spec.disabled && p.spec.vxlanMode !== 'Never'),
     );
     const end = metrics.applyTime.startTimer();
+    let ended = false;
     try {
       const rep = await dp.apply(desired);
       end();
+      ended = true;
+      // Static neighbors follow in their own lane (`runNeighbors`, below), off the critical
+      // path; the first converge writes them here, so readiness still means "all programmed".
+      if (!this.ready) {
+        const endNeighbors = metrics.neighborApplyTime.startTimer();
+        try {
+          await dp.applyNeighbors();
+        } finally {
+          endNeighbors();
+        }
+      }
       this.failures = 0;
       this.lastDesired = desired;
       metrics.activeLocalEndpoints.set(desired.localEndpoints);
@@ -185,9 +199,10 @@ export class Agent {
           'first converge complete: ready',
         );
       }
+      void this.runNeighbors();
       void this.reportStatus();
     } catch (e) {
-      end();
+      if (!ended) end();
       this.failures++;
       metrics.dataplaneFailures.inc();
       this.syncCounters();
@@ -198,6 +213,37 @@ export class Agent {
         setTimeout(() => this.schedule(0), delay).unref();
       }
     }
+  }
+
+  /**
+   * The neighbor lane: writes the static neighbors recorded by the applies so far (one
+   * `ip neigh` batch for all of them), and again while applies record more. Single-flight;
+   * resolves false when it failed (then it retries by itself after a delay).
+   */
+  private runNeighbors(): Promise<boolean> {
+    if (this.neighborRun) return this.neighborRun;
+    const { log, metrics } = this.o;
+    const dp = this.dataplane!;
+    this.neighborRun = (async () => {
+      while (dp.neighborsPending && !this.stopped) {
+        const end = metrics.neighborApplyTime.startTimer();
+        try {
+          const rep = await dp.applyNeighbors();
+          end();
+          if (rep.commands) log.debug(rep, 'neighbors applied');
+        } catch (e) {
+          end();
+          metrics.dataplaneFailures.inc();
+          log.error({ err: (e as Error).message }, 'neighbor apply failed; retrying');
+          setTimeout(() => void this.runNeighbors(), 1000).unref();
+          return false;
+        }
+      }
+      return true;
+    })().finally(() => {
+      this.neighborRun = undefined;
+    });
+    return this.neighborRun;
   }
 
   private counted = { restore: 0, restoreErr: 0, save: 0, ipset: 0 };
@@ -263,6 +309,7 @@ export class Agent {
       this.timers.push(t);
     };
     every(s.routeRefreshIntervalMs, () => {
+      this.calcCache.full();
       dp.invalidateRoutes();
       dp.invalidateSysctls();
       this.o.metrics.routeRefreshes.inc();
@@ -313,6 +360,7 @@ export class Agent {
     if (this.debounce) clearTimeout(this.debounce);
     this.monitor?.kill('SIGTERM');
     await this.applying?.catch(() => undefined);
+    await this.neighborRun;
     await this.syncer.stop();
   }
 }

@@ -93,6 +93,21 @@ export interface DesiredState {
   localEndpoints: number;
   /** Confirmed blocks of this node. */
   ownedBlocks: string[];
+  /** With a `CalcCache`: the number of this result among the cache's results (1, 2, …). */
+  generation?: number;
+  /**
+   * With a `CalcCache`, unless it recomputed everything: the keys of `routes`, `neighbors`
+   * and `sysctls` whose entries may differ from result number `since` (a superset of the
+   * changes; a key absent from its map now was deleted). Undefined = diff everything.
+   */
+  changes?: DesiredChanges;
+}
+
+export interface DesiredChanges {
+  since: number;
+  routes: Set<string>;
+  neighbors: Set<string>;
+  sysctls: Set<string>;
 }
 
 export const routeKey = (r: { family: 4 | 6; dst: string }) => `${r.family}|${r.dst}`;
@@ -166,12 +181,160 @@ function endpointPart(ep: WorkloadEndpoint): EndpointPart {
 }
 
 /**
+ * The routes, neighbors and sysctls of the local endpoints, maintained by adding and
+ * removing endpoint contributions (so a change costs what it touches, not O(endpoints)).
+ * Precedence is the full calculation's: for a route key the endpoint first by name wins,
+ * for a neighbor key the last; block routes and VTEP neighbors (`extra…`) override both.
+ */
+class EndpointMaps {
+  readonly parts = new Map<WorkloadEndpoint, EndpointPart>();
+  readonly routes = new Map<string, DesiredRoute>();
+  readonly neighbors = new Map<string, DesiredNeighbor>();
+  readonly sysctls = new Map<string, string>();
+  /** Key → the contributing parts (one, or several when endpoints collide). */
+  private readonly routeOwners = new Map<string, EndpointPart | EndpointPart[]>();
+  private readonly neighborOwners = new Map<string, EndpointPart | EndpointPart[]>();
+  private readonly sysctlRefs = new Map<string, number>();
+  private v6Parts = 0;
+  private extraRoutes = new Map<string, DesiredRoute>();
+  private extraNeighbors = new Map<string, DesiredNeighbor>();
+  private extraSysctls = new Map<string, string>();
+
+  add(ep: WorkloadEndpoint, p: EndpointPart, t: Touched): void {
+    this.parts.set(ep, p);
+    for (const [k] of p.routes) ownerAdd(this.routeOwners, k, p, t.routes);
+    for (const [k] of p.neighbors) ownerAdd(this.neighborOwners, k, p, t.neighbors);
+    for (const [k, v] of p.sysctls) {
+      this.sysctlRefs.set(k, (this.sysctlRefs.get(k) ?? 0) + 1);
+      if (!this.extraSysctls.has(k)) this.sysctls.set(k, v);
+      t.sysctls.add(k);
+    }
+    if (p.v6) this.v6Parts++;
+  }
+
+  remove(ep: WorkloadEndpoint, t: Touched): void {
+    const p = this.parts.get(ep)!;
+    this.parts.delete(ep);
+    for (const [k] of p.routes) ownerRemove(this.routeOwners, k, p, t.routes);
+    for (const [k] of p.neighbors) ownerRemove(this.neighborOwners, k, p, t.neighbors);
+    for (const [k] of p.sysctls) {
+      const n = this.sysctlRefs.get(k)! - 1;
+      if (n > 0) this.sysctlRefs.set(k, n);
+      else {
+        this.sysctlRefs.delete(k);
+        if (!this.extraSysctls.has(k)) this.sysctls.delete(k);
+      }
+      t.sysctls.add(k);
+    }
+    if (p.v6) this.v6Parts--;
+  }
+
+  /** Replaces the non-endpoint entries (recomputed on every call; there are few). */
+  setExtras(routes: Map<string, DesiredRoute>, neighbors: Map<string, DesiredNeighbor>, t: Touched): void {
+    const sysctls = new Map<string, string>();
+    if (this.v6Parts > 0) sysctls.set('net/ipv6/conf/all/forwarding', '1');
+    sysctls.set('net/ipv4/ip_forward', '1');
+    for (const k of this.extraRoutes.keys()) t.routes.add(k);
+    for (const k of routes.keys()) t.routes.add(k);
+    for (const k of this.extraNeighbors.keys()) t.neighbors.add(k);
+    for (const k of neighbors.keys()) t.neighbors.add(k);
+    for (const k of this.extraSysctls.keys()) t.sysctls.add(k);
+    for (const k of sysctls.keys()) t.sysctls.add(k);
+    this.extraRoutes = routes;
+    this.extraNeighbors = neighbors;
+    const oldSysctls = this.extraSysctls;
+    this.extraSysctls = sysctls;
+    // Resolve every key whose contributors or extras changed.
+    for (const k of t.routes) {
+      const r =
+        routes.get(k) ?? winner(this.routeOwners.get(k), 'first')?.routes.find(([rk]) => rk === k)?.[1];
+      if (r) this.routes.set(k, r);
+      else this.routes.delete(k);
+    }
+    for (const k of t.neighbors) {
+      const own = winner(this.neighborOwners.get(k), 'last');
+      let n = neighbors.get(k);
+      if (!n && own) for (const [nk, v] of own.neighbors) if (nk === k) n = v; // last one wins, as with Map.set
+      if (n) this.neighbors.set(k, n);
+      else this.neighbors.delete(k);
+    }
+    for (const k of new Set([...oldSysctls.keys(), ...sysctls.keys()])) {
+      const v = sysctls.get(k) ?? (this.sysctlRefs.has(k) ? this.partSysctl(k) : undefined);
+      if (v !== undefined) this.sysctls.set(k, v);
+      else this.sysctls.delete(k);
+    }
+  }
+
+  /** Value of an endpoint sysctl; the value is a function of the key (see `endpointPart`). */
+  private partSysctl(k: string): string | undefined {
+    for (const p of this.parts.values()) for (const [pk, v] of p.sysctls) if (pk === k) return v;
+    return undefined;
+  }
+}
+
+interface Touched {
+  routes: Set<string>;
+  neighbors: Set<string>;
+  sysctls: Set<string>;
+}
+
+function ownerAdd(
+  m: Map<string, EndpointPart | EndpointPart[]>,
+  k: string,
+  p: EndpointPart,
+  touched: Set<string>,
+): void {
+  const o = m.get(k);
+  if (!o) m.set(k, p);
+  else if (Array.isArray(o)) o.push(p);
+  else m.set(k, [o, p]);
+  touched.add(k);
+}
+
+function ownerRemove(
+  m: Map<string, EndpointPart | EndpointPart[]>,
+  k: string,
+  p: EndpointPart,
+  touched: Set<string>,
+): void {
+  const o = m.get(k);
+  touched.add(k);
+  if (!o) return;
+  if (!Array.isArray(o)) {
+    if (o === p) m.delete(k);
+    return;
+  }
+  const i = o.indexOf(p);
+  if (i >= 0) o.splice(i, 1);
+  if (o.length === 1) m.set(k, o[0]!);
+  else if (!o.length) m.delete(k);
+}
+
+/** The part first (or last) by endpoint name; on equal names the later-added one counts as later. */
+function winner(
+  o: EndpointPart | EndpointPart[] | undefined,
+  which: 'first' | 'last',
+): EndpointPart | undefined {
+  if (!o || !Array.isArray(o)) return o;
+  let best = o[0]!;
+  for (const p of o.slice(1))
+    if (which === 'first' ? p.sortKey < best.sortKey : p.sortKey >= best.sortKey) best = p;
+  return best;
+}
+
+/**
  * Optional memory for `computeDesiredState` between calls (one per agent): what each
  * endpoint object contributed, and the per-endpoint chains. It changes nothing in the
  * result, only how much is recomputed and reallocated: with 10,000 endpoints and one
  * new one, unchanged endpoints hand back the very same objects, which is also what lets
  * the dataplane drivers skip them by identity instead of re-comparing or re-hashing.
  * Endpoints are keyed by object identity (the syncer replaces an object when it changes).
+ *
+ * The routes, neighbors and sysctls maps of a result computed with a cache are the
+ * cache's own, updated in place by the next call (only the keys of endpoints that came,
+ * went or changed): read a result before computing the next. Such a result also says
+ * which keys changed since the previous one (`DesiredState.changes`), so the drivers can
+ * diff just those. `full()` makes the next call rebuild everything (resync, refresh).
  */
 export class CalcCache {
   readonly parts = new WeakMap<WorkloadEndpoint, EndpointPart>();
@@ -179,6 +342,15 @@ export class CalcCache {
   sorted: WorkloadEndpoint[] = [];
   /** Endpoint chains and dispatch subtrees, reused while equal (see `buildIptables`). */
   readonly iptables = new IptablesCache();
+  /** The maintained maps; undefined = rebuild on the next call. */
+  maps: EndpointMaps | undefined;
+  /** Number of the last result (see `DesiredState.generation`). */
+  generation = 0;
+
+  /** The next call recomputes routes, neighbors and sysctls from scratch (and reports no delta). */
+  full(): void {
+    this.maps = undefined;
+  }
 }
 
 /**
@@ -188,9 +360,6 @@ export class CalcCache {
  */
 export function computeDesiredState(inp: CalcInputs, cache?: CalcCache): DesiredState {
   const s = inp.settings;
-  const routes = new Map<string, DesiredRoute>();
-  const neighbors = new Map<string, DesiredNeighbor>();
-  const sysctls = new Map<string, string>();
   const enabledPools = inp.pools.filter((p) => !p.spec.disabled);
   const poolCidrs = inp.pools.map((p) => ({ pool: p, cidr: parseCidr(p.spec.cidr)! })).filter((x) => x.cidr);
 
@@ -206,10 +375,14 @@ export function computeDesiredState(inp: CalcInputs, cache?: CalcCache): Desired
   };
   let local: { ep: WorkloadEndpoint; part: EndpointPart }[] = [];
   for (const ep of inp.endpoints) if (ep.spec.node === inp.nodeName) local.push({ ep, part: part(ep) });
+  const incremental = cache?.maps !== undefined;
+  const maps = cache?.maps ?? new EndpointMaps();
+  const touched: Touched = { routes: new Set(), neighbors: new Set(), sysctls: new Set() };
   if (cache) {
     // Last call's order first, then the newcomers: the sort below then finds one long
     // sorted run (linear) instead of sorting 10,000 names from scratch.
-    const present = new Set(local.map((x) => x.ep));
+    const present = new Set<WorkloadEndpoint>();
+    for (const x of local) present.add(x.ep);
     const seen = new Set<WorkloadEndpoint>();
     const ordered: typeof local = [];
     for (const ep of cache.sorted)
@@ -219,20 +392,18 @@ export function computeDesiredState(inp: CalcInputs, cache?: CalcCache): Desired
       }
     for (const x of local) if (!seen.has(x.ep)) ordered.push(x);
     local = ordered;
+    // Endpoints gone since the last call leave the maps; newcomers join below.
+    if (incremental) for (const ep of maps.parts.keys()) if (!present.has(ep)) maps.remove(ep, touched);
   }
   local.sort((a, b) => (a.part.sortKey < b.part.sortKey ? -1 : a.part.sortKey > b.part.sortKey ? 1 : 0));
   if (cache) cache.sorted = local.map((x) => x.ep);
   const ifaces = new Map<string, WorkloadEndpoint>();
-  let anyV6 = false;
   for (const { ep, part: p } of local) {
     if (!ifaces.has(p.dev)) ifaces.set(p.dev, ep);
-    for (const [key, r] of p.routes) if (!routes.has(key)) routes.set(key, r);
-    for (const [key, n] of p.neighbors) neighbors.set(key, n);
-    for (const [k, v] of p.sysctls) sysctls.set(k, v);
-    if (p.v6) anyV6 = true;
+    if (!maps.parts.has(ep)) maps.add(ep, p, touched);
   }
-  if (anyV6) sysctls.set('net/ipv6/conf/all/forwarding', '1');
-  sysctls.set('net/ipv4/ip_forward', '1');
+  const extraRoutes = new Map<string, DesiredRoute>();
+  const extraNeighbors = new Map<string, DesiredNeighbor>();
 
   // Blocks: blackholes for ours, and (VXLAN) routes to the others'.
   const affinities = [...inp.affinities].filter((a) => a.state === 'confirmed');
@@ -243,7 +414,7 @@ export function computeDesiredState(inp: CalcInputs, cache?: CalcCache): Desired
     .sort();
   for (const b of owned) {
     const c = parseCidr(b)!;
-    routes.set(routeKey({ family: c.family, dst: b }), { family: c.family, dst: b, type: 'blackhole' });
+    extraRoutes.set(routeKey({ family: c.family, dst: b }), { family: c.family, dst: b, type: 'blackhole' });
   }
 
   const nodes = new Map<string, Node>();
@@ -296,7 +467,7 @@ export function computeDesiredState(inp: CalcInputs, cache?: CalcCache): Desired
         // CrossSubnet: same-subnet peers are reached natively (bird's routes), not through the tunnel.
         if (pool.spec.vxlanMode === 'CrossSubnet' && sameSubnet) continue;
         const dst = formatCidr(bc);
-        routes.set(routeKey({ family: 4, dst }), {
+        extraRoutes.set(routeKey({ family: 4, dst }), {
           family: 4,
           dst,
           type: 'unicast',
@@ -310,7 +481,7 @@ export function computeDesiredState(inp: CalcInputs, cache?: CalcCache): Desired
       vxlan.fdb.push({ mac, dst: underlay });
       const nb = { ip: tun, mac, dev: s.vxlanDevice };
       vxlan.neighbors.push(nb);
-      neighbors.set(neighborKey(nb), nb);
+      extraNeighbors.set(neighborKey(nb), nb);
     }
   }
 
@@ -329,10 +500,11 @@ export function computeDesiredState(inp: CalcInputs, cache?: CalcCache): Desired
     inp.policy ?? noPolicy,
     cache?.iptables,
   );
+  maps.setExtras(extraRoutes, extraNeighbors, touched);
   const out: DesiredState = {
-    routes,
-    neighbors,
-    sysctls,
+    routes: maps.routes,
+    neighbors: maps.neighbors,
+    sysctls: maps.sysctls,
     ipsets: poolIpsets(s.chainPrefix, inp.pools),
     iptables,
     // buildIptables has just sorted the same names (linearly, with the cache).
@@ -342,5 +514,11 @@ export function computeDesiredState(inp: CalcInputs, cache?: CalcCache): Desired
   };
   if (vxlan) out.vxlan = vxlan;
   if (ipip) out.ipip = ipip;
+  if (cache) {
+    const since = cache.generation;
+    out.generation = ++cache.generation;
+    if (incremental) out.changes = { since, ...touched };
+    cache.maps = maps;
+  }
   return out;
 }

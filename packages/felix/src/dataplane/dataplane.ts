@@ -1,5 +1,5 @@
 import type { DesiredNeighbor, DesiredState } from '../calc/desired-state.js';
-import { FELIX_RT_PROTO } from '../calc/desired-state.js';
+import { FELIX_RT_PROTO, routeKey } from '../calc/desired-state.js';
 import { countRules, TABLES } from '../calc/iptables/rules.js';
 import type { FelixSettings } from '../config-types.js';
 import { cmd } from './exec.js';
@@ -18,22 +18,48 @@ export interface ApplyReport {
   iptablesChanged: number;
   ipsetsChanged: boolean;
   ipipUnsupported: boolean;
+  /** Whether routes and sysctls were diffed by the calculation's delta only. */
+  incremental: boolean;
   /** Per-phase milliseconds. */
   timings: Record<string, number>;
   rules: Record<string, number>;
   chains: Record<string, number>;
 }
 
+export interface NeighborReport {
+  commands: number;
+  /** Whether only the keys changed since the last neighbor apply were diffed. */
+  incremental: boolean;
+  timings: Record<string, number>;
+}
+
 /**
  * All kernel drivers behind one `apply(desired)`. Each driver keeps a model of the
  * kernel that it trusts until invalidated (refresh timer, netlink event, error), so a
  * steady-state apply costs no process at all and a one-endpoint change costs one
- * `ip -batch` and one `iptables-restore`.
+ * `ip -batch` and one `iptables-restore`. When the desired state carries the
+ * calculation's delta (`DesiredState.changes`) relative to the state this dataplane
+ * applied last, routes and sysctls are diffed for those keys only.
+ *
+ * Static neighbors are a separate lane: `apply` records which neighbor keys changed and
+ * `applyNeighbors` writes them afterwards, coalescing every apply since its last run into
+ * one `ip neigh` batch. They are not on the critical path of an endpoint change: the CNI
+ * plugin writes the pod's permanent neighbor at ADD, and without one the kernel resolves
+ * the pod by ARP (one round); so routes, sysctls and iptables — what makes a pod usable and
+ * allowed — are not held up by `ip neigh`'s dump of every link (~50–100 ms at 10,000).
  */
 export class Dataplane {
   private routes: Map<string, KernelRoute> | undefined;
   private neighbors: Map<string, DesiredNeighbor> | undefined;
   private tunnelsKey: string | undefined;
+  /** `generation` of the last desired state fully applied (routes, sysctls), for deltas. */
+  private appliedGeneration: number | undefined;
+  /** Keys of routes left out last time (device missing, operator conflict): retried each apply. */
+  private routeRetry = new Set<string>();
+  /** Neighbor work recorded by `apply` for `applyNeighbors`. */
+  private neighborWork: { desired: Map<string, DesiredNeighbor>; keys: Set<string> | 'all' } | undefined;
+  /** Neighbor keys left out last time (device missing): retried each neighbor apply. */
+  private neighborRetry = new Set<string>();
   readonly sysctls = new SysctlDriver();
   readonly ipsets: IpsetDriver;
   readonly iptables: IptablesDriver;
@@ -50,6 +76,7 @@ export class Dataplane {
     this.routes = undefined;
     this.neighbors = undefined;
     this.tunnelsKey = undefined;
+    if (this.neighborWork) this.neighborWork.keys = 'all';
   }
 
   invalidateSysctls(): void {
@@ -65,16 +92,28 @@ export class Dataplane {
     this.invalidateRoutes();
     this.invalidateSysctls();
     this.invalidateIptables();
+    this.appliedGeneration = undefined;
   }
 
+  /** Whether `applyNeighbors` has work (changes recorded by `apply`, or a re-read due). */
+  get neighborsPending(): boolean {
+    return this.neighborWork !== undefined;
+  }
+
+  /**
+   * The critical path of a change: sysctls, tunnels, routes and ipsets+iptables (the last
+   * two concurrently). Neighbor changes are only recorded; `applyNeighbors` writes them.
+   */
   async apply(d: DesiredState): Promise<ApplyReport> {
     const s = this.settings;
     const timings: Record<string, number> = {};
     const t = (name: string, t0: number) => {
       timings[name] = (timings[name] ?? 0) + performance.now() - t0;
     };
+    const delta = d.changes && d.changes.since === this.appliedGeneration ? d.changes : undefined;
+    this.appliedGeneration = undefined; // until this apply succeeds
     let t0 = performance.now();
-    const sys = this.sysctls.apply(d.sysctls);
+    const sys = this.sysctls.apply(d.sysctls, delta?.sysctls);
     t('sysctls', t0);
 
     t0 = performance.now();
@@ -87,37 +126,29 @@ export class Dataplane {
       this.neighbors = undefined; // a recreated device loses its neighbors
     }
     t('tunnels', t0);
+    this.recordNeighbors(d);
 
-    // Routes, neighbors and iptables are independent kernel state: program them
-    // concurrently, so one change costs the slowest of the three, not their sum. (`ip neigh`
-    // dumps every link before its first command, ~50 ms with 10,000 veths, while
-    // `ip route` looks up one link: they run as two `ip -batch` processes.)
+    // Routes and iptables are independent kernel state: program them concurrently, so
+    // one change costs the slower of the two, not their sum.
     t0 = performance.now();
-    const tunnels = [s.vxlanDevice];
-    if (!this.routes || !this.neighbors) {
-      const [r, n] = await Promise.all([readRoutes(), readNeighbors()]);
-      this.routes = routeMap(r);
-      this.neighbors = neighborMap(n);
+    let incremental = delta !== undefined;
+    if (!this.routes) {
+      this.routes = routeMap(await readRoutes());
+      incremental = false;
     }
-    // Local references: a netlink event may invalidate the models while we wait for `ip`.
+    // Local reference: a netlink event may invalidate the model while we wait for `ip`.
     const routes = this.routes;
-    const neighbors = this.neighbors;
-    const rd = diffRoutes(d.routes, routes, s.interfacePrefix, linkExists);
-    const nd = diffNeighbors(d.neighbors, neighbors, s.interfacePrefix, tunnels, linkExists);
+    const rd = diffRoutes(
+      d.routes,
+      routes,
+      s.interfacePrefix,
+      linkExists,
+      incremental && delta ? [...delta.routes, ...this.routeRetry] : undefined,
+    );
+    this.routeRetry = new Set(
+      [...rd.waiting, ...rd.conflicts].map((dst) => routeKey({ family: dst.includes(':') ? 6 : 4, dst })),
+    );
     t('diff', t0);
-    const batch = async (phase: string, lines: string[], done: () => void): Promise<void> => {
-      if (!lines.length) return;
-      const t1 = performance.now();
-      const r = await cmd('ip', ['-force', '-batch', '-'], {
-        input: `${lines.join('\n')}\n`,
-        allowFail: true,
-      });
-      t(phase, t1);
-      if (r.code !== 0) throw new Error(`ip -batch (${phase}) failed: ${r.stderr.trim().slice(0, 500)}`);
-      // The kernel now holds what we wrote: bring the model along (only the entries the
-      // batch touched) without re-reading; the refresh timer re-reads everything.
-      done();
-    };
     const firewall = async () => {
       let t1 = performance.now();
       const ips = await this.ipsets.apply(d.ipsets);
@@ -127,37 +158,100 @@ export class Dataplane {
       t('iptables', t1);
       return { ips, ipt };
     };
-    const [rr, nr, fr] = await Promise.allSettled([
-      batch('routes', rd.commands, () => {
+    const [rr, fr] = await Promise.allSettled([
+      ipBatch('routes', rd.commands, t).then(() => {
+        // The kernel now holds what we wrote: bring the model along (only the entries the
+        // batch touched) without re-reading; the refresh timer re-reads everything.
         for (const k of rd.deleted) routes.delete(k);
         for (const [k, r] of rd.replaced) routes.set(k, { ...r, protocol: String(FELIX_RT_PROTO) });
       }),
-      batch('neighbors', nd.commands, () => {
-        for (const k of nd.deleted) neighbors.delete(k);
-        for (const [k, n] of nd.replaced) neighbors.set(k, n);
-      }),
       firewall(),
     ]);
-    if (rr.status === 'rejected' || nr.status === 'rejected') this.invalidateRoutes();
-    for (const r of [rr, nr, fr]) if (r.status === 'rejected') throw r.reason;
+    if (rr.status === 'rejected') this.invalidateRoutes();
+    for (const r of [rr, fr]) if (r.status === 'rejected') throw r.reason;
     const { ips, ipt } = (fr as PromiseFulfilledResult<Awaited<ReturnType<typeof firewall>>>).value;
-    const lines = [...nd.commands, ...rd.commands];
     if (ips.stale.length) await this.ipsets.destroy(ips.stale);
+    this.appliedGeneration = d.generation;
 
     const rules: Record<string, number> = countRules(d.iptables);
     const chains: Record<string, number> = {};
     for (const tb of TABLES) chains[tb] = d.iptables[tb].chains.length;
     return {
-      routeCommands: lines.length,
+      routeCommands: rd.commands.length,
       waitingRoutes: rd.waiting.length + sys.missing,
       conflicts: rd.conflicts,
       sysctlsWritten: sys.written,
       iptablesChanged: ipt.changedChains + ipt.deletedChains + ipt.hookChanges,
       ipsetsChanged: ips.changed,
       ipipUnsupported,
+      incremental,
       timings,
       rules,
       chains,
     };
   }
+
+  /** Generation of the last desired state whose neighbor changes were recorded. */
+  private neighborGeneration: number | undefined;
+
+  /** Adds `d`'s neighbor changes to the neighbor lane's work (everything if the chain of deltas broke). */
+  private recordNeighbors(d: DesiredState): void {
+    const chained = d.changes !== undefined && d.changes.since === this.neighborGeneration;
+    this.neighborGeneration = d.generation;
+    this.neighborWork ??= { desired: d.neighbors, keys: new Set() };
+    const w = this.neighborWork;
+    w.desired = d.neighbors;
+    if (!chained || !d.changes) w.keys = 'all';
+    else if (w.keys !== 'all') for (const k of d.changes.neighbors) w.keys.add(k);
+  }
+
+  /**
+   * The neighbor lane: writes the neighbor changes recorded by every `apply` since the
+   * last call, in one `ip -batch` (a full diff after an invalidation or without deltas).
+   */
+  async applyNeighbors(): Promise<NeighborReport> {
+    const timings: Record<string, number> = {};
+    const t = (name: string, t0: number) => {
+      timings[name] = (timings[name] ?? 0) + performance.now() - t0;
+    };
+    const w = this.neighborWork;
+    if (!w) return { commands: 0, incremental: true, timings };
+    this.neighborWork = undefined;
+    const t0 = performance.now();
+    let keys = w.keys;
+    if (!this.neighbors) {
+      this.neighbors = neighborMap(await readNeighbors());
+      keys = 'all';
+    }
+    const neighbors = this.neighbors;
+    const nd = diffNeighbors(
+      w.desired,
+      neighbors,
+      this.settings.interfacePrefix,
+      [this.settings.vxlanDevice],
+      linkExists,
+      keys === 'all' ? undefined : [...keys, ...this.neighborRetry],
+    );
+    this.neighborRetry = new Set(nd.waiting);
+    t('neighborDiff', t0);
+    try {
+      await ipBatch('neighbors', nd.commands, t);
+    } catch (e) {
+      this.neighbors = undefined;
+      this.neighborWork ??= { desired: w.desired, keys: 'all' };
+      this.neighborWork.keys = 'all';
+      throw e;
+    }
+    for (const k of nd.deleted) neighbors.delete(k);
+    for (const [k, n] of nd.replaced) neighbors.set(k, n);
+    return { commands: nd.commands.length, incremental: keys !== 'all', timings };
+  }
+}
+
+async function ipBatch(phase: string, lines: string[], t: (name: string, t0: number) => void): Promise<void> {
+  if (!lines.length) return;
+  const t1 = performance.now();
+  const r = await cmd('ip', ['-force', '-batch', '-'], { input: `${lines.join('\n')}\n`, allowFail: true });
+  t(phase, t1);
+  if (r.code !== 0) throw new Error(`ip -batch (${phase}) failed: ${r.stderr.trim().slice(0, 500)}`);
 }

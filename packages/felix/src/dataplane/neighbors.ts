@@ -25,6 +25,8 @@ export interface NeighborDiff {
   /** Keys the commands delete, and the entries they write. */
   deleted: string[];
   replaced: [string, DesiredNeighbor][];
+  /** Keys left out because their device does not exist (yet). */
+  waiting: string[];
 }
 
 export function diffNeighbors(
@@ -33,21 +35,38 @@ export function diffNeighbors(
   interfacePrefix: string,
   tunnelDevs: string[],
   devExists: (dev: string) => boolean,
+  /** Only these keys (the calculation's delta); all of both maps when undefined. */
+  keys?: Iterable<string>,
 ): NeighborDiff {
-  const out: NeighborDiff = { commands: [], deleted: [], replaced: [] };
-  for (const [key, n] of kernel) {
+  const out: NeighborDiff = { commands: [], deleted: [], replaced: [], waiting: [] };
+  const del = (key: string, n: DesiredNeighbor) => {
     if (!desired.has(key) && isOwnedNeighbor(n, interfacePrefix, tunnelDevs)) {
       out.commands.push(`neigh del ${n.ip} dev ${n.dev}`);
       out.deleted.push(key);
     }
-  }
-  for (const [key, n] of desired) {
+  };
+  const put = (key: string, n: DesiredNeighbor) => {
     const k = kernel.get(key);
-    if (k === n || (k && k.mac === n.mac)) continue;
-    if (!devExists(n.dev)) continue;
+    if (k === n || (k && k.mac === n.mac)) return;
+    if (!devExists(n.dev)) {
+      out.waiting.push(key);
+      return;
+    }
     out.commands.push(`neigh replace ${n.ip} lladdr ${n.mac} dev ${n.dev} nud permanent`);
     out.replaced.push([key, n]);
+  };
+  if (keys) {
+    const puts: string[] = [];
+    for (const key of keys) {
+      const k = kernel.get(key);
+      if (k) del(key, k);
+      if (desired.has(key)) puts.push(key);
+    }
+    for (const key of puts) put(key, desired.get(key)!);
+    return out;
   }
+  for (const [key, n] of kernel) del(key, n);
+  for (const [key, n] of desired) put(key, n);
   return out;
 }
 

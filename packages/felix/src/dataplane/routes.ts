@@ -108,28 +108,43 @@ export function diffRoutes(
   kernel: Map<string, KernelRoute>,
   interfacePrefix: string,
   devExists: (dev: string) => boolean = linkExists,
+  /** Only these keys (the calculation's delta); all of both maps when undefined. */
+  keys?: Iterable<string>,
 ): RouteDiff {
   const out: RouteDiff = { commands: [], deleted: [], replaced: [], conflicts: [], waiting: [] };
-  for (const [key, r] of kernel) {
+  const del = (key: string, r: KernelRoute) => {
     if (isOwnedRoute(r, interfacePrefix) && !desired.has(key)) {
       out.commands.push(routeCommand('del', r));
       out.deleted.push(key);
     }
-  }
-  for (const [key, d] of desired) {
+  };
+  const put = (key: string, d: DesiredRoute) => {
     const k = kernel.get(key);
-    if (k && sameRoute(d, k)) continue;
+    if (k && sameRoute(d, k)) return;
     if (k && !isOwnedRoute(k, interfacePrefix)) {
       out.conflicts.push(d.dst);
-      continue;
+      return;
     }
     if (d.dev && !devExists(d.dev)) {
       out.waiting.push(d.dst);
-      continue;
+      return;
     }
     out.commands.push(routeCommand('replace', d));
     out.replaced.push([key, d]);
+  };
+  if (keys) {
+    const puts: string[] = [];
+    for (const key of keys) {
+      const k = kernel.get(key);
+      if (k) del(key, k);
+      if (desired.has(key)) puts.push(key);
+    }
+    // Deletions first, as in the full diff.
+    for (const key of puts) put(key, desired.get(key)!);
+    return out;
   }
+  for (const [key, r] of kernel) del(key, r);
+  for (const [key, d] of desired) put(key, d);
   return out;
 }
 

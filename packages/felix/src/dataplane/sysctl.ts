@@ -18,34 +18,61 @@ export function readSysctl(key: string): string | undefined {
  */
 export class SysctlDriver {
   private written = new Map<string, string>();
+  /** Keys whose file did not exist at the last apply: retried by every apply. */
+  private missing = new Set<string>();
+  /** False until a full apply has run since the last invalidate (keys-only applies need one). */
+  get valid(): boolean {
+    return this.complete;
+  }
+  private complete = false;
 
   invalidate(): void {
     this.written.clear();
+    this.missing.clear();
+    this.complete = false;
   }
 
-  /** Returns how many values were written and how many are waiting for their interface. */
-  apply(desired: Map<string, string>): { written: number; missing: number } {
+  /**
+   * Returns how many values were written and how many are waiting for their interface.
+   * With `keys` (the calculation's delta) only those keys, and the missing ones, are
+   * looked at; that needs a model (`valid`), else every key is.
+   */
+  apply(desired: Map<string, string>, keys?: Iterable<string>): { written: number; missing: number } {
     let written = 0;
-    let missing = 0;
-    for (const k of [...this.written.keys()]) if (!desired.has(k)) this.written.delete(k);
-    for (const [k, v] of desired) {
-      if (this.written.get(k) === v) continue;
+    const one = (k: string) => {
+      const v = desired.get(k);
+      if (v === undefined) {
+        this.written.delete(k);
+        this.missing.delete(k);
+        return;
+      }
+      if (this.written.get(k) === v) return;
       const cur = readSysctl(k);
       if (cur === undefined) {
-        missing++;
-        continue;
+        this.missing.add(k);
+        return;
       }
       if (cur !== v) {
         try {
           writeFileSync(path(k), v);
           written++;
         } catch {
-          missing++;
-          continue;
+          this.missing.add(k);
+          return;
         }
       }
+      this.missing.delete(k);
       this.written.set(k, v);
+    };
+    if (keys && this.complete) {
+      for (const k of [...this.missing]) one(k);
+      for (const k of keys) one(k);
+    } else {
+      this.missing.clear();
+      for (const k of this.written.keys()) if (!desired.has(k)) this.written.delete(k);
+      for (const k of desired.keys()) one(k);
+      this.complete = true;
     }
-    return { written, missing };
+    return { written, missing: this.missing.size };
   }
 }

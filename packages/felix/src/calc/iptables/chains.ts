@@ -3,7 +3,7 @@ import type { FelixSettings } from '../../config-types.js';
 import { failsafeChains } from '../failsafes.js';
 import { natOutgoingChain } from '../nat-outgoing.js';
 import { type DispatchMemo, dispatchChains, newDispatchMemo } from './dispatch.js';
-import { type Chain, emptyIptablesState, type IptablesState, type Rule, sameRules } from './rules.js';
+import { type Chain, emptyIptablesState, type IptablesState, type Rule, sameRule } from './rules.js';
 
 /** The packet-mark bit felix uses for "accepted by an endpoint chain". */
 export const MARK_ACCEPT = '0x10000';
@@ -128,12 +128,12 @@ export function buildIptables(
       const pol = policy(byIface.get(iface)!, dir);
       // The previous chain object for this interface when its rules are equal (no allocation).
       const prev = prevByIface?.get(iface);
+      let same = prev !== undefined && prev.rules.length === pol.length + 1;
+      // Compared in place: this runs for every endpoint on every calculation.
+      for (let i = 0; same && i < pol.length; i++) same = sameRule(prev!.rules[i]!, pol[i]!);
       const c =
-        prev &&
-        prev.rules.length === pol.length + 1 &&
-        sameRules(prev.rules.slice(0, pol.length), pol) &&
-        sameRules([prev.rules[pol.length]!], [allow])
-          ? prev
+        same && sameRule(prev!.rules[pol.length]!, allow)
+          ? prev!
           : { name: name(iface), rules: [...pol, allow] };
       next.set(iface, c);
       return c;

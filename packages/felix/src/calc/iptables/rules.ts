@@ -45,14 +45,13 @@ export interface TableState {
 export type IptablesState = Record<Table, TableState>;
 
 /** Field-by-field equality of two rule lists (no string building). */
+export function sameRule(x: Rule, y: Rule): boolean {
+  return x.action === y.action && (x.match ?? '') === (y.match ?? '') && (x.note ?? '') === (y.note ?? '');
+}
+
 export function sameRules(a: readonly Rule[], b: readonly Rule[]): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x.action !== y.action || (x.match ?? '') !== (y.match ?? '') || (x.note ?? '') !== (y.note ?? ''))
-      return false;
-  }
+  for (let i = 0; i < a.length; i++) if (!sameRule(a[i]!, b[i]!)) return false;
   return true;
 }
 
