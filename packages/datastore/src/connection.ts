@@ -17,6 +17,8 @@ export interface EtcdConfig {
   /** Key prefix of this Tricolor cluster, default /tricolor/. */
   prefix: string;
   dialTimeoutMs?: number;
+  /** Deadline of one request (not of a watch stream); default 10 s. */
+  requestTimeoutMs?: number;
 }
 
 export class ConfigError extends Error {
@@ -97,9 +99,22 @@ export function connectEtcd(cfg: EtcdConfig): Etcd3 {
   validateConfig(cfg);
   const { Etcd3 } = require('etcd3') as typeof import('etcd3');
   const tls = cfg.endpoints.some((e) => e.startsWith('https:'));
+  const { ExponentialBackoff } = require('cockatiel') as typeof import('cockatiel');
   const opts: IOptions = {
     hosts: cfg.endpoints,
     dialTimeout: cfg.dialTimeoutMs ?? 5_000,
+    // Unary calls get a deadline: without one, a call caught by a network partition can hang
+    // forever (seen: a re-list after a partition never returned). Watch streams live on.
+    defaultCallOptions: (context) =>
+      context.isStream ? {} : { deadline: Date.now() + (cfg.requestTimeoutMs ?? 10_000) },
+    faultHandling: {
+      // The client's default watch backoff grows to 30 s: after a few seconds of partition a
+      // node agent would stay blind for half a minute once etcd is back. Cap it at 2 s.
+      // (etcd3 uses the factory the same way for its own default; its typing predates cockatiel 3.)
+      watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2_000 }) as unknown as NonNullable<
+        NonNullable<IOptions['faultHandling']>['watchBackoff']
+      >,
+    },
   };
   if (tls) {
     // Without a CA file grpc falls back to the system roots (an empty buffer is not accepted).

@@ -40,6 +40,13 @@ export interface Reflector<T> {
 export class Reflector<T> extends EventEmitter {
   readonly cache = new Map<string, Versioned<T>>();
   private watcher: Watcher | undefined;
+  /**
+   * This reflector's own watch stream. etcd3 multiplexes every watcher of a namespace over
+   * one stream, and when several are cancelled at once (a compaction cancels them all) it can
+   * receive a response for a watcher it already dropped and throws from a stream handler,
+   * killing the process. A namespace per reflector gives each its own stream (and manager).
+   */
+  private watchSpace: ReturnType<Etcd3['namespace']> | undefined;
   private generation = 0;
   private stopped = false;
   private revision = '0';
@@ -171,7 +178,8 @@ export class Reflector<T> extends EventEmitter {
     const start = (BigInt(revision) + 1n).toString();
     let watcher: Watcher;
     try {
-      watcher = await this.etcd.watch().prefix(this.prefix).startRevision(start).create();
+      this.watchSpace ??= this.etcd.namespace(this.prefix);
+      watcher = await this.watchSpace.watch().prefix('').startRevision(start).create();
     } catch (e) {
       if (gen === this.generation && !this.stopped)
         void this.relist(true, `watch could not resume: ${(e as Error).message}`);
@@ -197,7 +205,8 @@ export class Reflector<T> extends EventEmitter {
   }
 
   private applyEvent(type: string, kv: IKeyValue): void {
-    const key = kv.key.toString();
+    // Keys arrive relative to the reflector's namespace (its prefix).
+    const key = this.prefix + kv.key.toString();
     const cur = this.cache.get(key);
     if (cur && BigInt(cur.modRevision) >= BigInt(kv.mod_revision)) return; // already seen
     if (type === 'Delete') {

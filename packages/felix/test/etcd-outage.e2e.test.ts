@@ -24,7 +24,11 @@ test("etcd killed and restarted, then a compaction past felix's revision: no dat
     const c = await addPod(n1, 'cali00000000ccc', '10.244.1.12');
     pods.push(a.ns, b.ns, c.ns);
     await ds.create(wep('a', 'n1', 'cali00000000aaa', '10.244.1.10/32', a.mac));
-    felix = Felix.start(n1, { NODENAME: 'n1', IP: '192.168.51.1/24' });
+    felix = Felix.start(n1, {
+      NODENAME: 'n1',
+      IP: '192.168.51.1/24',
+      FELIX_LOGSEVERITYSCREEN: process.env.FELIX_TEST_LOG ?? 'info',
+    });
     const routeA = '10.244.1.10 dev cali00000000aaa proto 80 scope link';
     const blackhole = 'blackhole 10.244.1.0/26 proto 80';
     await until(async () => (await routesIn(n1)).includes(routeA), 30_000, 'first route');
@@ -75,7 +79,11 @@ test("etcd killed and restarted, then a compaction past felix's revision: no dat
       },
       30_000,
       'convergence after the compaction',
-    );
+    ).catch((e) => {
+      // FELIX_LOG_DUMP: what felix saw, to tell a watch that never resumed from a slow apply.
+      process.stderr.write(`${felix!.log.slice(-40).join('\n')}\n`);
+      throw e;
+    });
     polling = false;
     await poller;
     assert.ok(polls > 50, `polled ${polls} times`);

@@ -1,4 +1,5 @@
 import { type DesiredNeighbor, neighborKey } from '../calc/desired-state.js';
+import { walkDiff } from './diff-walk.js';
 import { ipJson } from './exec.js';
 
 interface IpNeigh {
@@ -55,18 +56,7 @@ export function diffNeighbors(
     out.commands.push(`neigh replace ${n.ip} lladdr ${n.mac} dev ${n.dev} nud permanent`);
     out.replaced.push([key, n]);
   };
-  if (keys) {
-    const puts: string[] = [];
-    for (const key of keys) {
-      const k = kernel.get(key);
-      if (k) del(key, k);
-      if (desired.has(key)) puts.push(key);
-    }
-    for (const key of puts) put(key, desired.get(key)!);
-    return out;
-  }
-  for (const [key, n] of kernel) del(key, n);
-  for (const [key, n] of desired) put(key, n);
+  walkDiff(kernel, desired, keys, del, put);
   return out;
 }
 

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { canonicalCidr } from '@tricolor/datastore';
 import { type DesiredRoute, FELIX_RT_PROTO, routeKey } from '../calc/desired-state.js';
+import { walkDiff } from './diff-walk.js';
 import { ipJson } from './exec.js';
 
 /** A route of the main table as the kernel reports it (normalized). */
@@ -132,19 +133,7 @@ export function diffRoutes(
     out.commands.push(routeCommand('replace', d));
     out.replaced.push([key, d]);
   };
-  if (keys) {
-    const puts: string[] = [];
-    for (const key of keys) {
-      const k = kernel.get(key);
-      if (k) del(key, k);
-      if (desired.has(key)) puts.push(key);
-    }
-    // Deletions first, as in the full diff.
-    for (const key of puts) put(key, desired.get(key)!);
-    return out;
-  }
-  for (const [key, r] of kernel) del(key, r);
-  for (const [key, d] of desired) put(key, d);
+  walkDiff(kernel, desired, keys, del, put);
   return out;
 }
 
