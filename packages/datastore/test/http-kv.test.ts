@@ -17,14 +17,9 @@ import {
   HttpKV,
   type Transport,
 } from '../src/index.js';
+import { sharedEtcd } from './shared-etcd.js';
 
-let etcd: EtcdServer;
-before(async () => {
-  etcd = await EtcdServer.start();
-});
-after(async () => {
-  await etcd.destroy();
-});
+const shared = sharedEtcd('t');
 
 const exec = promisify(execFile);
 const prefix = () => `/h-${randomUUID().slice(0, 8)}/`;
@@ -162,9 +157,12 @@ for (const transport of ['grpc', 'http'] as Transport[]) {
 
 test('a dead first endpoint is skipped; the live one serves, and is asked first afterwards', async () => {
   const dead = `http://127.0.0.1:${await freePort()}`;
-  const ds = Datastore.connect(configFromEnv({}, { endpoints: [dead, etcd.endpoint], prefix: prefix() }), {
-    transport: 'http',
-  });
+  const ds = Datastore.connect(
+    configFromEnv({}, { endpoints: [dead, shared.server.endpoint], prefix: prefix() }),
+    {
+      transport: 'http',
+    },
+  );
   try {
     const created = await ds.create({
       kind: 'IPPool',
@@ -200,7 +198,7 @@ test('an endpoint that accepts but never answers times out, and the next one ser
   const hung = net.createServer((s) => s.resume()); // accepts, reads, never answers
   await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
   const hungUrl = `http://127.0.0.1:${(hung.address() as net.AddressInfo).port}`;
-  const kv = new HttpKV({ endpoints: [hungUrl, etcd.endpoint], requestTimeoutMs: 400 });
+  const kv = new HttpKV({ endpoints: [hungUrl, shared.server.endpoint], requestTimeoutMs: 400 });
   const alone = new HttpKV({ endpoints: [hungUrl], requestTimeoutMs: 400 });
   try {
     const t0 = Date.now();
@@ -216,7 +214,7 @@ test('an endpoint that accepts but never answers times out, and the next one ser
 
 test('a write that landed but whose answer was lost is retried on the next endpoint and recognised', async () => {
   const p = prefix();
-  const target = new URL(etcd.endpoint);
+  const target = new URL(shared.server.endpoint);
   let swallowed = 0;
   // Forwards each request to etcd, then drops the connection instead of passing the answer back.
   await withServer(
@@ -234,8 +232,8 @@ test('a write that landed but whose answer was lost is retried on the next endpo
       req.pipe(up);
     },
     async (lossy) => {
-      const kv = new HttpKV({ endpoints: [lossy, etcd.endpoint] });
-      const direct = new HttpKV({ endpoints: [etcd.endpoint] });
+      const kv = new HttpKV({ endpoints: [lossy, shared.server.endpoint] });
+      const direct = new HttpKV({ endpoints: [shared.server.endpoint] });
       try {
         const rev = await kv.create(`${p}k`, 'mine');
         assert.ok(rev, 'the retry met our own write: success, not "already exists"');
@@ -248,7 +246,7 @@ test('a write that landed but whose answer was lost is retried on the next endpo
         });
         // Someone else's value under the same key is still a conflict.
         assert.equal(await direct.create(`${p}k2`, 'theirs'), (await direct.get(`${p}k2`))!.modRevision);
-        const kv2 = new HttpKV({ endpoints: [lossy, etcd.endpoint] });
+        const kv2 = new HttpKV({ endpoints: [lossy, shared.server.endpoint] });
         try {
           assert.equal(await kv2.create(`${p}k2`, 'mine'), undefined);
         } finally {
@@ -284,13 +282,13 @@ test('an endpoint that is not etcd: EtcdRequestError with the URL and HTTP statu
 });
 
 test("etcd's own refusals come back with its message", async () => {
-  const kv = new HttpKV({ endpoints: [etcd.endpoint] });
+  const kv = new HttpKV({ endpoints: [shared.server.endpoint] });
   try {
     // A guard revision that is not a number: the gateway refuses the request body.
     await assert.rejects(kv.update('/x', 'v', 'not-a-number'), (e: Error) => {
       assert.ok(e instanceof EtcdRequestError, `${e.name}: ${e.message}`);
       assert.equal(e.status, 400);
-      assert.match(e.message, new RegExp(`^etcd POST ${etcd.endpoint}/v3/kv/txn: HTTP 400: .+`));
+      assert.match(e.message, new RegExp(`^etcd POST ${shared.server.endpoint}/v3/kv/txn: HTTP 400: .+`));
       return true;
     });
   } finally {
@@ -299,7 +297,7 @@ test("etcd's own refusals come back with its message", async () => {
 });
 
 test('a closed store refuses further calls', async () => {
-  const kv = new HttpKV({ endpoints: [etcd.endpoint] });
+  const kv = new HttpKV({ endpoints: [shared.server.endpoint] });
   await kv.revision();
   kv.close();
   await assert.rejects(kv.revision(), /the datastore was closed/);

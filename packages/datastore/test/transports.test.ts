@@ -4,8 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
-import { EtcdServer } from '@tricolor/testkit';
+import { test } from 'node:test';
 import {
   AlreadyExistsError,
   ConflictError,
@@ -18,19 +17,14 @@ import {
   NotFoundError,
   type Transport,
 } from '../src/index.js';
+import { sharedEtcd } from './shared-etcd.js';
 
-let etcd: EtcdServer;
-before(async () => {
-  etcd = await EtcdServer.start();
-});
-after(async () => {
-  await etcd.destroy();
-});
+const shared = sharedEtcd('t');
 
 const TRANSPORTS: Transport[] = ['grpc', 'http'];
 
 function open(transport: Transport, prefix = `/x-${randomUUID().slice(0, 8)}/`): Datastore<KeyValueStore> {
-  return Datastore.connect(configFromEnv({}, { endpoints: [etcd.endpoint], prefix }), { transport });
+  return Datastore.connect(configFromEnv({}, { endpoints: [shared.server.endpoint], prefix }), { transport });
 }
 
 const pool = (name: string, cidr: string): IPPool =>
@@ -229,7 +223,9 @@ test('http datastore: no watch and no etcd3 client, and the errors say why', () 
     assert.throws(() => ds.etcd, /uses the http transport, which has no etcd3 client/);
     assert.throws(
       () =>
-        Datastore.connect(configFromEnv({}, { endpoints: [etcd.endpoint] }), { transport: 'udp' as never }),
+        Datastore.connect(configFromEnv({}, { endpoints: [shared.server.endpoint] }), {
+          transport: 'udp' as never,
+        }),
       /unknown transport "udp"/,
     );
   } finally {
