@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configFromEnv, Datastore } from '@tricolor/datastore';
-import { EtcdServer, LoopbackBridge, Netns, run, Segment } from '@tricolor/testkit';
+import { configFromEnv, Datastore, ipamKeys } from '@tricolor/datastore';
+import { parseAffinities } from '@tricolor/ipam';
+import { EtcdServer, LoopbackBridge, Netns, run, Segment, waitFor } from '@tricolor/testkit';
 import { Daemon } from './daemon.js';
 import { BINARIES } from './paths.js';
 
@@ -231,12 +232,7 @@ export class Cluster {
   }
 
   async waitFor(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (await cond().catch(() => false)) return;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitFor(what, cond, timeoutMs, 200);
   }
 
   /** Every node's felix is ready, and (BGP modes) every bird has all its peers Established. */
@@ -382,12 +378,9 @@ export class Cluster {
   /** The manifest of `demo --json`. */
   async manifest(): Promise<Record<string, unknown>> {
     const blocks = new Map<string, string[]>();
-    const affinities = await this.ds.kv.list(`${this.ds.prefix}ipam/v2/host/`);
-    for (const kv of affinities.items) {
-      const m = /ipam\/v2\/host\/([^/]+)\/ipv[46]\/block\/(.+)$/.exec(kv.key);
-      if (!m || !kv.value.includes('confirmed')) continue;
-      const cidr = m[2]!.replace(/-(\d+)$/, '/$1');
-      blocks.set(m[1]!, [...(blocks.get(m[1]!) ?? []), cidr]);
+    const { items } = await this.ds.kv.list(ipamKeys.affinitiesPrefix(this.ds.prefix));
+    for (const a of parseAffinities(items, this.ds.prefix)) {
+      if (a.state === 'confirmed') blocks.set(a.node, [...(blocks.get(a.node) ?? []), a.block]);
     }
     return {
       etcd: this.etcd.endpoint,

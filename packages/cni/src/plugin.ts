@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import {
+  AlreadyExistsError,
   configFromEnv,
   Datastore,
   ipamKeys,
@@ -153,7 +154,11 @@ export async function cmdAdd(ctx: Context): Promise<CniResult> {
         profiles: [`kns.${ctx.namespace}`],
       },
     };
-    await ctx.ds.apply(wep);
+    // Create first: the record almost never exists yet; a retried ADD finds it and replaces it.
+    await ctx.ds.create(wep).catch((e: unknown) => {
+      if (e instanceof AlreadyExistsError) return ctx.ds.apply(wep);
+      throw e;
+    });
     return result(ctx, ips, veth.hostMac, veth.podMac);
   } catch (e) {
     await undo(ctx).catch(() => undefined);

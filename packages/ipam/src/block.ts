@@ -307,6 +307,15 @@ export function encodeBlock(b: Block): string {
 }
 
 /** Decodes a stored block; throws BlockFormatError naming the field at fault. */
+/** decodeBlock, or undefined for a value that is not a block (listings skip those; check reports them). */
+export function tryDecodeBlock(text: string): Block | undefined {
+  try {
+    return decodeBlock(text);
+  } catch {
+    return undefined;
+  }
+}
+
 export function decodeBlock(text: string): Block {
   let raw: unknown;
   try {

@@ -38,6 +38,7 @@ import {
   type Released,
   releaseOrdinals,
   repairBlock,
+  tryDecodeBlock,
   usedCount,
   withAffinity,
 } from './block.js';
@@ -522,12 +523,8 @@ export class Ipam {
     const { items } = await this.kv.list(ipamKeys.blocksPrefix(this.prefix, family));
     const cands: Stored[] = [];
     for (const v of items) {
-      let b: Block;
-      try {
-        b = decodeBlock(v.value);
-      } catch {
-        continue;
-      }
+      const b = tryDecodeBlock(v.value);
+      if (!b) continue;
       const c = parseCidr(b.cidr);
       if (!c || b.affinity === hostAffinity(node) || freeCount(b) === 0 || !poolOfBlock(eligible, c))
         continue;
@@ -978,12 +975,8 @@ export class Ipam {
     for (const family of [4, 6] as const) {
       const { items } = await this.kv.list(ipamKeys.blocksPrefix(this.prefix, family));
       for (const v of items) {
-        let b: Block;
-        try {
-          b = decodeBlock(v.value);
-        } catch {
-          continue;
-        }
+        const b = tryDecodeBlock(v.value);
+        if (!b) continue;
         if (b.affinity === null && isEmpty(b) && (await this.kv.delete(v.key, v.modRevision)))
           out.push(b.cidr);
       }
@@ -1005,12 +998,8 @@ export class Ipam {
       .filter((p) => p.cidr !== undefined);
     const blocks: BlockUsage[] = [];
     for (const v of [...v4.items, ...v6.items]) {
-      let b: Block;
-      try {
-        b = decodeBlock(v.value);
-      } catch {
-        continue;
-      }
+      const b = tryDecodeBlock(v.value);
+      if (!b) continue;
       const used = usedCount(b);
       blocks.push({
         cidr: b.cidr,
@@ -1058,12 +1047,7 @@ export class Ipam {
       if (v.key.startsWith(bp4) || v.key.startsWith(bp6)) {
         const part = v.key.slice((v.key.startsWith(bp4) ? bp4 : bp6).length);
         const c = cidrFromKeyPart(part);
-        let block: Block | undefined;
-        try {
-          block = decodeBlock(v.value);
-        } catch {
-          block = undefined;
-        }
+        const block = tryDecodeBlock(v.value);
         blocks.push({ key: v.key, cidr: c ? formatCidr(c) : part, block });
       } else if (v.key.startsWith(hp)) {
         const id = v.key.slice(hp.length);
