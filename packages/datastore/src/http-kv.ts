@@ -101,7 +101,9 @@ const revisionOf = (h: Header | undefined): string => h?.revision ?? '0';
  * etcd server certificates have both); the gateway then answers 503 "connection closed".
  */
 function gatewayHint(url: URL, detail: string): string {
-  return url.protocol === 'https:' && /closed network connection|connection closed/i.test(detail)
+  // etcd words the failed TLS hop to itself in several ways, depending on which side gives up first.
+  const hop = /closed network connection|connection closed|broken pipe|connection reset by peer|\bEOF\b/i;
+  return url.protocol === 'https:' && hop.test(detail)
     ? ' (etcd could not forward to its own gRPC port: with --client-cert-auth, its server certificate' +
         ' must also allow clientAuth in extendedKeyUsage)'
     : '';
