@@ -19,9 +19,11 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connectVeth, Netns } from '@tricolor/testkit';
 import { CalcCache, computeDesiredState } from '../src/calc/desired-state.js';
+import { EndpointIndex } from '../src/calc/endpoint-index.js';
 import { DEFAULT_SETTINGS } from '../src/config-types.js';
 import { Dataplane } from '../src/dataplane/dataplane.js';
 import { pool, wep } from '../test/helpers.js';
@@ -76,12 +78,13 @@ async function inner(n: number, podNs: string[]): Promise<void> {
   veths(n + ONES, podNs);
   const settleMs = settle(podNs);
   const settings = { ...DEFAULT_SETTINGS };
-  const endpoints = Array.from({ length: n }, (_, i) =>
-    wep(`pod-${i}`, 'bench', iface(i), `${ipOf(i)}/32`, 'ee:ee:ee:00:00:01'),
-  );
+  // As the agent does: endpoints in an EndpointIndex (fed by the watch), one CalcCache.
+  const endpoints = new EndpointIndex('bench');
+  const add = (i: number) =>
+    endpoints.set(`bench/pod-${i}`, wep(`pod-${i}`, 'bench', iface(i), `${ipOf(i)}/32`, 'ee:ee:ee:00:00:01'));
+  for (let i = 0; i < n; i++) add(i);
   const pools = [pool('p', '10.96.0.0/12', { natOutgoing: true })];
   const inputs = { nodeName: 'bench', settings, endpoints, pools, affinities: [], nodes: [] };
-  // As the agent does: one CalcCache across calculations.
   const cache = new CalcCache();
   let t0 = performance.now();
   const desired = computeDesiredState(inputs, cache);
@@ -103,7 +106,7 @@ async function inner(n: number, podNs: string[]): Promise<void> {
   let last = desired;
   for (let k = 0; k < ONES; k++) {
     const i = n + k;
-    endpoints.push(wep(`pod-${i}`, 'bench', iface(i), `${ipOf(i)}/32`, 'ee:ee:ee:00:00:01'));
+    add(i);
     t0 = performance.now();
     last = computeDesiredState(inputs, cache);
     const calc = performance.now() - t0;
@@ -144,6 +147,11 @@ async function inner(n: number, podNs: string[]): Promise<void> {
   if (got !== n + ONES) throw new Error(`expected ${n + ONES} workload routes, kernel has ${got}`);
   const rules = Object.values(rep.rules).reduce((a, b) => a + b, 0);
   const total = ones.map((o) => o.calc + o.apply);
+  if (process.env.FELIX_BENCH_VERBOSE)
+    writeFileSync(
+      process.env.FELIX_BENCH_VERBOSE,
+      JSON.stringify(ones.map((o) => [o.calc, o.apply, o.timings])),
+    );
   process.stdout.write(
     `${JSON.stringify({
       n,

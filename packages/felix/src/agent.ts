@@ -47,7 +47,7 @@ export class Agent {
   lastConvergedAt: Date | undefined;
 
   constructor(private readonly o: AgentOptions) {
-    this.syncer = new Syncer(o.ds);
+    this.syncer = new Syncer(o.ds, o.config.nodeName);
     this.syncer.on('change', () => this.schedule());
     this.syncer.on('resync', (i: { reason: string }) => {
       o.metrics.resyncsStarted.inc();
@@ -177,7 +177,7 @@ export class Agent {
       metrics.activeLocalEndpoints.set(desired.localEndpoints);
       metrics.routeTableNumRoutes.set(desired.routes.size);
       metrics.clusterNumHosts.set([...snap.nodes].length);
-      metrics.clusterNumWorkloadEndpoints.set([...snap.endpoints].length);
+      metrics.clusterNumWorkloadEndpoints.set(this.syncer.endpoints.cache.size);
       for (const [t, n] of Object.entries(rep.rules))
         metrics.iptablesRules.set({ ip_version: '4', table: t }, n);
       for (const [t, n] of Object.entries(rep.chains))

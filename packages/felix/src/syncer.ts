@@ -11,10 +11,12 @@ import {
   type WorkloadEndpoint,
 } from '@tricolor/datastore';
 import type { Affinity } from './calc/desired-state.js';
+import { EndpointIndex } from './calc/endpoint-index.js';
 
 /** The calculation's inputs as the datastore currently has them. */
 export interface Snapshot {
-  endpoints: Iterable<WorkloadEndpoint>;
+  /** This node's endpoints, with the history of which changed (see EndpointIndex). */
+  endpoints: EndpointIndex;
   pools: IPPool[];
   nodes: Iterable<Node>;
   affinities: Iterable<Affinity>;
@@ -25,7 +27,9 @@ export interface Snapshot {
  * List+watch of everything felix reads: WorkloadEndpoints, IPPools, Nodes,
  * FelixConfigurations and IPAM block affinities. Each is a datastore Reflector, so an
  * etcd restart or a compaction produces a resync that emits only the differences; the
- * syncer never forgets state, so the dataplane is never flushed on a resync.
+ * syncer never forgets state, so the dataplane is never flushed on a resync. This node's
+ * endpoints are also kept in an `EndpointIndex`, so the calculation visits only the
+ * endpoints that changed.
  */
 export class Syncer extends EventEmitter {
   readonly endpoints: Reflector<WorkloadEndpoint>;
@@ -33,12 +37,19 @@ export class Syncer extends EventEmitter {
   readonly nodes: Reflector<Node>;
   readonly configs: Reflector<FelixConfiguration>;
   readonly affinities: Reflector<Affinity>;
+  readonly localEndpoints: EndpointIndex;
   private readonly all: Reflector<unknown>[];
   resyncs = 0;
 
-  constructor(readonly ds: Datastore) {
+  constructor(
+    readonly ds: Datastore,
+    nodeName: string,
+  ) {
     super();
     this.endpoints = ds.reflector('WorkloadEndpoint');
+    this.localEndpoints = new EndpointIndex(nodeName);
+    // Registered before the others' listeners: the index is current when 'change' fires.
+    this.endpoints.on('event', (e) => this.localEndpoints.set(e.key, e.type === 'put' ? e.value : undefined));
     this.pools = ds.reflector('IPPool');
     this.nodes = ds.reflector('Node');
     this.configs = ds.reflector('FelixConfiguration');
@@ -93,7 +104,7 @@ export class Syncer extends EventEmitter {
   snapshot(): Snapshot {
     const vals = <T>(r: Reflector<T>) => [...r.cache.values()].map((v) => v.value);
     return {
-      endpoints: vals(this.endpoints),
+      endpoints: this.localEndpoints,
       pools: vals(this.pools),
       nodes: vals(this.nodes),
       affinities: vals(this.affinities),

@@ -9,6 +9,8 @@ import {
   type DesiredState,
   vtepMac,
 } from '../src/calc/desired-state.js';
+import { EndpointIndex } from '../src/calc/endpoint-index.js';
+import { TABLES, type Table } from '../src/calc/iptables/rules.js';
 import { diffRoutes, type KernelRoute, routeMap } from '../src/dataplane/routes.js';
 import { ipipCommands, vxlanCommands } from '../src/dataplane/vxlan.js';
 import { node, pool, settings, wep } from './helpers.js';
@@ -234,11 +236,11 @@ test('a CalcCache changes nothing in the result, through adds, deletes, changes 
     assert.deepEqual(withoutDelta(cached), computeDesiredState(inputs), `step ${k}`);
   }
   // Unchanged endpoints hand back the same chain objects (what lets the drivers skip them).
-  const a = computeDesiredState(inputs, cache).iptables.filter.chains;
-  const b = computeDesiredState(inputs, cache).iptables.filter.chains;
   const local = eps.find((e) => e.spec.node === 'n1')!;
-  const fw = (cs: typeof a) => cs.find((c) => c.name === `tri-fw-${local.spec.interfaceName}`);
-  assert.ok(fw(a) && fw(a) === fw(b));
+  const fw = () =>
+    computeDesiredState(inputs, cache).iptables.filter.chains.get(`tri-fw-${local.spec.interfaceName}`);
+  const a = fw();
+  assert.ok(a && a === fw());
 });
 
 /**
@@ -253,7 +255,7 @@ function reference(inputs: CalcInputs) {
   const neighbors = new Map<string, unknown>();
   const sysctls = new Map<string, string>();
   const key = (e: WorkloadEndpoint) => `${e.metadata.namespace}/${e.metadata.name}`;
-  const local = [...inputs.endpoints]
+  const local = [...(inputs.endpoints as WorkloadEndpoint[])]
     .filter((e) => e.spec.node === inputs.nodeName)
     .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   let v6 = false;
@@ -294,6 +296,13 @@ const snapshot = (d: DesiredState) => ({
   neighbors: new Map(d.neighbors),
   sysctls: new Map(d.sysctls),
 });
+
+/** Every chain of every table, by `<table> <name>` (chains are values: never mutated). */
+const chainsOf = (d: DesiredState) => {
+  const m = new Map<string, unknown>();
+  for (const t of TABLES) for (const [n, c] of d.iptables[t].chains) m.set(`${t} ${n}`, c.rules);
+  return m;
+};
 
 test('incremental results equal full recomputation across random add/delete/change sequences', () => {
   const ifaceName = (i: number) => `cali${i.toString(16).padStart(11, '0')}`;
@@ -345,6 +354,13 @@ test('incremental results equal full recomputation across random add/delete/chan
       inputs.endpoints = eps;
       const cache = new CalcCache();
       let prev = snapshot(computeDesiredState(inputs, cache));
+      // The same endpoints through an EndpointIndex (what the agent uses): only the
+      // changed keys are visited, and the results must be the same.
+      const index = new EndpointIndex('n1');
+      const key = (e: WorkloadEndpoint) => `${e.metadata.namespace}/${e.metadata.name}`;
+      for (const e of eps) index.set(key(e), e);
+      const indexCache = new CalcCache();
+      let prevChains = chainsOf(computeDesiredState({ ...inputs, endpoints: index }, indexCache));
       let names = 0;
       for (const o of ops) {
         if (o.op === 'add') {
@@ -357,14 +373,18 @@ test('incremental results equal full recomputation across random add/delete/chan
             o.mac ? `ee:ee:ee:00:00:${(o.ip % 256).toString(16).padStart(2, '0')}` : undefined,
           );
           eps.push(e);
-        } else if (o.op === 'del' && eps.length) eps.splice(o.at % eps.length, 1);
-        else if (o.op === 'change' && eps.length) {
+          index.set(key(e), e);
+        } else if (o.op === 'del' && eps.length) {
+          index.set(key(eps[o.at % eps.length]!), undefined);
+          eps.splice(o.at % eps.length, 1);
+        } else if (o.op === 'change' && eps.length) {
           const i = o.at % eps.length;
           const e = eps[i]!;
           eps[i] = {
             ...e,
             spec: { ...e.spec, interfaceName: ifaceName(o.iface), ipNetworks: [`10.244.1.${o.ip}/32`] },
           };
+          index.set(key(e), eps[i]);
         } else if (o.op === 'blocks') {
           inputs.affinities = [
             ...Array.from({ length: o.owned }, (_, k) => ({
@@ -378,10 +398,28 @@ test('incremental results equal full recomputation across random add/delete/chan
               state: 'confirmed',
             })),
           ];
-        } else if (o.op === 'full') cache.full();
+        } else if (o.op === 'full') {
+          cache.full();
+          indexCache.full();
+        }
         const d = computeDesiredState(inputs, cache);
         const want = computeDesiredState(inputs);
         assert.deepEqual(withoutDelta(d), want);
+        const viaIndex = computeDesiredState({ ...inputs, endpoints: index }, indexCache);
+        assert.deepEqual(withoutDelta(viaIndex), want, 'through the index');
+        // The iptables delta names every chain that differs from the previous result.
+        const chains = chainsOf(viaIndex);
+        if (viaIndex.changes)
+          for (const k of new Set([...prevChains.keys(), ...chains.keys()])) {
+            const [t, n] = k.split(' ') as [Table, string];
+            if (!viaIndex.changes.iptables[t].has(n))
+              assert.deepEqual(
+                chains.get(k),
+                prevChains.get(k),
+                `chain ${k} changed but is not in the delta`,
+              );
+          }
+        prevChains = chains;
         assert.deepEqual(snapshot(d), reference(inputs));
         // The delta names every key whose entry differs from the previous result.
         if (d.changes) {

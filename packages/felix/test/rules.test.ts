@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { computeDesiredState } from '../src/calc/desired-state.js';
+import { ChainSet } from '../src/calc/iptables/chain-set.js';
 import { buildIptables } from '../src/calc/iptables/chains.js';
-import { dispatchChains } from '../src/calc/iptables/dispatch.js';
+import { dispatchChains, newDispatchMemo, updateDispatch } from '../src/calc/iptables/dispatch.js';
 import { hashChain, renderChain } from '../src/calc/iptables/rules.js';
+import { writeOrder } from '../src/calc/iptables/write-order.js';
 import { diffIptables, parseSave, ruleHash } from '../src/dataplane/iptables.js';
 import { pool, settings } from './helpers.js';
 
@@ -38,7 +41,7 @@ test('base chains: hooks, failsafes, nat-outgoing with pool ipsets, unknown inte
   );
   assert.equal(st.raw.hooks.length, 2);
   assert.equal(st.mangle.hooks.length, 1);
-  const chain = (t: 'filter' | 'nat', n: string) => st[t].chains.find((c) => c.name === n)!;
+  const chain = (t: 'filter' | 'nat', n: string) => st[t].chains.get(n)!;
   assert.deepEqual(
     chain('filter', 'tri-failsafe-in').rules.map((r) => r.match),
     [22, 179, 2379, 2380, 6443].map((p) => `-p tcp -m tcp --dport ${p}`),
@@ -57,10 +60,10 @@ test('base chains: hooks, failsafes, nat-outgoing with pool ipsets, unknown inte
   assert.ok(chain('filter', 'tri-tw-cali1234567890a'));
   // Without natOutgoing pools the chain is empty.
   const none = buildIptables(settings(), [], [pool('p', '10.244.0.0/16')]);
-  assert.deepEqual(none.nat.chains.find((c) => c.name === 'tri-nat-outgoing')!.rules, []);
+  assert.deepEqual(none.nat.chains.get('tri-nat-outgoing')!.rules, []);
   // Chain prefix is configurable.
   const other = buildIptables(settings({ chainPrefix: 'zz-' }), [], []);
-  assert.ok(other.filter.chains.every((c) => c.name.startsWith('zz-')));
+  assert.ok([...other.filter.chains.keys()].every((n) => n.startsWith('zz-')));
 });
 
 test('dispatch scales: 10,000 interfaces give a prefix tree with short chains, every leaf ends in DROP', () => {
@@ -130,7 +133,7 @@ test('restore order: every chain after the chains it jumps to; dispatch names so
   const st = buildIptables(settings(), eps, []);
   for (const t of ['raw', 'mangle', 'nat', 'filter'] as const) {
     const seen = new Set<string>();
-    for (const c of st[t].chains) {
+    for (const c of writeOrder(st[t].chains).map((n) => st[t].chains.get(n)!)) {
       for (const r of c.rules) {
         const target = /^-[gj] (tri-\S+)/.exec(r.action)?.[1];
         if (target) assert.ok(seen.has(target), `${t}: ${c.name} jumps to ${target} listed later`);
@@ -139,7 +142,7 @@ test('restore order: every chain after the chains it jumps to; dispatch names so
     }
   }
   // iptables-nft's chain-name list is sorted; these orders keep its walks short.
-  const names = st.filter.chains.map((c) => c.name);
+  const names = writeOrder(st.filter.chains);
   const fd = names.filter((n) => n.startsWith('tri-fd-'));
   const td = names.filter((n) => n.startsWith('tri-td-'));
   assert.ok(fd.length > 10 && td.length > 10);
@@ -171,7 +174,7 @@ test('iptables diff: writes only changed chains, one hook jump at the top, never
   const lines: string[] = [];
   for (const t of ['raw', 'mangle', 'nat', 'filter'] as const) {
     lines.push(`*${t}`);
-    for (const c of d.iptables[t].chains) lines.push(`:${c.name} - [0:0]`);
+    for (const c of d.iptables[t].chains.values()) lines.push(`:${c.name} - [0:0]`);
     for (const h of d.iptables[t].hooks) lines.push(`:${h.hook} ACCEPT [0:0]`);
     for (const h of d.iptables[t].hooks) {
       const m = new RegExp(`-I ${h.hook} 1 (.*-j ${h.target})`).exec(
@@ -180,7 +183,7 @@ test('iptables diff: writes only changed chains, one hook jump at the top, never
       lines.push(`-A ${h.hook} ${m![1]}`);
     }
     if (t === 'filter') lines.push('-A INPUT -s 1.2.3.4/32 -j DROP');
-    for (const c of d.iptables[t].chains)
+    for (const c of d.iptables[t].chains.values())
       for (const l of renderChain(c, 'tri-').lines) lines.push(`-A ${c.name} ${l}`);
     lines.push('COMMIT');
   }
@@ -198,4 +201,60 @@ test('iptables diff: writes only changed chains, one hook jump at the top, never
   const edit = diffIptables(d.iptables, kernel, 'tri-');
   assert.equal(edit.changedChains, 1);
   assert.match(edit.script, /:tri-FORWARD - \[0:0\]/);
+});
+
+test('dispatch trees updated step by step equal trees built from scratch, and report every changed chain', () => {
+  const opts = {
+    root: 'tri-from-wl-dispatch',
+    childPrefix: 'tri-fd-',
+    direction: '-i' as const,
+    target: (i: string) => `tri-fw-${i}`,
+    interfacePrefix: 'cali',
+    unknown: [{ action: '-j DROP' }],
+    // Tiny leaves, and names from a 3-letter alphabet: deep trees whose shape (shared
+    // levels skipped or not) changes as names come and go.
+    maxLeaf: 2,
+  };
+  const name = fc
+    .array(fc.constantFrom('a', 'b', 'c'), { minLength: 1, maxLength: 6 })
+    .map((cs) => `cali${cs.join('')}`);
+  const step = fc.record({ add: fc.boolean(), name, other: fc.boolean() });
+  fc.assert(
+    fc.property(fc.array(step, { maxLength: 80 }), (steps) => {
+      const live = new Set<string>();
+      const memo = newDispatchMemo();
+      const set = new ChainSet();
+      let prev = new Map<string, unknown>();
+      for (const s of steps) {
+        const n = s.other ? `eth${s.name.slice(4)}` : s.name;
+        if (s.add) live.add(n);
+        else live.delete(n);
+        updateDispatch([...live].sort(), opts, memo, set);
+        const fresh = new ChainSet();
+        updateDispatch([...live].sort(), opts, newDispatchMemo(), fresh);
+        const now = new Map([...set.chains].map(([k, c]) => [k, c.rules]));
+        assert.deepEqual(now, new Map([...fresh.chains].map(([k, c]) => [k, c.rules])));
+        const changed = set.takeChanged();
+        for (const k of new Set([...prev.keys(), ...now.keys()]))
+          if (!changed.has(k)) assert.deepEqual(now.get(k), prev.get(k), `${k} changed but is not reported`);
+        prev = now;
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('write order: every chain after the chains it jumps to, highest name first among the ready ones', () => {
+  const chains = new Map(
+    [
+      { name: 'tri-a', rules: [{ action: '-j tri-z' }, { action: '-g tri-b' }] },
+      { name: 'tri-b', rules: [{ action: '-j ACCEPT' }] },
+      { name: 'tri-c', rules: [{ action: '-j tri-b' }] },
+      { name: 'tri-z', rules: [{ action: '-j MARK --set-xmark 0x1/0x1' }] },
+    ].map((c) => [c.name, c]),
+  );
+  assert.deepEqual(writeOrder(chains), ['tri-z', 'tri-b', 'tri-c', 'tri-a']);
+  // A delta: jumps to chains outside it impose no order.
+  assert.deepEqual(writeOrder(chains, ['tri-a', 'tri-c']), ['tri-c', 'tri-a']);
+  assert.deepEqual(writeOrder(chains, ['tri-b', 'tri-a', 'tri-gone']), ['tri-b', 'tri-a']);
 });

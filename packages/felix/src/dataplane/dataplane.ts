@@ -154,7 +154,7 @@ export class Dataplane {
       const ips = await this.ipsets.apply(d.ipsets);
       t('ipsets', t1);
       t1 = performance.now();
-      const ipt = await this.iptables.apply(d.iptables);
+      const ipt = await this.iptables.apply(d.iptables, delta?.iptables);
       t('iptables', t1);
       return { ips, ipt };
     };
@@ -175,7 +175,7 @@ export class Dataplane {
 
     const rules: Record<string, number> = countRules(d.iptables);
     const chains: Record<string, number> = {};
-    for (const tb of TABLES) chains[tb] = d.iptables[tb].chains.length;
+    for (const tb of TABLES) chains[tb] = d.iptables[tb].chains.size;
     return {
       routeCommands: rd.commands.length,
       waitingRoutes: rd.waiting.length + sys.missing,

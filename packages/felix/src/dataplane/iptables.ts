@@ -9,6 +9,7 @@ import {
   type Table,
   tagPrefix,
 } from '../calc/iptables/rules.js';
+import { writeOrder } from '../calc/iptables/write-order.js';
 import { cmd } from './exec.js';
 
 export type Backend = 'nft' | 'legacy';
@@ -102,14 +103,19 @@ export interface IptablesDiff {
  * rewritten when their hash list differs (declaring an existing chain in --noflush mode
  * flushes it), stale prefixed chains are flushed then deleted, and each hook gets exactly
  * one felix jump at position 1. Rules without felix's tag are never named in the script.
- * Changed chains are written in the order of `desired` (each chain after the ones it
- * jumps to), each declared right before its rules.
+ * Chains are written in `writeOrder` (each after the chains it jumps to), each declared
+ * right before its rules.
+ *
+ * `only`: per table, the chain names that may differ (the calculation's delta, with a
+ * kernel model that has been kept in step); just those are compared. Hooks are always
+ * checked (five chains).
  */
 export function diffIptables(
   desired: IptablesState,
   kernel: Map<Table, ParsedTable>,
   chainPrefix: string,
   render: (c: Chain) => RenderedChain = (c) => renderChain(c, chainPrefix),
+  only?: Record<Table, Iterable<string>>,
 ): IptablesDiff {
   const parts: string[] = [];
   let changedChains = 0;
@@ -118,36 +124,47 @@ export function diffIptables(
   const touched: IptablesDiff['touched'] = new Map();
   for (const t of TABLES) {
     const k: ParsedTable = kernel.get(t) ?? { chains: new Map<string, string[]>() };
+    const want = desired[t].chains;
     const tt = { written: [] as Chain[], deleted: [] as string[], hooks: false };
-    const decl: string[] = [];
+    const writes: string[] = [];
     const body: string[] = [];
+    const decl: string[] = [];
     const del: string[] = [];
-    const want = new Set<string>();
-    for (const c of desired[t].chains) {
-      want.add(c.name);
+    const ours = (name: string) => !BUILTIN_CHAINS.has(name) && name.startsWith(chainPrefix);
+    const examine = (name: string) => {
+      const c = want.get(name);
+      const cur = k.chains.get(name);
+      if (!c) {
+        if (cur && ours(name)) {
+          deletedChains++;
+          tt.deleted.push(name);
+          decl.push(`:${name} - [0:0]`);
+          del.push(`-X ${name}`);
+        }
+        return;
+      }
       const r = render(c);
-      const cur = k.chains.get(c.name);
       // The very array written by the last successful restore (model kept in step): unchanged.
-      if (cur === r.lines) continue;
+      if (cur === r.lines) return;
       if (
         cur &&
         cur.length === r.hashes.length &&
         cur.every((b, i) => ruleHash(b, chainPrefix) === r.hashes[i])
       )
-        continue;
+        return;
+      writes.push(name);
+    };
+    if (only) for (const name of new Set(only[t])) examine(name);
+    else {
+      for (const name of want.keys()) examine(name);
+      for (const name of k.chains.keys()) if (!want.has(name)) examine(name);
+    }
+    for (const name of writes.length > 1 ? writeOrder(want, writes) : writes) {
+      const c = want.get(name)!;
       changedChains++;
       tt.written.push(c);
-      // Declaration right before the contents, in the desired order (a chain after the
-      // chains it jumps to): keeps iptables-nft's chain-name list walks short.
-      body.push(`:${c.name} - [0:0]`);
-      for (const line of r.lines) body.push(`-A ${c.name} ${line}`);
-    }
-    for (const name of k.chains.keys()) {
-      if (BUILTIN_CHAINS.has(name) || !name.startsWith(chainPrefix) || want.has(name)) continue;
-      deletedChains++;
-      tt.deleted.push(name);
-      decl.push(`:${name} - [0:0]`);
-      del.push(`-X ${name}`);
+      body.push(`:${name} - [0:0]`);
+      for (const line of render(c).lines) body.push(`-A ${name} ${line}`);
     }
     // Hooks: exactly one felix jump per hook, at the top.
     const hooks = new Map<string, { hash: string; line: string }>();
@@ -205,11 +222,10 @@ class RenderCache {
   /** Drops renderings of chains no longer wanted (only when the cache has grown well past them). */
   prune(desired: IptablesState): void {
     let n = 0;
-    for (const t of TABLES) n += desired[t].chains.length;
+    for (const t of TABLES) n += desired[t].chains.size;
     if (this.byName.size <= n + 1000) return;
-    const names = new Set<string>();
-    for (const t of TABLES) for (const c of desired[t].chains) names.add(c.name);
-    for (const name of this.byName.keys()) if (!names.has(name)) this.byName.delete(name);
+    for (const name of this.byName.keys())
+      if (!TABLES.some((t) => desired[t].chains.has(name))) this.byName.delete(name);
   }
 }
 
@@ -235,12 +251,17 @@ export class IptablesDriver {
     this.kernel = undefined;
   }
 
-  async apply(desired: IptablesState): Promise<IptablesDiff> {
+  /**
+   * `only`: the chain names that changed since the state this driver applied last (the
+   * calculation's delta); ignored when the model had to be re-read.
+   */
+  async apply(desired: IptablesState, only?: Record<Table, Iterable<string>>): Promise<IptablesDiff> {
     if (!this.kernel) {
       this.saveCalls++;
       this.kernel = await readTables(this.backend);
+      only = undefined;
     }
-    const diff = diffIptables(desired, this.kernel, this.chainPrefix, this.renders.render);
+    const diff = diffIptables(desired, this.kernel, this.chainPrefix, this.renders.render, only);
     this.renders.prune(desired);
     if (!diff.script) return diff;
     this.restoreCalls++;

@@ -2,8 +2,9 @@ import type { IPPool } from '@tricolor/datastore';
 import type { FelixSettings } from '../../config-types.js';
 import { failsafeChains } from '../failsafes.js';
 import { natOutgoingChain } from '../nat-outgoing.js';
-import { type DispatchMemo, dispatchChains, newDispatchMemo } from './dispatch.js';
-import { type Chain, emptyIptablesState, type IptablesState, type Rule, sameRule } from './rules.js';
+import { ChainSet } from './chain-set.js';
+import { newDispatchMemo, updateDispatch } from './dispatch.js';
+import { type Chain, type HookJump, type IptablesState, type Rule, TABLES, type Table } from './rules.js';
 
 /** The packet-mark bit felix uses for "accepted by an endpoint chain". */
 export const MARK_ACCEPT = '0x10000';
@@ -23,18 +24,6 @@ export type EndpointPolicyRules = (ep: LocalEndpointRef, dir: 'from' | 'to') => 
 
 export const noPolicy: EndpointPolicyRules = () => [];
 
-/** What `buildIptables` may reuse from its previous call (results are equal either way). */
-export class IptablesCache {
-  prefix = '';
-  /** The endpoint interfaces, sorted, as of the last call. */
-  ifaces: string[] = [];
-  /** Endpoint chains by interface. */
-  from = new Map<string, Chain>();
-  to = new Map<string, Chain>();
-  fromTree: DispatchMemo = newDispatchMemo();
-  toTree: DispatchMemo = newDispatchMemo();
-}
-
 export function chainNames(prefix: string) {
   return {
     fromDispatch: `${prefix}from-wl-dispatch`,
@@ -51,166 +40,245 @@ export function chainNames(prefix: string) {
   };
 }
 
+/** The static chains (everything but the per-endpoint chains and dispatch trees) and hooks, per table. */
+function staticTables(s: FelixSettings, pools: IPPool[]): Record<Table, TableParts> {
+  const p = s.chainPrefix;
+  const n = chainNames(p);
+  const wl = `${s.interfacePrefix}+`;
+  const clear = `-j MARK --set-xmark 0x0/${MARK_ACCEPT}`;
+  const hasMark = `-m mark --mark ${MARK_ACCEPT}/${MARK_ACCEPT}`;
+  const hook = (table: Table, h: string): HookJump => ({ table, hook: h, target: n.hook(h) });
+  const natOut = natOutgoingChain(p, pools);
+  const [failIn, failOut] = failsafeChains(p, s.failsafeInboundHostPorts, s.failsafeOutboundHostPorts);
+  return {
+    // raw: clear our mark bit; drop spoofed sources from workloads (strict reverse-path check).
+    raw: {
+      chains: [
+        {
+          name: n.hook('PREROUTING'),
+          rules: [
+            { action: clear },
+            { match: `-i ${wl} -m rpfilter --invert`, action: '-j DROP', note: 'workload source spoofing' },
+          ],
+        },
+        { name: n.hook('OUTPUT'), rules: [{ action: clear }] },
+      ],
+      hooks: [hook('raw', 'PREROUTING'), hook('raw', 'OUTPUT')],
+    },
+    // mangle: established flows skip the rest of the mangle table.
+    mangle: {
+      chains: [
+        {
+          name: n.hook('PREROUTING'),
+          rules: [{ match: '-m conntrack --ctstate RELATED,ESTABLISHED', action: '-j ACCEPT' }],
+        },
+      ],
+      hooks: [hook('mangle', 'PREROUTING')],
+    },
+    // nat: masquerade for natOutgoing pools.
+    nat: {
+      chains: [
+        { name: n.hook('PREROUTING'), rules: [] },
+        natOut,
+        { name: n.hook('POSTROUTING'), rules: [{ action: `-j ${natOut.name}` }] },
+      ],
+      hooks: [hook('nat', 'PREROUTING'), hook('nat', 'POSTROUTING')],
+    },
+    // filter: the hooks send workload traffic into the dispatch trees (built separately).
+    filter: {
+      chains: [
+        failIn!,
+        failOut!,
+        {
+          name: n.hook('FORWARD'),
+          rules: [
+            { match: '-m conntrack --ctstate INVALID', action: '-j DROP' },
+            { match: '-m conntrack --ctstate RELATED,ESTABLISHED', action: '-j ACCEPT' },
+            { action: clear },
+            { match: `-i ${wl}`, action: `-j ${n.fromDispatch}` },
+            { match: `-o ${wl}`, action: `-j ${n.toDispatch}` },
+            { match: hasMark, action: '-j ACCEPT', note: 'accepted by endpoint chains' },
+          ],
+        },
+        {
+          name: n.hook('INPUT'),
+          rules: [
+            { action: `-j ${failIn!.name}` },
+            { action: clear },
+            { match: `-i ${wl}`, action: `-j ${n.fromDispatch}` },
+            { match: `-i ${wl} ${hasMark}`, action: '-j ACCEPT', note: 'workload to host' },
+          ],
+        },
+        { name: n.hook('OUTPUT'), rules: [{ action: `-j ${failOut!.name}` }] },
+      ],
+      hooks: [hook('filter', 'INPUT'), hook('filter', 'FORWARD'), hook('filter', 'OUTPUT')],
+    },
+  };
+}
+
+interface TableParts {
+  chains: Chain[];
+  hooks: HookJump[];
+}
+
+/** Inserts `x` into the sorted array `a` (no-op if present). */
+function sortedInsert(a: string[], x: string): void {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  if (a[lo] !== x) a.splice(lo, 0, x);
+}
+
+function sortedRemove(a: string[], x: string): void {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  if (a[lo] === x) a.splice(lo, 1);
+}
+
 /**
- * Renders every chain felix owns in raw, mangle, nat and filter. Kernel hooks get one
- * jump each (inserted at the top); everything else lives in prefixed chains.
+ * The iptables part of the calculation, kept between calculations (Calico's calculation
+ * graph feeding its iptables tables): the static chains are re-derived and compared on
+ * every update (there are a dozen), the per-endpoint chains only for the interfaces named
+ * as changed, the dispatch trees along the changed paths. Each table's `ChainSet` records
+ * which chains really changed, which is what the dataplane then diffs and writes.
+ *
+ * Chain and interface prefixes are fixed for the life of one instance (felix needs a
+ * restart to change them; see the agent).
+ */
+export class IptablesCalc {
+  private readonly sets: Record<Table, ChainSet> = {
+    raw: new ChainSet(),
+    mangle: new ChainSet(),
+    nat: new ChainSet(),
+    filter: new ChainSet(),
+  };
+  private hooks: Record<Table, HookJump[]> = { raw: [], mangle: [], nat: [], filter: [] };
+  private staticNames: Record<Table, Set<string>> = {
+    raw: new Set(),
+    mangle: new Set(),
+    nat: new Set(),
+    filter: new Set(),
+  };
+  /** Local workload interfaces, sorted. */
+  readonly ifaces: string[] = [];
+  private readonly toTree = newDispatchMemo();
+  private readonly fromTree = newDispatchMemo();
+  private policy: EndpointPolicyRules | undefined;
+
+  constructor(
+    readonly chainPrefix: string,
+    readonly interfacePrefix: string,
+  ) {}
+
+  /**
+   * Brings the chains up to date. `changed`: the interfaces whose endpoint came, went or
+   * changed; `endpoint(iface)`: the endpoint an interface belongs to now (undefined: none).
+   * A different `policy` function than last time re-derives every endpoint chain.
+   */
+  update(
+    s: FelixSettings,
+    pools: IPPool[],
+    policy: EndpointPolicyRules,
+    changed: Iterable<string>,
+    endpoint: (iface: string) => LocalEndpointRef | undefined,
+  ): void {
+    const n = chainNames(this.chainPrefix);
+    const st = staticTables(
+      { ...s, chainPrefix: this.chainPrefix, interfacePrefix: this.interfacePrefix },
+      pools,
+    );
+    for (const t of TABLES) {
+      const names = new Set<string>();
+      for (const c of st[t].chains) {
+        this.sets[t].set(c);
+        names.add(c.name);
+      }
+      for (const old of this.staticNames[t]) if (!names.has(old)) this.sets[t].delete(old);
+      this.staticNames[t] = names;
+      this.hooks[t] = st[t].hooks;
+    }
+
+    const f = this.sets.filter;
+    const allow: Rule = { action: `-j MARK --set-xmark ${MARK_ACCEPT}/${MARK_ACCEPT}` };
+    const endpointChains = (iface: string) => {
+      const ep = endpoint(iface);
+      if (!ep) {
+        f.delete(n.toEndpoint(iface));
+        f.delete(n.fromEndpoint(iface));
+        sortedRemove(this.ifaces, iface);
+        return;
+      }
+      // A policy rule that accepts sets the mark and RETURNs; without policy: allow.
+      f.set({ name: n.toEndpoint(iface), rules: [...policy(ep, 'to'), allow] });
+      f.set({ name: n.fromEndpoint(iface), rules: [...policy(ep, 'from'), allow] });
+      sortedInsert(this.ifaces, iface);
+    };
+    if (policy !== this.policy) {
+      this.policy = policy;
+      for (const iface of [...this.ifaces]) endpointChains(iface);
+    }
+    for (const iface of changed) endpointChains(iface);
+
+    const unknown: Rule[] = [{ action: '-j DROP', note: 'unknown workload interface' }];
+    const tree = { interfacePrefix: this.interfacePrefix, unknown };
+    updateDispatch(
+      this.ifaces,
+      { ...tree, root: n.toDispatch, childPrefix: n.toDispatchChild, direction: '-o', target: n.toEndpoint },
+      this.toTree,
+      f,
+    );
+    updateDispatch(
+      this.ifaces,
+      {
+        ...tree,
+        root: n.fromDispatch,
+        childPrefix: n.fromDispatchChild,
+        direction: '-i',
+        target: n.fromEndpoint,
+      },
+      this.fromTree,
+      f,
+    );
+  }
+
+  /** The desired tables. The maps are this instance's own: read them before the next update. */
+  state(): IptablesState {
+    const out = {} as IptablesState;
+    for (const t of TABLES)
+      out[t] = { chains: this.sets[t].chains, hooks: this.hooks[t], ruleCount: this.sets[t].ruleCount };
+    return out;
+  }
+
+  /** Chain names changed (set differently or deleted) per table since the last call. */
+  takeChanged(): Record<Table, Set<string>> {
+    const out = {} as Record<Table, Set<string>>;
+    for (const t of TABLES) out[t] = this.sets[t].takeChanged();
+    return out;
+  }
+}
+
+/**
+ * Every chain felix owns in raw, mangle, nat and filter, computed from scratch. Kernel
+ * hooks get one jump each (inserted at the top); everything else lives in prefixed chains.
  */
 export function buildIptables(
   s: FelixSettings,
   endpoints: LocalEndpointRef[],
   pools: IPPool[],
   policy: EndpointPolicyRules = noPolicy,
-  /** Reuses what the previous call built where it is equal (see CalcCache). */
-  cache?: IptablesCache,
 ): IptablesState {
-  const p = s.chainPrefix;
-  const n = chainNames(p);
-  const wl = `${s.interfacePrefix}+`;
-  const state = emptyIptablesState();
-  const accept = `-j MARK --set-xmark ${MARK_ACCEPT}/${MARK_ACCEPT}`;
-  const clear = `-j MARK --set-xmark 0x0/${MARK_ACCEPT}`;
-  const hasMark = `-m mark --mark ${MARK_ACCEPT}/${MARK_ACCEPT}`;
-
-  // raw: clear our mark bit; drop spoofed sources from workloads (strict reverse-path check).
-  state.raw.chains.push(
-    {
-      name: n.hook('PREROUTING'),
-      rules: [
-        { action: clear },
-        { match: `-i ${wl} -m rpfilter --invert`, action: '-j DROP', note: 'workload source spoofing' },
-      ],
-    },
-    { name: n.hook('OUTPUT'), rules: [{ action: clear }] },
-  );
-  state.raw.hooks.push(
-    { table: 'raw', hook: 'PREROUTING', target: n.hook('PREROUTING') },
-    { table: 'raw', hook: 'OUTPUT', target: n.hook('OUTPUT') },
-  );
-
-  // mangle: established flows skip the rest of the mangle table.
-  state.mangle.chains.push({
-    name: n.hook('PREROUTING'),
-    rules: [{ match: '-m conntrack --ctstate RELATED,ESTABLISHED', action: '-j ACCEPT' }],
-  });
-  state.mangle.hooks.push({ table: 'mangle', hook: 'PREROUTING', target: n.hook('PREROUTING') });
-
-  // nat: masquerade for natOutgoing pools.
-  const natOut = natOutgoingChain(p, pools);
-  state.nat.chains.push({ name: n.hook('PREROUTING'), rules: [] }, natOut, {
-    name: n.hook('POSTROUTING'),
-    rules: [{ action: `-j ${natOut.name}` }],
-  });
-  state.nat.hooks.push(
-    { table: 'nat', hook: 'PREROUTING', target: n.hook('PREROUTING') },
-    { table: 'nat', hook: 'POSTROUTING', target: n.hook('POSTROUTING') },
-  );
-
-  // filter. Listed so that every chain comes after the chains it jumps to (the order of
-  // the restore script; see dispatchChains): the to-workload tree with its endpoint chains,
-  // then the from-workload tree (its names sort below the to-side ones), failsafes, hooks.
-  const f = state.filter.chains;
-  const [failIn, failOut] = failsafeChains(p, s.failsafeInboundHostPorts, s.failsafeOutboundHostPorts);
-  const unknown: Rule[] = [{ action: '-j DROP', note: 'unknown workload interface' }];
   const byIface = new Map<string, LocalEndpointRef>();
   for (const ep of endpoints) if (!byIface.has(ep.iface)) byIface.set(ep.iface, ep);
-  if (cache && cache.prefix !== p) {
-    cache.prefix = p;
-    cache.from.clear();
-    cache.to.clear();
-    cache.fromTree.subtrees.clear();
-    cache.toTree.subtrees.clear();
-  }
-  const allow: Rule = { action: accept, note: 'no policy: allow' };
-  const endpointChain = (name: (iface: string) => string, dir: 'from' | 'to') => {
-    const prevByIface = cache?.[dir];
-    const next = new Map<string, Chain>();
-    const make = (iface: string): Chain => {
-      const pol = policy(byIface.get(iface)!, dir);
-      // The previous chain object for this interface when its rules are equal (no allocation).
-      const prev = prevByIface?.get(iface);
-      let same = prev !== undefined && prev.rules.length === pol.length + 1;
-      // Compared in place: this runs for every endpoint on every calculation.
-      for (let i = 0; same && i < pol.length; i++) same = sameRule(prev!.rules[i]!, pol[i]!);
-      const c =
-        same && sameRule(prev!.rules[pol.length]!, allow)
-          ? prev!
-          : { name: name(iface), rules: [...pol, allow] };
-      next.set(iface, c);
-      return c;
-    };
-    return { make, next };
-  };
-  const toEp = endpointChain(n.toEndpoint, 'to');
-  const fromEp = endpointChain(n.fromEndpoint, 'from');
-  // Sorted interface names; with a cache, last call's order first so the sort is linear.
-  let ifaces = [...byIface.keys()];
-  if (cache) {
-    const prev = cache.ifaces.filter((i) => byIface.has(i));
-    const known = new Set(prev);
-    for (const i of ifaces) if (!known.has(i)) prev.push(i);
-    ifaces = prev;
-  }
-  ifaces.sort();
-  if (cache) cache.ifaces = ifaces;
-  f.push(
-    ...dispatchChains(
-      ifaces,
-      {
-        root: n.toDispatch,
-        childPrefix: n.toDispatchChild,
-        direction: '-o',
-        target: n.toEndpoint,
-        interfacePrefix: s.interfacePrefix,
-        unknown,
-        endpointChain: toEp.make,
-      },
-      cache?.toTree,
-    ),
-    ...dispatchChains(
-      ifaces,
-      {
-        root: n.fromDispatch,
-        childPrefix: n.fromDispatchChild,
-        direction: '-i',
-        target: n.fromEndpoint,
-        interfacePrefix: s.interfacePrefix,
-        unknown,
-        endpointChain: fromEp.make,
-      },
-      cache?.fromTree,
-    ),
-    failIn!,
-    failOut!,
-    {
-      name: n.hook('FORWARD'),
-      rules: [
-        { match: '-m conntrack --ctstate INVALID', action: '-j DROP' },
-        { match: '-m conntrack --ctstate RELATED,ESTABLISHED', action: '-j ACCEPT' },
-        { action: clear },
-        { match: `-i ${wl}`, action: `-j ${n.fromDispatch}` },
-        { match: `-o ${wl}`, action: `-j ${n.toDispatch}` },
-        { match: hasMark, action: '-j ACCEPT', note: 'accepted by endpoint chains' },
-      ],
-    },
-    {
-      name: n.hook('INPUT'),
-      rules: [
-        { action: `-j ${failIn!.name}` },
-        { action: clear },
-        { match: `-i ${wl}`, action: `-j ${n.fromDispatch}` },
-        { match: `-i ${wl} ${hasMark}`, action: '-j ACCEPT', note: 'workload to host' },
-      ],
-    },
-    { name: n.hook('OUTPUT'), rules: [{ action: `-j ${failOut!.name}` }] },
-  );
-  if (cache) {
-    cache.to = toEp.next;
-    cache.from = fromEp.next;
-  }
-  state.filter.hooks.push(
-    { table: 'filter', hook: 'INPUT', target: n.hook('INPUT') },
-    { table: 'filter', hook: 'FORWARD', target: n.hook('FORWARD') },
-    { table: 'filter', hook: 'OUTPUT', target: n.hook('OUTPUT') },
-  );
-  return state;
+  const calc = new IptablesCalc(s.chainPrefix, s.interfacePrefix);
+  calc.update(s, pools, policy, byIface.keys(), (i) => byIface.get(i));
+  return calc.state();
 }

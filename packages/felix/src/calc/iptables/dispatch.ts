@@ -1,4 +1,6 @@
+import { ChainSet } from './chain-set.js';
 import { type Chain, MAX_CHAIN_NAME, type Rule } from './rules.js';
+import { writeOrder } from './write-order.js';
 
 export interface DispatchOptions {
   /** Name of the root chain, e.g. `tri-from-wl-dispatch`. */
@@ -17,11 +19,6 @@ export interface DispatchOptions {
   interfacePrefix: string;
   /** What every chain does with a prefixed interface that has no endpoint. */
   unknown: Rule[];
-  /**
-   * The per-endpoint chain itself, when it should be listed with the tree: it is placed
-   * right before the dispatch chain that jumps to it (see `dispatchChains` on order).
-   */
-  endpointChain?: (iface: string) => Chain;
   /** A group larger than this is split again by the next character of the name. */
   maxLeaf?: number;
 }
@@ -35,6 +32,25 @@ function commonPrefix(sorted: string[]): number {
   return i;
 }
 
+/** Memory of the tree between updates: chain name → what it was built from. */
+export interface DispatchMemo {
+  subtrees: Map<string, { names: string[]; extra: string[]; children: string[] }>;
+}
+
+export const newDispatchMemo = (): DispatchMemo => ({ subtrees: new Map() });
+
+/** Where the tree's chains go (a `ChainSet`). */
+export interface ChainSink {
+  set(c: Chain): void;
+  delete(name: string): void;
+}
+
+function sameNames(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /**
  * Dispatch chains keyed by interface name, built as a prefix tree (as Calico does) so
  * a packet passes through a handful of short chains instead of one 10,000-rule list,
@@ -43,34 +59,20 @@ function commonPrefix(sorted: string[]): number {
  * every name shares the next character are skipped), matching `-i <prefix>+` and going
  * to a child chain per character, recursively, until a group is small enough for one
  * rule per interface. Interfaces with the workload prefix but no endpoint fall through
- * to `unknown` (DROP) at the end of every chain.
+ * to `unknown` (DROP) at the end of every chain. Child names (`tri-fd-3a…`) sort below
+ * the endpoint chains (`tri-fw-…`); see `writeOrder` for why that matters.
  *
- * Order of the returned chains (it is the order of the iptables-restore script): every
- * chain comes after the chains it jumps to (children first, endpoint chains right before
- * their leaf), subtrees in descending name order. iptables-nft (1.8.9) keeps the chain
- * names a restore mentions in a sorted linked list, walking past every smaller name on
- * each insert; with this order and child names that sort below the endpoint chains'
- * (`tri-fd-…` < `tri-fw-…`) each walk is short, so a cold restore of 10,000 endpoints is
- * linear instead of quadratic (seconds of CPU).
+ * Updates `out` to the tree for `ifaces`. A chain depends only on the names under it, so
+ * with the memo of the previous update only the chains whose names changed are rebuilt
+ * and set (one more interface: the path from the root to its leaf), and subtrees that
+ * disappeared are deleted from `out`.
  */
-/** Memory of built subtrees between calls (see `dispatchChains`), one per tree. */
-export interface DispatchMemo {
-  /** Chain name → the interface names it was built for and what it emitted. */
-  subtrees: Map<string, { names: string[]; items: DispatchItem[] }>;
-}
-
-/** A chain of the tree, or (a string) the interface whose endpoint chain goes there. */
-type DispatchItem = Chain | string;
-
-export const newDispatchMemo = (): DispatchMemo => ({ subtrees: new Map() });
-
-function sameNames(a: string[], b: string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-export function dispatchChains(ifaces: string[], o: DispatchOptions, memo?: DispatchMemo): Chain[] {
+export function updateDispatch(
+  ifaces: string[],
+  o: DispatchOptions,
+  memo: DispatchMemo,
+  out: ChainSink,
+): void {
   const maxLeaf = o.maxLeaf ?? 32;
   let sorted = ifaces;
   for (let i = 1; i < ifaces.length; i++)
@@ -79,29 +81,25 @@ export function dispatchChains(ifaces: string[], o: DispatchOptions, memo?: Disp
       break;
     }
   const direct = (n: string): Rule => ({ match: `${o.direction} ${n}`, action: `-g ${o.target(n)}` });
-  /** Builds the subtree for `names` (all sharing the chain's prefix); returns it in list order. */
-  const build = (name: string, names: string[], extra: string[] = []): DispatchItem[] => {
-    // The subtree of a chain depends only on its names: reuse it when they are the same
-    // (adding one interface rebuilds just the path from the root to its leaf).
-    const hit = memo && !extra.length ? memo.subtrees.get(name) : undefined;
-    if (hit && sameNames(hit.names, names)) return hit.items;
+  const drop = (name: string): void => {
+    const m = memo.subtrees.get(name);
+    memo.subtrees.delete(name);
+    out.delete(name);
+    for (const c of m?.children ?? []) drop(c);
+  };
+  const build = (name: string, names: string[], extra: string[]): void => {
+    const hit = memo.subtrees.get(name);
+    if (hit && sameNames(hit.names, names) && sameNames(hit.extra, extra)) return;
     const rules: Rule[] = extra.map(direct);
-    const chain: Chain = { name, rules };
-    // Children (dispatch subtrees and endpoint chains), listed before this chain, highest first.
-    const children: (DispatchItem | (() => DispatchItem[]))[] = [...extra];
-    if (names.length <= maxLeaf) {
-      for (const n of names) {
-        rules.push(direct(n));
-        children.push(n);
-      }
-    } else {
+    const children: { name: string; names: string[] }[] = [];
+    if (names.length <= maxLeaf) rules.push(...names.map(direct));
+    else {
       // Names are distinct, so they differ at `depth` (or one of them ends there).
       const depth = commonPrefix(names);
       const groups = new Map<number, string[]>();
       for (const n of names) {
         if (n.length <= depth) {
           rules.push(direct(n));
-          children.push(n);
           continue;
         }
         const ch = n.charCodeAt(depth);
@@ -113,45 +111,35 @@ export function dispatchChains(ifaces: string[], o: DispatchOptions, memo?: Disp
         const p = g[0]!.slice(0, depth + 1);
         const child = `${o.childPrefix}${p.slice(o.interfacePrefix.length)}`;
         if (g.length === 1 || child.length > MAX_CHAIN_NAME) {
-          for (const n of g) {
-            rules.push(direct(n));
-            children.push(n);
-          }
+          rules.push(...g.map(direct));
           continue;
         }
         rules.push({ match: `${o.direction} ${p}+`, action: `-g ${child}` });
-        children.push(() => build(child, g));
+        children.push({ name: child, names: g });
       }
     }
     // `-g` does not come back: every chain of the tree must end in the unknown-interface verdict.
     rules.push(...o.unknown);
-    const items: DispatchItem[] = [];
-    for (let i = children.length - 1; i >= 0; i--) {
-      const c = children[i]!;
-      if (typeof c === 'function') for (const x of c()) items.push(x);
-      else items.push(c);
-    }
-    items.push(chain);
-    if (memo && !extra.length) memo.subtrees.set(name, { names, items });
-    return items;
+    // Subtrees that are gone leave first: a name under one of them may reappear under a
+    // new child, which must then be built afresh rather than found in the memo.
+    const kept = new Set(children.map((c) => c.name));
+    for (const c of hit?.children ?? []) if (!kept.has(c)) drop(c);
+    for (const c of children) build(c.name, c.names, []);
+    out.set({ name, rules });
+    memo.subtrees.set(name, { names, extra, children: children.map((c) => c.name) });
   };
   // Only names with the workload prefix form the tree (others cannot reach it: the hooks
   // jump here for `cali+` only); any others get a rule of their own in the root.
-  const prefixed = sorted.filter((n) => n.startsWith(o.interfacePrefix));
-  const items = build(
+  build(
     o.root,
-    prefixed,
+    sorted.filter((n) => n.startsWith(o.interfacePrefix)),
     sorted.filter((n) => !n.startsWith(o.interfacePrefix)),
   );
-  const chains: Chain[] = [];
-  for (const x of items) {
-    if (typeof x !== 'string') chains.push(x);
-    else if (o.endpointChain) chains.push(o.endpointChain(x));
-  }
-  // Forget subtrees that are gone once they clearly outnumber the live ones.
-  if (memo && memo.subtrees.size > 2 * chains.length + 64) {
-    const live = new Set(chains.map((c) => c.name));
-    for (const k of memo.subtrees.keys()) if (!live.has(k)) memo.subtrees.delete(k);
-  }
-  return chains;
+}
+
+/** The whole tree for `ifaces`, chains in restore order (for tests and one-off use). */
+export function dispatchChains(ifaces: string[], o: DispatchOptions): Chain[] {
+  const set = new ChainSet();
+  updateDispatch(ifaces, o, newDispatchMemo(), set);
+  return writeOrder(set.chains).map((n) => set.chains.get(n)!);
 }

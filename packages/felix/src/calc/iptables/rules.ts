@@ -38,8 +38,11 @@ export interface HookJump {
 
 /** Everything felix wants in one table: its own chains and the jumps into them. */
 export interface TableState {
-  chains: Chain[];
+  /** Every chain felix wants in this table, by name (see `writeOrder` for the restore order). */
+  chains: ReadonlyMap<string, Chain>;
   hooks: HookJump[];
+  /** Number of rules in `chains` (kept by the builder, so metrics cost no walk). */
+  ruleCount: number;
 }
 
 export type IptablesState = Record<Table, TableState>;
@@ -114,18 +117,17 @@ export function renderHook(j: HookJump, chainPrefix: string): { hash: string; li
 /** iptables chain names are limited to 28 characters. */
 export const MAX_CHAIN_NAME = 28;
 
-export function emptyIptablesState(): IptablesState {
-  return {
-    raw: { chains: [], hooks: [] },
-    mangle: { chains: [], hooks: [] },
-    nat: { chains: [], hooks: [] },
-    filter: { chains: [], hooks: [] },
-  };
-}
-
 /** Total number of rules (chains and hook jumps), for the felix_iptables_rules metric. */
 export function countRules(s: IptablesState): Record<Table, number> {
   const out = {} as Record<Table, number>;
-  for (const t of TABLES) out[t] = s[t].hooks.length + s[t].chains.reduce((n, c) => n + c.rules.length, 0);
+  for (const t of TABLES) out[t] = s[t].hooks.length + s[t].ruleCount;
   return out;
+}
+
+/** The chain a rule jumps or goes to (`-j X`, `-g X`), or undefined for any other action. */
+export function ruleTarget(r: Rule): string | undefined {
+  const a = r.action;
+  if (a.length < 4 || a[0] !== '-' || (a[1] !== 'j' && a[1] !== 'g') || a[2] !== ' ') return undefined;
+  const end = a.indexOf(' ', 3);
+  return end < 0 ? a.slice(3) : a.slice(3, end);
 }
