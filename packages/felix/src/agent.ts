@@ -7,6 +7,7 @@ import type { FelixSettings } from './config-types.js';
 import { Dataplane } from './dataplane/dataplane.js';
 import { type Backend, detectBackend } from './dataplane/iptables.js';
 import type { FelixMetrics } from './metrics.js';
+import { classifyMonitorLines } from './monitor.js';
 import { autodetectIPv4, setBgpAddress, setFelixStatus, updateNode } from './node-status.js';
 import { Syncer } from './syncer.js';
 import { allocateTunnelAddress } from './tunnel-address.js';
@@ -333,21 +334,11 @@ export class Agent {
       buf += chunk.toString();
       const lines = buf.split('\n');
       buf = lines.pop() ?? '';
-      let relevant = false;
-      for (const l of lines) {
-        const isLink = /^(Deleted )?\d+: /.test(l);
-        if (isLink && l.includes(`: ${s.interfacePrefix}`)) relevant = true;
-        else if (isLink && l.includes(s.vxlanDevice)) relevant = true;
-        else if (
-          l.startsWith('Deleted ') &&
-          (l.includes('proto 80') || l.includes(`dev ${s.interfacePrefix}`))
-        )
-          relevant = true;
-      }
-      if (relevant) {
-        this.dataplane?.invalidateRoutes();
-        this.schedule();
-      }
+      const { relevant, stale } = classifyMonitorLines(lines, s.interfacePrefix, s.vxlanDevice);
+      // A new device only needs an apply: what waited for it is retried by every apply.
+      // Something deleted means the kernel dropped routes the model still lists: re-read.
+      if (stale) this.dataplane?.invalidateRoutes();
+      if (relevant) this.schedule();
     });
     child.on('exit', () => {
       if (!this.stopped) setTimeout(() => this.startMonitor(s), 1000).unref();

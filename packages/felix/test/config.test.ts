@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FelixConfiguration } from '@tricolor/datastore';
 import { configFromEnv, FelixConfigError, parseHostPorts, resolveSettings } from '../src/config.js';
+import { classifyMonitorLines } from '../src/monitor.js';
 
 const fc = (name: string, spec: FelixConfiguration['spec']): FelixConfiguration => ({
   kind: 'FelixConfiguration',
@@ -92,4 +93,33 @@ test('host ports parse with optional protocol; none clears the list', () => {
   ]);
   assert.deepEqual(parseHostPorts('none'), []);
   assert.equal(typeof parseHostPorts('tcp:0'), 'string');
+});
+
+test('ip monitor: a new workload device triggers an apply without a re-read; deletions force one', () => {
+  const c = (lines: string[]) => classifyMonitorLines(lines, 'cali', 'vxlan.tricolor');
+  assert.deepEqual(
+    c(['42: cali0123456789a@if2: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN group default']),
+    { relevant: true, stale: false },
+  );
+  assert.deepEqual(c(['Deleted 42: cali0123456789a@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500']), {
+    relevant: true,
+    stale: true,
+  });
+  assert.deepEqual(c(['Deleted 10.244.1.5 dev cali0123456789a proto 80 scope link']), {
+    relevant: true,
+    stale: true,
+  });
+  assert.deepEqual(c(['Deleted blackhole 10.244.1.0/26 proto 80']), { relevant: true, stale: true });
+  assert.deepEqual(c(['7: vxlan.tricolor: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450']), {
+    relevant: true,
+    stale: false,
+  });
+  assert.deepEqual(
+    c([
+      '3: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500',
+      'Deleted 10.1.0.0/24 via 192.168.1.1 dev eth0',
+    ]),
+    { relevant: false, stale: false },
+    "an operator's devices and routes are none of felix's business",
+  );
 });
