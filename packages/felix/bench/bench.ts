@@ -4,7 +4,8 @@
  * (calculation + apply, repeated), and the cost of a refresh (everything re-read, nothing
  * to write). Needs root. Run: npm run bench (in packages/felix);
  * FELIX_BENCH_SIZES=1,100 and FELIX_BENCH_ONES=5 change the sizes and the "+1" repeats;
- * FELIX_BENCH_NODE_ARGS passes flags (e.g. --cpu-prof) to the measuring process.
+ * FELIX_BENCH_NODE_ARGS passes flags (e.g. --cpu-prof) to the measuring process;
+ * FELIX_BENCH_IPV6=1 adds an IPv6 pool (dual stack: ip6tables programmed too).
  *
  * Each size gets a namespace laid out like a real node (all names from @tricolor/testkit):
  * - the node namespace, where felix runs, with an uplink `eth0` holding the node's address,
@@ -32,6 +33,8 @@ const SIZES = (process.env.FELIX_BENCH_SIZES ?? '1,100,1000,10000').split(',').m
 /** How many "+1" endpoints are added one after the other (median and max reported). */
 const ONES = Number(process.env.FELIX_BENCH_ONES ?? 5);
 /** Extra node flags for the measuring process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
+/** FELIX_BENCH_IPV6=1: an IPv6 pool too, so both iptables and ip6tables are programmed. */
+const DUAL_STACK = process.env.FELIX_BENCH_IPV6 === '1';
 const NODE_ARGS = (process.env.FELIX_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /** Pod ends per pod namespace. */
 const PODS_PER_NS = 2500;
@@ -84,6 +87,8 @@ async function inner(n: number, podNs: string[]): Promise<void> {
     endpoints.set(`bench/pod-${i}`, wep(`pod-${i}`, 'bench', iface(i), `${ipOf(i)}/32`, 'ee:ee:ee:00:00:01'));
   for (let i = 0; i < n; i++) add(i);
   const pools = [pool('p', '10.96.0.0/12', { natOutgoing: true })];
+  // Dual stack: an IPv6 pool makes felix program ip6tables as well (ipv6Support 'auto').
+  if (DUAL_STACK) pools.push(pool('p6', 'fd00:96::/64', { natOutgoing: true, blockSize: 122 }));
   const inputs = { nodeName: 'bench', settings, endpoints, pools, affinities: [], nodes: [] };
   const cache = new CalcCache();
   let t0 = performance.now();
@@ -145,7 +150,10 @@ async function inner(n: number, podNs: string[]): Promise<void> {
   });
   const got = routes.split('\n').filter((l) => l.includes(' dev cali')).length;
   if (got !== n + ONES) throw new Error(`expected ${n + ONES} workload routes, kernel has ${got}`);
-  const rules = Object.values(rep.rules).reduce((a, b) => a + b, 0);
+  // Both families (iptables and ip6tables), as the agent programs them by default.
+  const rules = Object.values(rep.rules)
+    .flatMap((t) => Object.values(t))
+    .reduce((a, b) => a + b, 0);
   const total = ones.map((o) => o.calc + o.apply);
   if (process.env.FELIX_BENCH_VERBOSE)
     writeFileSync(
@@ -218,7 +226,7 @@ async function outer(): Promise<void> {
   }
   const f = (x: unknown) => (x as number).toFixed(1);
   console.log(
-    '\nfelix dataplane programming (routes + neighbors + sysctls + ipsets + iptables, nft backend)',
+    `\nfelix dataplane programming (routes + neighbors + sysctls + ipsets + ${DUAL_STACK ? 'iptables and ip6tables (dual stack)' : 'iptables (IPv4 pools only)'}, nft backend)`,
   );
   console.log(
     `+1 = one more endpoint, calc + apply until its route, sysctls and iptables are in the kernel; median and max of ${ONES}`,
@@ -227,7 +235,7 @@ async function outer(): Promise<void> {
   console.log('cold apply = routes, sysctls, ipsets, iptables; cold +nb = then the neighbor lane');
   const head = [
     'endpoints',
-    'iptables rules',
+    'rules (v4+v6)',
     'cold calc ms',
     'cold apply ms',
     'cold +nb ms',

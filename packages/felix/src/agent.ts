@@ -5,7 +5,7 @@ import { CalcCache, computeDesiredState, type DesiredState } from './calc/desire
 import { resolveSettings, type StaticConfig } from './config.js';
 import type { FelixSettings } from './config-types.js';
 import { Dataplane } from './dataplane/dataplane.js';
-import { type Backend, detectBackend } from './dataplane/iptables.js';
+import { type Backend, binaries, detectBackend, ip6tablesUsable } from './dataplane/iptables.js';
 import type { FelixMetrics } from './metrics.js';
 import { classifyMonitorLines } from './monitor.js';
 import { autodetectIPv4, setBgpAddress, setFelixStatus, updateNode } from './node-status.js';
@@ -42,6 +42,8 @@ export class Agent {
   /** Per-endpoint results kept between calculations (a change recomputes only itself). */
   private readonly calcCache = new CalcCache();
   private neighborRun: Promise<boolean> | undefined;
+  /** `ipv6Support` as configured at start (the dataplane's may be off: no ip6tables here). */
+  private ipv6Configured: FelixSettings['ipv6Support'] = 'auto';
   nodeIP: string | undefined;
   ready = false;
   lastDesired: DesiredState | undefined;
@@ -70,6 +72,13 @@ export class Agent {
     const settings = this.currentSettings();
     const backend = settings.iptablesBackend === 'auto' ? await detectBackend() : settings.iptablesBackend;
     log.info({ backend }, 'iptables backend');
+    this.ipv6Configured = settings.ipv6Support;
+    if (settings.ipv6Support !== false && !(await ip6tablesUsable(backend))) {
+      const msg = 'ip6tables does not work on this host: IPv6 tables are not programmed';
+      if (settings.ipv6Support === true) log.error({ tool: binaries(backend, 6).save }, msg);
+      else log.warn({ tool: binaries(backend, 6).save }, msg);
+      settings.ipv6Support = false;
+    }
     this.dataplane = new Dataplane(settings, backend);
     // Node identity first: VXLAN needs this node's underlay address.
     const ip =
@@ -134,12 +143,16 @@ export class Agent {
     const settings = this.currentSettings();
     if (
       settings.chainPrefix !== dp.settings.chainPrefix ||
-      settings.interfacePrefix !== dp.settings.interfacePrefix
+      settings.interfacePrefix !== dp.settings.interfacePrefix ||
+      settings.ipv6Support !== this.ipv6Configured
     )
-      log.warn('chainPrefix/interfacePrefix changed in FelixConfiguration: restart felix to apply');
+      log.warn(
+        'chainPrefix/interfacePrefix/ipv6Support changed in FelixConfiguration: restart felix to apply',
+      );
     Object.assign(dp.settings, settings, {
       chainPrefix: dp.settings.chainPrefix,
       interfacePrefix: dp.settings.interfacePrefix,
+      ipv6Support: dp.settings.ipv6Support,
     });
     const snap = this.syncer.snapshot();
     const desired = computeDesiredState(
@@ -179,10 +192,12 @@ export class Agent {
       metrics.routeTableNumRoutes.set(desired.routes.size);
       metrics.clusterNumHosts.set([...snap.nodes].length);
       metrics.clusterNumWorkloadEndpoints.set(this.syncer.endpoints.cache.size);
-      for (const [t, n] of Object.entries(rep.rules))
-        metrics.iptablesRules.set({ ip_version: '4', table: t }, n);
-      for (const [t, n] of Object.entries(rep.chains))
-        metrics.iptablesChains.set({ ip_version: '4', table: t }, n);
+      for (const [v, tables] of Object.entries(rep.rules))
+        for (const [t, n] of Object.entries(tables))
+          metrics.iptablesRules.set({ ip_version: v, table: t }, n);
+      for (const [v, tables] of Object.entries(rep.chains))
+        for (const [t, n] of Object.entries(tables))
+          metrics.iptablesChains.set({ ip_version: v, table: t }, n);
       metrics.ipsetsTotal.set(desired.ipsets.length);
       this.syncCounters();
       if (rep.conflicts.length)
@@ -252,16 +267,18 @@ export class Agent {
     const dp = this.dataplane!;
     const m = this.o.metrics;
     const c = this.counted;
-    m.iptablesRestoreCalls.inc(dp.iptables.restoreCalls - c.restore);
-    m.iptablesRestoreErrors.inc(dp.iptables.restoreErrors - c.restoreErr);
-    m.iptablesSaveCalls.inc(dp.iptables.saveCalls - c.save);
-    m.ipsetsCalls.inc(dp.ipsets.calls - c.ipset);
-    this.counted = {
-      restore: dp.iptables.restoreCalls,
-      restoreErr: dp.iptables.restoreErrors,
-      save: dp.iptables.saveCalls,
+    const sum = (f: (d: Dataplane['iptables']) => number) => dp.iptablesDrivers.reduce((n, d) => n + f(d), 0);
+    const now = {
+      restore: sum((d) => d.restoreCalls),
+      restoreErr: sum((d) => d.restoreErrors),
+      save: sum((d) => d.saveCalls),
       ipset: dp.ipsets.calls,
     };
+    m.iptablesRestoreCalls.inc(now.restore - c.restore);
+    m.iptablesRestoreErrors.inc(now.restoreErr - c.restoreErr);
+    m.iptablesSaveCalls.inc(now.save - c.save);
+    m.ipsetsCalls.inc(now.ipset - c.ipset);
+    this.counted = now;
   }
 
   private maybeAllocateTunnel(nodes: Iterable<Node>, vxlanOn: boolean): void {

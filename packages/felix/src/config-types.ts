@@ -17,6 +17,11 @@ export interface FelixSettings {
   failsafeInboundHostPorts: HostPort[];
   failsafeOutboundHostPorts: HostPort[];
   iptablesBackend: 'auto' | 'nft' | 'legacy';
+  /**
+   * Program ip6tables and IPv6 ipsets too: always, never, or ('auto') while an IPv6 IPPool
+   * exists. Whether felix may use ip6tables at all is fixed at start.
+   */
+  ipv6Support: boolean | 'auto';
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -36,5 +41,6 @@ export const DEFAULT_SETTINGS: FelixSettings = {
   failsafeInboundHostPorts: DEFAULT_FAILSAFE_PORTS,
   failsafeOutboundHostPorts: DEFAULT_FAILSAFE_PORTS,
   iptablesBackend: 'auto',
+  ipv6Support: 'auto',
   logLevel: 'info',
 };

@@ -147,6 +147,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     else o[field] = r;
   }
   set('iptablesBackend', oneOf('FELIX_IPTABLESBACKEND', ['auto', 'nft', 'legacy'] as const));
+  const v6 = get('FELIX_IPV6SUPPORT')?.toLowerCase();
+  if (v6 === 'auto') o.ipv6Support = 'auto';
+  else if (['true', '1', 'yes'].includes(v6 ?? '')) o.ipv6Support = true;
+  else if (['false', '0', 'no'].includes(v6 ?? '')) o.ipv6Support = false;
+  else if (v6 !== undefined)
+    problems.push(`FELIX_IPV6SUPPORT: ${JSON.stringify(v6)} must be true, false or auto`);
   set('logLevel', oneOf('FELIX_LOGSEVERITYSCREEN', ['debug', 'info', 'warn', 'error'] as const));
 
   const st: StaticConfig = {
@@ -177,6 +183,7 @@ function fromSpec(spec: FelixConfigurationSpec | undefined): Partial<FelixSettin
   if (spec.failsafeInboundHostPorts) o.failsafeInboundHostPorts = spec.failsafeInboundHostPorts;
   if (spec.failsafeOutboundHostPorts) o.failsafeOutboundHostPorts = spec.failsafeOutboundHostPorts;
   if (spec.iptablesBackend) o.iptablesBackend = spec.iptablesBackend;
+  if (spec.ipv6Support !== undefined) o.ipv6Support = spec.ipv6Support;
   if (spec.logSeverityScreen) o.logLevel = spec.logSeverityScreen;
   return o;
 }

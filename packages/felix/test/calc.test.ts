@@ -441,3 +441,52 @@ test('incremental results equal full recomputation across random add/delete/chan
     { numRuns: 300 },
   );
 });
+
+test('IPv6 tables: with an IPv6 pool (auto) or when forced; IPv6 nat-outgoing uses the IPv6 pool sets', () => {
+  const v6pool = pool('p6', 'fd00:10::/64', { natOutgoing: true, blockSize: 122 });
+  const v4only = computeDesiredState(base());
+  assert.equal(v4only.ip6tables, undefined, 'auto without an IPv6 pool: no IPv6 tables');
+  assert.deepEqual(
+    v4only.ipsets.map((s) => s.name),
+    ['tri-masq-ipam-pools', 'tri-all-ipam-pools'],
+  );
+  const dual = computeDesiredState({ ...base(), pools: [...base().pools, v6pool] });
+  assert.ok(dual.ip6tables);
+  assert.deepEqual(dual.ip6tables.nat.chains.get('tri-nat-outgoing')!.rules, [
+    {
+      match: '-m set --match-set tri-masq-ipam-pools-v6 src -m set ! --match-set tri-all-ipam-pools-v6 dst',
+      action: '-j MASQUERADE',
+    },
+  ]);
+  // The same endpoint chains and dispatch in both families.
+  for (const name of dual.iptables.filter.chains.keys())
+    assert.deepEqual(
+      dual.ip6tables.filter.chains.get(name)?.rules,
+      dual.iptables.filter.chains.get(name)!.rules,
+      name,
+    );
+  const sets = new Map(dual.ipsets.map((s) => [s.name, s]));
+  assert.deepEqual(sets.get('tri-all-ipam-pools-v6'), {
+    name: 'tri-all-ipam-pools-v6',
+    type: 'hash:net',
+    family: 'inet6',
+    members: ['fd00:10::/64'],
+  });
+  assert.deepEqual(
+    sets.get('tri-all-ipam-pools')!.members,
+    ['10.244.0.0/16'],
+    'IPv4 sets hold IPv4 pools only',
+  );
+  const off = computeDesiredState({ ...base(), settings: settings({ ipv6Support: false }), pools: [v6pool] });
+  assert.equal(off.ip6tables, undefined);
+  const on = computeDesiredState({ ...base(), settings: settings({ ipv6Support: true }) });
+  assert.ok(on.ip6tables?.filter.chains.has('tri-FORWARD'));
+  // A cache follows the switch (an IPv6 pool appearing) with a full result.
+  const cache = new CalcCache();
+  const inputs = base();
+  computeDesiredState(inputs, cache);
+  inputs.pools = [...inputs.pools, v6pool];
+  const next = computeDesiredState(inputs, cache);
+  assert.ok(next.ip6tables);
+  assert.equal(next.changes, undefined, 'a family appearing is a full recomputation');
+});

@@ -123,3 +123,14 @@ test('ip monitor: a new workload device triggers an apply without a re-read; del
     "an operator's devices and routes are none of felix's business",
   );
 });
+
+test('FELIX_IPV6SUPPORT: true, false or auto; anything else is an error naming the variable', () => {
+  const env = (v: string) => ({ NODENAME: 'n1', FELIX_IPV6SUPPORT: v });
+  assert.equal(configFromEnv(env('auto')).overrides.ipv6Support, 'auto');
+  assert.equal(configFromEnv(env('false')).overrides.ipv6Support, false);
+  assert.equal(configFromEnv(env('TRUE')).overrides.ipv6Support, true);
+  assert.equal(configFromEnv({ NODENAME: 'n1' }).overrides.ipv6Support, undefined);
+  assert.throws(() => configFromEnv(env('maybe')), /FELIX_IPV6SUPPORT: "maybe" must be true, false or auto/);
+  assert.equal(resolveSettings({}, [fc('default', { ipv6Support: false })], 'n1').ipv6Support, false);
+  assert.equal(resolveSettings({}, [], 'n1').ipv6Support, 'auto');
+});

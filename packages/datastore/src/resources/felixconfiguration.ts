@@ -22,6 +22,8 @@ export interface FelixConfigurationSpec {
   failsafeInboundHostPorts?: HostPort[];
   failsafeOutboundHostPorts?: HostPort[];
   iptablesBackend?: 'auto' | 'nft' | 'legacy';
+  /** Program ip6tables and IPv6 ipsets: always (true), never (false); unset = while an IPv6 pool exists. */
+  ipv6Support?: boolean;
   logSeverityScreen?: 'debug' | 'info' | 'warn' | 'error';
 }
 export type FelixConfiguration = Resource<'FelixConfiguration', FelixConfigurationSpec>;
@@ -60,6 +62,7 @@ export function validateFelixConfiguration(raw: unknown): FelixConfiguration {
     iptablesBackend: f.string('spec.iptablesBackend', {
       oneOf: ['auto', 'nft', 'legacy'],
     }) as FelixConfigurationSpec['iptablesBackend'],
+    ipv6Support: f.boolean('spec.ipv6Support'),
     logSeverityScreen: f.string('spec.logSeverityScreen', {
       oneOf: ['debug', 'info', 'warn', 'error'],
     }) as FelixConfigurationSpec['logSeverityScreen'],

@@ -69,6 +69,7 @@ export class CalcCache {
 interface CachedState {
   maps: EndpointMaps;
   iptables: IptablesCalc;
+  ip6tables?: IptablesCalc;
   /** The local endpoints the maps hold, by key, with their contributions. */
   byKey: Map<string, { ep: WorkloadEndpoint; part: EndpointPart }>;
   /** The index and its position the maps reflect (index input only). */
@@ -95,17 +96,26 @@ export function computeDesiredState(inp: CalcInputs, cache?: CalcCache): Desired
   const s = inp.settings;
   const enabledPools = inp.pools.filter((p) => !p.spec.disabled);
   const touched = newTouched();
+  const wantV6 =
+    s.ipv6Support === true ||
+    (s.ipv6Support === 'auto' && inp.pools.some((p) => parseCidr(p.spec.cidr)?.family === 6));
 
   // Local workloads: /32 (/128) routes onto the host end of the veth, static neighbors,
   // sysctls, and the interfaces the iptables chains dispatch on.
   let st = cache?.state;
-  if (st && (st.iptables.chainPrefix !== s.chainPrefix || st.iptables.interfacePrefix !== s.interfacePrefix))
+  if (
+    st &&
+    (st.iptables.chainPrefix !== s.chainPrefix ||
+      st.iptables.interfacePrefix !== s.interfacePrefix ||
+      Boolean(st.ip6tables) !== wantV6)
+  )
     st = undefined;
   const incremental = st !== undefined;
   if (!st)
     st = {
       maps: new EndpointMaps(),
-      iptables: new IptablesCalc(s.chainPrefix, s.interfacePrefix),
+      iptables: new IptablesCalc(s.chainPrefix, s.interfacePrefix, 4),
+      ip6tables: wantV6 ? new IptablesCalc(s.chainPrefix, s.interfacePrefix, 6) : undefined,
       byKey: new Map(),
     };
   const index = isEndpointIndex(inp.endpoints) ? inp.endpoints : undefined;
@@ -226,28 +236,35 @@ export function computeDesiredState(inp: CalcInputs, cache?: CalcCache): Desired
 
   // iptables: the chains of the interfaces whose owner changed (first endpoint by name).
   const pools = inp.pools.filter((p) => parseCidr(p.spec.cidr));
-  st.iptables.update(s, pools, inp.policy ?? noPolicy, touched.ifaces, (iface) => {
+  const owner = (iface: string) => {
     const p = st.maps.ifaceOwner(iface);
     return p ? { iface, profiles: p.profiles } : undefined;
-  });
+  };
+  for (const calc of [st.iptables, st.ip6tables])
+    calc?.update(s, pools, inp.policy ?? noPolicy, touched.ifaces, owner);
   st.maps.setExtras(extraRoutes, extraNeighbors, touched);
   const iptablesChanged = st.iptables.takeChanged();
+  const ip6tablesChanged = st.ip6tables?.takeChanged();
   const out: DesiredState = {
     routes: st.maps.routes,
     neighbors: st.maps.neighbors,
     sysctls: st.maps.sysctls,
-    ipsets: poolIpsets(s.chainPrefix, inp.pools),
+    ipsets: poolIpsets(s.chainPrefix, inp.pools, wantV6 ? [4, 6] : [4]),
     iptables: st.iptables.state(),
     interfaces: [...st.iptables.ifaces],
     localEndpoints: st.byKey.size,
     ownedBlocks: owned,
   };
+  if (st.ip6tables) out.ip6tables = st.ip6tables.state();
   if (vxlan) out.vxlan = vxlan;
   if (ipip) out.ipip = ipip;
   if (cache) {
     const since = cache.generation;
     out.generation = ++cache.generation;
-    if (incremental) out.changes = { since, ...touched, iptables: iptablesChanged };
+    if (incremental) {
+      out.changes = { since, ...touched, iptables: iptablesChanged };
+      if (ip6tablesChanged) out.changes.ip6tables = ip6tablesChanged;
+    }
     cache.state = st;
   }
   return out;

@@ -85,6 +85,8 @@ export interface DesiredState {
   sysctls: Map<string, string>;
   ipsets: IpsetSpec[];
   iptables: IptablesState;
+  /** The IPv6 tables (same chains; IPv6 pool sets), when `ipv6Support` says so (see FelixSettings). */
+  ip6tables?: IptablesState;
   /** Local workload interfaces. */
   interfaces: string[];
   localEndpoints: number;
@@ -107,6 +109,7 @@ export interface DesiredChanges {
   neighbors: Set<string>;
   sysctls: Set<string>;
   iptables: Record<Table, Set<string>>;
+  ip6tables?: Record<Table, Set<string>>;
 }
 
 export const routeKey = (r: { family: 4 | 6; dst: string }) => `${r.family}|${r.dst}`;

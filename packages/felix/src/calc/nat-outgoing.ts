@@ -8,37 +8,45 @@ export interface IpsetSpec {
   members: string[];
 }
 
-export function poolSetNames(prefix: string): { masq: string; all: string } {
-  return { masq: `${prefix}masq-ipam-pools`, all: `${prefix}all-ipam-pools` };
+/** The pool set names of one IP family (`tri-all-ipam-pools`, `tri-all-ipam-pools-v6`). */
+export function poolSetNames(prefix: string, family: 4 | 6 = 4): { masq: string; all: string } {
+  const v = family === 6 ? '-v6' : '';
+  return { masq: `${prefix}masq-ipam-pools${v}`, all: `${prefix}all-ipam-pools${v}` };
 }
 
 /**
- * The pool ipsets: every IPv4 pool, and the enabled ones with natOutgoing. Disabled pools
- * stay in the "all" set so traffic to their remaining pods is never masqueraded.
+ * The pool ipsets of each family in `families`: every pool, and the enabled ones with
+ * natOutgoing. Disabled pools stay in the "all" set so traffic to their remaining pods is
+ * never masqueraded.
  */
-export function poolIpsets(prefix: string, pools: IPPool[]): IpsetSpec[] {
-  const names = poolSetNames(prefix);
-  const v4 = pools
-    .map((p) => ({ p, c: parseCidr(p.spec.cidr) }))
-    .filter((x) => x.c?.family === 4)
-    .map((x) => ({ p: x.p, cidr: canonicalCidr(x.p.spec.cidr)! }));
+export function poolIpsets(prefix: string, pools: IPPool[], families: (4 | 6)[] = [4]): IpsetSpec[] {
   const uniq = (xs: string[]) => [...new Set(xs)].sort();
-  return [
-    {
-      name: names.masq,
-      type: 'hash:net',
-      family: 'inet',
-      members: uniq(v4.filter((x) => x.p.spec.natOutgoing && !x.p.spec.disabled).map((x) => x.cidr)),
-    },
-    { name: names.all, type: 'hash:net', family: 'inet', members: uniq(v4.map((x) => x.cidr)) },
-  ];
+  const out: IpsetSpec[] = [];
+  for (const family of families) {
+    const names = poolSetNames(prefix, family);
+    const mine = pools
+      .filter((p) => parseCidr(p.spec.cidr)?.family === family)
+      .map((p) => ({ p, cidr: canonicalCidr(p.spec.cidr)! }));
+    const type = 'hash:net' as const;
+    const fam = family === 6 ? ('inet6' as const) : ('inet' as const);
+    out.push(
+      {
+        name: names.masq,
+        type,
+        family: fam,
+        members: uniq(mine.filter((x) => x.p.spec.natOutgoing && !x.p.spec.disabled).map((x) => x.cidr)),
+      },
+      { name: names.all, type, family: fam, members: uniq(mine.map((x) => x.cidr)) },
+    );
+  }
+  return out;
 }
 
 /** nat POSTROUTING: masquerade pod traffic from natOutgoing pools to anything outside all pools. */
-export function natOutgoingChain(prefix: string, pools: IPPool[]): Chain {
-  const names = poolSetNames(prefix);
+export function natOutgoingChain(prefix: string, pools: IPPool[], family: 4 | 6 = 4): Chain {
+  const names = poolSetNames(prefix, family);
   const any = pools.some(
-    (p) => p.spec.natOutgoing && !p.spec.disabled && parseCidr(p.spec.cidr)?.family === 4,
+    (p) => p.spec.natOutgoing && !p.spec.disabled && parseCidr(p.spec.cidr)?.family === family,
   );
   return {
     name: `${prefix}nat-outgoing`,

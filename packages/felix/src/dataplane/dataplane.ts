@@ -1,6 +1,6 @@
 import type { DesiredNeighbor, DesiredState } from '../calc/desired-state.js';
 import { FELIX_RT_PROTO, routeKey } from '../calc/desired-state.js';
-import { countRules, TABLES } from '../calc/iptables/rules.js';
+import { countRules, type IptablesState, TABLES } from '../calc/iptables/rules.js';
 import type { FelixSettings } from '../config-types.js';
 import { cmd } from './exec.js';
 import { IpsetDriver } from './ipsets.js';
@@ -22,8 +22,9 @@ export interface ApplyReport {
   incremental: boolean;
   /** Per-phase milliseconds. */
   timings: Record<string, number>;
-  rules: Record<string, number>;
-  chains: Record<string, number>;
+  /** Rules and chains per table, per IP family (`'4'`, and `'6'` with IPv6 support). */
+  rules: Record<string, Record<string, number>>;
+  chains: Record<string, Record<string, number>>;
 }
 
 export interface NeighborReport {
@@ -63,13 +64,21 @@ export class Dataplane {
   readonly sysctls = new SysctlDriver();
   readonly ipsets: IpsetDriver;
   readonly iptables: IptablesDriver;
+  /** The IPv6 tables, unless `ipv6Support` is false (the agent sets that when ip6tables is unusable). */
+  readonly ip6tables: IptablesDriver | undefined;
 
   constructor(
     readonly settings: FelixSettings,
     readonly backend: Backend,
   ) {
     this.ipsets = new IpsetDriver(settings.chainPrefix);
-    this.iptables = new IptablesDriver(backend, settings.chainPrefix);
+    this.iptables = new IptablesDriver(backend, settings.chainPrefix, 4);
+    if (settings.ipv6Support !== false) this.ip6tables = new IptablesDriver(backend, settings.chainPrefix, 6);
+  }
+
+  /** Both families' drivers. */
+  get iptablesDrivers(): IptablesDriver[] {
+    return this.ip6tables ? [this.iptables, this.ip6tables] : [this.iptables];
   }
 
   invalidateRoutes(): void {
@@ -84,7 +93,7 @@ export class Dataplane {
   }
 
   invalidateIptables(): void {
-    this.iptables.invalidate();
+    for (const d of this.iptablesDrivers) d.invalidate();
     this.ipsets.invalidate();
   }
 
@@ -154,9 +163,14 @@ export class Dataplane {
       const ips = await this.ipsets.apply(d.ipsets);
       t('ipsets', t1);
       t1 = performance.now();
-      const ipt = await this.iptables.apply(d.iptables, delta?.iptables);
+      // The two families are separate kernel tables: restored concurrently.
+      // No IPv6 tables wanted (no IPv6 pool, with 'auto'): an empty state removes ours.
+      const [ipt, ip6t] = await Promise.all([
+        this.iptables.apply(d.iptables, delta?.iptables),
+        this.ip6tables?.apply(d.ip6tables ?? EMPTY_TABLES, d.ip6tables ? delta?.ip6tables : undefined),
+      ]);
       t('iptables', t1);
-      return { ips, ipt };
+      return { ips, ipt, ip6t };
     };
     const [rr, fr] = await Promise.allSettled([
       ipBatch('routes', rd.commands, t).then(() => {
@@ -169,19 +183,30 @@ export class Dataplane {
     ]);
     if (rr.status === 'rejected') this.invalidateRoutes();
     for (const r of [rr, fr]) if (r.status === 'rejected') throw r.reason;
-    const { ips, ipt } = (fr as PromiseFulfilledResult<Awaited<ReturnType<typeof firewall>>>).value;
+    const { ips, ipt, ip6t } = (fr as PromiseFulfilledResult<Awaited<ReturnType<typeof firewall>>>).value;
     if (ips.stale.length) await this.ipsets.destroy(ips.stale);
     this.appliedGeneration = d.generation;
 
-    const rules: Record<string, number> = countRules(d.iptables);
-    const chains: Record<string, number> = {};
-    for (const tb of TABLES) chains[tb] = d.iptables[tb].chains.size;
+    const rules: ApplyReport['rules'] = {};
+    const chains: ApplyReport['chains'] = {};
+    for (const [v, st] of [
+      ['4', d.iptables],
+      ['6', this.ip6tables ? (d.ip6tables ?? EMPTY_TABLES) : undefined],
+    ] as const) {
+      if (!st) continue;
+      rules[v] = countRules(st);
+      chains[v] = {};
+      for (const tb of TABLES) chains[v][tb] = st[tb].chains.size;
+    }
     return {
       routeCommands: rd.commands.length,
       waitingRoutes: rd.waiting.length + sys.missing,
       conflicts: rd.conflicts,
       sysctlsWritten: sys.written,
-      iptablesChanged: ipt.changedChains + ipt.deletedChains + ipt.hookChanges,
+      iptablesChanged: [ipt, ip6t].reduce(
+        (n, x) => n + (x ? x.changedChains + x.deletedChains + x.hookChanges : 0),
+        0,
+      ),
       ipsetsChanged: ips.changed,
       ipipUnsupported,
       incremental,
@@ -247,6 +272,13 @@ export class Dataplane {
     return { commands: nd.commands.length, incremental: keys !== 'all', timings };
   }
 }
+
+const EMPTY_TABLES: IptablesState = {
+  raw: { chains: new Map(), hooks: [], ruleCount: 0 },
+  mangle: { chains: new Map(), hooks: [], ruleCount: 0 },
+  nat: { chains: new Map(), hooks: [], ruleCount: 0 },
+  filter: { chains: new Map(), hooks: [], ruleCount: 0 },
+};
 
 async function ipBatch(phase: string, lines: string[], t: (name: string, t0: number) => void): Promise<void> {
   if (!lines.length) return;

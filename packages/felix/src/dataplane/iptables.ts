@@ -22,11 +22,11 @@ export interface ParsedTable {
   chains: Map<string, string[]>;
 }
 
-export const binaries = (b: Backend) => ({
-  save: b === 'nft' ? 'iptables-nft-save' : 'iptables-legacy-save',
-  restore: b === 'nft' ? 'iptables-nft-restore' : 'iptables-legacy-restore',
-  iptables: b === 'nft' ? 'iptables-nft' : 'iptables-legacy',
-});
+/** The tools of a backend and IP family: `iptables-nft-save`, `ip6tables-legacy-restore`, … */
+export const binaries = (b: Backend, family: 4 | 6 = 4) => {
+  const tool = family === 6 ? 'ip6tables' : 'iptables';
+  return { save: `${tool}-${b}-save`, restore: `${tool}-${b}-restore`, iptables: `${tool}-${b}` };
+};
 
 /** Parses iptables-save output (any number of tables). */
 export function parseSave(text: string): Map<Table, ParsedTable> {
@@ -68,9 +68,9 @@ export function ruleHash(body: string, chainPrefix: string): string | undefined 
   return re.exec(body)?.[1];
 }
 
-/** Reads the tables with the backend's iptables-save; the read-back for tests too. */
-export async function readTables(backend: Backend): Promise<Map<Table, ParsedTable>> {
-  const { stdout } = await cmd(binaries(backend).save, []);
+/** Reads the tables with the backend's iptables-save (ip6tables-save); the read-back for tests too. */
+export async function readTables(backend: Backend, family: 4 | 6 = 4): Promise<Map<Table, ParsedTable>> {
+  const { stdout } = await cmd(binaries(backend, family).save, []);
   return parseSave(stdout);
 }
 
@@ -86,6 +86,12 @@ export async function detectBackend(): Promise<Backend> {
   };
   const [legacy, nft] = await Promise.all([count('legacy'), count('nft')]);
   return legacy > 0 && legacy > nft ? 'legacy' : 'nft';
+}
+
+/** Whether this host's ip6tables (of the backend) can be read, i.e. has IPv6 netfilter. */
+export async function ip6tablesUsable(backend: Backend): Promise<boolean> {
+  const r = await cmd(binaries(backend, 6).save, [], { allowFail: true }).catch(() => undefined);
+  return r?.code === 0;
 }
 
 export interface IptablesDiff {
@@ -230,7 +236,7 @@ class RenderCache {
 }
 
 /**
- * The iptables driver: keeps a model of the kernel's tables (re-read on invalidate, after
+ * The iptables driver of one IP family: keeps a model of the kernel's tables (re-read on invalidate, after
  * errors, and on the refresh timer) and writes only deltas with one iptables-restore.
  */
 export class IptablesDriver {
@@ -243,6 +249,7 @@ export class IptablesDriver {
   constructor(
     readonly backend: Backend,
     private readonly chainPrefix: string,
+    readonly family: 4 | 6 = 4,
   ) {
     this.renders = new RenderCache(chainPrefix);
   }
@@ -258,7 +265,7 @@ export class IptablesDriver {
   async apply(desired: IptablesState, only?: Record<Table, Iterable<string>>): Promise<IptablesDiff> {
     if (!this.kernel) {
       this.saveCalls++;
-      this.kernel = await readTables(this.backend);
+      this.kernel = await readTables(this.backend, this.family);
       only = undefined;
     }
     const diff = diffIptables(desired, this.kernel, this.chainPrefix, this.renders.render, only);
@@ -266,7 +273,9 @@ export class IptablesDriver {
     if (!diff.script) return diff;
     this.restoreCalls++;
     try {
-      await cmd(binaries(this.backend).restore, ['--noflush', '-w', '5'], { input: diff.script });
+      await cmd(binaries(this.backend, this.family).restore, ['--noflush', '-w', '5'], {
+        input: diff.script,
+      });
     } catch (e) {
       this.restoreErrors++;
       this.kernel = undefined;

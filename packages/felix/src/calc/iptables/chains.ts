@@ -41,14 +41,14 @@ export function chainNames(prefix: string) {
 }
 
 /** The static chains (everything but the per-endpoint chains and dispatch trees) and hooks, per table. */
-function staticTables(s: FelixSettings, pools: IPPool[]): Record<Table, TableParts> {
+function staticTables(s: FelixSettings, pools: IPPool[], family: 4 | 6): Record<Table, TableParts> {
   const p = s.chainPrefix;
   const n = chainNames(p);
   const wl = `${s.interfacePrefix}+`;
   const clear = `-j MARK --set-xmark 0x0/${MARK_ACCEPT}`;
   const hasMark = `-m mark --mark ${MARK_ACCEPT}/${MARK_ACCEPT}`;
   const hook = (table: Table, h: string): HookJump => ({ table, hook: h, target: n.hook(h) });
-  const natOut = natOutgoingChain(p, pools);
+  const natOut = natOutgoingChain(p, pools, family);
   const [failIn, failOut] = failsafeChains(p, s.failsafeInboundHostPorts, s.failsafeOutboundHostPorts);
   return {
     // raw: clear our mark bit; drop spoofed sources from workloads (strict reverse-path check).
@@ -151,8 +151,9 @@ function sortedRemove(a: string[], x: string): void {
  * as changed, the dispatch trees along the changed paths. Each table's `ChainSet` records
  * which chains really changed, which is what the dataplane then diffs and writes.
  *
- * Chain and interface prefixes are fixed for the life of one instance (felix needs a
- * restart to change them; see the agent).
+ * One instance per IP family (iptables, ip6tables): the chains are the same but for the
+ * nat-outgoing sets. Chain and interface prefixes are fixed for the life of an instance
+ * (felix needs a restart to change them; see the agent).
  */
 export class IptablesCalc {
   private readonly sets: Record<Table, ChainSet> = {
@@ -177,6 +178,7 @@ export class IptablesCalc {
   constructor(
     readonly chainPrefix: string,
     readonly interfacePrefix: string,
+    readonly family: 4 | 6 = 4,
   ) {}
 
   /**
@@ -195,6 +197,7 @@ export class IptablesCalc {
     const st = staticTables(
       { ...s, chainPrefix: this.chainPrefix, interfacePrefix: this.interfacePrefix },
       pools,
+      this.family,
     );
     for (const t of TABLES) {
       const names = new Set<string>();
@@ -275,10 +278,11 @@ export function buildIptables(
   endpoints: LocalEndpointRef[],
   pools: IPPool[],
   policy: EndpointPolicyRules = noPolicy,
+  family: 4 | 6 = 4,
 ): IptablesState {
   const byIface = new Map<string, LocalEndpointRef>();
   for (const ep of endpoints) if (!byIface.has(ep.iface)) byIface.set(ep.iface, ep);
-  const calc = new IptablesCalc(s.chainPrefix, s.interfacePrefix);
+  const calc = new IptablesCalc(s.chainPrefix, s.interfacePrefix, family);
   calc.update(s, pools, policy, byIface.keys(), (i) => byIface.get(i));
   return calc.state();
 }

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { connectVeth, Netns, requireCommands, requireRoot } from '@tricolor/testkit';
+import { addPod, Cluster, Felix, httpGet, sysctlIn } from './harness.js';
+import { pool, until, wep } from './helpers.js';
+
+const save6 = async (ns: Netns, table: string) => (await ns.exec('ip6tables-nft-save', ['-t', table])).stdout;
+
+test('felix daemon, dual stack: ip6tables chains, IPv6 route and sysctls, IPv6 nat-outgoing; no IPv6 pool, no IPv6 tables', async (t) => {
+  if (!requireRoot(t) || !requireCommands(t, 'ip6tables-nft-save', 'ipset', 'etcd')) return;
+  const cluster = await Cluster.start();
+  const n1 = await Netns.create('n1');
+  const ext = await Netns.create('ext');
+  const pods: Netns[] = [];
+  let felix: Felix | undefined;
+  let listener: ReturnType<typeof ext.exec> | undefined;
+  try {
+    await connectVeth(n1, ['192.168.51.1/24', 'fd00:51::1/64'], ext, [
+      '192.168.51.100/24',
+      'fd00:51::100/64',
+    ]);
+    await cluster.bridge.expose(n1, 2379);
+    await n1.exec('ip', ['-6', 'route', 'add', 'default', 'via', 'fd00:51::100']);
+    const ds = cluster.ds;
+    await ds.create(pool('v4', '10.244.0.0/16'));
+    await ds.create(pool('v6', 'fd00:10::/64', { natOutgoing: true, blockSize: 122 }));
+    // The operator's own IPv6 rule, there before felix.
+    await n1.exec('ip6tables-nft', ['-A', 'FORWARD', '-s', '2001:db8::1/128', '-j', 'DROP']);
+
+    felix = Felix.start(n1, { NODENAME: 'n1', IP: '192.168.51.1/24' });
+    await until(
+      async () => (await httpGet(n1, 'http://127.0.0.1:9099/readiness')).status === 200,
+      30_000,
+      'readiness',
+    );
+
+    // A dual-stack pod: IPv4 via 169.254.1.1, IPv6 via the host end's link-local address
+    // (fe80::ecee:eeff:feee:eeee, from its MAC ee:ee:ee:ee:ee:ee), as Calico's CNI sets it up.
+    const iface = 'cali6a1b2c3d4e5';
+    const pod = await addPod(n1, iface, '10.244.1.5');
+    pods.push(pod.ns);
+    await pod.ns.exec('ip', ['-6', 'addr', 'add', 'fd00:10::5/128', 'dev', 'eth0', 'nodad']);
+    await pod.ns.exec('ip', [
+      '-6',
+      'route',
+      'add',
+      'default',
+      'via',
+      'fe80::ecee:eeff:feee:eeee',
+      'dev',
+      'eth0',
+    ]);
+    const ep = wep('pod-6', 'n1', iface, '10.244.1.5/32', pod.mac);
+    ep.spec.ipNetworks.push('fd00:10::5/128');
+    await ds.create(ep);
+
+    await until(
+      async () =>
+        (await n1.exec('ip', ['-6', 'route', 'show', 'proto', '80'])).stdout.includes(
+          `fd00:10::5 dev ${iface}`,
+        ),
+      10_000,
+      'IPv6 workload route',
+    );
+    for (const [k, v] of [
+      [`net/ipv6/conf/${iface}/proxy_ndp`, '1'],
+      [`net/ipv6/conf/${iface}/forwarding`, '1'],
+      [`net/ipv6/conf/${iface}/accept_ra`, '0'],
+      ['net/ipv6/conf/all/forwarding', '1'],
+    ] as const)
+      assert.equal(await sysctlIn(n1, k), v, k);
+    const filter = await until(
+      async () => {
+        const s = await save6(n1, 'filter');
+        return s.includes(`-A tri-from-wl-dispatch -i ${iface}`) ? s : undefined;
+      },
+      10_000,
+      'IPv6 dispatch rule',
+    );
+    assert.match(filter, new RegExp(`^:tri-tw-${iface} `, 'm'));
+    assert.match(filter, /^-A FORWARD -m comment --comment "?tri:[\w-]+"? -j tri-FORWARD$/m);
+    assert.ok(filter.includes('-A FORWARD -s 2001:db8::1/128 -j DROP'), 'foreign IPv6 rule kept');
+    assert.match((await n1.exec('ipset', ['list', 'tri-all-ipam-pools-v6'])).stdout, /fd00:10::\/64/);
+    assert.match(
+      await save6(n1, 'nat'),
+      /-A tri-nat-outgoing -m set --match-set tri-masq-ipam-pools-v6 src -m set ! --match-set tri-all-ipam-pools-v6 dst .*-j MASQUERADE/,
+    );
+
+    // IPv6 nat-outgoing: a listener outside the pools sees the node's IPv6 address.
+    const script = `const s=require('net').createServer(c=>{process.stdout.write(c.remoteAddress+'\\n');c.end();});s.listen(8080,'::',()=>process.stdout.write('listening\\n'));setTimeout(()=>process.exit(0),20000);`;
+    listener = ext.exec(process.execPath, ['-e', script], { allowFail: true });
+    const connect = `const c=require('net').connect(8080,'fd00:51::100');c.on('connect',()=>{c.end();});c.on('close',()=>process.exit(0));c.on('error',e=>{console.error(String(e));process.exit(1)});setTimeout(()=>process.exit(2),3000);`;
+    await until(
+      async () => (await pod.ns.exec(process.execPath, ['-e', connect], { allowFail: true })).code === 0,
+      15_000,
+      'pod reaches outside over IPv6',
+    );
+    await ext.exec('pkill', ['-f', 'listen(8080'], { allowFail: true });
+    const heard = (await listener).stdout;
+    assert.match(heard, /fd00:51::1\b/, `listener saw: ${heard}`);
+    assert.doesNotMatch(heard, /fd00:10::5/);
+
+    // Metrics carry both families.
+    const m = await httpGet(n1, 'http://127.0.0.1:9091/metrics');
+    assert.match(m.body, /felix_iptables_rules\{ip_version="6",table="filter"\} [1-9]/);
+
+    // Without an IPv6 pool ('auto'), felix's IPv6 chains and hooks go; the operator's stay.
+    await ds.delete('IPPool', 'v6');
+    const after = await until(
+      async () => {
+        const s = await save6(n1, 'filter');
+        return s.includes('tri-') ? undefined : s;
+      },
+      10_000,
+      'IPv6 chains removed',
+    );
+    assert.ok(after.includes('-A FORWARD -s 2001:db8::1/128 -j DROP'), 'foreign IPv6 rule kept');
+    assert.ok((await save6(n1, 'filter')).length > 0);
+    assert.ok(felix.running, 'felix still running');
+  } finally {
+    await felix?.stop();
+    if (felix && process.env.FELIX_TEST_LOGS) console.error(felix.log.join('\n'));
+    for (const p of pods) await p.destroy();
+    await n1.destroy();
+    await ext.destroy();
+    await listener?.catch(() => undefined);
+    await cluster.stop();
+  }
+});
