@@ -235,7 +235,7 @@ async function outer(): Promise<void> {
   console.log('cold apply = routes, sysctls, ipsets, iptables; cold +nb = then the neighbor lane');
   const head = [
     'endpoints',
-    'rules (v4+v6)',
+    'iptables rules',
     'cold calc ms',
     'cold apply ms',
     'cold +nb ms',
