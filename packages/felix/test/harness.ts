@@ -171,3 +171,29 @@ export async function routesIn(ns: Netns): Promise<string[]> {
 }
 
 export { run };
+
+/**
+ * Connects from `pod` to a TCP listener started in `outside` (port 8080 on `listenHost`,
+ * reached at `dst`) and returns the source addresses the listener saw: what nat-outgoing
+ * tests assert on. Retries the connection until it works (felix may still be converging).
+ */
+export async function sourceSeenOutside(
+  pod: Netns,
+  outside: Netns,
+  dst: string,
+  listenHost: string,
+): Promise<string> {
+  const script = `const s=require('net').createServer(c=>{process.stdout.write(c.remoteAddress+'\\n');c.end();});s.listen(8080,${JSON.stringify(listenHost)},()=>process.stdout.write('listening\\n'));setTimeout(()=>process.exit(0),20000);`;
+  const listener = outside.exec(process.execPath, ['-e', script], { allowFail: true });
+  try {
+    const connect = `const c=require('net').connect(8080,${JSON.stringify(dst)});c.on('connect',()=>{c.end();});c.on('close',()=>process.exit(0));c.on('error',e=>{console.error(String(e));process.exit(1)});setTimeout(()=>process.exit(2),3000);`;
+    const end = Date.now() + 15_000;
+    while ((await pod.exec(process.execPath, ['-e', connect], { allowFail: true })).code !== 0) {
+      if (Date.now() > end) throw new Error(`the pod never reached ${dst}:8080`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await outside.exec('pkill', ['-f', 'listen(8080'], { allowFail: true });
+  }
+  return (await listener).stdout;
+}

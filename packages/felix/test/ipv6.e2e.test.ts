@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connectVeth, Netns, requireCommands, requireRoot } from '@tricolor/testkit';
-import { addPod, Cluster, Felix, httpGet, sysctlIn } from './harness.js';
+import { addPod, Cluster, Felix, httpGet, sourceSeenOutside, sysctlIn } from './harness.js';
 import { pool, until, wep } from './helpers.js';
 
 const save6 = async (ns: Netns, table: string) => (await ns.exec('ip6tables-nft-save', ['-t', table])).stdout;
@@ -13,7 +13,6 @@ test('felix daemon, dual stack: ip6tables chains, IPv6 route and sysctls, IPv6 n
   const ext = await Netns.create('ext');
   const pods: Netns[] = [];
   let felix: Felix | undefined;
-  let listener: ReturnType<typeof ext.exec> | undefined;
   try {
     await connectVeth(n1, ['192.168.51.1/24', 'fd00:51::1/64'], ext, [
       '192.168.51.100/24',
@@ -87,16 +86,7 @@ test('felix daemon, dual stack: ip6tables chains, IPv6 route and sysctls, IPv6 n
     );
 
     // IPv6 nat-outgoing: a listener outside the pools sees the node's IPv6 address.
-    const script = `const s=require('net').createServer(c=>{process.stdout.write(c.remoteAddress+'\\n');c.end();});s.listen(8080,'::',()=>process.stdout.write('listening\\n'));setTimeout(()=>process.exit(0),20000);`;
-    listener = ext.exec(process.execPath, ['-e', script], { allowFail: true });
-    const connect = `const c=require('net').connect(8080,'fd00:51::100');c.on('connect',()=>{c.end();});c.on('close',()=>process.exit(0));c.on('error',e=>{console.error(String(e));process.exit(1)});setTimeout(()=>process.exit(2),3000);`;
-    await until(
-      async () => (await pod.ns.exec(process.execPath, ['-e', connect], { allowFail: true })).code === 0,
-      15_000,
-      'pod reaches outside over IPv6',
-    );
-    await ext.exec('pkill', ['-f', 'listen(8080'], { allowFail: true });
-    const heard = (await listener).stdout;
+    const heard = await sourceSeenOutside(pod.ns, ext, 'fd00:51::100', '::');
     assert.match(heard, /fd00:51::1\b/, `listener saw: ${heard}`);
     assert.doesNotMatch(heard, /fd00:10::5/);
 
@@ -123,7 +113,6 @@ test('felix daemon, dual stack: ip6tables chains, IPv6 route and sysctls, IPv6 n
     for (const p of pods) await p.destroy();
     await n1.destroy();
     await ext.destroy();
-    await listener?.catch(() => undefined);
     await cluster.stop();
   }
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connectVeth, Netns, requireCommands, requireRoot } from '@tricolor/testkit';
-import { addPod, Cluster, Felix, httpGet, routesIn, saveIn, sysctlIn } from './harness.js';
+import { addPod, Cluster, Felix, httpGet, routesIn, saveIn, sourceSeenOutside, sysctlIn } from './harness.js';
 import { pool, until, wep } from './helpers.js';
 
 test('felix daemon: workload lifecycle, nat-outgoing, drift repair, foreign rules untouched', async (t) => {
@@ -11,7 +11,6 @@ test('felix daemon: workload lifecycle, nat-outgoing, drift repair, foreign rule
   const ext = await Netns.create('ext');
   const pods: Netns[] = [];
   let felix: Felix | undefined;
-  let listener: ReturnType<typeof ext.exec> | undefined;
   try {
     await connectVeth(n1, '192.168.50.1/24', ext, '192.168.50.100/24');
     await cluster.bridge.expose(n1, 2379);
@@ -84,16 +83,7 @@ test('felix daemon: workload lifecycle, nat-outgoing, drift repair, foreign rule
     );
 
     // nat-outgoing: the listener outside the pools sees the node's address, not the pod's.
-    const script = `const s=require('net').createServer(c=>{process.stdout.write(c.remoteAddress+'\\n');c.end();});s.listen(8080,'0.0.0.0',()=>process.stdout.write('listening\\n'));setTimeout(()=>process.exit(0),20000);`;
-    listener = ext.exec(process.execPath, ['-e', script], { allowFail: true });
-    const connect = `const c=require('net').connect(8080,'192.168.50.100');c.on('connect',()=>{c.end();});c.on('close',()=>process.exit(0));c.on('error',e=>{console.error(String(e));process.exit(1)});setTimeout(()=>process.exit(2),3000);`;
-    await until(
-      async () => (await pod.ns.exec(process.execPath, ['-e', connect], { allowFail: true })).code === 0,
-      10_000,
-      'pod reaches outside',
-    );
-    await ext.exec('pkill', ['-f', 'listen(8080'], { allowFail: true });
-    const heard = (await listener).stdout;
+    const heard = await sourceSeenOutside(pod.ns, ext, '192.168.50.100', '0.0.0.0');
     assert.match(heard, /192\.168\.50\.1\b/, `listener saw: ${heard}`);
     assert.doesNotMatch(heard, /10\.244\.1\.5/);
 
@@ -184,7 +174,6 @@ test('felix daemon: workload lifecycle, nat-outgoing, drift repair, foreign rule
     for (const p of pods) await p.destroy();
     await n1.destroy();
     await ext.destroy();
-    await listener?.catch(() => undefined);
     await cluster.stop();
   }
 });

@@ -4,11 +4,26 @@ import fc from 'fast-check';
 import { computeDesiredState } from '../src/calc/desired-state.js';
 import { ChainSet } from '../src/calc/iptables/chain-set.js';
 import { buildIptables } from '../src/calc/iptables/chains.js';
-import { dispatchChains, newDispatchMemo, updateDispatch } from '../src/calc/iptables/dispatch.js';
+import {
+  type DispatchOptions,
+  dispatchChains,
+  newDispatchMemo,
+  updateDispatch,
+} from '../src/calc/iptables/dispatch.js';
 import { hashChain, renderChain } from '../src/calc/iptables/rules.js';
 import { writeOrder } from '../src/calc/iptables/write-order.js';
 import { diffIptables, parseSave, ruleHash } from '../src/dataplane/iptables.js';
 import { pool, settings } from './helpers.js';
+
+/** The from-workload dispatch tree as felix builds it with the default prefixes. */
+const fromTree: DispatchOptions = {
+  root: 'tri-from-wl-dispatch',
+  childPrefix: 'tri-fd-',
+  direction: '-i',
+  target: (i) => `tri-fw-${i}`,
+  interfacePrefix: 'cali',
+  unknown: [{ action: '-j DROP' }],
+};
 
 test('rule hashes are positional and stable', () => {
   const c = { name: 'tri-x', rules: [{ action: '-j ACCEPT' }, { match: '-p tcp', action: '-j DROP' }] };
@@ -71,14 +86,7 @@ test('dispatch scales: 10,000 interfaces give a prefix tree with short chains, e
     { length: 10_000 },
     (_, i) => `cali${((i * 2654435761) % 2 ** 44).toString(16).padStart(11, '0')}`,
   );
-  const chains = dispatchChains(ifaces, {
-    root: 'tri-from-wl-dispatch',
-    childPrefix: 'tri-fd-',
-    direction: '-i',
-    target: (i) => `tri-fw-${i}`,
-    interfacePrefix: 'cali',
-    unknown: [{ action: '-j DROP' }],
-  });
+  const chains = dispatchChains(ifaces, fromTree);
   const leaves = new Set<string>();
   for (const c of chains) {
     assert.ok(c.rules.length <= 40, `${c.name} has ${c.rules.length} rules`);
@@ -94,14 +102,7 @@ test('dispatch: names sharing a long prefix still give short chains; one more in
   // Sequential names share 7+ characters after `cali`: the tree must skip the shared
   // levels instead of running out of chain-name length and flattening into one long chain.
   const name = (i: number) => `cali${i.toString(16).padStart(11, '0')}`;
-  const opts = {
-    root: 'tri-from-wl-dispatch',
-    childPrefix: 'tri-fd-',
-    direction: '-i' as const,
-    target: (i: string) => `tri-fw-${i}`,
-    interfacePrefix: 'cali',
-    unknown: [{ action: '-j DROP' }],
-  };
+  const opts = fromTree;
   const ifaces = Array.from({ length: 10_000 }, (_, i) => name(i));
   const before = dispatchChains([...ifaces, 'eth7'], opts);
   for (const c of before) {
@@ -205,12 +206,7 @@ test('iptables diff: writes only changed chains, one hook jump at the top, never
 
 test('dispatch trees updated step by step equal trees built from scratch, and report every changed chain', () => {
   const opts = {
-    root: 'tri-from-wl-dispatch',
-    childPrefix: 'tri-fd-',
-    direction: '-i' as const,
-    target: (i: string) => `tri-fw-${i}`,
-    interfacePrefix: 'cali',
-    unknown: [{ action: '-j DROP' }],
+    ...fromTree,
     // Tiny leaves, and names from a 3-letter alphabet: deep trees whose shape (shared
     // levels skipped or not) changes as names come and go.
     maxLeaf: 2,

@@ -121,8 +121,8 @@ interface TableParts {
   hooks: HookJump[];
 }
 
-/** Inserts `x` into the sorted array `a` (no-op if present). */
-function sortedInsert(a: string[], x: string): void {
+/** The first index of the sorted array `a` whose element is not below `x`. */
+function lowerBound(a: string[], x: string): number {
   let lo = 0;
   let hi = a.length;
   while (lo < hi) {
@@ -130,18 +130,18 @@ function sortedInsert(a: string[], x: string): void {
     if (a[mid]! < x) lo = mid + 1;
     else hi = mid;
   }
-  if (a[lo] !== x) a.splice(lo, 0, x);
+  return lo;
+}
+
+/** Inserts `x` into the sorted array `a` (no-op if present). */
+function sortedInsert(a: string[], x: string): void {
+  const i = lowerBound(a, x);
+  if (a[i] !== x) a.splice(i, 0, x);
 }
 
 function sortedRemove(a: string[], x: string): void {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  if (a[lo] === x) a.splice(lo, 1);
+  const i = lowerBound(a, x);
+  if (a[i] === x) a.splice(i, 1);
 }
 
 /**

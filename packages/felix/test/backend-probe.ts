@@ -1,0 +1,51 @@
+/**
+ * Run inside a network namespace by backends.e2e.test.ts (`ip netns exec <ns> node
+ * backend-probe.js`): detects the iptables backend the way the agent does, programs a
+ * small desired state with it (both families, ipsets first), adds one endpoint through the
+ * calculation's delta, and prints what the kernel then holds as JSON.
+ */
+import { CalcCache, computeDesiredState } from '../src/calc/desired-state.js';
+import { EndpointIndex } from '../src/calc/endpoint-index.js';
+import { IpsetDriver } from '../src/dataplane/ipsets.js';
+import { detectBackend, IptablesDriver, readTables } from '../src/dataplane/iptables.js';
+import { pool, settings, wep } from './helpers.js';
+
+const backend = await detectBackend();
+const endpoints = new EndpointIndex('n1');
+const add = (i: number) =>
+  endpoints.set(
+    `default/p${i}`,
+    wep(`p${i}`, 'n1', `cali${String(i).padStart(11, '0')}`, `10.244.1.${i}/32`),
+  );
+for (let i = 1; i <= 3; i++) add(i);
+const inputs = {
+  nodeName: 'n1',
+  settings: settings(),
+  endpoints,
+  pools: [pool('v4', '10.244.0.0/16', { natOutgoing: true }), pool('v6', 'fd00:10::/64', { blockSize: 122 })],
+  affinities: [],
+  nodes: [],
+};
+const cache = new CalcCache();
+const first = computeDesiredState(inputs, cache);
+await new IpsetDriver('tri-').apply(first.ipsets);
+const v4 = new IptablesDriver(backend, 'tri-', 4);
+const v6 = new IptablesDriver(backend, 'tri-', 6);
+await v4.apply(first.iptables);
+await v6.apply(first.ip6tables!);
+add(4);
+const next = computeDesiredState(inputs, cache);
+const delta4 = await v4.apply(next.iptables, next.changes?.iptables);
+const delta6 = await v6.apply(next.ip6tables!, next.changes?.ip6tables);
+const tables = async (family: 4 | 6) => {
+  const t = await readTables(backend, family);
+  return Object.fromEntries([...t].map(([name, tab]) => [name, Object.fromEntries(tab.chains)]));
+};
+process.stdout.write(
+  `${JSON.stringify({
+    backend,
+    delta: [delta4.changedChains, delta6.changedChains],
+    v4: await tables(4),
+    v6: await tables(6),
+  })}\n`,
+);

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Netns, requireCommands, requireRoot } from '@tricolor/testkit';
+
+const PROBE = fileURLToPath(new URL('./backend-probe.js', import.meta.url));
+
+interface Probe {
+  backend: string;
+  delta: number[];
+  v4: Record<string, Record<string, string[]>>;
+  v6: Record<string, Record<string, string[]>>;
+}
+
+/** The host's iptables backend is the one that already holds rules; felix programs it, both families. */
+for (const backend of ['legacy', 'nft'] as const) {
+  test(`iptables backend ${backend}: detected from the rules already there, programmed in both families, deltas applied`, async (t) => {
+    if (
+      !requireRoot(t) ||
+      !requireCommands(t, `iptables-${backend}-save`, `ip6tables-${backend}-restore`, 'ipset')
+    )
+      return;
+    const ns = await Netns.create('ipt');
+    try {
+      // The operator's rule (kube-proxy, docker, …) tells felix which backend the host uses.
+      await ns.exec(`iptables-${backend}`, ['-A', 'FORWARD', '-s', '203.0.113.9/32', '-j', 'DROP']);
+      const out = await ns.exec(process.execPath, [PROBE]);
+      const p = JSON.parse(out.stdout.trim().split('\n').at(-1)!) as Probe;
+      assert.equal(p.backend, backend);
+      for (const [family, tables] of [
+        ['v4', p.v4],
+        ['v6', p.v6],
+      ] as const) {
+        const filter = tables.filter!;
+        for (let i = 1; i <= 4; i++)
+          assert.ok(filter[`tri-tw-cali${String(i).padStart(11, '0')}`], `${family}: endpoint ${i} chain`);
+        assert.ok(
+          filter.FORWARD!.some((r) => / -j tri-FORWARD$/.test(r)),
+          `${family}: FORWARD jumps to tri-FORWARD`,
+        );
+        assert.ok(filter['tri-from-wl-dispatch'], `${family}: dispatch`);
+      }
+      assert.ok(p.v4.filter!.FORWARD!.includes('-s 203.0.113.9/32 -j DROP'), "the operator's rule is kept");
+      assert.match(p.v6.nat!['tri-nat-outgoing']!.join('\n'), /^$/, 'no natOutgoing IPv6 pool: empty chain');
+      // One more endpoint: its two chains and the two dispatch chains that lead to them, per family.
+      assert.deepEqual(p.delta, [4, 4]);
+    } finally {
+      await ns.destroy();
+    }
+  });
+}
