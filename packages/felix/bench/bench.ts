@@ -78,7 +78,9 @@ function settle(podNs: string[]): number {
 }
 
 async function inner(n: number, podNs: string[]): Promise<void> {
-  veths(n + ONES, podNs);
+  // ONES endpoints added one by one, and one more during the iptables refresh read.
+  const TOTAL = n + ONES + 1;
+  veths(TOTAL, podNs);
   const settleMs = settle(podNs);
   const settings = { ...DEFAULT_SETTINGS };
   // As the agent does: endpoints in an EndpointIndex (fed by the watch), one CalcCache.
@@ -136,20 +138,35 @@ async function inner(n: number, podNs: string[]): Promise<void> {
   const refreshMs = performance.now() - t0;
   if (refresh.routeCommands || refresh.iptablesChanged || refresh.sysctlsWritten || refreshNeigh.commands)
     throw new Error(`refresh found differences: ${JSON.stringify({ refresh, refreshNeigh })}`);
+  // The iptables refresh timer as the agent runs it: iptables-save in the background, one
+  // more endpoint applied meanwhile (timed), then the apply that compares everything.
+  const reading = dp.refreshIptables();
+  add(n + ONES);
+  t0 = performance.now();
+  const duringRefresh = await dp.apply(computeDesiredState(inputs, cache));
+  const duringRefreshMs = performance.now() - t0;
+  if (!duringRefresh.incremental) throw new Error('the +1 during the refresh read did not use the delta');
+  await dp.applyNeighbors();
+  const readDone = await reading.then(() => performance.now() - t0);
+  t0 = performance.now();
+  const afterRefresh = await dp.apply(computeDesiredState(inputs, cache));
+  const afterRefreshMs = performance.now() - t0;
+  if (afterRefresh.iptablesChanged)
+    throw new Error(`the apply after the refresh read rewrote ${afterRefresh.iptablesChanged} chains`);
   // Sanity: every endpoint's permanent neighbor is in the kernel.
   const neighs = execFileSync('ip', ['neigh', 'show', 'nud', 'permanent'], {
     encoding: 'utf8',
     maxBuffer: 1 << 26,
   });
   const gotN = neighs.split('\n').filter((l) => l.includes(' dev cali')).length;
-  if (gotN !== n + ONES) throw new Error(`expected ${n + ONES} workload neighbors, kernel has ${gotN}`);
+  if (gotN !== TOTAL) throw new Error(`expected ${TOTAL} workload neighbors, kernel has ${gotN}`);
   // Sanity: the kernel holds what was asked for.
   const routes = execFileSync('ip', ['route', 'show', 'proto', '80'], {
     encoding: 'utf8',
     maxBuffer: 1 << 26,
   });
   const got = routes.split('\n').filter((l) => l.includes(' dev cali')).length;
-  if (got !== n + ONES) throw new Error(`expected ${n + ONES} workload routes, kernel has ${got}`);
+  if (got !== TOTAL) throw new Error(`expected ${TOTAL} workload routes, kernel has ${got}`);
   // Both families (iptables and ip6tables), as the agent programs them by default.
   const rules = Object.values(rep.rules)
     .flatMap((t) => Object.values(t))
@@ -173,6 +190,9 @@ async function inner(n: number, podNs: string[]): Promise<void> {
       oneNeighMs: median(ones.map((o) => o.neighbors)),
       oneNeighMaxMs: Math.max(...ones.map((o) => o.neighbors)),
       refreshMs,
+      duringRefreshMs,
+      readDoneMs: readDone,
+      afterRefreshMs,
       settleMs,
       rules,
       cold: { ...rep.timings, ...coldNeigh.timings },
@@ -198,7 +218,7 @@ async function outer(): Promise<void> {
       made.push(uplink);
       await connectVeth(node, '192.168.201.2/24', uplink, '192.168.201.1/24');
       const pods: string[] = [];
-      for (let k = 0; k < Math.ceil((n + ONES) / PODS_PER_NS); k++) {
+      for (let k = 0; k < Math.ceil((n + ONES + 1) / PODS_PER_NS); k++) {
         const ns = await Netns.create('fbpod');
         made.push(ns);
         pods.push(ns.name);
@@ -233,6 +253,9 @@ async function outer(): Promise<void> {
   );
   console.log('+nb = the same, until the neighbor lane has also written its static neighbor');
   console.log('cold apply = routes, sysctls, ipsets, iptables; cold +nb = then the neighbor lane');
+  console.log(
+    'refresh = every model dropped and re-read at once; +1 in refresh = one more endpoint while the iptables refresh reads in the background (read ms: until that read is done), after read = the apply that then compares everything',
+  );
   const head = [
     'endpoints',
     'iptables rules',
@@ -246,6 +269,9 @@ async function outer(): Promise<void> {
     '+1 +nb ms',
     '+1 +nb max',
     'refresh ms',
+    '+1 in refresh ms',
+    'read ms',
+    'after read ms',
   ];
   console.log(head.join(' | '));
   console.log(head.map((h) => '-'.repeat(h.length)).join('-|-'));
@@ -264,6 +290,9 @@ async function outer(): Promise<void> {
         f(r.oneNeighMs),
         f(r.oneNeighMaxMs),
         f(r.refreshMs),
+        f(r.duringRefreshMs),
+        f(r.readDoneMs),
+        f(r.afterRefreshMs),
       ]
         .map((s, i) => s.padStart(head[i]!.length))
         .join(' | '),

@@ -6,8 +6,9 @@
  */
 import { CalcCache, computeDesiredState } from '../src/calc/desired-state.js';
 import { EndpointIndex } from '../src/calc/endpoint-index.js';
+import { cmd } from '../src/dataplane/exec.js';
 import { IpsetDriver } from '../src/dataplane/ipsets.js';
-import { detectBackend, IptablesDriver, readTables } from '../src/dataplane/iptables.js';
+import { binaries, detectBackend, IptablesDriver, readTables } from '../src/dataplane/iptables.js';
 import { pool, settings, wep } from './helpers.js';
 
 const backend = await detectBackend();
@@ -37,6 +38,18 @@ add(4);
 const next = computeDesiredState(inputs, cache);
 const delta4 = await v4.apply(next.iptables, next.changes?.iptables);
 const delta6 = await v6.apply(next.ip6tables!, next.changes?.ip6tables);
+// Drift made by hand, then the refresh timer's background read while one more endpoint is
+// added: the apply after the read rewrites the drifted chain and nothing felix wrote meanwhile.
+await cmd(binaries(backend, 4).iptables, ['-D', 'tri-FORWARD', '1']);
+const reading = v4.refresh();
+add(5);
+const fifth = computeDesiredState(inputs, cache);
+const during = await v4.apply(fifth.iptables, fifth.changes?.iptables);
+await reading;
+const after = await v4.apply(fifth.iptables);
+v4.invalidate();
+const settled = await v4.apply(fifth.iptables);
+await v6.apply(fifth.ip6tables!, fifth.changes?.ip6tables);
 const tables = async (family: 4 | 6) => {
   const t = await readTables(backend, family);
   return Object.fromEntries([...t].map(([name, tab]) => [name, Object.fromEntries(tab.chains)]));
@@ -45,6 +58,8 @@ process.stdout.write(
   `${JSON.stringify({
     backend,
     delta: [delta4.changedChains, delta6.changedChains],
+    refresh: [during.changedChains, after.changedChains, settled.changedChains],
+    during: [...(during.touched.get('filter')?.written ?? [])].map((c) => c.name),
     v4: await tables(4),
     v6: await tables(6),
   })}\n`,

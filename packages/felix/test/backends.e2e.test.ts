@@ -8,6 +8,8 @@ const PROBE = fileURLToPath(new URL('./backend-probe.js', import.meta.url));
 interface Probe {
   backend: string;
   delta: number[];
+  refresh: number[];
+  during: string[];
   v4: Record<string, Record<string, string[]>>;
   v6: Record<string, Record<string, string[]>>;
 }
@@ -44,6 +46,18 @@ for (const backend of ['legacy', 'nft'] as const) {
       assert.match(p.v6.nat!['tri-nat-outgoing']!.join('\n'), /^$/, 'no natOutgoing IPv6 pool: empty chain');
       // One more endpoint: its two chains and the two dispatch chains that lead to them, per family.
       assert.deepEqual(p.delta, [4, 4]);
+      // The refresh: the drifted tri-FORWARD is rewritten by whichever apply came after the
+      // read finished, endpoint 5's four chains once; a final full re-read finds nothing.
+      const [during, after, settled] = p.refresh as [number, number, number];
+      const repairedDuring = p.during.includes('tri-FORWARD');
+      assert.equal(during, repairedDuring ? 5 : 4, p.during.join());
+      assert.equal(after, repairedDuring ? 0 : 1);
+      assert.equal(settled, 0);
+      for (let i = 1; i <= 5; i++) assert.ok(p.v4.filter![`tri-fw-cali${String(i).padStart(11, '0')}`]);
+      assert.ok(
+        p.v4.filter!['tri-FORWARD']!.some((r) => /INVALID/.test(r)),
+        'drift repaired',
+      );
     } finally {
       await ns.destroy();
     }

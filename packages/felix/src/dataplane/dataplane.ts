@@ -97,6 +97,16 @@ export class Dataplane {
     this.ipsets.invalidate();
   }
 
+  /**
+   * The iptables refresh: re-reads both families in the background (see
+   * `IptablesDriver.refresh`) and the ipsets at the next apply; resolves when the next
+   * apply can diff everything against the fresh read.
+   */
+  async refreshIptables(): Promise<void> {
+    await Promise.all(this.iptablesDrivers.map((d) => d.refresh()));
+    this.ipsets.invalidate();
+  }
+
   invalidateAll(): void {
     this.invalidateRoutes();
     this.invalidateSysctls();

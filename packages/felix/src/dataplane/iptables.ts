@@ -235,12 +235,21 @@ class RenderCache {
   }
 }
 
+/** A re-read of the kernel running beside the applies (see `IptablesDriver.refresh`). */
+interface StagedRead {
+  tables: Map<Table, ParsedTable> | undefined;
+  /** What applies wrote while it ran: `<table> <chain>`, and the tables whose hooks they fixed. */
+  written: Set<string>;
+  hooks: Set<Table>;
+}
+
 /**
- * The iptables driver of one IP family: keeps a model of the kernel's tables (re-read on invalidate, after
- * errors, and on the refresh timer) and writes only deltas with one iptables-restore.
+ * The iptables driver of one IP family: keeps a model of the kernel's tables (re-read after
+ * errors and on the refresh timer) and writes only deltas with one iptables-restore.
  */
 export class IptablesDriver {
   private kernel: Map<Table, ParsedTable> | undefined;
+  private staged: StagedRead | undefined;
   private readonly renders: RenderCache;
   restoreCalls = 0;
   restoreErrors = 0;
@@ -254,8 +263,57 @@ export class IptablesDriver {
     this.renders = new RenderCache(chainPrefix);
   }
 
+  /** Drops the model: the next apply re-reads the kernel before it diffs. */
   invalidate(): void {
     this.kernel = undefined;
+    this.staged = undefined;
+  }
+
+  /**
+   * The refresh timer's re-read, without holding up the applies: `iptables-save` of a
+   * 10,000-endpoint node takes seconds, and a pod added meanwhile must not wait for it.
+   * Resolves once the tables are read; the next apply then diffs everything against them
+   * (that is what repairs drift), except the chains that applies wrote while the read ran:
+   * for those felix's model is newer than the read.
+   */
+  async refresh(): Promise<void> {
+    if (!this.kernel || this.staged) return; // the next apply reads anyway / one is running
+    const staged: StagedRead = { tables: undefined, written: new Set(), hooks: new Set() };
+    this.staged = staged;
+    this.saveCalls++;
+    try {
+      staged.tables = await readTables(this.backend, this.family);
+    } catch {
+      if (this.staged === staged) this.invalidate();
+    }
+  }
+
+  /** The staged read, with what applies wrote while it ran taken from the model. */
+  private adoptStaged(s: StagedRead): Map<Table, ParsedTable> {
+    const fresh = s.tables!;
+    const model = this.kernel!;
+    const tab = (m: Map<Table, ParsedTable>, t: Table) => {
+      let x = m.get(t);
+      if (!x) {
+        x = { chains: new Map() };
+        m.set(t, x);
+      }
+      return x;
+    };
+    for (const key of s.written) {
+      const sp = key.indexOf(' ');
+      const t = key.slice(0, sp) as Table;
+      const name = key.slice(sp + 1);
+      const lines = model.get(t)?.chains.get(name);
+      if (lines) tab(fresh, t).chains.set(name, lines);
+      else fresh.get(t)?.chains.delete(name);
+    }
+    for (const t of s.hooks)
+      for (const hook of BUILTIN_CHAINS) {
+        const lines = model.get(t)?.chains.get(hook);
+        if (lines) tab(fresh, t).chains.set(hook, lines);
+      }
+    return fresh;
   }
 
   /**
@@ -264,8 +322,13 @@ export class IptablesDriver {
    */
   async apply(desired: IptablesState, only?: Record<Table, Iterable<string>>): Promise<IptablesDiff> {
     if (!this.kernel) {
+      this.staged = undefined;
       this.saveCalls++;
       this.kernel = await readTables(this.backend, this.family);
+      only = undefined;
+    } else if (this.staged?.tables) {
+      this.kernel = this.adoptStaged(this.staged);
+      this.staged = undefined;
       only = undefined;
     }
     const diff = diffIptables(desired, this.kernel, this.chainPrefix, this.renders.render, only);
@@ -278,7 +341,7 @@ export class IptablesDriver {
       });
     } catch (e) {
       this.restoreErrors++;
-      this.kernel = undefined;
+      this.invalidate();
       throw e;
     }
     this.updateModel(desired, diff);
@@ -292,6 +355,11 @@ export class IptablesDriver {
   private updateModel(desired: IptablesState, diff: IptablesDiff): void {
     const k = this.kernel!;
     for (const [t, touched] of diff.touched) {
+      if (this.staged) {
+        for (const name of [...touched.deleted, ...touched.written.map((c) => c.name)])
+          this.staged.written.add(`${t} ${name}`);
+        if (touched.hooks) this.staged.hooks.add(t);
+      }
       let tab = k.get(t);
       if (!tab) {
         tab = { chains: new Map() };
