@@ -327,7 +327,8 @@ export class Agent {
       this.timers.push(t);
     };
     every(s.routeRefreshIntervalMs, () => {
-      this.calcCache.full();
+      // The kernel is re-read and diffed in full; the calculation is not redone (its
+      // incremental result equals a full one, property-tested; resyncs still redo it).
       dp.invalidateRoutes();
       dp.invalidateSysctls();
       this.o.metrics.routeRefreshes.inc();

@@ -52,7 +52,7 @@ function hostAddr(cidrOrIp: string | undefined): string | undefined {
  * The maps of a result computed with a cache are the cache's own, updated in place by
  * the next call: read a result before computing the next. Such a result also says which
  * keys and chains changed since the previous one (`DesiredState.changes`), so the drivers
- * can diff just those. `full()` makes the next call rebuild everything (resync, refresh).
+ * can diff just those. `full()` makes the next call rebuild everything (after a datastore resync).
  */
 export class CalcCache {
   /** The maintained state; undefined = rebuild on the next call. */
