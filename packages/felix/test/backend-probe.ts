@@ -38,6 +38,10 @@ add(4);
 const next = computeDesiredState(inputs, cache);
 const delta4 = await v4.apply(next.iptables, next.changes?.iptables);
 const delta6 = await v6.apply(next.ip6tables!, next.changes?.ip6tables);
+const tables = async (family: 4 | 6) => {
+  const t = await readTables(backend, family);
+  return Object.fromEntries([...t].map(([name, tab]) => [name, Object.fromEntries(tab.chains)]));
+};
 // Drift made by hand, then the refresh timer's background read while one more endpoint is
 // added: the apply after the read rewrites the drifted chain and nothing felix wrote meanwhile.
 await cmd(binaries(backend, 4).iptables, ['-D', 'tri-FORWARD', '1']);
@@ -50,17 +54,27 @@ const after = await v4.apply(fifth.iptables);
 v4.invalidate();
 const settled = await v4.apply(fifth.iptables);
 await v6.apply(fifth.ip6tables!, fifth.changes?.ip6tables);
-const tables = async (family: 4 | 6) => {
-  const t = await readTables(backend, family);
-  return Object.fromEntries([...t].map(([name, tab]) => [name, Object.fromEntries(tab.chains)]));
-};
+// Another agent inserts a rule above felix's jump: the next full apply moves the jump back
+// to the top (deleting it by its text) and keeps both foreign rules.
+await cmd(binaries(backend, 4).iptables, ['-I', 'FORWARD', '1', '-s', '203.0.113.10/32', '-j', 'DROP']);
+v4.invalidate();
+const hookFix = await v4.apply(fifth.iptables);
+const v6Programmed = await tables(6);
+// IPv6 switched off (the last IPv6 pool gone) right after another agent inserted a rule
+// above felix's jump — felix's model of FORWARD is stale: its jump is removed by text, the
+// other agent's rule stays.
+await cmd(binaries(backend, 6).iptables, ['-I', 'FORWARD', '1', '-s', '2001:db8::10/128', '-j', 'DROP']);
+const none = { chains: new Map(), hooks: [], ruleCount: 0 };
+await v6.apply({ raw: none, mangle: none, nat: none, filter: none });
 process.stdout.write(
   `${JSON.stringify({
     backend,
     delta: [delta4.changedChains, delta6.changedChains],
     refresh: [during.changedChains, after.changedChains, settled.changedChains],
+    hookFixes: hookFix.hookChanges,
     during: [...(during.touched.get('filter')?.written ?? [])].map((c) => c.name),
     v4: await tables(4),
-    v6: await tables(6),
+    v6: v6Programmed,
+    v6Forward: (await readTables(backend, 6)).get('filter')?.chains.get('FORWARD') ?? [],
   })}\n`,
 );

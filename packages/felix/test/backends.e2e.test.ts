@@ -9,6 +9,8 @@ interface Probe {
   backend: string;
   delta: number[];
   refresh: number[];
+  hookFixes: number;
+  v6Forward: string[];
   during: string[];
   v4: Record<string, Record<string, string[]>>;
   v6: Record<string, Record<string, string[]>>;
@@ -42,7 +44,16 @@ for (const backend of ['legacy', 'nft'] as const) {
         );
         assert.ok(filter['tri-from-wl-dispatch'], `${family}: dispatch`);
       }
-      assert.ok(p.v4.filter!.FORWARD!.includes('-s 203.0.113.9/32 -j DROP'), "the operator's rule is kept");
+      // After the hook repair: felix's jump first, then the operator's rules, in their order.
+      assert.equal(p.hookFixes, 1);
+      const fwd = p.v4.filter!.FORWARD!;
+      assert.match(fwd[0]!, / -j tri-FORWARD$/);
+      assert.deepEqual(fwd.slice(1), ['-s 203.0.113.10/32 -j DROP', '-s 203.0.113.9/32 -j DROP']);
+      assert.deepEqual(
+        p.v6Forward,
+        ['-s 2001:db8::10/128 -j DROP'],
+        "IPv6 off: only the other agent's rule is left",
+      );
       assert.match(p.v6.nat!['tri-nat-outgoing']!.join('\n'), /^$/, 'no natOutgoing IPv6 pool: empty chain');
       // One more endpoint: its two chains and the two dispatch chains that lead to them, per family.
       assert.deepEqual(p.delta, [4, 4]);

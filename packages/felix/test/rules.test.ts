@@ -10,7 +10,7 @@ import {
   newDispatchMemo,
   updateDispatch,
 } from '../src/calc/iptables/dispatch.js';
-import { hashChain, renderChain } from '../src/calc/iptables/rules.js';
+import { hashChain, renderChain, renderHook } from '../src/calc/iptables/rules.js';
 import { writeOrder } from '../src/calc/iptables/write-order.js';
 import { diffIptables, parseSave, ruleHash } from '../src/dataplane/iptables.js';
 import { pool, settings } from './helpers.js';
@@ -253,4 +253,38 @@ test('write order: every chain after the chains it jumps to, highest name first 
   // A delta: jumps to chains outside it impose no order.
   assert.deepEqual(writeOrder(chains, ['tri-a', 'tri-c']), ['tri-c', 'tri-a']);
   assert.deepEqual(writeOrder(chains, ['tri-b', 'tri-a', 'tri-gone']), ['tri-b', 'tri-a']);
+});
+
+test('hook repair deletes felix jumps by their text, never by position, and never names foreign rules', () => {
+  const d = computeDesiredState({
+    nodeName: 'n1',
+    settings: settings(),
+    endpoints: [],
+    pools: [],
+    affinities: [],
+    nodes: [],
+  });
+  // Someone inserted a rule above our jump, and an old jump of ours lingers further down.
+  const ours = renderHook({ table: 'filter', hook: 'FORWARD', target: 'tri-FORWARD' }, 'tri-');
+  const kernel = parseSave(
+    [
+      '*filter',
+      ':FORWARD ACCEPT [0:0]',
+      '-A FORWARD -j KUBE-FORWARD',
+      `-A FORWARD ${ours.line}`,
+      '-A FORWARD -m comment --comment "tri:oldhasholdhash00" -j tri-OLD',
+      'COMMIT',
+    ].join('\n'),
+  );
+  const s = diffIptables(d.iptables, kernel, 'tri-').script.split('\n');
+  const start = s.indexOf('*filter');
+  const filter = s.slice(start, s.indexOf('COMMIT', start));
+  const dels = filter.filter((l) => l.startsWith('-D FORWARD'));
+  assert.deepEqual(dels, [
+    '-D FORWARD -m comment --comment "tri:oldhasholdhash00" -j tri-OLD',
+    `-D FORWARD ${ours.line}`,
+  ]);
+  const ins = filter.findIndex((l) => l.startsWith('-I FORWARD 1 '));
+  assert.ok(ins > filter.lastIndexOf(dels[1]!), 'the jump is inserted after the deletions');
+  assert.ok(!filter.some((l) => l.includes('KUBE-FORWARD')), 'the foreign rule is not named');
 });

@@ -183,15 +183,18 @@ export function diffIptables(
       if (ok) continue;
       hookChanges++;
       tt.hooks = true;
-      for (const o of [...ours].reverse()) body.unshift(`-D ${hook} ${o.i + 1}`);
+      // By rule text, not position: another agent (kube-proxy, docker) may have inserted
+      // rules since the model was read, and a stale index would delete one of theirs.
+      for (const o of ours) body.unshift(`-D ${hook} ${rules[o.i]}`);
       if (w) body.push(`-I ${hook} 1 ${w.line}`);
     }
     if (decl.length + body.length + del.length === 0) continue;
     touched.set(t, tt);
-    // Deletions by index come first (before inserts shift positions), then chain contents.
-    const delIdx = body.filter((l) => l.startsWith('-D '));
+    // Hook deletions come first (a `-D` deletes the first equal rule: it must not meet the
+    // jump inserted below), then chain contents and inserts.
+    const dels = body.filter((l) => l.startsWith('-D '));
     const rest = body.filter((l) => !l.startsWith('-D '));
-    parts.push(`*${t}`, ...decl, ...delIdx, ...rest, ...del, 'COMMIT');
+    parts.push(`*${t}`, ...decl, ...dels, ...rest, ...del, 'COMMIT');
   }
   return {
     script: parts.length ? `${parts.join('\n')}\n` : '',
