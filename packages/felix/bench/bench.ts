@@ -138,9 +138,10 @@ async function inner(n: number, podNs: string[]): Promise<void> {
   const refreshMs = performance.now() - t0;
   if (refresh.routeCommands || refresh.iptablesChanged || refresh.sysctlsWritten || refreshNeigh.commands)
     throw new Error(`refresh found differences: ${JSON.stringify({ refresh, refreshNeigh })}`);
-  // The iptables refresh timer as the agent runs it: iptables-save in the background, one
-  // more endpoint applied meanwhile (timed), then the apply that compares everything.
-  const reading = dp.refreshIptables();
+  // The refresh timers as the agent runs them (both at once here): iptables-save, the route
+  // table and every sysctl read in the background, one more endpoint applied meanwhile
+  // (timed), then the apply that compares everything.
+  const reading = Promise.all([dp.refreshIptables(), dp.refreshRoutes(), dp.refreshSysctls()]);
   add(n + ONES);
   t0 = performance.now();
   const duringRefresh = await dp.apply(computeDesiredState(inputs, cache));
@@ -151,8 +152,8 @@ async function inner(n: number, podNs: string[]): Promise<void> {
   t0 = performance.now();
   const afterRefresh = await dp.apply(computeDesiredState(inputs, cache));
   const afterRefreshMs = performance.now() - t0;
-  if (afterRefresh.iptablesChanged)
-    throw new Error(`the apply after the refresh read rewrote ${afterRefresh.iptablesChanged} chains`);
+  if (afterRefresh.iptablesChanged || afterRefresh.routeCommands || afterRefresh.sysctlsWritten)
+    throw new Error(`the apply after the refresh read wrote: ${JSON.stringify(afterRefresh)}`);
   // Sanity: every endpoint's permanent neighbor is in the kernel.
   const neighs = execFileSync('ip', ['neigh', 'show', 'nud', 'permanent'], {
     encoding: 'utf8',
@@ -254,7 +255,7 @@ async function outer(): Promise<void> {
   console.log('+nb = the same, until the neighbor lane has also written its static neighbor');
   console.log('cold apply = routes, sysctls, ipsets, iptables; cold +nb = then the neighbor lane');
   console.log(
-    'refresh = every model dropped and re-read at once; +1 in refresh = one more endpoint while the iptables refresh reads in the background (read ms: until that read is done), after read = the apply that then compares everything',
+    'refresh = every model dropped and re-read inside one apply; +1 in refresh = one more endpoint while the refresh timers read iptables, routes and sysctls in the background (read ms: until those reads are done), after read = the apply that then compares everything',
   );
   const head = [
     'endpoints',

@@ -327,12 +327,11 @@ export class Agent {
       this.timers.push(t);
     };
     every(s.routeRefreshIntervalMs, () => {
-      // The kernel is re-read and diffed in full; the calculation is not redone (its
-      // incremental result equals a full one, property-tested; resyncs still redo it).
-      dp.invalidateRoutes();
-      dp.invalidateSysctls();
+      // Routes and sysctls are re-read beside the applies, then the next apply diffs all
+      // routes against the fresh read and rewrites drifted sysctls. The calculation is not
+      // redone (its incremental result equals a full one, property-tested; resyncs redo it).
       this.o.metrics.routeRefreshes.inc();
-      this.schedule(0);
+      void Promise.all([dp.refreshRoutes(), dp.refreshSysctls()]).then(() => this.schedule(0));
     });
     every(s.iptablesRefreshIntervalMs, () => {
       // Read in the background: applies keep going while iptables-save runs (seconds at
