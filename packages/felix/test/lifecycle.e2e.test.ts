@@ -122,6 +122,14 @@ test('felix daemon: workload lifecycle, nat-outgoing, drift repair, foreign rule
       10_000,
       'rule repaired',
     );
+    // A route of ours rewritten in place (no deletion, so no netlink trigger): the refresh
+    // timer's background read finds it and the next apply puts it back.
+    await n1.exec('ip', ['route', 'replace', '10.244.1.7/32', 'via', '192.168.50.100', 'proto', '80']);
+    await until(
+      async () => (await routesIn(n1)).includes(`10.244.1.7 dev ${iface} proto 80 scope link`),
+      10_000,
+      'rewritten route repaired by the refresh',
+    );
     // Foreign rules and routes are intact after several refreshes.
     await new Promise((r) => setTimeout(r, 2500));
     for (const [table, rule] of Object.entries(foreign))
