@@ -197,3 +197,14 @@ export async function sourceSeenOutside(
   }
   return (await listener).stdout;
 }
+
+/** Waits until `dump()` (an iptables-save of the filter table) dispatches `iface`; returns that dump. */
+export async function untilDispatched(dump: () => Promise<string>, iface: string): Promise<string> {
+  const end = Date.now() + 10_000;
+  for (;;) {
+    const s = await dump();
+    if (s.includes(`-A tri-from-wl-dispatch -i ${iface}`)) return s;
+    if (Date.now() > end) throw new Error(`timed out waiting for the dispatch rule of ${iface}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

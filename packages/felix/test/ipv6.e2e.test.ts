@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connectVeth, Netns, requireCommands, requireRoot } from '@tricolor/testkit';
-import { addPod, Cluster, Felix, httpGet, sourceSeenOutside, sysctlIn } from './harness.js';
+import { addPod, Cluster, Felix, httpGet, sourceSeenOutside, sysctlIn, untilDispatched } from './harness.js';
 import { pool, until, wep } from './helpers.js';
 
 const save6 = async (ns: Netns, table: string) => (await ns.exec('ip6tables-nft-save', ['-t', table])).stdout;
@@ -68,14 +68,7 @@ test('felix daemon, dual stack: ip6tables chains, IPv6 route and sysctls, IPv6 n
       ['net/ipv6/conf/all/forwarding', '1'],
     ] as const)
       assert.equal(await sysctlIn(n1, k), v, k);
-    const filter = await until(
-      async () => {
-        const s = await save6(n1, 'filter');
-        return s.includes(`-A tri-from-wl-dispatch -i ${iface}`) ? s : undefined;
-      },
-      10_000,
-      'IPv6 dispatch rule',
-    );
+    const filter = await untilDispatched(() => save6(n1, 'filter'), iface);
     assert.match(filter, new RegExp(`^:tri-tw-${iface} `, 'm'));
     assert.match(filter, /^-A FORWARD -m comment --comment "?tri:[\w-]+"? -j tri-FORWARD$/m);
     assert.ok(filter.includes('-A FORWARD -s 2001:db8::1/128 -j DROP'), 'foreign IPv6 rule kept');

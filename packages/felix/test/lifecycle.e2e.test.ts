@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connectVeth, Netns, requireCommands, requireRoot } from '@tricolor/testkit';
-import { addPod, Cluster, Felix, httpGet, routesIn, saveIn, sourceSeenOutside, sysctlIn } from './harness.js';
+import {
+  addPod,
+  Cluster,
+  Felix,
+  httpGet,
+  routesIn,
+  saveIn,
+  sourceSeenOutside,
+  sysctlIn,
+  untilDispatched,
+} from './harness.js';
 import { pool, until, wep } from './helpers.js';
 
 test('felix daemon: workload lifecycle, nat-outgoing, drift repair, foreign rules untouched', async (t) => {
@@ -62,14 +72,7 @@ test('felix daemon: workload lifecycle, nat-outgoing, drift repair, foreign rule
       assert.equal(await sysctlIn(n1, k!), v, k);
     const neigh = (await n1.exec('ip', ['neigh', 'show', 'dev', iface])).stdout;
     assert.match(neigh, new RegExp(`10\\.244\\.1\\.5 lladdr ${pod.mac} PERMANENT`));
-    let filter = await until(
-      async () => {
-        const s = await saveIn(n1, 'filter');
-        return s.includes(`-A tri-from-wl-dispatch -i ${iface}`) ? s : undefined;
-      },
-      10_000,
-      'dispatch rule',
-    );
+    let filter = await untilDispatched(() => saveIn(n1, 'filter'), iface);
     assert.match(filter, new RegExp(`^:tri-fw-${iface} `, 'm'));
     assert.match(filter, new RegExp(`^:tri-tw-${iface} `, 'm'));
     assert.match(filter, /^-A FORWARD -m comment --comment "?tri:[\w-]+"? -j tri-FORWARD$/m);

@@ -15,6 +15,17 @@ import { writeOrder } from '../src/calc/iptables/write-order.js';
 import { diffIptables, parseSave, ruleHash } from '../src/dataplane/iptables.js';
 import { pool, settings } from './helpers.js';
 
+/** A node with nothing on it: only the base chains and hooks. */
+const noEndpoints = () =>
+  computeDesiredState({
+    nodeName: 'n1',
+    settings: settings(),
+    endpoints: [],
+    pools: [],
+    affinities: [],
+    nodes: [],
+  });
+
 /** The from-workload dispatch tree as felix builds it with the default prefixes. */
 const fromTree: DispatchOptions = {
   root: 'tri-from-wl-dispatch',
@@ -156,14 +167,7 @@ test('restore order: every chain after the chains it jumps to; dispatch names so
 });
 
 test('iptables diff: writes only changed chains, one hook jump at the top, never names foreign rules', () => {
-  const d = computeDesiredState({
-    nodeName: 'n1',
-    settings: settings(),
-    endpoints: [],
-    pools: [],
-    affinities: [],
-    nodes: [],
-  });
+  const d = noEndpoints();
   const first = diffIptables(
     d.iptables,
     parseSave('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 1.2.3.4/32 -j DROP\nCOMMIT\n'),
@@ -256,14 +260,7 @@ test('write order: every chain after the chains it jumps to, highest name first 
 });
 
 test('hook repair deletes felix jumps by their text, never by position, and never names foreign rules', () => {
-  const d = computeDesiredState({
-    nodeName: 'n1',
-    settings: settings(),
-    endpoints: [],
-    pools: [],
-    affinities: [],
-    nodes: [],
-  });
+  const d = noEndpoints();
   // Someone inserted a rule above our jump, and an old jump of ours lingers further down.
   const ours = renderHook({ table: 'filter', hook: 'FORWARD', target: 'tri-FORWARD' }, 'tri-');
   const kernel = parseSave(
