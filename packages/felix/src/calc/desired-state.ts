@@ -125,7 +125,7 @@ export function computeDesiredState(inp: CalcInputs, cache?: CalcCache): Desired
     if (old?.ep === now) return;
     if (old) st.maps.remove(old.ep, touched);
     if (now) {
-      const part = old && old.ep === now ? old.part : endpointPart(now);
+      const part = endpointPart(now);
       st.maps.add(now, part, touched);
       st.byKey.set(key, { ep: now, part });
     } else st.byKey.delete(key);
