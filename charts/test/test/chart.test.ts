@@ -473,19 +473,21 @@ describe('grafana dashboard', () => {
       'bgp_session_state',
       'bgp_prefixes_received',
       'bgp_routes_installed',
-      'ipam_',
+      'ipam_allocations_in_use',
+      'ipam_blocks',
     ])
       assert.ok(exprs.includes(m), `no panel uses ${m}`);
     const titles = dashboardFile.panels.map((p: Any) => p.title).join(' | ');
     assert.match(titles, /Convergence latency/);
-    // Names the daemons define (felix_*, bgp_*) exist in their sources, so a rename breaks this test.
-    for (const m of exprs.matchAll(/\b((?:felix|bgp)_[a-z_]+?)(?:_bucket)?\b/g)) {
+    // Names the daemons define (felix_*, ipam_* from felix, bgp_*) exist in their sources, so a
+    // rename breaks this test.
+    for (const m of exprs.matchAll(/\b((?:felix|ipam|bgp)_[a-z_]+?)(?:_bucket)?\b/g)) {
       const name = m[1]!;
-      const src = name.startsWith('felix_') ? felixSource : birdSource;
+      const src = name.startsWith('bgp_') ? birdSource : felixSource;
       if (src === '') continue;
       assert.ok(
         src.includes(`'${name}'`),
-        `${name} is not a metric of ${name.startsWith('felix_') ? 'felix' : 'bird'}`,
+        `${name} is not a metric of ${name.startsWith('bgp_') ? 'bird' : 'felix'}`,
       );
     }
   });

@@ -6,6 +6,7 @@ import { resolveSettings, type StaticConfig } from './config.js';
 import type { FelixSettings } from './config-types.js';
 import { Dataplane } from './dataplane/dataplane.js';
 import { type Backend, binaries, detectBackend, ip6tablesUsable } from './dataplane/iptables.js';
+import { poolUsage, readBlockUsage } from './ipam-usage.js';
 import type { FelixMetrics } from './metrics.js';
 import { classifyMonitorLines } from './monitor.js';
 import { autodetectIPv4, setBgpAddress, setFelixStatus, updateNode } from './node-status.js';
@@ -44,6 +45,8 @@ export class Agent {
   private neighborRun: Promise<boolean> | undefined;
   /** `ipv6Support` as configured at start (the dataplane's may be off: no ip6tables here). */
   private ipv6Configured: FelixSettings['ipv6Support'] = 'auto';
+  /** This node's blocks when the ipam_* gauges were last computed. */
+  private ipamBlocksKey: string | undefined;
   nodeIP: string | undefined;
   ready = false;
   lastDesired: DesiredState | undefined;
@@ -217,6 +220,12 @@ export class Agent {
       }
       void this.runNeighbors();
       void this.reportStatus();
+      // IPAM gauges: at once when this node's blocks change, else on their 30 s timer.
+      const blocksKey = desired.ownedBlocks.join(',');
+      if (blocksKey !== this.ipamBlocksKey) {
+        this.ipamBlocksKey = blocksKey;
+        void this.reportIpam();
+      }
     } catch (e) {
       if (!ended) end();
       this.failures++;
@@ -296,6 +305,7 @@ export class Agent {
           return true;
         });
         this.o.log.info({ addr }, 'VXLAN tunnel address allocated');
+        void this.reportIpam();
       } catch (e) {
         this.o.log.error({ err: (e as Error).message }, 'cannot allocate the VXLAN tunnel address');
         setTimeout(() => this.schedule(), 5000).unref();
@@ -303,6 +313,25 @@ export class Agent {
         this.tunnelAllocating = false;
       }
     })();
+  }
+
+  /** The ipam_* gauges from this node's blocks: after the first converge, then every 30 s. */
+  private async reportIpam(): Promise<void> {
+    const blocks = this.lastDesired?.ownedBlocks;
+    if (!blocks || this.stopped) return;
+    try {
+      const usage = poolUsage(this.syncer.snapshot().pools, await readBlockUsage(this.o.ds, blocks));
+      const m = this.o.metrics;
+      m.ipamBlocks.reset();
+      m.ipamAllocationsInUse.reset();
+      const node = this.o.config.nodeName;
+      for (const u of usage) {
+        m.ipamBlocks.set({ ippool: u.ippool, node }, u.blocks);
+        m.ipamAllocationsInUse.set({ ippool: u.ippool, node }, u.inUse);
+      }
+    } catch (e) {
+      this.o.log.debug({ err: (e as Error).message }, 'cannot read IPAM blocks for metrics');
+    }
   }
 
   /** status.felix on the Node: after the first converge, then at most every 10 s. */
@@ -333,6 +362,7 @@ export class Agent {
       this.o.metrics.routeRefreshes.inc();
       void Promise.all([dp.refreshRoutes(), dp.refreshSysctls()]).then(() => this.schedule(0));
     });
+    every(30_000, () => void this.reportIpam());
     every(s.iptablesRefreshIntervalMs, () => {
       // Read in the background: applies keep going while iptables-save runs (seconds at
       // 10,000 endpoints); the apply after it compares everything.

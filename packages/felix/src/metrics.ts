@@ -18,6 +18,19 @@ export class FelixMetrics {
     help: 'Total number of workload endpoints in the cluster.',
     registers: [this.registry],
   });
+  /** This node's IPAM view (Calico's kube-controllers names, per node here). */
+  readonly ipamBlocks = new Gauge({
+    name: 'ipam_blocks',
+    help: 'IPAM blocks affine to this node, per IP pool.',
+    labelNames: ['ippool', 'node'],
+    registers: [this.registry],
+  });
+  readonly ipamAllocationsInUse = new Gauge({
+    name: 'ipam_allocations_in_use',
+    help: "Addresses allocated in this node's IPAM blocks, per IP pool.",
+    labelNames: ['ippool', 'node'],
+    registers: [this.registry],
+  });
   readonly iptablesRestoreCalls = new Counter({
     name: 'felix_iptables_restore_calls',
     help: 'Number of iptables-restore calls.',

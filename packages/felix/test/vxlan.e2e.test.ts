@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Datastore } from '@tricolor/datastore';
 import { Netns, requireCommands, requireLinkKind, requireRoot, Segment } from '@tricolor/testkit';
-import { addPod, Cluster, Felix, routesIn } from './harness.js';
+import { addPod, Cluster, Felix, httpGet, routesIn } from './harness.js';
 import { pool, until, wep } from './helpers.js';
 
 interface IpamLike {
@@ -82,6 +82,18 @@ test('VXLAN mode: pods on two nodes of one segment reach each other with no BGP 
     assert.equal(back.code, 0, `pod-2 → pod-1: ${back.stdout}`);
     // No BGP anywhere: no proto bird routes, nothing listening on 179.
     assert.ok(!(await routesIn(n1)).some((l) => l.includes('proto bird')));
+    // IPAM gauges: n1's one block holds the pod's address and the tunnel address.
+    await until(
+      async () => {
+        const m = (await httpGet(n1, 'http://127.0.0.1:9091/metrics')).body;
+        return (
+          m.includes('ipam_blocks{ippool="vx",node="n1"} 1') &&
+          m.includes('ipam_allocations_in_use{ippool="vx",node="n1"} 2')
+        );
+      },
+      10_000,
+      'ipam_* gauges of n1',
+    );
   } finally {
     for (const f of felixes) await f.stop();
     if (process.env.FELIX_TEST_LOGS) for (const f of felixes) console.error(f.log.join('\n'));
