@@ -45,6 +45,8 @@ export class Agent {
   private neighborRun: Promise<boolean> | undefined;
   /** `ipv6Support` as configured at start (the dataplane's may be off: no ip6tables here). */
   private ipv6Configured: FelixSettings['ipv6Support'] = 'auto';
+  /** When the oldest datastore change not yet applied arrived (performance.now()). */
+  private changedSince: number | undefined;
   /** This node's blocks when the ipam_* gauges were last computed. */
   private ipamBlocksKey: string | undefined;
   nodeIP: string | undefined;
@@ -54,7 +56,10 @@ export class Agent {
 
   constructor(private readonly o: AgentOptions) {
     this.syncer = new Syncer(o.ds, o.config.nodeName);
-    this.syncer.on('change', () => this.schedule());
+    this.syncer.on('change', () => {
+      this.changedSince ??= performance.now();
+      this.schedule();
+    });
     this.syncer.on('resync', (i: { reason: string }) => {
       o.metrics.resyncsStarted.inc();
       this.calcCache.full();
@@ -143,6 +148,9 @@ export class Agent {
   private async applyOnce(): Promise<void> {
     const { log, metrics, config } = this.o;
     const dp = this.dataplane!;
+    // The oldest datastore change this apply takes in (later ones wait for the next apply).
+    const changedSince = this.changedSince;
+    this.changedSince = undefined;
     const settings = this.currentSettings();
     if (
       settings.chainPrefix !== dp.settings.chainPrefix ||
@@ -179,6 +187,8 @@ export class Agent {
       const rep = await dp.apply(desired);
       end();
       ended = true;
+      if (changedSince !== undefined)
+        metrics.datastoreConvergence.observe((performance.now() - changedSince) / 1000);
       // Static neighbors follow in their own lane (`runNeighbors`, below), off the critical
       // path; the first converge writes them here, so readiness still means "all programmed".
       if (!this.ready) {
@@ -228,6 +238,8 @@ export class Agent {
       }
     } catch (e) {
       if (!ended) end();
+      if (changedSince !== undefined)
+        this.changedSince = Math.min(this.changedSince ?? changedSince, changedSince);
       this.failures++;
       metrics.dataplaneFailures.inc();
       this.syncCounters();

@@ -79,6 +79,12 @@ export class FelixMetrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
+  readonly datastoreConvergence = new Histogram({
+    name: 'felix_datastore_convergence_seconds',
+    help: 'Time from a datastore change reaching felix to the dataplane reflecting it (batching, calculation, apply; not neighbors).',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
   readonly neighborApplyTime = new Histogram({
     name: 'felix_int_dataplane_neighbor_apply_time_seconds',
     help: 'Time in seconds for each apply of the static-neighbor lane (after the dataplane apply).',

@@ -147,6 +147,7 @@ test('felix daemon: workload lifecycle, nat-outgoing, drift repair, foreign rule
     assert.match(m.body, /^felix_active_local_endpoints 1$/m);
     assert.match(m.body, /^felix_iptables_restore_calls [1-9]/m);
     assert.match(m.body, /felix_int_dataplane_apply_time_seconds_count [1-9]/);
+    assert.match(m.body, /^felix_datastore_convergence_seconds_count [1-9]/m, 'endpoint changes were timed');
     assert.match(m.body, /^felix_route_table_num_routes 2$/m);
     // The claimed block counts for its pool; its object was never written: no addresses in use.
     assert.match(m.body, /^ipam_blocks\{ippool="default-pool",node="n1"\} 1$/m);
