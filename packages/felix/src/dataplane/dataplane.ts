@@ -7,6 +7,7 @@ import { IpsetDriver } from './ipsets.js';
 import { type Backend, IptablesDriver } from './iptables.js';
 import { diffNeighbors, neighborMap, readNeighbors } from './neighbors.js';
 import { diffRoutes, type KernelRoute, linkExists, readRoutes, routeMap } from './routes.js';
+import { keepWritten } from './staged-read.js';
 import { SysctlDriver } from './sysctl.js';
 import { applyIpip, applyVxlan } from './vxlan.js';
 
@@ -187,11 +188,7 @@ export class Dataplane {
     let incremental = delta !== undefined;
     if (this.routes && this.stagedRoutes?.routes) {
       const fresh = this.stagedRoutes.routes;
-      for (const k of this.stagedRoutes.written) {
-        const r = this.routes.get(k);
-        if (r) fresh.set(k, r);
-        else fresh.delete(k);
-      }
+      keepWritten(fresh, this.routes, this.stagedRoutes.written);
       this.routes = fresh;
       this.stagedRoutes = undefined;
       incremental = false;

@@ -11,6 +11,7 @@ import {
 } from '../calc/iptables/rules.js';
 import { writeOrder } from '../calc/iptables/write-order.js';
 import { cmd } from './exec.js';
+import { keepWritten } from './staged-read.js';
 
 export type Backend = 'nft' | 'legacy';
 
@@ -241,9 +242,18 @@ class RenderCache {
 /** A re-read of the kernel running beside the applies (see `IptablesDriver.refresh`). */
 interface StagedRead {
   tables: Map<Table, ParsedTable> | undefined;
-  /** What applies wrote while it ran: `<table> <chain>`, and the tables whose hooks they fixed. */
-  written: Set<string>;
-  hooks: Set<Table>;
+  /** Per table, the chains applies wrote while it ran (hook fixes: the builtin chains). */
+  written: Map<Table, Set<string>>;
+}
+
+/** The table `t` of a parsed ruleset, created empty when missing. */
+function tableOf(m: Map<Table, ParsedTable>, t: Table): ParsedTable {
+  let x = m.get(t);
+  if (!x) {
+    x = { chains: new Map() };
+    m.set(t, x);
+  }
+  return x;
 }
 
 /**
@@ -281,7 +291,7 @@ export class IptablesDriver {
    */
   async refresh(): Promise<void> {
     if (!this.kernel || this.staged) return; // the next apply reads anyway / one is running
-    const staged: StagedRead = { tables: undefined, written: new Set(), hooks: new Set() };
+    const staged: StagedRead = { tables: undefined, written: new Map() };
     this.staged = staged;
     this.saveCalls++;
     try {
@@ -294,28 +304,8 @@ export class IptablesDriver {
   /** The staged read, with what applies wrote while it ran taken from the model. */
   private adoptStaged(s: StagedRead): Map<Table, ParsedTable> {
     const fresh = s.tables!;
-    const model = this.kernel!;
-    const tab = (m: Map<Table, ParsedTable>, t: Table) => {
-      let x = m.get(t);
-      if (!x) {
-        x = { chains: new Map() };
-        m.set(t, x);
-      }
-      return x;
-    };
-    for (const key of s.written) {
-      const sp = key.indexOf(' ');
-      const t = key.slice(0, sp) as Table;
-      const name = key.slice(sp + 1);
-      const lines = model.get(t)?.chains.get(name);
-      if (lines) tab(fresh, t).chains.set(name, lines);
-      else fresh.get(t)?.chains.delete(name);
-    }
-    for (const t of s.hooks)
-      for (const hook of BUILTIN_CHAINS) {
-        const lines = model.get(t)?.chains.get(hook);
-        if (lines) tab(fresh, t).chains.set(hook, lines);
-      }
+    for (const [t, names] of s.written)
+      keepWritten(tableOf(fresh, t).chains, this.kernel!.get(t)?.chains, names);
     return fresh;
   }
 
@@ -359,15 +349,13 @@ export class IptablesDriver {
     const k = this.kernel!;
     for (const [t, touched] of diff.touched) {
       if (this.staged) {
-        for (const name of [...touched.deleted, ...touched.written.map((c) => c.name)])
-          this.staged.written.add(`${t} ${name}`);
-        if (touched.hooks) this.staged.hooks.add(t);
+        const names = this.staged.written.get(t) ?? new Set<string>();
+        this.staged.written.set(t, names);
+        for (const name of touched.deleted) names.add(name);
+        for (const c of touched.written) names.add(c.name);
+        if (touched.hooks) for (const hook of BUILTIN_CHAINS) names.add(hook);
       }
-      let tab = k.get(t);
-      if (!tab) {
-        tab = { chains: new Map() };
-        k.set(t, tab);
-      }
+      const tab = tableOf(k, t);
       for (const name of touched.deleted) tab.chains.delete(name);
       for (const c of touched.written) tab.chains.set(c.name, this.renders.render(c).lines);
       if (!touched.hooks) continue;
