@@ -3,6 +3,7 @@
 # with a real etcd, pods pinging across nodes. Arguments go to the demo (see --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh >&2
+source scripts/lib/env.sh
 npm run build --silent
 exec node e2e/dist/src/demo.js "$@"

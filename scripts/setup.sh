@@ -36,15 +36,29 @@ if [ "${#missing[@]}" -gt 0 ]; then
   [ "$created_policy" -eq 1 ] && rm -f "$policy"
 fi
 
-node_major=$(node -p 'process.versions.node.split(".")[0]')
-if [ "$node_major" -lt 20 ]; then
-  echo "setup: Node.js 20 or newer is needed (found $(node --version))" >&2
-  exit 1
+# Node.js: the current LTS (.node-version). Where the system's is older, the official
+# binary comes from the npm registry (the node-linux-<arch> package) into .tools/node.
+want=$(cat .node-version)
+want_major=${want%%.*}
+source scripts/lib/env.sh
+have_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$have_major" -lt "$want_major" ]; then
+  case "$(uname -m)" in
+    x86_64) arch=x64 ;;
+    aarch64) arch=arm64 ;;
+    *) echo "setup: no Node.js $want binary package for $(uname -m); install Node.js $want_major yourself" >&2; exit 1 ;;
+  esac
+  echo "setup: Node.js $want from the npm registry (node-linux-$arch) into .tools/node" >&2
+  rm -rf .tools/node .tools/node-package
+  mkdir -p .tools/node/bin .tools/node-package
+  npm install --prefix .tools/node-package --no-save --no-package-lock --no-audit --no-fund \
+    --loglevel=error "node-linux-$arch@$want"
+  ln -s ../../node-package/node_modules/node-linux-$arch/bin/node .tools/node/bin/node
+  source scripts/lib/env.sh
 fi
+echo "setup: Node.js $(node --version) ($(command -v node))" >&2
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  # `npm install` installs the lockfile's versions. Not `npm ci`: npm 11 writes lockfiles
-  # without the other platforms' optional packages (Biome's) and then its own `ci` refuses them.
-  echo "setup: npm install" >&2
-  npm install --no-audit --no-fund --loglevel=error
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci" >&2
+  npm ci --no-audit --no-fund --loglevel=error
 fi

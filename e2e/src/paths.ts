@@ -9,5 +9,5 @@ export const BINARIES = {
   bird: join(REPO_ROOT, 'packages/bird/dist/src/cli/bird.js'),
   birdc: join(REPO_ROOT, 'packages/bird/dist/src/cli/birdc.js'),
   cni: join(REPO_ROOT, 'packages/cni/dist/src/main.js'),
-  ctl: join(REPO_ROOT, 'packages/ctl/dist/src/main.js'),
+  ctl: join(REPO_ROOT, 'packages/ctl/dist/src/cli.js'),
 };

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Assembles the node image's file system (the part Tricolor adds to node:20-bookworm-slim)
+# Assembles the node image's file system (the part Tricolor adds to node:24-bookworm-slim)
 # as a directory, from a repository whose packages are built (npm run build):
 #   OUT/opt/tricolor/            package.json + lock, packages/*/dist/src, production node_modules
 #   OUT/opt/tricolor/BUILD_ID    content hash of the packaged code (names the copy on the host)
@@ -37,6 +37,7 @@ for p in $runtime; do
   if [ -d "$repo/packages/$p/dist/src" ]; then
     mkdir -p "$app/packages/$p/dist"
     cp -R "$repo/packages/$p/dist/src" "$app/packages/$p/dist/src"
+    [ -d "$repo/packages/$p/bin" ] && cp -R "$repo/packages/$p/bin" "$app/packages/$p/bin"
     find "$app/packages/$p/dist/src" \( -name '*.d.ts' -o -name '*.d.ts.map' -o -name '*.js.map' \) -delete
   else
     missing="$missing $p"
@@ -50,7 +51,7 @@ fi
 case "${LAYOUT_DEPS:-copy}" in
   ci)
     # shellcheck disable=SC2086
-    (cd "$app" && npm install --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error ${NPM_CI_FLAGS:-})
+    (cd "$app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error ${NPM_CI_FLAGS:-})
     ;;
   copy)
     mkdir -p "$app/node_modules"

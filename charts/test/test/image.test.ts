@@ -160,10 +160,10 @@ describe('node image layout', () => {
     assert.deepEqual(readdirSync(join(host, 'opt', 'tricolor')), [id]);
   });
 
-  test('the Dockerfile builds on node:20-bookworm, runs on -slim with the kernel tools, via layout.sh with npm ci --omit=dev', () => {
+  test('the Dockerfile builds on node:24-bookworm, runs on -slim with the kernel tools, via layout.sh with npm ci --omit=dev', () => {
     const df = readFileSync(join(ROOT, 'images', 'node', 'Dockerfile'), 'utf8');
     const froms = [...df.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
-    assert.deepEqual(froms, ['node:20-bookworm', 'node:20-bookworm-slim']);
+    assert.deepEqual(froms, ['node:24-bookworm', 'node:24-bookworm-slim']);
     for (const p of ['iproute2', 'iptables', 'ipset', 'conntrack'])
       assert.match(df, new RegExp(`install .*\\b${p}\\b`));
     assert.match(df, /LAYOUT_DEPS=ci images\/node\/layout\.sh \/out/);

@@ -1,22 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The monorepo root: the nearest ancestor whose package.json declares workspaces. */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && 'workspaces' in JSON.parse(readFileSync(pkg, 'utf8'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('repo root (package.json with "workspaces") not found');
-    dir = up;
-  }
-}
-
-/** The shared test vectors directory; throws (fails the test) when it is missing. */
+/** The vendored third-party vectors (test/vectors, see its README); throws when missing. */
 export function vectorsDir(): string {
-  const dir = resolve(repoRoot(), '..', 'shared', 'bgp-vectors');
+  const dir = fileURLToPath(new URL('../../test/vectors', import.meta.url));
   if (!existsSync(dir))
     throw new Error(`test vectors missing: ${dir} does not exist — cannot verify the codec`);
   return dir;

@@ -1,6 +1,3 @@
-#!/usr/bin/env node
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { splitGlobals, UsageError } from './args.js';
 import { COMMANDS } from './commands/index.js';
 import { makeCtx } from './context.js';
@@ -54,25 +51,4 @@ export async function run(argv: string[], io: Io): Promise<number> {
   } finally {
     ctx?.close();
   }
-}
-
-function readStdin(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    process.stdin.on('data', (c: Buffer) => chunks.push(c));
-    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    process.stdin.on('error', reject);
-  });
-}
-
-const invoked = process.argv[1] ? realpathSync(process.argv[1]) : '';
-if (invoked === fileURLToPath(import.meta.url)) {
-  const code = await run(process.argv.slice(2), {
-    env: process.env,
-    out: (t) => process.stdout.write(t),
-    err: (t) => process.stderr.write(t),
-    readStdin,
-  });
-  // Let stdout drain, then exit: the etcd client may hold timers open.
-  process.stdout.write('', () => process.exit(code));
 }

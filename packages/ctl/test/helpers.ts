@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { type RunResult, run } from '@tricolor/testkit';
 
-/** The compiled binary, run exactly as an operator would: node dist/src/main.js … */
-export const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+/** The compiled binary, run exactly as an operator would: node dist/src/cli.js … */
+export const MAIN = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 
 export const uniquePrefix = () => `/t-${randomUUID().slice(0, 8)}/`;
 

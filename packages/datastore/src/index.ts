@@ -38,6 +38,7 @@ export * from './resources/felixconfiguration.js';
 export * from './resources/ippool.js';
 export * from './resources/networkpolicy.js';
 export * from './resources/node.js';
+export * from './resources/profile.js';
 export * from './resources/registry.js';
 export { API_VERSION, type Metadata, type Resource } from './resources/resource.js';
 export * from './resources/workloadendpoint.js';

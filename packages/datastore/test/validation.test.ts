@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  namespaceProfileName,
+  serviceAccountProfileName,
   ValidationError,
   validateBGPConfiguration,
   validateBGPPeer,
   validateIPPool,
   validateNetworkPolicy,
   validateNode,
+  validateProfile,
   validateResource,
   validateWorkloadEndpoint,
 } from '../src/index.js';
@@ -203,7 +206,87 @@ test('validateResource dispatches on kind and rejects unknown kinds', () => {
   assert.deepEqual(
     issuesOf(() => validateResource({ kind: 'Pod' })),
     [
-      'kind: "Pod" is not one of IPPool, Node, BGPConfiguration, BGPPeer, WorkloadEndpoint, NetworkPolicy, GlobalNetworkPolicy, FelixConfiguration',
+      'kind: "Pod" is not one of IPPool, Node, BGPConfiguration, BGPPeer, WorkloadEndpoint, NetworkPolicy, GlobalNetworkPolicy, Profile, FelixConfiguration',
+    ],
+  );
+});
+
+test('Profile: labels its endpoints inherit and rules, cluster-scoped, named by namespace or service account', () => {
+  const p = validateProfile({
+    kind: 'Profile',
+    metadata: { name: namespaceProfileName('x') },
+    spec: { labelsToApply: { ns: 'x' }, ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] },
+  });
+  assert.equal(p.metadata.name, 'kns.x');
+  assert.deepEqual(p.spec.labelsToApply, { ns: 'x' });
+  assert.equal(p.spec.ingress[0]?.action, 'Allow');
+  assert.equal(serviceAccountProfileName('x', 'default'), 'ksa.x.default');
+  assert.deepEqual(validateProfile({ kind: 'Profile', metadata: { name: 'kns.y' } }).spec, {
+    labelsToApply: {},
+    ingress: [],
+    egress: [],
+  });
+  assert.deepEqual(
+    issuesOf(() =>
+      validateResource({
+        kind: 'Profile',
+        metadata: { name: 'kns.x', namespace: 'x' },
+        spec: { labelsToApply: { 'bad key!': 'v' }, ingress: [{ action: 'Maybe' }] },
+      }),
+    ),
+    [
+      'metadata.namespace: must be empty: Profile is not namespaced',
+      'spec.labelsToApply.bad key!: is not a valid label key',
+      'spec.ingress[0].action: "Maybe" is not one of Allow, Deny, Log, Pass',
+    ],
+  );
+});
+
+test('WorkloadEndpoint: named container ports and the service account', () => {
+  const base = {
+    kind: 'WorkloadEndpoint',
+    metadata: { name: 'n1-k8s-a-eth0', namespace: 'x' },
+    spec: { node: 'n1', workload: 'x/a', interfaceName: 'cali0123456789a', ipNetworks: ['10.0.0.1/32'] },
+  };
+  const w = validateWorkloadEndpoint({
+    ...base,
+    spec: {
+      ...base.spec,
+      serviceAccountName: 'default',
+      ports: [
+        { name: 'serve-80-tcp', protocol: 'TCP', port: 80 },
+        { name: 'dns', protocol: 'UDP', port: 53 },
+        { name: 'web', port: 8080 },
+      ],
+    },
+  });
+  assert.equal(w.spec.serviceAccountName, 'default');
+  assert.deepEqual(w.spec.ports, [
+    { name: 'serve-80-tcp', protocol: 'TCP', port: 80 },
+    { name: 'dns', protocol: 'UDP', port: 53 },
+    { name: 'web', protocol: 'TCP', port: 8080 },
+  ]);
+  assert.deepEqual(
+    issuesOf(() =>
+      validateWorkloadEndpoint({
+        ...base,
+        spec: {
+          ...base.spec,
+          ports: [
+            { name: 'Web', port: 80 },
+            { name: '8080', port: 80 },
+            { name: 'a-', port: 80 },
+            { name: 'ok', protocol: 'ICMP', port: 0 },
+          ],
+        },
+      }),
+    ),
+    [
+      'spec.ports[0].name: "Web" is not a port name (1-15 lower-case letters, digits and "-", at least one letter)',
+      'spec.ports[1].name: "8080" is not a port name (1-15 lower-case letters, digits and "-", at least one letter)',
+      'spec.ports[2].name: "a-" is not a port name (1-15 lower-case letters, digits and "-", at least one letter)',
+      'spec.ports[3].protocol: "ICMP" is not one of TCP, UDP, SCTP',
+      'spec.ports[3].port: 0 is below the minimum 1',
     ],
   );
 });

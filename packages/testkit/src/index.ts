@@ -1,3 +1,17 @@
+export {
+  BENCH_SMOKE_ENV,
+  BENCH_SUMMARY_MARK,
+  type BenchRow,
+  type BenchTarget,
+  benchSizes,
+  benchSmoke,
+  formatSummary,
+  type JudgedRow,
+  judge,
+  printSummary,
+  runBenchSmoke,
+  type SmokeResult,
+} from './bench.js';
 export { LoopbackBridge } from './bridge.js';
 export { Daemon } from './daemon.js';
 export { type EtcdOptions, EtcdServer } from './etcd.js';

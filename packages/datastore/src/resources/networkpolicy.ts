@@ -86,7 +86,8 @@ function ipVersion(f: Fields, path: string): 4 | 6 | undefined {
   return f.fail(path, `${v} is not 4 or 6`);
 }
 
-function rules(f: Fields, path: string): Rule[] {
+/** The rule list at `path` (a policy's or a profile's ingress/egress), validated. */
+export function rules(f: Fields, path: string): Rule[] {
   const list = f.array(path) ?? [];
   return list.map((_, i) => {
     const at = `${path}[${i}]`;

@@ -10,6 +10,7 @@ import {
   validateNetworkPolicy,
 } from './networkpolicy.js';
 import { type Node, validateNode } from './node.js';
+import { type Profile, validateProfile } from './profile.js';
 import { validateWorkloadEndpoint, type WorkloadEndpoint } from './workloadendpoint.js';
 
 /** Every resource kind, by kind name. */
@@ -21,6 +22,7 @@ export interface ResourceKinds {
   WorkloadEndpoint: WorkloadEndpoint;
   NetworkPolicy: NetworkPolicy;
   GlobalNetworkPolicy: GlobalNetworkPolicy;
+  Profile: Profile;
   FelixConfiguration: FelixConfiguration;
 }
 export type Kind = keyof ResourceKinds;
@@ -62,6 +64,7 @@ export const KINDS: { [K in Kind]: KindInfo<K> } = {
     namespaced: false,
     validate: validateGlobalNetworkPolicy,
   },
+  Profile: { kind: 'Profile', plural: 'profiles', namespaced: false, validate: validateProfile },
   FelixConfiguration: {
     kind: 'FelixConfiguration',
     plural: 'felixconfigurations',
