@@ -16,6 +16,14 @@ export { LoopbackBridge } from './bridge.js';
 export { Daemon } from './daemon.js';
 export { type EtcdOptions, EtcdServer } from './etcd.js';
 export { hasCommand, type RunResult, run, runSync } from './exec.js';
+export {
+  FakeApiServer,
+  type FakeApiServerOptions,
+  type InjectedFailure,
+  type RecordedRequest,
+} from './kube/api-server.js';
+export { labelsMatch, parseFieldSelector, parseLabelSelector } from './kube/selectors.js';
+export { ApiError, KINDS as KUBE_KINDS, type KubeObject } from './kube/store.js';
 export { connectVeth, Netns, ownedNamespaces, Segment, uniqueName } from './netns.js';
 export { type Bird, type BirdOptions, startBird } from './peers/bird.js';
 export { FRR_BGPD, type Frr, type FrrOptions, startFrr } from './peers/frr.js';
