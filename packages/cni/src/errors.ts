@@ -15,6 +15,10 @@ export const CniCode = {
   AddressesExhausted: 100,
   DatastoreUnavailable: 101,
   NetlinkFailure: 102,
+  /** The Kubernetes API could not be reached or did not give the pod (nothing was allocated). */
+  KubernetesUnavailable: 103,
+  /** A malformed IPAM annotation on the pod or its namespace. */
+  InvalidAnnotation: 104,
   Internal: 199,
 } as const;
 

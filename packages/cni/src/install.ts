@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -17,7 +17,17 @@ export interface InstallOptions {
   etcdCertFile?: string;
   etcdKeyFile?: string;
   datastorePrefix?: string;
+  /** The kubeconfig the plugin reads its pod with (written by writeKubeconfig), as a path on the host. */
+  kubeconfigHostPath?: string;
+  /** Readiness URLs of the node's agents that STATUS checks. */
+  healthUrls?: string[];
+  /** Chain the reference `portmap` plugin (hostPort) after ours. */
+  portmap?: boolean;
+  /** The plugin's log file, on the host. */
+  logFile?: string;
 }
+
+export const KUBECONFIG_FILE = 'tricolor-kubeconfig';
 
 function writeAtomic(path: string, content: string, mode = 0o644): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -40,11 +50,49 @@ export function conflist(o: InstallOptions): Record<string, unknown> {
   if (o.etcdCertFile) plugin.etcd_cert_file = o.etcdCertFile;
   if (o.etcdKeyFile) plugin.etcd_key_file = o.etcdKeyFile;
   if (o.datastorePrefix) plugin.datastore_prefix = o.datastorePrefix;
+  if (o.kubeconfigHostPath) plugin.kubernetes = { kubeconfig: o.kubeconfigHostPath };
+  if (o.healthUrls?.length) plugin.health_urls = o.healthUrls;
+  if (o.logFile) plugin.log_file_path = o.logFile;
+  const plugins: Record<string, unknown>[] = [plugin];
+  if (o.portmap) plugins.push({ type: 'portmap', snat: true, capabilities: { portMappings: true } });
   return {
     cniVersion: '1.0.0',
     name: o.networkName,
-    plugins: [plugin],
+    plugins,
   };
+}
+
+/**
+ * A kubeconfig for the plugin from this pod's service account (token and CA as the kubelet
+ * mounts them) and the in-cluster API address, as JSON (which the plugin parses without a YAML
+ * library). The token is the pod's: it is rewritten whenever the installer runs again.
+ */
+export function serviceAccountKubeconfig(env: NodeJS.ProcessEnv, saDir: string): string {
+  const host = env.KUBERNETES_SERVICE_HOST;
+  const port = env.KUBERNETES_SERVICE_PORT ?? '443';
+  if (!host) throw new Error('install: KUBERNETES_SERVICE_HOST is not set (not running in a pod?)');
+  const read = (f: string) => {
+    try {
+      return readFileSync(join(saDir, f));
+    } catch (e) {
+      throw new Error(`install: service account ${f}: ${(e as Error).message}`);
+    }
+  };
+  const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return `${JSON.stringify(
+    {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        { name: 'local', cluster: { server, 'certificate-authority-data': read('ca.crt').toString('base64') } },
+      ],
+      users: [{ name: 'tricolor-cni', user: { token: read('token').toString('utf8').trim() } }],
+      contexts: [{ name: 'tricolor-cni', context: { cluster: 'local', user: 'tricolor-cni' } }],
+      'current-context': 'tricolor-cni',
+    },
+    null,
+    2,
+  )}\n`;
 }
 
 /** Writes the plugin launcher into the CNI bin dir and the conflist into the CNI conf dir. */
@@ -72,6 +120,13 @@ export function installFromArgs(argv: string[], env: NodeJS.ProcessEnv): { plugi
       'network-name': { type: 'string', default: 'k8s-pod-network' },
       'node-binary': { type: 'string', default: process.execPath },
       'plugin-main': { type: 'string', default: resolve(dirname(fileURLToPath(import.meta.url)), 'main.js') },
+      // Write <conf-dir>/tricolor-kubeconfig from the pod's service account; the conflist names
+      // it as <host-conf-dir>/tricolor-kubeconfig (the same directory seen from the host).
+      'write-kubeconfig': { type: 'boolean', default: false },
+      'host-conf-dir': { type: 'string' },
+      'health-urls': { type: 'string' },
+      portmap: { type: 'boolean', default: false },
+      'log-file': { type: 'string' },
     },
   });
   const nodename = values.nodename ?? env.NODENAME;
@@ -81,7 +136,20 @@ export function installFromArgs(argv: string[], env: NodeJS.ProcessEnv): { plugi
   const mtu = Number(values.mtu);
   if (!Number.isInteger(mtu) || mtu < 576 || mtu > 9216)
     throw new Error(`install: --mtu ${values.mtu} is not an MTU between 576 and 9216`);
+  let kubeconfigHostPath: string | undefined;
+  if (values['write-kubeconfig']) {
+    const saDir = env.TRICOLOR_SERVICEACCOUNT_DIR || '/var/run/secrets/kubernetes.io/serviceaccount';
+    writeAtomic(join(values['conf-dir']!, KUBECONFIG_FILE), serviceAccountKubeconfig(env, saDir), 0o600);
+    kubeconfigHostPath = join(values['host-conf-dir'] ?? values['conf-dir']!, KUBECONFIG_FILE);
+  }
+  const healthUrls = values['health-urls']?.split(',').map((u) => u.trim()).filter(Boolean);
+  for (const u of healthUrls ?? [])
+    if (!/^https?:\/\//.test(u)) throw new Error(`install: --health-urls: ${JSON.stringify(u)} is not an http(s) URL`);
   return install({
+    kubeconfigHostPath,
+    healthUrls,
+    portmap: values.portmap,
+    logFile: values['log-file'],
     binDir: values['bin-dir']!,
     confDir: values['conf-dir']!,
     nodename,

@@ -5,6 +5,7 @@
  */
 import { CniCode, CniError } from './errors.js';
 import { installFromArgs } from './install.js';
+import { logCommand } from './log.js';
 import {
   classify,
   cmdAdd,
@@ -37,6 +38,16 @@ function print(obj: unknown): void {
 
 async function runCni(): Promise<number> {
   let version = '1.0.0';
+  let logFile: string | undefined;
+  const started = performance.now();
+  const logged = (result: Record<string, unknown>) =>
+    logCommand(logFile, {
+      command: process.env.CNI_COMMAND,
+      containerID: process.env.CNI_CONTAINERID,
+      args: process.env.CNI_ARGS,
+      ms: Math.round(performance.now() - started),
+      ...result,
+    });
   try {
     const req = parseEnv(process.env);
     const stdin = await readStdin();
@@ -52,6 +63,7 @@ async function runCni(): Promise<number> {
     }
     const conf = parseNetConf(stdin);
     version = conf.cniVersion;
+    logFile = conf.log_file_path;
     const ctx = openContext(conf, req, process.env);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -64,9 +76,12 @@ async function runCni(): Promise<number> {
     try {
       const work = (async () => {
         switch (req.command) {
-          case 'ADD':
-            print(await cmdAdd(ctx));
+          case 'ADD': {
+            const res = await cmdAdd(ctx);
+            logged({ ok: true, ips: res.ips.map((i) => i.address), interface: res.interfaces[0]?.name });
+            print(res);
             return;
+          }
           case 'DEL':
             await cmdDel(ctx);
             return;
@@ -82,13 +97,16 @@ async function runCni(): Promise<number> {
         }
       })();
       await Promise.race([work, deadline]);
+      if (req.command !== 'ADD') logged({ ok: true });
     } finally {
       clearTimeout(timer);
       ctx.ds.close();
     }
     return 0;
   } catch (e) {
-    print(classify(e).toJSON(version));
+    const err = classify(e);
+    logged({ ok: false, code: err.code, msg: err.message });
+    print(err.toJSON(version));
     return 1;
   }
 }

@@ -9,6 +9,9 @@ import {
 } from '@tricolor/datastore';
 import { Ipam } from '@tricolor/ipam';
 import { CniCode, CniError } from './errors.js';
+import { checkAgentsReady } from './health.js';
+import { kubePodInfo } from './k8s/add.js';
+import { endpointProfiles } from './k8s/pod.js';
 import { endpointName, handleId, hostInterfaceName, workloadOf } from './names.js';
 import { type CniRequest, type CniResult, type NetConf, parseNetConf, SUPPORTED_VERSIONS } from './spec.js';
 import { checkVeth, createVeth, deleteVeth, GATEWAY_V4, GATEWAY_V6 } from './veth.js';
@@ -109,25 +112,41 @@ function result(ctx: Context, ips: string[], hostMac: string, podMac: string): C
 /** ADD: address, veth, endpoint record. Any failure undoes all of it, the addresses included. */
 export async function cmdAdd(ctx: Context): Promise<CniResult> {
   const { conf, ipam } = ctx;
+  // With a kubeconfig: the pod (labels, service account, ports, UID, IPAM annotations) is read
+  // before anything is allocated, so an unreachable API server leaves nothing behind.
+  const kube = await kubePodInfo(conf, ctx.namespace, ctx.pod);
   let ips: string[] = [];
   try {
     // A retried ADD (kubelet does retry) keeps the addresses it already holds.
     ips = await ipam.ipsByHandle(ctx.handle);
     if (ips.length === 0) {
-      const got = await ipam.autoAssign({
+      const attributes: Record<string, string> = {
+        namespace: ctx.namespace,
+        pod: ctx.pod,
         node: ctx.node,
-        handle: ctx.handle,
-        attributes: {
-          namespace: ctx.namespace,
-          pod: ctx.pod,
+        containerID: ctx.req.containerId,
+      };
+      // The IPAM GC of tricolor-kube-controllers judges an address by the UID of its pod.
+      const podUID = kube?.uid ?? ctx.req.args.K8S_POD_UID;
+      if (podUID) attributes.podUID = podUID;
+      if (kube?.ipam.ipAddrs) {
+        for (const ip of kube.ipam.ipAddrs)
+          await ipam.assignIp({ ip, node: ctx.node, handle: ctx.handle, attributes });
+        ips = await ipam.ipsByHandle(ctx.handle);
+      } else {
+        const got = await ipam.autoAssign({
           node: ctx.node,
-          containerID: ctx.req.containerId,
-        },
-        num4: conf.ipam.assign_ipv4 ? 1 : 0,
-        num6: conf.ipam.assign_ipv6 ? 1 : 0,
-        pools: [...(conf.ipam.ipv4_pools ?? []), ...(conf.ipam.ipv6_pools ?? [])].filter(Boolean),
-      });
-      ips = [...got.ipv4, ...got.ipv6];
+          handle: ctx.handle,
+          attributes,
+          num4: conf.ipam.assign_ipv4 ? 1 : 0,
+          num6: conf.ipam.assign_ipv6 ? 1 : 0,
+          pools: [
+            ...(kube?.ipam.ipv4Pools ?? conf.ipam.ipv4_pools ?? []),
+            ...(kube?.ipam.ipv6Pools ?? conf.ipam.ipv6_pools ?? []),
+          ].filter(Boolean),
+        });
+        ips = [...got.ipv4, ...got.ipv6];
+      }
     }
     if (ips.length === 0) throw new CniError(CniCode.AddressesExhausted, 'IPAM assigned no address');
     const veth = await createVeth({
@@ -140,7 +159,11 @@ export async function cmdAdd(ctx: Context): Promise<CniResult> {
     const wep: WorkloadEndpoint = {
       kind: 'WorkloadEndpoint',
       apiVersion: 'tricolor.dev/v1',
-      metadata: { name: ctx.wepName, namespace: ctx.namespace, labels: labelsOf(ctx) },
+      metadata: {
+        name: ctx.wepName,
+        namespace: ctx.namespace,
+        labels: kube ? { ...labelsOf(ctx), ...kube.endpoint.labels } : labelsOf(ctx),
+      },
       spec: {
         node: ctx.node,
         orchestrator: 'k8s',
@@ -151,9 +174,11 @@ export async function cmdAdd(ctx: Context): Promise<CniResult> {
         interfaceName: ctx.hostIf,
         mac: veth.podMac,
         ipNetworks: ips,
-        profiles: [`kns.${ctx.namespace}`],
+        profiles: kube?.endpoint.profiles ?? endpointProfiles(ctx.namespace, undefined),
       },
     };
+    if (kube?.endpoint.serviceAccountName) wep.spec.serviceAccountName = kube.endpoint.serviceAccountName;
+    if (kube?.endpoint.ports.length) wep.spec.ports = kube.endpoint.ports;
     // Create first: the record almost never exists yet; a retried ADD finds it and replaces it.
     await ctx.ds.create(wep).catch((e: unknown) => {
       if (e instanceof AlreadyExistsError) return ctx.ds.apply(wep);
@@ -219,8 +244,13 @@ export async function cmdCheck(ctx: Context): Promise<void> {
   }
 }
 
-/** STATUS (CNI 1.1): ready when the datastore answers and an enabled pool exists. */
+/**
+ * STATUS (CNI 1.1): ready when the datastore answers, an enabled pool exists and the local
+ * agents named by `health_urls` (felix, bird) are ready.
+ */
 export async function cmdStatus(ctx: Context): Promise<void> {
+  const agents = ctx.conf.health_urls?.length ? checkAgentsReady(ctx.conf.health_urls) : Promise.resolve();
+  agents.catch(() => undefined); // awaited below
   let pools: { spec: { disabled: boolean } }[];
   try {
     pools = (await ctx.ds.list('IPPool')).items;
@@ -229,6 +259,7 @@ export async function cmdStatus(ctx: Context): Promise<void> {
   }
   if (!pools.some((p) => !p.spec.disabled))
     throw new CniError(CniCode.PluginNotAvailable, 'no enabled IPPool: pods cannot get addresses');
+  await agents;
 }
 
 /** GC (CNI 1.1): releases addresses of this network whose attachment the runtime no longer knows. */

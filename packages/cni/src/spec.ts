@@ -22,6 +22,12 @@ export interface NetConf {
     ipv4_pools?: string[];
     ipv6_pools?: string[];
   };
+  /** Where the plugin reads its pod (Calico's `kubernetes.kubeconfig`); without it, no API read. */
+  kubernetes?: { kubeconfig: string };
+  /** STATUS is ready only when each of these answers 200 (the local felix's and bird's /readiness). */
+  health_urls?: string[];
+  /** Appends one JSON line per command here (Calico's `log_file_path`). */
+  log_file_path?: string;
   /** CNI conventions: args.cni.labels become the endpoint's labels. */
   args?: { cni?: { labels?: { key: string; value: string }[] } };
   prevResult?: CniResult;
@@ -89,6 +95,19 @@ export function parseNetConf(text: string): NetConf {
   ] as const) {
     if (raw[f] !== undefined && typeof raw[f] !== 'string') fail(f, 'must be a string');
   }
+  if (raw.kubernetes !== undefined) {
+    const k = raw.kubernetes as Record<string, unknown>;
+    if (typeof k !== 'object' || k === null || Array.isArray(k)) fail('kubernetes', 'must be an object');
+    if (typeof k.kubeconfig !== 'string' || !k.kubeconfig) fail('kubernetes.kubeconfig', 'must be a file path');
+    for (const key of Object.keys(k)) if (key !== 'kubeconfig') fail(`kubernetes.${key}`, 'is not a known field');
+  }
+  if (raw.health_urls !== undefined) {
+    const h = raw.health_urls;
+    if (!Array.isArray(h) || h.some((u) => typeof u !== 'string' || !/^https?:\/\//.test(u)))
+      fail('health_urls', 'must be a list of http(s) URLs');
+  }
+  if (raw.log_file_path !== undefined && (typeof raw.log_file_path !== 'string' || !raw.log_file_path.startsWith('/')))
+    fail('log_file_path', 'must be an absolute file path');
   const ipam = {
     type: 'tricolor-ipam',
     assign_ipv4: bool(ipamRaw.assign_ipv4, 'ipam.assign_ipv4', true),
