@@ -84,7 +84,10 @@ export function serviceAccountKubeconfig(env: NodeJS.ProcessEnv, saDir: string):
       apiVersion: 'v1',
       kind: 'Config',
       clusters: [
-        { name: 'local', cluster: { server, 'certificate-authority-data': read('ca.crt').toString('base64') } },
+        {
+          name: 'local',
+          cluster: { server, 'certificate-authority-data': read('ca.crt').toString('base64') },
+        },
       ],
       users: [{ name: 'tricolor-cni', user: { token: read('token').toString('utf8').trim() } }],
       contexts: [{ name: 'tricolor-cni', context: { cluster: 'local', user: 'tricolor-cni' } }],
@@ -142,9 +145,13 @@ export function installFromArgs(argv: string[], env: NodeJS.ProcessEnv): { plugi
     writeAtomic(join(values['conf-dir']!, KUBECONFIG_FILE), serviceAccountKubeconfig(env, saDir), 0o600);
     kubeconfigHostPath = join(values['host-conf-dir'] ?? values['conf-dir']!, KUBECONFIG_FILE);
   }
-  const healthUrls = values['health-urls']?.split(',').map((u) => u.trim()).filter(Boolean);
+  const healthUrls = values['health-urls']
+    ?.split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
   for (const u of healthUrls ?? [])
-    if (!/^https?:\/\//.test(u)) throw new Error(`install: --health-urls: ${JSON.stringify(u)} is not an http(s) URL`);
+    if (!/^https?:\/\//.test(u))
+      throw new Error(`install: --health-urls: ${JSON.stringify(u)} is not an http(s) URL`);
   return install({
     kubeconfigHostPath,
     healthUrls,

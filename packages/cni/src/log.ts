@@ -10,7 +10,9 @@ export function logCommand(path: string | undefined, entry: Record<string, unkno
   if (!path) return;
   try {
     mkdirSync(dirname(path), { recursive: true });
-    appendFileSync(path, `${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`, { mode: 0o644 });
+    appendFileSync(path, `${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`, {
+      mode: 0o644,
+    });
   } catch {
     // The log is for people; the answer to kubelet matters more.
   }

@@ -98,15 +98,20 @@ export function parseNetConf(text: string): NetConf {
   if (raw.kubernetes !== undefined) {
     const k = raw.kubernetes as Record<string, unknown>;
     if (typeof k !== 'object' || k === null || Array.isArray(k)) fail('kubernetes', 'must be an object');
-    if (typeof k.kubeconfig !== 'string' || !k.kubeconfig) fail('kubernetes.kubeconfig', 'must be a file path');
-    for (const key of Object.keys(k)) if (key !== 'kubeconfig') fail(`kubernetes.${key}`, 'is not a known field');
+    if (typeof k.kubeconfig !== 'string' || !k.kubeconfig)
+      fail('kubernetes.kubeconfig', 'must be a file path');
+    for (const key of Object.keys(k))
+      if (key !== 'kubeconfig') fail(`kubernetes.${key}`, 'is not a known field');
   }
   if (raw.health_urls !== undefined) {
     const h = raw.health_urls;
     if (!Array.isArray(h) || h.some((u) => typeof u !== 'string' || !/^https?:\/\//.test(u)))
       fail('health_urls', 'must be a list of http(s) URLs');
   }
-  if (raw.log_file_path !== undefined && (typeof raw.log_file_path !== 'string' || !raw.log_file_path.startsWith('/')))
+  if (
+    raw.log_file_path !== undefined &&
+    (typeof raw.log_file_path !== 'string' || !raw.log_file_path.startsWith('/'))
+  )
     fail('log_file_path', 'must be an absolute file path');
   const ipam = {
     type: 'tricolor-ipam',

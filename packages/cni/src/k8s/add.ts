@@ -7,7 +7,13 @@
 import { CniCode, CniError } from '../errors.js';
 import type { NetConf } from '../spec.js';
 import { KubeApiError, KubeconfigError, loadKubeconfig, readPodAndNamespace } from './api.js';
-import { AnnotationError, type EndpointFromPod, endpointFromPod, type IpamChoice, ipamChoice } from './pod.js';
+import {
+  AnnotationError,
+  type EndpointFromPod,
+  endpointFromPod,
+  type IpamChoice,
+  ipamChoice,
+} from './pod.js';
 
 export interface KubePodInfo {
   endpoint: EndpointFromPod;
@@ -15,7 +21,11 @@ export interface KubePodInfo {
   ipam: IpamChoice;
 }
 
-export async function kubePodInfo(conf: NetConf, namespace: string, pod: string): Promise<KubePodInfo | undefined> {
+export async function kubePodInfo(
+  conf: NetConf,
+  namespace: string,
+  pod: string,
+): Promise<KubePodInfo | undefined> {
   if (!conf.kubernetes) return undefined;
   try {
     const access = loadKubeconfig(conf.kubernetes.kubeconfig);
@@ -26,8 +36,10 @@ export async function kubePodInfo(conf: NetConf, namespace: string, pod: string)
       ipam: ipamChoice(got.pod, got.namespace),
     };
   } catch (e) {
-    if (e instanceof KubeconfigError) throw new CniError(CniCode.InvalidNetworkConfig, `network config: kubernetes.${e.message}`);
-    if (e instanceof KubeApiError) throw new CniError(CniCode.KubernetesUnavailable, `${e.message} (nothing was allocated)`);
+    if (e instanceof KubeconfigError)
+      throw new CniError(CniCode.InvalidNetworkConfig, `network config: kubernetes.${e.message}`);
+    if (e instanceof KubeApiError)
+      throw new CniError(CniCode.KubernetesUnavailable, `${e.message} (nothing was allocated)`);
     if (e instanceof AnnotationError) throw new CniError(CniCode.InvalidAnnotation, e.message);
     throw e;
   }

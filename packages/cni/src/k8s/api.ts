@@ -59,13 +59,16 @@ export function loadKubeconfig(path: string): KubeAccess {
     );
   }
   const ctxName = cfg['current-context'];
-  if (typeof ctxName !== 'string' || !ctxName) throw new KubeconfigError(`kubeconfig ${path}: current-context is not set`);
+  if (typeof ctxName !== 'string' || !ctxName)
+    throw new KubeconfigError(`kubeconfig ${path}: current-context is not set`);
   const ctx = pick<{ cluster?: string; user?: string }>(cfg.contexts, ctxName, 'context', path);
   const cluster = pick<Record<string, unknown>>(cfg.clusters, ctx.cluster ?? '', 'cluster', path);
   const user = ctx.user ? pick<Record<string, unknown>>(cfg.users, ctx.user, 'user', path) : {};
   const server = cluster.server;
   if (typeof server !== 'string' || !/^https?:\/\//.test(server))
-    throw new KubeconfigError(`kubeconfig ${path}: cluster.server ${JSON.stringify(server)} is not an http(s) URL`);
+    throw new KubeconfigError(
+      `kubeconfig ${path}: cluster.server ${JSON.stringify(server)} is not an http(s) URL`,
+    );
   const file = (data: unknown, f: unknown, what: string): Buffer | undefined => {
     if (typeof data === 'string') return Buffer.from(data, 'base64');
     if (typeof f !== 'string') return undefined;
@@ -76,10 +79,15 @@ export function loadKubeconfig(path: string): KubeAccess {
     }
   };
   let token = typeof user.token === 'string' ? user.token : undefined;
-  if (!token && typeof user.tokenFile === 'string') token = file(undefined, user.tokenFile, 'tokenFile')?.toString('utf8').trim();
+  if (!token && typeof user.tokenFile === 'string')
+    token = file(undefined, user.tokenFile, 'tokenFile')?.toString('utf8').trim();
   return {
     server: server.replace(/\/+$/, ''),
-    ca: file(cluster['certificate-authority-data'], cluster['certificate-authority'], 'certificate-authority'),
+    ca: file(
+      cluster['certificate-authority-data'],
+      cluster['certificate-authority'],
+      'certificate-authority',
+    ),
     cert: file(user['client-certificate-data'], user['client-certificate'], 'client-certificate'),
     key: file(user['client-key-data'], user['client-key'], 'client-key'),
     token,
@@ -95,28 +103,34 @@ function get(access: KubeAccess, agent: HttpAgent, path: string, timeoutMs: numb
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (access.token) headers.authorization = `Bearer ${access.token}`;
-    const req = (https ? httpsRequest : httpRequest)(url, { method: 'GET', headers, agent, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_BODY) req.destroy(new Error(`answer larger than ${MAX_BODY} bytes`));
-        else chunks.push(c);
-      });
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(body);
-        } catch {
-          json = undefined;
-        }
-        if (res.statusCode === 200 && json !== undefined) return resolve(json);
-        const msg = (json as { message?: string } | undefined)?.message ?? body.slice(0, 200);
-        reject(new KubeApiError(`Kubernetes API: GET ${url}: ${res.statusCode} ${msg}`, res.statusCode));
-      });
-      res.on('error', (e) => reject(new KubeApiError(`Kubernetes API unreachable: GET ${url}: ${e.message}`)));
-    });
+    const req = (https ? httpsRequest : httpRequest)(
+      url,
+      { method: 'GET', headers, agent, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_BODY) req.destroy(new Error(`answer larger than ${MAX_BODY} bytes`));
+          else chunks.push(c);
+        });
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = JSON.parse(body);
+          } catch {
+            json = undefined;
+          }
+          if (res.statusCode === 200 && json !== undefined) return resolve(json);
+          const msg = (json as { message?: string } | undefined)?.message ?? body.slice(0, 200);
+          reject(new KubeApiError(`Kubernetes API: GET ${url}: ${res.statusCode} ${msg}`, res.statusCode));
+        });
+        res.on('error', (e) =>
+          reject(new KubeApiError(`Kubernetes API unreachable: GET ${url}: ${e.message}`)),
+        );
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', (e) => reject(new KubeApiError(`Kubernetes API unreachable: GET ${url}: ${e.message}`)));
     req.end();

@@ -25,7 +25,10 @@ export interface PodJson {
     serviceAccountName?: string;
     hostNetwork?: boolean;
     containers?: { name?: string; ports?: { name?: string; containerPort?: number; protocol?: string }[] }[];
-    initContainers?: { name?: string; ports?: { name?: string; containerPort?: number; protocol?: string }[] }[];
+    initContainers?: {
+      name?: string;
+      ports?: { name?: string; containerPort?: number; protocol?: string }[];
+    }[];
   };
 }
 
@@ -43,7 +46,8 @@ const RESERVED_PREFIX = 'tricolor.dev/';
 /** The endpoint's labels: the pod's, plus namespace, orchestrator and service account (which pods cannot override). */
 export function endpointLabels(namespace: string, pod: PodJson): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(pod.metadata?.labels ?? {})) if (!k.startsWith(RESERVED_PREFIX)) out[k] = v;
+  for (const [k, v] of Object.entries(pod.metadata?.labels ?? {}))
+    if (!k.startsWith(RESERVED_PREFIX)) out[k] = v;
   out[LABEL_NAMESPACE] = namespace;
   out[LABEL_ORCHESTRATOR] = ORCHESTRATOR;
   const sa = pod.spec?.serviceAccountName;
@@ -110,10 +114,14 @@ function jsonList(where: string, key: string, value: string): string[] {
   try {
     v = JSON.parse(value);
   } catch {
-    throw new AnnotationError(`${where} annotation ${key}: ${JSON.stringify(value)} is not a JSON list (like ["10.0.0.1"])`);
+    throw new AnnotationError(
+      `${where} annotation ${key}: ${JSON.stringify(value)} is not a JSON list (like ["10.0.0.1"])`,
+    );
   }
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === ''))
-    throw new AnnotationError(`${where} annotation ${key}: ${JSON.stringify(value)} is not a JSON list of strings`);
+    throw new AnnotationError(
+      `${where} annotation ${key}: ${JSON.stringify(value)} is not a JSON list of strings`,
+    );
   return v as string[];
 }
 

@@ -1,0 +1,75 @@
+/**
+ * Kubernetes NetworkPolicies → Tricolor NetworkPolicies `knp.default.<name>` in the same
+ * namespace. The conversion itself belongs to @tricolor/policy (being written); this
+ * controller takes it as a function, so it runs with any converter and is disabled without
+ * one (ENABLED_CONTROLLERS lists "policy" only when a converter is wired in main.ts).
+ */
+import type { V1NetworkPolicy } from '@kubernetes/client-node';
+import { ConflictError, type NetworkPolicy, NotFoundError } from '@tricolor/datastore';
+import type { WatchedInformer } from '../informer.js';
+import { Controller, type ControllerDeps } from './base.js';
+
+/** Kubernetes NetworkPolicy JSON → the Tricolor policy (named knp.default.<name>, same namespace). */
+export type NetworkPolicyConverter = (np: V1NetworkPolicy) => NetworkPolicy;
+
+export const KNP_PREFIX = 'knp.default.';
+
+export class PolicyController extends Controller {
+  readonly name = 'policy';
+
+  constructor(
+    deps: ControllerDeps,
+    private readonly policies: WatchedInformer<V1NetworkPolicy>,
+    private readonly convert: NetworkPolicyConverter,
+  ) {
+    super(deps);
+  }
+
+  async start(): Promise<void> {
+    for (const verb of ['add', 'update', 'delete'] as const)
+      this.policies.on(verb, (p) => this.enqueue(`${p.metadata?.namespace}/${p.metadata?.name}`));
+    await this.resync();
+  }
+
+  async resync(): Promise<void> {
+    for (const p of this.policies.list()) this.enqueue(`${p.metadata?.namespace}/${p.metadata?.name}`);
+    for (const p of (await this.deps.ds.list('NetworkPolicy')).items) {
+      if (!p.metadata.name.startsWith(KNP_PREFIX)) continue;
+      const name = p.metadata.name.slice(KNP_PREFIX.length);
+      if (!this.policies.get(name, p.metadata.namespace)) this.enqueue(`${p.metadata.namespace}/${name}`);
+    }
+  }
+
+  protected async reconcile(key: string): Promise<void> {
+    const { ds } = this.deps;
+    const [namespace, name] = key.split('/') as [string, string];
+    const np = this.policies.get(name, namespace);
+    const cur = await ds.get('NetworkPolicy', `${KNP_PREFIX}${name}`, namespace);
+    if (!np) {
+      if (!cur) return;
+      await ds
+        .delete('NetworkPolicy', cur.metadata.name, namespace, {
+          resourceVersion: cur.metadata.resourceVersion,
+        })
+        .catch((e) => {
+          if (!(e instanceof NotFoundError)) throw e;
+        });
+      this.wrote('delete');
+      return;
+    }
+    const want = this.convert(np);
+    if (cur && JSON.stringify(cur.spec) === JSON.stringify(want.spec)) return;
+    try {
+      if (cur)
+        await ds.update({
+          ...want,
+          metadata: { ...want.metadata, resourceVersion: cur.metadata.resourceVersion },
+        });
+      else await ds.create(want);
+    } catch (e) {
+      if (e instanceof ConflictError) throw new Error(`policy ${key} changed meanwhile; retrying`);
+      throw e;
+    }
+    this.wrote(cur ? 'update' : 'create');
+  }
+}

@@ -1,0 +1,15 @@
+export * from './config.js';
+export * from './controllers/base.js';
+export { EndpointController } from './controllers/endpoints.js';
+export { IpamGarbageCollector } from './controllers/ipam-gc.js';
+export { NodeController } from './controllers/nodes.js';
+export { KNP_PREFIX, type NetworkPolicyConverter, PolicyController } from './controllers/policies.js';
+export { ProfileController } from './controllers/profiles.js';
+export * from './convert.js';
+export { type InformerOptions, type ListPage, WatchedInformer } from './informer.js';
+export * from './ipam-gc.js';
+export { LeaseElector, type LeaseOptions } from './leader.js';
+export { KubeControllers, type ManagerOptions } from './manager.js';
+export { createMetrics, type Metrics } from './metrics.js';
+export { WorkQueue } from './queue.js';
+export { type HealthState, startHttp } from './server.js';
