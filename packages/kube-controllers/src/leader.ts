@@ -66,7 +66,8 @@ export class LeaseElector {
       }
     }
     const spec = lease.spec ?? {};
-    const record = `${spec.holderIdentity ?? ''}|${spec.renewTime?.toISOString?.() ?? String(spec.renewTime ?? '')}`;
+    // client-node hands MicroTime fields back as strings despite their Date type.
+    const record = `${spec.holderIdentity ?? ''}|${String(spec.renewTime ?? '')}`;
     if (record !== this.observed) {
       this.observed = record;
       this.observedAt = now.getTime();
@@ -85,7 +86,7 @@ export class LeaseElector {
         renewTime: new V1MicroTime(now.getTime()),
         acquireTime:
           mine && spec.acquireTime
-            ? new V1MicroTime(spec.acquireTime.getTime())
+            ? new V1MicroTime(new Date(spec.acquireTime as unknown as string).getTime())
             : new V1MicroTime(now.getTime()),
         leaseTransitions: (spec.leaseTransitions ?? 0) + (mine ? 0 : 1),
       },
@@ -120,7 +121,10 @@ export class LeaseElector {
     const deadline = this.opts.renewDeadlineMs ?? 10_000;
     const renew = async () => {
       if (this.stopped) return;
-      const ok = await this.tryAcquireOrRenew().catch(() => false);
+      const ok = await this.tryAcquireOrRenew().catch((e) => {
+        this.log.warn({ err: String((e as Error).message ?? e) }, 'lease: renew failed');
+        return false;
+      });
       if (ok) lastRenew = Date.now();
       else if (Date.now() - lastRenew > deadline) {
         this.leading = false;

@@ -176,11 +176,11 @@ export class FakeApiServer {
     return k;
   }
 
-  create<T extends KubeObject>(obj: T): T {
-    return this.store.create(this.kindOf(obj), obj.metadata.namespace, obj) as T;
+  create(obj: KubeObject): KubeObject {
+    return this.store.create(this.kindOf(obj), obj.metadata.namespace, obj);
   }
-  update<T extends KubeObject>(obj: T): T {
-    return this.store.update(this.kindOf(obj), obj.metadata.namespace, obj) as T;
+  update(obj: KubeObject): KubeObject {
+    return this.store.update(this.kindOf(obj), obj.metadata.namespace, obj);
   }
   /** Merge-patches (RFC 7386) an object, e.g. `{ metadata: { labels: { a: 'b' } } }`. */
   patch(
