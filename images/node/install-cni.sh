@@ -42,8 +42,17 @@ if [ -n "${ETCD_CA_CERT_FILE:-}${ETCD_CERT_FILE:-}${ETCD_KEY_FILE:-}" ]; then
   done
 fi
 
+# Optional parts of the conflist (the chart sets these): the plugin's kubeconfig from this pod's
+# service account, the agents' readiness URLs for STATUS, portmap chained, a log file.
+set --
+[ "${CNI_READ_KUBERNETES:-false}" = true ] && set -- "$@" --write-kubeconfig --host-conf-dir "$conf_dir"
+[ -n "${CNI_HEALTH_URLS:-}" ] && set -- "$@" --health-urls "$CNI_HEALTH_URLS"
+[ "${CNI_PORTMAP:-false}" = true ] && set -- "$@" --portmap
+[ -n "${CNI_LOG_FILE:-}" ] && set -- "$@" --log-file "$CNI_LOG_FILE"
+
 exec tricolor-cni install \
   --bin-dir "$host$bin_dir" \
   --conf-dir "$host$conf_dir" \
   --node-binary "$host_dir/$id/node" \
-  --plugin-main "$host_dir/$id/app/packages/cni/dist/src/main.js"
+  --plugin-main "$host_dir/$id/app/packages/cni/dist/src/main.js" \
+  "$@"

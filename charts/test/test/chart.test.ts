@@ -32,7 +32,11 @@ function resolveEnv(objs: K8sObject[], c: Any): Record<string, string> {
       env[e.name] = cm.data![ref.key]!;
     } else if (e.valueFrom?.fieldRef) {
       const path = e.valueFrom.fieldRef.fieldPath;
-      const known: Record<string, string> = { 'spec.nodeName': NODE_NAME, 'status.hostIP': NODE_IP };
+      const known: Record<string, string> = {
+        'spec.nodeName': NODE_NAME,
+        'status.hostIP': NODE_IP,
+        'metadata.name': 'pod-0',
+      };
       assert.ok(path in known, `${c.name}: env ${e.name}: unexpected fieldRef ${path}`);
       env[e.name] = known[path]!;
     } else assert.fail(`${c.name}: env ${e.name} has neither value nor a known valueFrom`);
@@ -127,14 +131,12 @@ async function commonChecks(objs: K8sObject[], values: Any) {
     assert.equal(ds.spec.template.metadata.labels[k], v, `pod template lacks selector label ${k}`);
   const sa = pod.serviceAccountName;
   assert.ok(find(objs, 'ServiceAccount', sa), `service account ${sa} not created`);
-  const role = find(objs, 'ClusterRole');
+  // The node pod's token only reads what the CNI plugin GETs: its pod and the pod's namespace.
+  const role = objs.find((o) => o.kind === 'ClusterRole' && !o.metadata.name.endsWith('-kube-controllers'));
   assert.ok(role);
-  const rule = role.spec === undefined ? (role as Any).rules : undefined;
-  assert.ok(
-    rule.some(
-      (r: Any) => r.resources.includes('nodes') && r.resources.includes('pods') && r.verbs.includes('get'),
-    ),
-  );
+  assert.deepEqual((role as Any).rules, [
+    { apiGroups: [''], resources: ['pods', 'namespaces'], verbs: ['get'] },
+  ]);
   const hostPaths = Object.fromEntries(
     pod.volumes.filter((v: Any) => v.hostPath).map((v: Any) => [v.name, v.hostPath.path]),
   );
@@ -214,6 +216,15 @@ async function commonChecks(objs: K8sObject[], values: Any) {
     assert.equal(env.NODENAME, NODE_NAME);
     assert.equal(env.CNI_BIN_DIR, values.cni.binDir);
     assert.equal(env.CNI_CONF_DIR, values.cni.confDir);
+    assert.equal(env.CNI_READ_KUBERNETES, String(values.cni.readKubernetes));
+    assert.equal(env.CNI_PORTMAP, String(values.cni.portmap));
+    // STATUS asks the agents the chart runs, where they listen.
+    const urls = env.CNI_HEALTH_URLS!.split(',');
+    const host = (h: string) => (h === '0.0.0.0' ? '127.0.0.1' : h);
+    assert.equal(urls[0], `http://${host(values.felix.healthHost)}:${values.felix.healthPort}/readiness`);
+    assert.equal(urls.length, values.bird.enabled ? 2 : 1);
+    if (values.bird.enabled)
+      assert.equal(urls[1], `http://${host(values.bird.healthHost)}:${values.bird.healthPort}/readiness`);
     const mounts = Object.fromEntries(init.volumeMounts.map((m: Any) => [m.mountPath, hostPaths[m.name]]));
     assert.equal(mounts[`/host${values.cni.binDir}`], values.cni.binDir);
     assert.equal(mounts[`/host${values.cni.confDir}`], values.cni.confDir);
@@ -290,6 +301,62 @@ async function commonChecks(objs: K8sObject[], values: Any) {
     assert.equal(c.command[3].slice(mount.mountPath.length + 1), 'resources.yaml');
   }
 
+  // felix and bird: a preStop and the runtime's default seccomp profile.
+  for (const c of pod.containers) {
+    assert.ok(c.lifecycle?.preStop?.exec?.command, `${c.name}: no preStop`);
+    assert.equal(c.securityContext.seccompProfile?.type, 'RuntimeDefault', `${c.name}: seccomp`);
+  }
+
+  // tricolor-kube-controllers: its env is what its own parser accepts, its RBAC only what it calls.
+  const kc = find(objs, 'Deployment', '-kube-controllers');
+  const kcValues = values.controllers.kubeControllers;
+  assert.equal(Boolean(kc), kcValues.enabled);
+  if (kc) {
+    const kpod = kc.spec.template.spec;
+    const c = kpod.containers[0];
+    assert.deepEqual(c.command, ['tricolor-kube-controllers']);
+    assert.equal(kc.spec.replicas, 1);
+    assert.equal(kpod.hostNetwork, true);
+    assert.equal(kpod.securityContext.seccompProfile.type, 'RuntimeDefault');
+    assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+    const env = resolveEnv(objs, c);
+    const kcNames = envNamesIn(sourceText('kube-controllers'));
+    for (const name of Object.keys(env))
+      assert.ok(kcNames.has(name) || datastoreEnv.has(name), `kube-controllers does not read ${name}`);
+    const { configFromEnv } = await importBuilt('packages/kube-controllers/dist/src/config.js');
+    const cfg = configFromEnv(env);
+    assert.deepEqual(cfg.enabled, kcValues.controllers);
+    assert.equal(cfg.healthPort, c.livenessProbe.httpGet.port);
+    assert.equal(cfg.healthPort, c.readinessProbe.httpGet.port);
+    assert.equal(c.livenessProbe.httpGet.host, cfg.healthHost);
+    assert.equal(cfg.gcGraceMs, kcValues.gcGraceSeconds * 1000);
+    assert.equal(cfg.identity, 'pod-0');
+    assert.equal(
+      cfg.metricsHost,
+      values.metrics.bindAddress === 'hostIP' ? NODE_IP : values.metrics.bindAddress,
+    );
+    assert.deepEqual(cfg.lease, { namespace: 'kube-system', name: kc.metadata.name });
+    assert.equal(kpod.serviceAccountName, kc.metadata.name);
+    const crole = objs.find((o) => o.kind === 'ClusterRole' && o.metadata.name === kc.metadata.name) as Any;
+    const want: string[] = [];
+    if (kcValues.controllers.some((x: string) => x === 'workloadendpoint' || x === 'ipamgc'))
+      want.push('pods');
+    if (kcValues.controllers.includes('namespace')) want.push('namespaces');
+    if (kcValues.controllers.includes('serviceaccount')) want.push('serviceaccounts');
+    if (kcValues.controllers.includes('node')) want.push('nodes');
+    assert.deepEqual(crole.rules, [{ apiGroups: [''], resources: want, verbs: ['list', 'watch'] }]);
+    const lrole = objs.find((o) => o.kind === 'Role' && o.metadata.name === kc.metadata.name) as Any;
+    assert.deepEqual(lrole.rules, [
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      {
+        apiGroups: ['coordination.k8s.io'],
+        resources: ['leases'],
+        resourceNames: [cfg.lease.name],
+        verbs: ['get', 'update'],
+      },
+    ]);
+  }
+
   const gc = find(objs, 'CronJob', '-ipam-gc');
   assert.equal(Boolean(gc), values.controllers.ipamGC.enabled);
   if (gc) {
@@ -343,7 +410,7 @@ const scenarios: [string, object][] = [
     'no CNI install, no controllers, no metrics, no initial resources',
     {
       cni: { enabled: false },
-      controllers: { ipamGC: { enabled: false } },
+      controllers: { ipamGC: { enabled: false }, kubeControllers: { enabled: false } },
       metrics: { enabled: false },
       initialResources: { enabled: false },
       grafana: { dashboard: { enabled: false } },
@@ -367,15 +434,21 @@ describe('rendered chart', () => {
     const kinds = DEFAULTS.objects.map((o: K8sObject) => o.kind).sort();
     assert.deepEqual(kinds, [
       'ClusterRole',
+      'ClusterRole',
+      'ClusterRoleBinding',
       'ClusterRoleBinding',
       'ConfigMap',
       'ConfigMap',
       'ConfigMap',
       'CronJob',
       'DaemonSet',
+      'Deployment',
       'Job',
+      'Role',
+      'RoleBinding',
       'Service',
       'Service',
+      'ServiceAccount',
       'ServiceAccount',
     ]);
   });
@@ -451,6 +524,28 @@ describe('rendered chart', () => {
   });
 });
 
+test('helm lint passes with the default values', async () => {
+  const { tool, helmEnv } = await import('./helpers.js');
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'tricolor-lint-'));
+  try {
+    const r = spawnSync(
+      tool('helm'),
+      ['lint', CHART, '--strict', '--set', 'etcd.endpoints={http://10.0.0.1:2379}'],
+      {
+        encoding: 'utf8',
+        env: helmEnv(dir),
+      },
+    );
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 describe('grafana dashboard', () => {
   const dashboardFile = JSON.parse(readFileSync(join(CHART, 'dashboards', 'tricolor.json'), 'utf8'));
 
@@ -499,6 +594,17 @@ describe('CNI installer script', () => {
     const call = script.slice(script.indexOf('exec tricolor-cni install'));
     const flags = [...call.matchAll(/(--[a-z-]+)/g)].map((m) => m[1]!);
     assert.deepEqual(flags, ['--bin-dir', '--conf-dir', '--node-binary', '--plugin-main']);
+    const optional = [...script.matchAll(/set -- "\$@" (--[a-z-]+)(?: "[^"]*")?(?: (--[a-z-]+))?/g)].flatMap(
+      (m) => [m[1], m[2]].filter((f): f is string => Boolean(f)),
+    );
+    assert.deepEqual(optional, [
+      '--write-kubeconfig',
+      '--host-conf-dir',
+      '--health-urls',
+      '--portmap',
+      '--log-file',
+    ]);
+    flags.push(...optional);
     const install = sourceText('cni');
     for (const f of flags) assert.ok(install.includes(`'${f.slice(2)}'`), `tricolor-cni install has no ${f}`);
   });

