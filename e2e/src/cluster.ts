@@ -288,17 +288,19 @@ export class Cluster {
     nodeName: string,
     name = `pod-${++this.podSeq}`,
     namespace = 'default',
+    /** Merged into the network config (e.g. `kubernetes: { kubeconfig }`). */
+    cniExtra: Record<string, unknown> = {},
   ): Promise<PodHandle & { addMs: number }> {
     const node = this.nodes.get(nodeName);
     if (!node) throw new Error(`no node ${nodeName}`);
     const ns = await Netns.create('pod');
     const containerId = randomBytes(16).toString('hex');
-    const add = await this.cni(node, 'ADD', {
-      containerId,
-      netns: `/var/run/netns/${ns.name}`,
-      name,
-      namespace,
-    });
+    const add = await this.cni(
+      node,
+      'ADD',
+      { containerId, netns: `/var/run/netns/${ns.name}`, name, namespace },
+      cniExtra,
+    );
     if (add.code !== 0) {
       await ns.destroy();
       throw new Error(`CNI ADD of ${name} on ${nodeName} failed: ${JSON.stringify(add.out)}`);

@@ -10,4 +10,5 @@ export const BINARIES = {
   birdc: join(REPO_ROOT, 'packages/bird/dist/src/cli/birdc.js'),
   cni: join(REPO_ROOT, 'packages/cni/dist/src/main.js'),
   ctl: join(REPO_ROOT, 'packages/ctl/dist/src/cli.js'),
+  kubeControllers: join(REPO_ROOT, 'packages/kube-controllers/dist/src/main.js'),
 };
