@@ -3,7 +3,8 @@
 # chart, then run the checks of the netns suite (e2e/) on a real cluster:
 #   pods on different nodes ping each other; nodes carry `proto bird` routes to the other
 #   nodes' blocks; felix and bird metrics are served and scraped through their Services.
-# Needs: docker, kind, kubectl, helm 3. Usage: e2e/kind/run.sh [--keep]
+#   tricolor-kube-controllers runs; the NetworkPolicy conformance cases pass (netpol.mjs).
+# Needs: docker, kind, kubectl, helm, node. Usage: e2e/kind/run.sh [--keep]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -12,7 +13,7 @@ image=tricolor/node:kind
 keep=${1:-}
 ns=kube-system
 
-for tool in docker kind kubectl helm; do
+for tool in docker kind kubectl helm node; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool is required" >&2; exit 2; }
 done
 # The chart's default pool and kind's podSubnet must agree.
@@ -100,5 +101,12 @@ kubectl run scrape --rm -i --restart=Never --image=busybox:1.36 -- \
 
 step "IPAM is consistent"
 kubectl -n "$ns" exec daemonset/tricolor-node -c felix -- tricolorctl ipam check || fail=1
+
+step "tricolor-kube-controllers is running and synced the namespaces"
+kubectl -n "$ns" rollout status deployment/tricolor-kube-controllers --timeout=180s || fail=1
+kubectl -n "$ns" exec daemonset/tricolor-node -c felix -- tricolorctl get profiles | grep -q 'kns.default' || { echo "FAIL no kns.default profile"; fail=1; }
+
+step "NetworkPolicy conformance cases (e2e/netpol/examples)"
+node "$here/netpol.mjs" || fail=1
 
 [ "$fail" -eq 0 ] && echo "e2e/kind: PASS" || { echo "e2e/kind: FAIL"; exit 1; }
