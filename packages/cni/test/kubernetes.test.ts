@@ -255,3 +255,62 @@ test('ADD writes the pod labels, service account, profiles, ports and UID; names
     await apiBridge.close();
   }
 });
+
+test('the installer writes a kubeconfig from the service account that the plugin reads; commands are logged', async () => {
+  const { mkdtempSync, writeFileSync, readFileSync, rmSync, statSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { installFromArgs } = await import('../src/install.js');
+  const { loadKubeconfig } = await import('../src/k8s/api.js');
+  const dir = mkdtempSync(join(tmpdir(), 'tricolor-cni-install-'));
+  try {
+    const sa = join(dir, 'sa');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(sa);
+    writeFileSync(join(sa, 'token'), 'tok-123\n');
+    writeFileSync(join(sa, 'ca.crt'), readFileSync(api.tls!.caFile));
+    const out = installFromArgs(
+      [
+        '--bin-dir',
+        join(dir, 'bin'),
+        '--conf-dir',
+        join(dir, 'net.d'),
+        '--nodename',
+        'node-a',
+        '--etcd-endpoints',
+        'http://127.0.0.1:2379',
+        '--write-kubeconfig',
+        '--host-conf-dir',
+        '/etc/cni/net.d',
+        '--health-urls',
+        'http://127.0.0.1:9099/readiness',
+        '--portmap',
+        '--log-file',
+        join(dir, 'cni.log'),
+      ],
+      {
+        KUBERNETES_SERVICE_HOST: '10.96.0.1',
+        KUBERNETES_SERVICE_PORT: '443',
+        TRICOLOR_SERVICEACCOUNT_DIR: sa,
+      },
+    );
+    const list = JSON.parse(readFileSync(out.conf, 'utf8'));
+    assert.deepEqual(list.plugins[0].kubernetes, { kubeconfig: '/etc/cni/net.d/tricolor-kubeconfig' });
+    assert.deepEqual(list.plugins[0].health_urls, ['http://127.0.0.1:9099/readiness']);
+    assert.deepEqual(list.plugins[1], { type: 'portmap', snat: true, capabilities: { portMappings: true } });
+    const written = join(dir, 'net.d', 'tricolor-kubeconfig');
+    assert.equal(statSync(written).mode & 0o777, 0o600, 'the token is readable by root only');
+    const access = loadKubeconfig(written);
+    assert.equal(access.server, 'https://10.96.0.1:443');
+    assert.equal(access.token, 'tok-123');
+    assert.deepEqual(access.ca, readFileSync(api.tls!.caFile));
+    // The log file: one JSON line per command.
+    const logged = await cni({ CNI_COMMAND: 'STATUS' }, conf({ log_file_path: join(dir, 'cni.log') }));
+    assert.equal(logged.code, 0);
+    const line = JSON.parse(readFileSync(join(dir, 'cni.log'), 'utf8').trim().split('\n').at(-1)!);
+    assert.equal(line.command, 'STATUS');
+    assert.equal(line.ok, true);
+    assert.equal(typeof line.ms, 'number');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
