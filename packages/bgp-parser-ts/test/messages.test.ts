@@ -289,7 +289,8 @@ describe('UPDATE', () => {
       9,
     ],
     ['MP_UNREACH_NLRI truncated', rawUpdate('', '800f020002', ''), 3, 9],
-    ['MP_REACH_NLRI with wrong flags', rawUpdate('', '400e0800010104c000020100', ''), 3, 4],
+    ['MP_REACH_NLRI with wrong flags', rawUpdate('', '400e0800010104c000020100', ''), 3, 9],
+    ['unrecognized well-known attribute', rawUpdate('', `${BASE_ATTRS}406301aa`, '180a0000'), 3, 2],
   ];
   for (const [name, bytes, code, subcode] of throwing) {
     test(`${name} → session reset ${code}/${subcode}`, () => {
@@ -332,14 +333,6 @@ describe('UPDATE', () => {
     ['MED length 2', `${BASE_ATTRS}80040200ff`, '180a0000', 'treat-as-withdraw', 5],
     ['COMMUNITIES length 3', `${BASE_ATTRS}c00803010203`, '180a0000', 'treat-as-withdraw', 5],
     ['LARGE_COMMUNITY length 8', `${BASE_ATTRS}c020080000000100000002`, '180a0000', 'treat-as-withdraw', 5],
-    [
-      'unrecognized well-known attribute',
-      `${BASE_ATTRS}406301aa`,
-      '180a0000',
-      'treat-as-withdraw',
-      2,
-      '406301aa',
-    ],
     ['ATOMIC_AGGREGATE length 1', `${BASE_ATTRS}40060100`, '180a0000', 'attribute-discard', 5],
     [
       'AGGREGATOR length 6 on a 4-octet session',
@@ -348,7 +341,13 @@ describe('UPDATE', () => {
       'attribute-discard',
       5,
     ],
-    ['AS4_PATH malformed', `${BASE_ATTRS}c01103020100`, '180a0000', 'attribute-discard', 9],
+    [
+      'AS4_PATH from a four-octet speaker',
+      `${BASE_ATTRS}c01106020100000001`,
+      '180a0000',
+      'attribute-discard',
+      0,
+    ],
     [
       'duplicate COMMUNITIES',
       `${BASE_ATTRS}c00804fde90001c00804fde90002`,

@@ -1,6 +1,6 @@
 import { AS_TRANS } from '../constants.js';
 import { u16, u32 } from '../writer.js';
-import { type AttrSpec, problem } from './types.js';
+import { type AttrSpec, FLAGS_DISCARD_3F, FLAGS_WITHDRAW_3C, problem } from './types.js';
 
 /** AGGREGATOR (type 7): AS (2 or 4 octets by session) and IPv4 address. */
 export interface AggregatorAttribute {
@@ -23,12 +23,15 @@ export const aggregatorSpec: AttrSpec<AggregatorAttribute> = {
   kind: 'aggregator',
   flags: 0xc0,
   onError: 'attribute-discard',
+  rule: 'RFC 7606 §7.7',
+  onFlagsError: FLAGS_DISCARD_3F,
   decode(v, flags, ctx) {
     const want = ctx.fourOctetAs ? 8 : 6;
     if (v.length !== want) return problem(5, `AGGREGATOR length ${v.length}, expected ${want}`);
-    return ctx.fourOctetAs
+    const a: AggregatorAttribute = ctx.fourOctetAs
       ? { kind: 'aggregator', flags, as: u32(v, 0), address: u32(v, 4) }
       : { kind: 'aggregator', flags, as: u16(v, 0), address: u32(v, 2) };
+    return a.as === 0 ? problem(9, 'AGGREGATOR AS 0', 'RFC 7607 §2') : a;
   },
   encode(a, w, ctx) {
     if (ctx.fourOctetAs) w.u32(a.as);
@@ -42,9 +45,17 @@ export const as4AggregatorSpec: AttrSpec<As4AggregatorAttribute> = {
   kind: 'as4-aggregator',
   flags: 0xc0,
   onError: 'attribute-discard',
+  rule: 'RFC 6793 §6',
+  onFlagsError: FLAGS_WITHDRAW_3C,
+  ignoredOn: (ctx) =>
+    ctx.fourOctetAs
+      ? { rule: 'RFC 6793 §4.1, §6', detail: 'AS4_AGGREGATOR from a four-octet AS speaker' }
+      : undefined,
   decode(v, flags) {
     if (v.length !== 8) return problem(5, `AS4_AGGREGATOR length ${v.length}`);
-    return { kind: 'as4-aggregator', flags, as: u32(v, 0), address: u32(v, 4) };
+    const as = u32(v, 0);
+    if (as === 0) return problem(9, 'AS4_AGGREGATOR AS 0', 'RFC 7607 §2');
+    return { kind: 'as4-aggregator', flags, as, address: u32(v, 4) };
   },
   encode(a, w) {
     w.u32(a.as);

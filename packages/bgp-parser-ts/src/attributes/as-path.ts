@@ -1,6 +1,7 @@
 import { AS_TRANS } from '../constants.js';
+import type { DecodeContext } from '../context.js';
 import { u16, u32, type Writer } from '../writer.js';
-import { type AttrProblem, type AttrSpec, problem } from './types.js';
+import { type AttrProblem, type AttrSpec, FLAGS_WITHDRAW_3C, FLAGS_WITHDRAW_3E, problem } from './types.js';
 
 /** One AS_PATH segment: type 1 AS_SET, 2 AS_SEQUENCE, 3 AS_CONFED_SEQUENCE, 4 AS_CONFED_SET. */
 export interface AsPathSegment {
@@ -22,29 +23,37 @@ export interface As4PathAttribute {
   segments: AsPathSegment[];
 }
 
+/**
+ * Decodes AS_PATH-shaped segments. Malformed (RFC 7606 §7.2, RFC 6793 §6): an unknown
+ * segment type, a segment length of zero, a segment overrunning the attribute, a single
+ * octet left over; and any AS number 0 (RFC 7607 §2). Problems carry `subcode`.
+ */
 export function decodeSegments(
   v: Uint8Array,
   asnSize: 2 | 4,
   subcode: number,
 ): AsPathSegment[] | AttrProblem {
   const segments: AsPathSegment[] = [];
+  let zero = false;
   let i = 0;
   while (i < v.length) {
-    if (i + 2 > v.length) return problem(subcode, 'truncated segment header');
+    if (i + 2 > v.length) return problem(subcode, 'one octet left after the last segment');
     const type = v[i]!;
     const count = v[i + 1]!;
     if (type < 1 || type > 4) return problem(subcode, `segment type ${type}`);
-    if (count === 0) return problem(subcode, 'empty segment');
+    if (count === 0) return problem(subcode, 'segment length 0');
     i += 2;
     if (i + count * asnSize > v.length) return problem(subcode, 'segment overruns the attribute');
     const asns = new Array<number>(count);
     for (let k = 0; k < count; k++) {
-      asns[k] = asnSize === 4 ? u32(v, i) : u16(v, i);
+      const asn = asnSize === 4 ? u32(v, i) : u16(v, i);
+      if (asn === 0) zero = true;
+      asns[k] = asn;
       i += asnSize;
     }
     segments.push({ type, asns });
   }
-  return segments;
+  return zero ? problem(subcode, 'AS 0 in the path', 'RFC 7607 §2') : segments;
 }
 
 export function encodeSegments(segments: readonly AsPathSegment[], w: Writer, asnSize: 2 | 4): void {
@@ -67,9 +76,12 @@ export const asPathSpec: AttrSpec<AsPathAttribute> = {
   kind: 'as-path',
   flags: 0x40,
   onError: 'treat-as-withdraw',
+  rule: 'RFC 7606 §7.2',
+  onFlagsError: FLAGS_WITHDRAW_3E,
   decode(v, flags, ctx) {
     const segments = decodeSegments(v, ctx.fourOctetAs ? 4 : 2, 11);
-    return Array.isArray(segments) ? { kind: 'as-path', flags, segments } : segments;
+    if (!Array.isArray(segments)) return segments;
+    return sessionAsPathProblem(segments, ctx) ?? { kind: 'as-path', flags, segments };
   },
   encode(a, w, ctx) {
     encodeSegments(a.segments, w, ctx.fourOctetAs ? 4 : 2);
@@ -81,7 +93,15 @@ export const as4PathSpec: AttrSpec<As4PathAttribute> = {
   kind: 'as4-path',
   flags: 0xc0,
   onError: 'attribute-discard',
+  rule: 'RFC 6793 §6',
+  onFlagsError: FLAGS_WITHDRAW_3C,
+  ignoredOn: (ctx) =>
+    ctx.fourOctetAs
+      ? { rule: 'RFC 6793 §4.1, §6', detail: 'AS4_PATH from a four-octet AS speaker' }
+      : undefined,
   decode(v, flags) {
+    // "too small (i.e., less than 6) for at least one AS number" (RFC 6793 §6): an empty one too.
+    if (v.length < 6) return problem(9, `AS4_PATH length ${v.length}`);
     const segments = decodeSegments(v, 4, 9);
     return Array.isArray(segments) ? { kind: 'as4-path', flags, segments } : segments;
   },
@@ -89,6 +109,23 @@ export const as4PathSpec: AttrSpec<As4PathAttribute> = {
     encodeSegments(a.segments, w, 4);
   },
 };
+
+/**
+ * AS_PATH checks that depend on the session: confederation segments from an external peer
+ * (RFC 5065 §5.3) and, when enforced, the first AS (RFC 4271 §6.3; RFC 7606 §7.2).
+ */
+function sessionAsPathProblem(segments: AsPathSegment[], ctx: DecodeContext): AttrProblem | undefined {
+  if (ctx.peerType === 'external' && segments.some((s) => s.type === 3 || s.type === 4))
+    return problem(11, 'confederation segment from an external peer', 'RFC 5065 §5.3');
+  const want = ctx.enforceFirstAs;
+  if (want !== undefined) {
+    const first = segments[0];
+    const expected = ctx.fourOctetAs || want <= 0xffff ? want : AS_TRANS;
+    if (!first || (first.type !== 2 && first.type !== 3) || first.asns[0] !== expected)
+      return problem(11, `first AS ${first?.asns[0] ?? 'missing'}, the peer is AS ${want}`, 'RFC 7606 §7.2');
+  }
+  return undefined;
+}
 
 /** Path length as RFC 4271 counts it for comparison: each SEQUENCE ASN 1, a SET 1, confed 0. */
 export function asPathLength(segments: readonly AsPathSegment[]): number {

@@ -1,4 +1,4 @@
-import { type AttrSpec, problem } from './types.js';
+import { type AttrSpec, FLAGS_DISCARD_3F, problem } from './types.js';
 
 /** ATOMIC_AGGREGATE (type 6, well-known discretionary, no value). */
 export interface AtomicAggregateAttribute {
@@ -11,6 +11,8 @@ export const atomicAggregateSpec: AttrSpec<AtomicAggregateAttribute> = {
   kind: 'atomic-aggregate',
   flags: 0x40,
   onError: 'attribute-discard',
+  rule: 'RFC 7606 §7.6',
+  onFlagsError: FLAGS_DISCARD_3F,
   decode(v, flags) {
     if (v.length !== 0) return problem(5, `ATOMIC_AGGREGATE length ${v.length}`);
     return { kind: 'atomic-aggregate', flags };

@@ -1,5 +1,5 @@
 import { u32 } from '../writer.js';
-import { type AttrSpec, problem } from './types.js';
+import { type AttrSpec, FLAGS_WITHDRAW_3C, notInternal, problem } from './types.js';
 
 /** CLUSTER_LIST (type 10, RFC 4456): cluster ids as 32-bit numbers. */
 export interface ClusterListAttribute {
@@ -13,6 +13,9 @@ export const clusterListSpec: AttrSpec<ClusterListAttribute> = {
   kind: 'cluster-list',
   flags: 0x80,
   onError: 'treat-as-withdraw',
+  rule: 'RFC 7606 §7.10',
+  onFlagsError: FLAGS_WITHDRAW_3C,
+  ignoredOn: (ctx) => notInternal(ctx, 'CLUSTER_LIST', 'RFC 7606 §7.10'),
   decode(v, flags) {
     if (v.length === 0 || v.length % 4 !== 0) return problem(5, `CLUSTER_LIST length ${v.length}`);
     const clusterIds = new Array<number>(v.length / 4);

@@ -1,5 +1,5 @@
 import { u32 } from '../writer.js';
-import { type AttrSpec, problem } from './types.js';
+import { type AttrSpec, FLAGS_WITHDRAW_3C, problem } from './types.js';
 
 /** COMMUNITIES (type 8, RFC 1997): each community a 32-bit number (high 16 bits = AS). */
 export interface CommunitiesAttribute {
@@ -13,6 +13,8 @@ export const communitiesSpec: AttrSpec<CommunitiesAttribute> = {
   kind: 'communities',
   flags: 0xc0,
   onError: 'treat-as-withdraw',
+  rule: 'RFC 7606 §7.8',
+  onFlagsError: FLAGS_WITHDRAW_3C,
   decode(v, flags) {
     if (v.length === 0 || v.length % 4 !== 0) return problem(5, `COMMUNITIES length ${v.length}`);
     const communities = new Array<number>(v.length / 4);

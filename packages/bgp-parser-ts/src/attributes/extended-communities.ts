@@ -1,4 +1,4 @@
-import { type AttrSpec, problem } from './types.js';
+import { type AttrSpec, FLAGS_WITHDRAW_3C, problem } from './types.js';
 
 /** EXTENDED_COMMUNITIES (type 16, RFC 4360): each an opaque 8-octet value. */
 export interface ExtendedCommunitiesAttribute {
@@ -12,6 +12,8 @@ export const extendedCommunitiesSpec: AttrSpec<ExtendedCommunitiesAttribute> = {
   kind: 'extended-communities',
   flags: 0xc0,
   onError: 'treat-as-withdraw',
+  rule: 'RFC 7606 §7.14',
+  onFlagsError: FLAGS_WITHDRAW_3C,
   decode(v, flags) {
     if (v.length === 0 || v.length % 8 !== 0) return problem(5, `EXTENDED_COMMUNITIES length ${v.length}`);
     const communities: Uint8Array[] = [];

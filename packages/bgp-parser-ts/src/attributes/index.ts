@@ -23,6 +23,7 @@ import type { AttrProblem, AttrSpec, TrailingAttributeBytes, UnknownAttribute } 
 export * from './aggregator.js';
 export * from './as-path.js';
 export * from './atomic-aggregate.js';
+export * from './checked-opaque.js';
 export * from './cluster-list.js';
 export * from './communities.js';
 export * from './extended-communities.js';

@@ -1,5 +1,5 @@
 import { u32 } from '../writer.js';
-import { type AttrSpec, problem } from './types.js';
+import { type AttrSpec, FLAGS_WITHDRAW_3C, problem } from './types.js';
 
 /** LARGE_COMMUNITY (type 32, RFC 8092): [global administrator, local 1, local 2]. */
 export interface LargeCommunitiesAttribute {
@@ -13,6 +13,8 @@ export const largeCommunitiesSpec: AttrSpec<LargeCommunitiesAttribute> = {
   kind: 'large-communities',
   flags: 0xc0,
   onError: 'treat-as-withdraw',
+  rule: 'RFC 8092 §6',
+  onFlagsError: FLAGS_WITHDRAW_3C,
   decode(v, flags) {
     if (v.length === 0 || v.length % 12 !== 0) return problem(5, `LARGE_COMMUNITY length ${v.length}`);
     const communities: [number, number, number][] = [];

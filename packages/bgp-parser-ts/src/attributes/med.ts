@@ -1,5 +1,5 @@
 import { u32 } from '../writer.js';
-import { type AttrSpec, problem } from './types.js';
+import { type AttrSpec, FLAGS_WITHDRAW_3E, problem } from './types.js';
 
 /** MULTI_EXIT_DISC (type 4, optional non-transitive). */
 export interface MedAttribute {
@@ -13,6 +13,8 @@ export const medSpec: AttrSpec<MedAttribute> = {
   kind: 'med',
   flags: 0x80,
   onError: 'treat-as-withdraw',
+  rule: 'RFC 7606 §7.4',
+  onFlagsError: FLAGS_WITHDRAW_3E,
   decode(v, flags) {
     if (v.length !== 4) return problem(5, `MULTI_EXIT_DISC length ${v.length}`);
     return { kind: 'med', flags, med: u32(v, 0) };

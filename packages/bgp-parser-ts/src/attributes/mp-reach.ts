@@ -1,8 +1,9 @@
-import { addPathReceive, addPathSend } from '../context.js';
+import { addPathReceive, addPathSend, afiSafiKey, type DecodeContext } from '../context.js';
 import { BgpDecodeError } from '../errors.js';
+import { isIPv6LinkLocal, isValidIPv4Host, isValidIPv6Host } from '../host-address.js';
 import { decodePrefixes, encodePrefixes, ipv4ToString, ipv6ToString, type Prefix } from '../prefix.js';
 import { toHex, u16, u32 } from '../writer.js';
-import { type AttrSpec, problem } from './types.js';
+import { type AttrProblem, type AttrSpec, FLAGS_MP, problem } from './types.js';
 
 /**
  * MP_REACH_NLRI (type 14, RFC 4760). IPv4/IPv6 unicast NLRI are decoded into `nlri`;
@@ -36,32 +37,84 @@ export function isUnicast(afi: number, safi: number): afi is 1 | 2 {
   return (afi === 1 || afi === 2) && safi === 1;
 }
 
-const UNICAST_NH_LENGTHS = new Set([4, 16, 32]);
+/** SAFIs whose NLRI are plain prefixes: unicast (1) and multicast (2). */
+function isPrefixFamily(afi: number, safi: number): afi is 1 | 2 {
+  return (afi === 1 || afi === 2) && (safi === 1 || safi === 2);
+}
+
+/**
+ * The next-hop lengths a family allows (RFC 4760 §3 and the family's own RFC): IPv4 and IPv6
+ * unicast, multicast and labeled unicast (RFC 8277) take an address of their AFI (IPv6: a
+ * global one, optionally followed by a link-local one, RFC 2545), VPN families (SAFI 128,
+ * 129) the same preceded by a zero Route Distinguisher (RFC 4364, RFC 4659). A next hop of
+ * the other AFI is allowed where RFC 8950 Extended Next Hop is negotiated (ctx), or, when the
+ * context does not say, for IPv4 NLRI. Undefined for the families the codec does not check.
+ */
+export function nextHopLengths(
+  afi: number,
+  safi: number,
+  ctx?: DecodeContext,
+): readonly number[] | undefined {
+  const rd = safi === 128 || safi === 129 ? 8 : 0;
+  if ((afi !== 1 && afi !== 2) || (rd === 0 && safi !== 1 && safi !== 2 && safi !== 4)) return undefined;
+  const ext = ctx?.extendedNextHop;
+  const otherAfi = afi === 1 ? 2 : 1;
+  const other = ext ? (ext.get(afiSafiKey(afi, safi))?.includes(otherAfi) ?? false) : afi === 1;
+  const v4 = [rd + 4];
+  const v6 = rd === 0 ? [16, 32] : [24, 48];
+  return afi === 1 ? (other ? [...v4, ...v6] : v4) : other ? [...v4, ...v6] : v6;
+}
+
+/**
+ * Whether an IPv4/IPv6 unicast or multicast next hop is a valid host address (RFC 4271 §6.3):
+ * the IPv4 one, or the global IPv6 one; "::" followed by a link-local address is the
+ * link-local-only form some speakers send on unnumbered links.
+ */
+export function mpNextHopValid(nh: Uint8Array): boolean {
+  if (nh.length === 4) return isValidIPv4Host(u32(nh, 0));
+  if (nh.length === 32 && isIPv6LinkLocal(nh, 16) && nh.subarray(0, 16).every((b) => b === 0)) return true;
+  return isValidIPv6Host(nh, 0);
+}
+
+function nlriProblem(what: string, e: unknown): AttrProblem {
+  if (e instanceof BgpDecodeError) return problem(9, `${what}: ${e.message}`);
+  throw e;
+}
 
 export const mpReachSpec: AttrSpec<MpReachAttribute> = {
   code: 14,
   kind: 'mp-reach',
   flags: 0x80,
   onError: 'session-reset',
+  rule: 'RFC 7606 §5.3',
+  onFlagsError: FLAGS_MP,
   decode(v, flags, ctx) {
-    if (v.length < 5) return problem(9, 'MP_REACH_NLRI shorter than 5 octets');
+    if (v.length < 5) return problem(9, `MP_REACH_NLRI length ${v.length} (less than 5)`);
     const afi = u16(v, 0);
     const safi = v[2]!;
     const nhLen = v[3]!;
     if (4 + nhLen + 1 > v.length) return problem(9, 'MP_REACH_NLRI next hop overruns the attribute');
+    const allowed = nextHopLengths(afi, safi, ctx);
+    if (allowed && !allowed.includes(nhLen))
+      return problem(
+        9,
+        `MP_REACH_NLRI next hop length ${nhLen} for AFI ${afi} SAFI ${safi}`,
+        'RFC 7606 §7.11',
+      );
     const nextHop = v.slice(4, 4 + nhLen);
     const reserved = v[4 + nhLen]!;
     const start = 5 + nhLen;
-    if (!isUnicast(afi, safi)) {
-      return { kind: 'mp-reach', flags, afi, safi, nextHop, reserved, nlri: [], nlriData: v.slice(start) };
-    }
-    if (!UNICAST_NH_LENGTHS.has(nhLen)) return problem(9, `MP_REACH_NLRI next hop length ${nhLen}`);
     try {
+      if (!isUnicast(afi, safi)) {
+        // Multicast NLRI are plain prefixes: checked (RFC 7606 §5.3), kept as octets.
+        if (isPrefixFamily(afi, safi))
+          decodePrefixes(v, start, v.length, afi, addPathReceive(ctx, afi, safi), 9);
+        return { kind: 'mp-reach', flags, afi, safi, nextHop, reserved, nlri: [], nlriData: v.slice(start) };
+      }
       const nlri = decodePrefixes(v, start, v.length, afi, addPathReceive(ctx, afi, safi), 9);
       return { kind: 'mp-reach', flags, afi, safi, nextHop, reserved, nlri };
     } catch (e) {
-      if (e instanceof BgpDecodeError) return problem(9, `MP_REACH_NLRI: ${e.message}`);
-      throw e;
+      return nlriProblem('MP_REACH_NLRI', e);
     }
   },
   encode(a, w, ctx) {
@@ -80,18 +133,21 @@ export const mpUnreachSpec: AttrSpec<MpUnreachAttribute> = {
   kind: 'mp-unreach',
   flags: 0x80,
   onError: 'session-reset',
+  rule: 'RFC 7606 §5.3',
+  onFlagsError: FLAGS_MP,
   decode(v, flags, ctx) {
-    if (v.length < 3) return problem(9, 'MP_UNREACH_NLRI shorter than 3 octets');
+    if (v.length < 3) return problem(9, `MP_UNREACH_NLRI length ${v.length} (less than 3)`);
     const afi = u16(v, 0);
     const safi = v[2]!;
-    if (!isUnicast(afi, safi))
-      return { kind: 'mp-unreach', flags, afi, safi, withdrawn: [], nlriData: v.slice(3) };
     try {
+      if (!isUnicast(afi, safi)) {
+        if (isPrefixFamily(afi, safi)) decodePrefixes(v, 3, v.length, afi, addPathReceive(ctx, afi, safi), 9);
+        return { kind: 'mp-unreach', flags, afi, safi, withdrawn: [], nlriData: v.slice(3) };
+      }
       const withdrawn = decodePrefixes(v, 3, v.length, afi, addPathReceive(ctx, afi, safi), 9);
       return { kind: 'mp-unreach', flags, afi, safi, withdrawn };
     } catch (e) {
-      if (e instanceof BgpDecodeError) return problem(9, `MP_UNREACH_NLRI: ${e.message}`);
-      throw e;
+      return nlriProblem('MP_UNREACH_NLRI', e);
     }
   },
   encode(a, w, ctx) {

@@ -5,7 +5,13 @@ import {
   encodeCapabilityValue,
 } from '../capabilities/index.js';
 import { AS_TRANS, MessageType } from '../constants.js';
-import { afiSafiKey, DEFAULT_CONTEXT, type DecodeContext } from '../context.js';
+import {
+  afiSafiKey,
+  type ContextOptions,
+  createContext,
+  DEFAULT_CONTEXT,
+  type DecodeContext,
+} from '../context.js';
 import { BgpDecodeError } from '../errors.js';
 import { finishHeader, writeHeader } from '../header.js';
 import { u16, u32, Writer } from '../writer.js';
@@ -92,6 +98,10 @@ export function decodeOpenBody(buf: Uint8Array, off: number, end: number): OpenM
     params.push({ type: 2, capabilities });
     p = v + len;
   }
+  // RFC 7607 §2: a four-octet speaker carries its real AS in capability 65; 0 there is Bad Peer AS too.
+  for (const c of openCapabilities({ params }))
+    if (c.kind === 'four-octet-as' && c.as === 0)
+      throw openError(2, new Uint8Array(0), 'AS 0 in the four-octet AS capability');
   const msg: OpenMessage = { type: 'OPEN', version, myAs, holdTime, bgpId, params };
   if (extendedParams) msg.extendedParams = true;
   return msg;
@@ -142,7 +152,7 @@ export function encodeOpen(o: OpenFields, ctx: DecodeContext = DEFAULT_CONTEXT):
 }
 
 /** All capabilities of an OPEN, across its optional parameters. */
-export function openCapabilities(o: OpenFields): Capability[] {
+export function openCapabilities(o: Pick<OpenFields, 'params'>): Capability[] {
   const out: Capability[] = [];
   for (const p of o.params) if ('capabilities' in p) out.push(...p.capabilities);
   return out;
@@ -175,7 +185,15 @@ export function makeOpen(opts: {
  * The decoding context of a session from both OPENs (RFC 6793, RFC 7911, RFC 8654):
  * add-path receive for a family when we offered receive and the peer offered send, and so on.
  */
-export function negotiateContext(local: OpenFields, remote: OpenFields): DecodeContext {
+/**
+ * The session's decoding context from both OPENs. `policy` adds what the OPENs do not say
+ * (the peer's type, first-AS enforcement, AFI/SAFI disable), as in createContext.
+ */
+export function negotiateContext(
+  local: OpenFields,
+  remote: OpenFields,
+  policy: Pick<ContextOptions, 'peerType' | 'enforceFirstAs' | 'afiSafiDisable'> = {},
+): DecodeContext {
   const lc = openCapabilities(local);
   const rc = openCapabilities(remote);
   const both = (kind: Capability['kind']) =>
@@ -194,10 +212,20 @@ export function negotiateContext(local: OpenFields, remote: OpenFields): DecodeC
     const mode = (l & 1 && r & 2 ? 1 : 0) | (l & 2 && r & 1 ? 2 : 0);
     if (mode) addPath.set(k, mode);
   }
-  return {
+  // RFC 8950: the next hops this side accepts are the ones it advertised it can receive.
+  const extendedNextHop = new Map<number, number[]>();
+  for (const c of lc)
+    if (c.kind === 'extended-next-hop')
+      for (const e of c.entries) {
+        const k = afiSafiKey(e.afi, e.safi);
+        extendedNextHop.set(k, [...(extendedNextHop.get(k) ?? []), e.nextHopAfi]);
+      }
+  return createContext({
+    ...policy,
+    extendedNextHop,
     fourOctetAs: both('four-octet-as'),
     extendedMessage: both('extended-message'),
     addPath,
     checkMarker: true,
-  };
+  });
 }

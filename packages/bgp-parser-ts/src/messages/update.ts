@@ -1,3 +1,4 @@
+import { OPAQUE_CHECK_BY_CODE } from '../attributes/checked-opaque.js';
 import {
   type AsPathSegment,
   type AttributeKind,
@@ -7,17 +8,20 @@ import {
   SPEC_BY_CODE,
   SPEC_BY_KIND,
 } from '../attributes/index.js';
-import { isProblem, type UnknownAttribute } from '../attributes/types.js';
+import { type MpReachAttribute, mpNextHopValid } from '../attributes/mp-reach.js';
+import { isProblem } from '../attributes/types.js';
 import { AS_TRANS, MessageType } from '../constants.js';
 import { addPathReceive, addPathSend, DEFAULT_CONTEXT, type DecodeContext } from '../context.js';
 import {
   BgpDecodeError,
+  sessionResetError,
   type UpdateError,
   type UpdateErrorAction,
   updateError,
   worstAction,
 } from '../errors.js';
 import { finishHeader, writeHeader } from '../header.js';
+import { isValidIPv4Host } from '../host-address.js';
 import { decodePrefixes, encodePrefixes, type Prefix } from '../prefix.js';
 import { u16, Writer } from '../writer.js';
 
@@ -49,11 +53,204 @@ export interface UpdateMessage extends UpdateFields {
   action?: UpdateErrorAction;
 }
 
-const WELL_KNOWN_DATA = (code: number) => new Uint8Array([code]);
+const EMPTY = new Uint8Array(0);
+
+/** Type codes seen in the attribute field being decoded: 256 bits (decoding never re-enters). */
+const SEEN = new Uint32Array(8);
+
+function seen(code: number): boolean {
+  return (SEEN[code >>> 5]! & (1 << (code & 31))) !== 0;
+}
+
+/** Records an error about an attribute kept as octets (so that the UPDATE re-encodes exactly). */
+function keepMalformed(
+  attrs: PathAttribute[],
+  errors: UpdateError[],
+  code: number,
+  flags: number,
+  value: Uint8Array,
+  error: UpdateError,
+): void {
+  attrs.push({ kind: 'unknown', code, flags, data: value, error });
+  errors.push(error);
+}
+
+/**
+ * MP_REACH_NLRI/MP_UNREACH_NLRI errors name their family when it can be read; a speaker
+ * that chose "AFI/SAFI disable" (RFC 4760 §7) gets that action instead of a session reset.
+ */
+function mpFamily(e: UpdateError, value: Uint8Array, ctx: DecodeContext): void {
+  if (value.length < 3) return;
+  e.afi = u16(value, 0);
+  e.safi = value[2]!;
+  if (ctx.afiSafiDisable && e.action === 'session-reset') e.action = 'afi-safi-disable';
+}
+
+/**
+ * Decodes the path attributes field buf[off..end) per RFC 4271 §6.3 as RFC 7606 revises
+ * it, appending to `attrs` and `errors` and never throwing: errors that reset the session
+ * are recorded too. `nlriFollows`: the NLRI field is not empty (its next hop is checked).
+ * Returns true when an attribute overran the field (RFC 7606 §4): the rest is 'trailing'.
+ */
+function collectAttributes(
+  buf: Uint8Array,
+  off: number,
+  end: number,
+  ctx: DecodeContext,
+  attrs: PathAttribute[],
+  errors: UpdateError[],
+  nlriFollows: boolean,
+): boolean {
+  SEEN.fill(0);
+  let i = off;
+  while (i < end) {
+    const flags = buf[i]!;
+    const hl = flags & 0x10 ? 4 : 3;
+    const len = i + hl <= end ? (hl === 4 ? u16(buf, i + 2) : buf[i + 2]!) : -1;
+    if (len < 0 || i + hl + len > end) {
+      const code = i + 1 < end ? buf[i + 1] : undefined;
+      const error = updateError(
+        'treat-as-withdraw',
+        1,
+        EMPTY,
+        len < 0
+          ? `${end - i} octet(s) left in the attribute field, too few for an attribute header`
+          : `attribute ${code} of length ${len} overruns the attribute field`,
+        code,
+        'RFC 7606 §4',
+      );
+      attrs.push({ kind: 'trailing', data: buf.slice(i, end), error });
+      errors.push(error);
+      return true;
+    }
+    const code = buf[i + 1]!;
+    const valueStart = i + hl;
+    const next = valueStart + len;
+    const value = buf.slice(valueStart, next);
+    if (seen(code)) {
+      const mp = code === 14 || code === 15;
+      const error = updateError(
+        mp ? 'session-reset' : 'attribute-discard',
+        1,
+        EMPTY,
+        mp
+          ? `${code === 14 ? 'MP_REACH' : 'MP_UNREACH'}_NLRI appears twice`
+          : `attribute ${code} appears twice (the first one is kept)`,
+        code,
+        'RFC 7606 §3.g',
+      );
+      keepMalformed(attrs, errors, code, flags, value, error);
+      i = next;
+      continue;
+    }
+    SEEN[code >>> 5]! |= 1 << (code & 31);
+    const spec = SPEC_BY_CODE[code];
+    if (spec === undefined) {
+      const check = OPAQUE_CHECK_BY_CODE[code];
+      let error: UpdateError | undefined;
+      if (check) {
+        const ignored = check.ignoredOn?.(ctx);
+        if (ignored) error = updateError('attribute-discard', 0, EMPTY, ignored.detail, code, ignored.rule);
+        else if ((flags & 0xc0) !== check.flags) {
+          const f = check.onFlagsError;
+          error = updateError(
+            f.action,
+            f.subcode,
+            buf.slice(i, next),
+            `flags 0x${hex2(flags)} on ${check.name}`,
+            code,
+            f.rule,
+          );
+        } else {
+          const p = check.check(value);
+          if (p)
+            error = updateError(
+              check.onError,
+              p.subcode,
+              buf.slice(i, next),
+              p.detail,
+              code,
+              p.rule ?? check.rule,
+            );
+        }
+      } else if (!(flags & 0x80)) {
+        // RFC 4271 §6.3 (not revised by RFC 7606): an unrecognized attribute claiming to be well-known.
+        error = updateError(
+          'session-reset',
+          2,
+          buf.slice(i, next),
+          `unrecognized well-known attribute ${code}`,
+          code,
+          'RFC 4271 §6.3',
+        );
+      }
+      if (error) keepMalformed(attrs, errors, code, flags, value, error);
+      else attrs.push({ kind: 'unknown', code, flags, data: value });
+      i = next;
+      continue;
+    }
+    const ignored = spec.ignoredOn?.(ctx);
+    let error: UpdateError | undefined;
+    if (ignored) {
+      error = updateError('attribute-discard', 0, EMPTY, ignored.detail, code, ignored.rule);
+    } else if ((flags & 0xc0) !== spec.flags) {
+      const f = spec.onFlagsError;
+      error = updateError(
+        f.action,
+        f.subcode,
+        buf.slice(i, next),
+        `flags 0x${hex2(flags)} on attribute ${code}`,
+        code,
+        f.rule,
+      );
+    } else {
+      const r = spec.decode(value, flags, ctx);
+      if (isProblem(r)) {
+        error = updateError(spec.onError, r.subcode, buf.slice(i, next), r.detail, code, r.rule ?? spec.rule);
+      } else {
+        attrs.push(r);
+        // A next hop that is not a valid host address (RFC 4271 §6.3, 3/8) is treat-as-withdraw
+        // (RFC 7606 §3.e); the attribute is kept: its routes are needed to withdraw them.
+        if (
+          r.kind === 'next-hop'
+            ? nlriFollows && !isValidIPv4Host(r.nextHop)
+            : r.kind === 'mp-reach' && isInvalidMpNextHop(r)
+        ) {
+          errors.push(
+            updateError(
+              'treat-as-withdraw',
+              8,
+              buf.slice(i, next),
+              `next hop is not a valid host address`,
+              code,
+              'RFC 7606 §3.e',
+            ),
+          );
+        }
+      }
+    }
+    if (error) {
+      if (code === 14 || code === 15) mpFamily(error, value, ctx);
+      keepMalformed(attrs, errors, code, flags, value, error);
+    }
+    i = next;
+  }
+  return false;
+}
+
+function hex2(n: number): string {
+  return n.toString(16).padStart(2, '0');
+}
+
+function isInvalidMpNextHop(r: MpReachAttribute): boolean {
+  const unicastOrMulticast = (r.afi === 1 || r.afi === 2) && (r.safi === 1 || r.safi === 2);
+  return unicastOrMulticast && !mpNextHopValid(r.nextHop);
+}
 
 /**
  * Decodes the path attributes field buf[off..end) per RFC 4271 §6.3 / RFC 7606, appending
- * to `attrs` and `errors`. Throws BgpDecodeError only when RFC 7606 requires a session reset.
+ * to `attrs` and `errors`. Throws BgpDecodeError when an error requires a session reset
+ * (after looking at every attribute: `err.errors` lists them all).
  */
 export function decodeAttributes(
   buf: Uint8Array,
@@ -62,141 +259,95 @@ export function decodeAttributes(
   ctx: DecodeContext,
   attrs: PathAttribute[],
   errors: UpdateError[],
+  nlriFollows = true,
 ): void {
-  const seen = new Uint8Array(256);
-  let i = off;
-  while (i < end) {
-    const flags = buf[i]!;
-    const hl = flags & 0x10 ? 4 : 3;
-    let len = -1;
-    if (i + hl <= end) len = hl === 4 ? u16(buf, i + 2) : buf[i + 2]!;
-    if (len < 0 || i + hl + len > end) {
-      const data = buf.slice(i, end);
-      const error = updateError(
-        'treat-as-withdraw',
-        1,
-        new Uint8Array(0),
-        'attribute overruns the attribute field',
-      );
-      attrs.push({ kind: 'trailing', data, error });
-      errors.push(error);
-      return;
-    }
-    const code = buf[i + 1]!;
-    const valueStart = i + hl;
-    const next = valueStart + len;
-    const spec = SPEC_BY_CODE[code];
-    if (seen[code]) {
-      if (code === 14 || code === 15) {
-        throw new BgpDecodeError(
-          3,
-          1,
-          new Uint8Array(0),
-          `duplicate ${code === 14 ? 'MP_REACH' : 'MP_UNREACH'}_NLRI`,
-        );
-      }
-      const error = updateError(
-        'attribute-discard',
-        1,
-        buf.slice(i, next),
-        `duplicate attribute ${code}`,
-        code,
-      );
-      attrs.push({ kind: 'unknown', code, flags, data: buf.slice(valueStart, next), error });
-      errors.push(error);
-      i = next;
-      continue;
-    }
-    seen[code] = 1;
-    if (spec === undefined) {
-      const a: UnknownAttribute = { kind: 'unknown', code, flags, data: buf.slice(valueStart, next) };
-      if (!(flags & 0x80)) {
-        // RFC 4271 §6.3: an unrecognized attribute whose Optional bit is clear claims to be well-known.
-        a.error = updateError(
-          'treat-as-withdraw',
-          2,
-          buf.slice(i, next),
-          `unrecognized well-known attribute ${code}`,
-          code,
-        );
-        errors.push(a.error);
-      }
-      attrs.push(a);
-      i = next;
-      continue;
-    }
-    let subcode = 0;
-    let detail = '';
-    if ((flags & 0xc0) !== spec.flags) {
-      subcode = 4;
-      detail = `flags 0x${flags.toString(16)} on attribute ${code}`;
-    } else {
-      const r = spec.decode(buf.subarray(valueStart, next), flags, ctx);
-      if (isProblem(r)) {
-        subcode = r.subcode;
-        detail = r.detail;
-      } else {
-        attrs.push(r);
-      }
-    }
-    if (subcode !== 0) {
-      if (spec.onError === 'session-reset') throw new BgpDecodeError(3, subcode, buf.slice(i, next), detail);
-      const error = updateError(spec.onError, subcode, buf.slice(i, next), detail, code);
-      attrs.push({ kind: 'unknown', code, flags, data: buf.slice(valueStart, next), error });
-      errors.push(error);
-    }
-    i = next;
+  collectAttributes(buf, off, end, ctx, attrs, errors, nlriFollows);
+  const fatal = errors.find((e) => e.action === 'session-reset');
+  if (fatal) throw sessionResetError(fatal, errors);
+}
+
+/** Decodes a Withdrawn Routes or NLRI field; a syntax error is recorded as a session reset (3/10). */
+function prefixField(
+  buf: Uint8Array,
+  off: number,
+  end: number,
+  addPath: boolean,
+  errors: UpdateError[],
+  field: string,
+  rule: string,
+): Prefix[] {
+  if (off === end) return [];
+  try {
+    return decodePrefixes(buf, off, end, 1, addPath, 10);
+  } catch (e) {
+    if (!(e instanceof BgpDecodeError)) throw e;
+    errors.push(
+      updateError('session-reset', 10, EMPTY, `${field}: ${e.detail ?? e.message}`, undefined, rule),
+    );
+    return [];
   }
 }
 
-/** Decodes an UPDATE body buf[off..end) (after the 19-octet header). */
+function lengthError(detail: string): BgpDecodeError {
+  const e = new BgpDecodeError(3, 1, EMPTY, detail);
+  e.rule = 'RFC 7606 §3.b';
+  e.errors = [updateError('session-reset', 1, EMPTY, detail, undefined, e.rule)];
+  return e;
+}
+
+/**
+ * Decodes an UPDATE body buf[off..end) (after the 19-octet header), classifying every error
+ * per RFC 7606 and keeping on where it allows, so that the strongest action of the message
+ * is known (§3.h). Returns the UPDATE with its errors and `action`; throws BgpDecodeError
+ * (with `errors`) when that action is a session reset.
+ */
 export function decodeUpdateBody(
   buf: Uint8Array,
   off: number,
   end: number,
   ctx: DecodeContext = DEFAULT_CONTEXT,
 ): UpdateMessage {
-  if (end - off < 4) throw new BgpDecodeError(3, 1, new Uint8Array(0), 'UPDATE body shorter than 4 octets');
+  if (end - off < 4) throw lengthError('UPDATE body shorter than 4 octets');
   const wLen = u16(buf, off);
   const wStart = off + 2;
   const wEnd = wStart + wLen;
-  if (wEnd + 2 > end)
-    throw new BgpDecodeError(3, 1, new Uint8Array(0), 'withdrawn routes length overruns the message');
+  if (wEnd + 2 > end) throw lengthError('withdrawn routes length overruns the message');
   const aLen = u16(buf, wEnd);
   const aStart = wEnd + 2;
   const aEnd = aStart + aLen;
-  if (aEnd > end)
-    throw new BgpDecodeError(3, 1, new Uint8Array(0), 'total path attribute length overruns the message');
+  if (aEnd > end) throw lengthError('total path attribute length overruns the message');
   const ipv4AddPath = addPathReceive(ctx, 1, 1);
-  const withdrawn = decodePrefixes(buf, wStart, wEnd, 1, ipv4AddPath, 10);
-  const attributes: PathAttribute[] = [];
   const errors: UpdateError[] = [];
-  decodeAttributes(buf, aStart, aEnd, ctx, attributes, errors);
-  const nlri = decodePrefixes(buf, aEnd, end, 1, ipv4AddPath, 10);
+  const withdrawn = prefixField(buf, wStart, wEnd, ipv4AddPath, errors, 'Withdrawn Routes', 'RFC 7606 §3.i');
+  const attributes: PathAttribute[] = [];
+  const overran = collectAttributes(buf, aStart, aEnd, ctx, attributes, errors, aEnd < end);
+  const nlri = prefixField(buf, aEnd, end, ipv4AddPath, errors, 'NLRI', 'RFC 7606 §5.3');
 
-  const has = (kind: AttributeKind) => attributes.some((a) => a.kind === kind);
-  const mpReach = attributes.find((a) => a.kind === 'mp-reach');
-  const announces =
-    nlri.length > 0 || (mpReach !== undefined && (mpReach.nlri.length > 0 || !!mpReach.nlriData?.length));
-  const malformedList = errors.some((e) => e.subcode === 1 && e.action === 'treat-as-withdraw');
-  if (malformedList && withdrawn.length === 0 && nlri.length === 0 && !mpReach && !has('mp-unreach')) {
-    // RFC 7606 §4: no NLRI could be located, so "treat-as-withdraw" is impossible.
-    throw new BgpDecodeError(3, 1, new Uint8Array(0), 'malformed attribute list and no NLRI to withdraw');
+  const mpReachSeen = seen(14);
+  if (!overran && (nlri.length > 0 || mpReachSeen)) {
+    // RFC 7606 §3.d; NEXT_HOP only with NLRI in the NLRI field, ORIGIN and AS_PATH also with
+    // MP_REACH_NLRI (RFC 4760 §3). A malformed or discarded copy counts as present.
+    if (!seen(1)) errors.push(missing(1, 'ORIGIN'));
+    if (!seen(2)) errors.push(missing(2, 'AS_PATH'));
+    if (nlri.length > 0 && !seen(3)) errors.push(missing(3, 'NEXT_HOP'));
   }
-  if (announces) {
-    // RFC 7606 §3(d): a missing well-known mandatory attribute means treat-as-withdraw.
-    const required: [AttributeKind, number][] = [
-      ['origin', 1],
-      ['as-path', 2],
-    ];
-    if (nlri.length > 0) required.push(['next-hop', 3]);
-    for (const [kind, code] of required) {
-      const malformed = attributes.some((a) => a.kind === 'unknown' && a.code === code && a.error);
-      if (!has(kind) && !malformed) {
-        errors.push(
-          updateError('treat-as-withdraw', 3, WELL_KNOWN_DATA(code), `missing attribute ${code}`, code),
-        );
+  if (errors.length > 0) {
+    let reachable = nlri.length > 0;
+    if (!reachable && mpReachSeen) {
+      for (const a of attributes) {
+        if (a.kind === 'mp-reach' && (a.nlri.length > 0 || (a.nlriData?.length ?? 0) > 0)) reachable = true;
       }
+    }
+    const taw = reachable ? undefined : errors.find((e) => e.action === 'treat-as-withdraw');
+    if (taw) {
+      // RFC 7606 §5.2: attribute errors in an UPDATE that announces nothing (withdrawals do
+      // not count) cannot be treated as withdraw: the NLRI may not have been parsed right.
+      errors.push({
+        ...taw,
+        action: 'session-reset',
+        rule: 'RFC 7606 §5.2',
+        message: `${taw.message}, in an UPDATE with no reachable NLRI`,
+      });
     }
   }
   const msg: UpdateMessage = {
@@ -209,7 +360,23 @@ export function decodeUpdateBody(
   };
   const action = worstAction(errors);
   if (action) msg.action = action;
+  if (action === 'session-reset') {
+    const e = sessionResetError(errors.find((x) => x.action === 'session-reset')!, errors);
+    e.update = msg;
+    throw e;
+  }
   return msg;
+}
+
+function missing(code: number, name: string): UpdateError {
+  return updateError(
+    'treat-as-withdraw',
+    3,
+    new Uint8Array([code]),
+    `missing ${name}`,
+    code,
+    'RFC 7606 §3.d',
+  );
 }
 
 /** Writes one path attribute (header with the attribute's own flags, then its value). */
