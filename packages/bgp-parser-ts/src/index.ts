@@ -9,7 +9,7 @@ export * from './errors.js';
 export { StreamDecoder } from './framing.js';
 export { decodeHeader, type Header, maxLength } from './header.js';
 export { isIPv6LinkLocal, isValidIPv4Host, isValidIPv6Host } from './host-address.js';
-export { errorToJson, type JsonValue, messageToJson } from './json.js';
+export { errorToJson, type JsonValue, messageToJson, updateErrorToJson } from './json.js';
 export * from './messages/index.js';
 export * from './prefix.js';
 export { fromHex, toHex, Writer } from './writer.js';

@@ -1,7 +1,7 @@
 import { type AsPathSegment, communityToString, mpNextHops } from './attributes/index.js';
 import { AS_PATH_SEGMENT_NAMES, CAPABILITY_NAMES, ORIGIN_NAMES } from './constants.js';
 import { addPathReceive, DEFAULT_CONTEXT, type DecodeContext } from './context.js';
-import type { BgpDecodeError } from './errors.js';
+import type { BgpDecodeError, UpdateError } from './errors.js';
 import {
   type BgpMessage,
   effectiveAggregator,
@@ -105,6 +105,7 @@ export function messageToJson(
         }),
       };
       if (m.extendedParams) out['extendedParams'] = true;
+      out['action'] = 'none';
       return out;
     }
     case 'UPDATE': {
@@ -115,12 +116,8 @@ export function messageToJson(
         withdrawn: prefixes(m.withdrawn, ap),
         nlri: prefixes(m.nlri, ap),
         attributes: updateAttributes(m, ctx),
-        errors: m.errors.map((e) => ({
-          action: e.action,
-          code: e.code,
-          subcode: e.subcode,
-          message: e.message,
-        })),
+        errors: m.errors.map(updateErrorToJson),
+        action: m.action ?? 'none',
       };
       if (m.action === 'treat-as-withdraw') out['treatAsWithdraw'] = true;
       return out;
@@ -134,15 +131,35 @@ export function messageToJson(
         data: toHex(m.data),
       };
       if (m.shutdownMessage !== undefined) out['shutdownMessage'] = m.shutdownMessage;
+      out['action'] = 'none';
       return out;
     }
     case 'KEEPALIVE':
-      return { type: 'KEEPALIVE', length };
+      return { type: 'KEEPALIVE', length, action: 'none' };
     case 'ROUTE-REFRESH':
-      return { type: 'ROUTE-REFRESH', length, afi: m.afi, safi: m.safi, subtype: m.subtype };
+      return { type: 'ROUTE-REFRESH', length, afi: m.afi, safi: m.safi, subtype: m.subtype, action: 'none' };
   }
 }
 
+/** One UPDATE error: its action, the NOTIFICATION it stands for, and the rule that says so. */
+export function updateErrorToJson(e: UpdateError): JsonObject {
+  const out: JsonObject = { action: e.action, code: e.code, subcode: e.subcode, message: e.message };
+  if (e.data.length) out['data'] = toHex(e.data);
+  if (e.typeCode !== undefined) out['typeCode'] = e.typeCode;
+  if (e.afi !== undefined) out['afi'] = e.afi;
+  if (e.safi !== undefined) out['safi'] = e.safi;
+  if (e.rule !== undefined) out['rule'] = e.rule;
+  return out;
+}
+
+/**
+ * A message that must reset the session: the NOTIFICATION to send (`error`), the action, and
+ * for an UPDATE every error found in it.
+ */
 export function errorToJson(e: BgpDecodeError): JsonObject {
-  return { error: { code: e.code, subcode: e.subcode, message: e.message, data: toHex(e.data) } };
+  const error: JsonObject = { code: e.code, subcode: e.subcode, message: e.message, data: toHex(e.data) };
+  if (e.rule !== undefined) error['rule'] = e.rule;
+  const out: JsonObject = { error, action: 'session-reset' };
+  if (e.errors.length) out['errors'] = e.errors.map(updateErrorToJson);
+  return out;
 }

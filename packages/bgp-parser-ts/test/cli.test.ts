@@ -68,11 +68,21 @@ test('bgp-decode prints one JSON line per hex message (spaces and colons ignored
   assert.deepEqual(u.attributes.mpUnreach, { afi: 2, safi: 1, withdrawn: ['2001:db8:3::/48'] });
   assert.deepEqual(u.attributes.unknown, [{ typeCode: 99, flags: 0xe0, hex: '010203' }]);
   assert.deepEqual(u.errors, []);
-  assert.deepEqual(out[2], { type: 'KEEPALIVE', length: 19 });
+  assert.equal(u.action, 'none');
+  assert.equal(out[0].action, 'none');
+  assert.deepEqual(out[2], { type: 'KEEPALIVE', length: 19, action: 'none' });
   assert.equal(out[3].type, 'NOTIFICATION');
   assert.equal(out[3].shutdownMessage, 'bye');
-  assert.deepEqual(out[4], { type: 'ROUTE-REFRESH', length: 23, afi: 2, safi: 1, subtype: 1 });
+  assert.deepEqual(out[4], {
+    type: 'ROUTE-REFRESH',
+    length: 23,
+    afi: 2,
+    safi: 1,
+    subtype: 1,
+    action: 'none',
+  });
   assert.equal(out[5].error.code, 1);
+  assert.equal(out[5].action, 'session-reset');
   assert.equal(out[6].error.message, 'input is not hex');
 });
 

@@ -462,7 +462,11 @@ describe('NOTIFICATION, KEEPALIVE, ROUTE-REFRESH', () => {
   });
   test('KEEPALIVE', () => {
     assert.deepEqual(roundTrip({ type: 'KEEPALIVE' }), { type: 'KEEPALIVE' });
-    assert.deepEqual(messageToJson({ type: 'KEEPALIVE' }, 19), { type: 'KEEPALIVE', length: 19 });
+    assert.deepEqual(messageToJson({ type: 'KEEPALIVE' }, 19), {
+      type: 'KEEPALIVE',
+      length: 19,
+      action: 'none',
+    });
   });
   test('ROUTE-REFRESH subtypes and 7/1 on a bad length', () => {
     for (const subtype of [0, 1, 2]) {

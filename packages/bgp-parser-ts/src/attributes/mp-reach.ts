@@ -77,7 +77,7 @@ export function mpNextHopValid(nh: Uint8Array): boolean {
 }
 
 function nlriProblem(what: string, e: unknown): AttrProblem {
-  if (e instanceof BgpDecodeError) return problem(9, `${what}: ${e.message}`);
+  if (e instanceof BgpDecodeError) return problem(9, `${what}: ${e.detail ?? e.message}`);
   throw e;
 }
 

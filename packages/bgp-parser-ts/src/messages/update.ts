@@ -507,23 +507,32 @@ export interface UpdateLayout {
     nlriEnd: number;
   };
   mpUnreach?: { afi: number; safi: number; nlriStart: number; nlriEnd: number };
+  /**
+   * An attribute overran the attribute field (RFC 7606 §4): the attributes are malformed,
+   * the UPDATE is treat-as-withdraw; attributes after the overrun were not scanned.
+   */
+  attributeOverrun?: true;
 }
 
 /**
  * Splits an UPDATE body (buf[off..end), after the header) into its fields, checking only
- * the lengths (3/1 on overrun). Attribute values are not decoded: pair it with
- * forEachIPv4Prefix / packIPv4Prefixes and intern `buf.subarray(attrStart, attrEnd)`.
+ * the lengths. Attribute values are not decoded: pair it with forEachIPv4Prefix /
+ * packIPv4Prefixes and intern `buf.subarray(attrStart, attrEnd)` after decoding one UPDATE
+ * with those attribute octets (decodeUpdateBody) to learn its RFC 7606 classification.
+ * Throws BgpDecodeError for what resets the session whatever the attributes say: lengths
+ * overrunning the message (3/1), MP_REACH_NLRI/MP_UNREACH_NLRI twice (3/1) or too short to
+ * frame (3/9), an attribute overrunning the attribute field of an UPDATE that announces
+ * nothing (3/1, RFC 7606 §4 and §5.2). With NLRI to withdraw the overrun is treat-as-withdraw:
+ * `attributeOverrun` is set (decodeUpdateBody classifies it).
  */
 export function scanUpdate(buf: Uint8Array, off: number, end: number): UpdateLayout {
-  if (end - off < 4) throw new BgpDecodeError(3, 1, new Uint8Array(0), 'UPDATE body shorter than 4 octets');
+  if (end - off < 4) throw lengthError('UPDATE body shorter than 4 octets');
   const withdrawnStart = off + 2;
   const withdrawnEnd = withdrawnStart + ((buf[off]! << 8) | buf[off + 1]!);
-  if (withdrawnEnd + 2 > end)
-    throw new BgpDecodeError(3, 1, new Uint8Array(0), 'withdrawn routes length overruns');
+  if (withdrawnEnd + 2 > end) throw lengthError('withdrawn routes length overruns the message');
   const attrStart = withdrawnEnd + 2;
   const attrEnd = attrStart + ((buf[withdrawnEnd]! << 8) | buf[withdrawnEnd + 1]!);
-  if (attrEnd > end)
-    throw new BgpDecodeError(3, 1, new Uint8Array(0), 'total path attribute length overruns');
+  if (attrEnd > end) throw lengthError('total path attribute length overruns the message');
   const layout: UpdateLayout = {
     withdrawnStart,
     withdrawnEnd,
@@ -537,12 +546,17 @@ export function scanUpdate(buf: Uint8Array, off: number, end: number): UpdateLay
     const flags = buf[i]!;
     const code = buf[i + 1];
     const hl = flags & 0x10 ? 4 : 3;
-    if (i + hl > attrEnd) throw new BgpDecodeError(3, 1, new Uint8Array(0), 'attribute header overruns');
-    const len = hl === 4 ? (buf[i + 2]! << 8) | buf[i + 3]! : buf[i + 2]!;
+    const len = i + hl > attrEnd ? -1 : hl === 4 ? (buf[i + 2]! << 8) | buf[i + 3]! : buf[i + 2]!;
     const v = i + hl;
     const next = v + len;
-    if (next > attrEnd) throw new BgpDecodeError(3, 1, new Uint8Array(0), 'attribute overruns');
+    if (len < 0 || next > attrEnd) {
+      const reach = layout.mpReach;
+      if (attrEnd === end && !(reach && reach.nlriEnd > reach.nlriStart)) throw overrunWithoutNlri();
+      layout.attributeOverrun = true;
+      return layout;
+    }
     if (code === 14) {
+      if (layout.mpReach) throw duplicateMp(14);
       if (len < 5 || v + 5 + buf[v + 3]! > next)
         throw new BgpDecodeError(3, 9, buf.slice(i, next), 'bad MP_REACH_NLRI');
       const nh = v + 4;
@@ -556,6 +570,7 @@ export function scanUpdate(buf: Uint8Array, off: number, end: number): UpdateLay
         nlriEnd: next,
       };
     } else if (code === 15) {
+      if (layout.mpUnreach) throw duplicateMp(15);
       if (len < 3) throw new BgpDecodeError(3, 9, buf.slice(i, next), 'bad MP_UNREACH_NLRI');
       layout.mpUnreach = {
         afi: (buf[v]! << 8) | buf[v + 1]!,
@@ -567,4 +582,21 @@ export function scanUpdate(buf: Uint8Array, off: number, end: number): UpdateLay
     i = next;
   }
   return layout;
+}
+
+function duplicateMp(code: number): BgpDecodeError {
+  const e = new BgpDecodeError(3, 1, EMPTY, `${code === 14 ? 'MP_REACH' : 'MP_UNREACH'}_NLRI appears twice`);
+  e.rule = 'RFC 7606 §3.g';
+  return e;
+}
+
+function overrunWithoutNlri(): BgpDecodeError {
+  const e = new BgpDecodeError(
+    3,
+    1,
+    EMPTY,
+    'attribute overruns the attribute field of an UPDATE with no NLRI',
+  );
+  e.rule = 'RFC 7606 §5.2';
+  return e;
 }
