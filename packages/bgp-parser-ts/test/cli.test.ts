@@ -115,3 +115,41 @@ test('bgp-decode --two-octet-as, --add-path and a file argument', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('bgp-decode: session options, the action of each message, and bad options', () => {
+  // LOCAL_PREF: kept from an internal peer, discarded from an external one (RFC 7606 §7.5).
+  const withLp = toHexString(
+    encodeUpdate({
+      ...ipv4Update(1),
+      attributes: [...ipv4Update(1).attributes, { kind: 'local-pref', flags: 0x40, localPref: 200 }],
+    }),
+  );
+  assert.equal(cli([], withLp).out[0].action, 'none');
+  const ext = cli(['--peer-type', 'external'], withLp).out[0];
+  assert.equal(ext.action, 'attribute-discard');
+  assert.equal(ext.errors[0].rule, 'RFC 7606 §7.5');
+  assert.equal(ext.attributes.localPref, undefined);
+  // A session reset prints the NOTIFICATION and every error of the UPDATE.
+  const reset = cli([], `${'ff'.repeat(16)}0022020004180b0000000740010105400200`).out[0];
+  assert.equal(reset.action, 'session-reset');
+  assert.deepEqual([reset.error.code, reset.error.subcode, reset.error.data], [3, 6, '40010105']);
+  assert.equal(reset.error.rule, 'RFC 7606 §5.2');
+  assert.deepEqual(
+    reset.errors.map((e: { action: string }) => e.action),
+    ['treat-as-withdraw', 'session-reset'],
+  );
+  const help = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /--peer-type/);
+  for (const bad of [
+    ['--bogus'],
+    ['--peer-type', 'ibgp'],
+    ['--enforce-first-as', '0'],
+    ['--add-path', 'ipv9-x'],
+    ['a', 'b'],
+  ]) {
+    const r = spawnSync(process.execPath, [CLI, ...bad], { input: '', encoding: 'utf8' });
+    assert.equal(r.status, 2, `${bad.join(' ')}: ${r.stderr}`);
+    assert.ok(r.stderr.length > 0);
+  }
+});

@@ -5,6 +5,7 @@ import {
   type BgpMessageInput,
   createContext,
   type DecodeContext,
+  decodeAttributes,
   decodeMessage,
   decodePrefixes,
   effectiveAggregator,
@@ -13,20 +14,29 @@ import {
   encodeUpdate,
   forEachIPv4Prefix,
   getAttribute,
+  ipv6FromString,
   isEndOfRib,
+  isIPv6LinkLocal,
+  isValidIPv4Host,
+  isValidIPv6Host,
+  makeOpen,
   messageToJson,
   mirrorContext,
   negotiateContext,
+  nextHopLengths,
   openAs,
   openCapabilities,
+  type PathAttribute,
   packIPv4Prefixes,
   parsePrefix,
   prefixToString,
   StreamDecoder,
   scanUpdate,
   shutdownData,
+  type UpdateError,
   type UpdateMessage,
   updateRoutes,
+  worstAction,
 } from '../src/index.js';
 import { hex, toHexString } from './helpers.js';
 import { ip4, ipv4Update, sampleOpen, sampleUpdate } from './samples.js';
@@ -534,5 +544,142 @@ describe('StreamDecoder', () => {
     const d = new StreamDecoder();
     d.setContext(createContext({ extendedMessage: true }));
     assert.equal(d.push(big).length, 1);
+  });
+});
+
+describe('RFC 7606 classification API', () => {
+  test('a session reset carries every error of the UPDATE and the UPDATE as decoded (RFC 7606 §5.2, §6)', () => {
+    // Withdrawals and a malformed ORIGIN: nothing is announced, so no treat-as-withdraw.
+    const bytes = rawUpdate('180b0000', `40010105${ASPATH_EMPTY}`, '');
+    const e = decodeError(bytes);
+    assert.deepEqual([e.code, e.subcode, toHexString(e.data), e.rule], [3, 6, '40010105', 'RFC 7606 §5.2']);
+    assert.deepEqual(
+      e.errors.map((x) => [x.action, x.subcode, x.rule]),
+      [
+        ['treat-as-withdraw', 6, 'RFC 7606 §7.1'],
+        ['session-reset', 6, 'RFC 7606 §5.2'],
+      ],
+    );
+    assert.deepEqual(e.update?.withdrawn.map(prefixToString), ['11.0.0.0/24']);
+    assert.equal(toHexString(encodeMessage(e.update!)), toHexString(bytes));
+  });
+  test('decodeAttributes looks at every attribute before it throws', () => {
+    const attrs: PathAttribute[] = [];
+    const errors: UpdateError[] = [];
+    const field = hex(`40010105406301aa${NEXTHOP}`);
+    assert.throws(
+      () => decodeAttributes(field, 0, field.length, createContext(), attrs, errors),
+      (e: unknown) => e instanceof BgpDecodeError && e.subcode === 2 && e.errors.length === 2,
+    );
+    assert.deepEqual(
+      errors.map((x) => x.action),
+      ['treat-as-withdraw', 'session-reset'],
+    );
+    assert.equal(getAttribute({ attributes: attrs }, 'next-hop')?.nextHop, ip4('192.0.2.1'));
+  });
+  test('worstAction ranks the RFC 7606 §2 approaches', () => {
+    const e = (action: UpdateError['action']) => ({
+      action,
+      code: 3,
+      subcode: 0,
+      data: new Uint8Array(0),
+      message: '',
+    });
+    assert.equal(worstAction([]), undefined);
+    assert.equal(worstAction([e('attribute-discard'), e('treat-as-withdraw')]), 'treat-as-withdraw');
+    assert.equal(worstAction([e('afi-safi-disable'), e('treat-as-withdraw')]), 'afi-safi-disable');
+    assert.equal(
+      worstAction([e('afi-safi-disable'), e('session-reset'), e('attribute-discard')]),
+      'session-reset',
+    );
+  });
+  test('scanUpdate: overrun with NLRI is left to treat-as-withdraw, without NLRI it resets', () => {
+    const withNlri = rawUpdate('', `${BASE_ATTRS}c00808fde90001`, '180a0000');
+    const lay = scanUpdate(withNlri, 19, withNlri.length);
+    assert.equal(lay.attributeOverrun, true);
+    assert.equal(lay.nlriEnd - lay.nlriStart, 4);
+    assert.equal(update(withNlri).action, 'treat-as-withdraw');
+    const without = rawUpdate('180b0000', `${ORIGIN}400206`, '');
+    assert.throws(
+      () => scanUpdate(without, 19, without.length),
+      (e: unknown) => e instanceof BgpDecodeError && e.subcode === 1 && e.rule === 'RFC 7606 §5.2',
+    );
+    const twice = rawUpdate('', '800f03000201800f03000201', '');
+    assert.throws(
+      () => scanUpdate(twice, 19, twice.length),
+      (e: unknown) => e instanceof BgpDecodeError && e.subcode === 1 && e.rule === 'RFC 7606 §3.g',
+    );
+  });
+  test('negotiateContext: policy options, and RFC 8950 next hops from the local capability', () => {
+    const local = sampleOpen(); // advertises IPv4 unicast with IPv6 next hops
+    const ctx = negotiateContext(local, sampleOpen(), { peerType: 'external', enforceFirstAs: 65001 });
+    assert.equal(ctx.peerType, 'external');
+    assert.equal(ctx.enforceFirstAs, 65001);
+    assert.deepEqual([...(ctx.extendedNextHop ?? [])], [[(1 << 8) | 1, [2]]]);
+    assert.deepEqual(nextHopLengths(1, 1, ctx), [4, 16, 32]);
+    assert.deepEqual(nextHopLengths(2, 1, ctx), [16, 32]);
+    const plain = negotiateContext(makeOpen({ as: 65001, holdTime: 90, bgpId: 1, capabilities: [] }), local);
+    assert.deepEqual(nextHopLengths(1, 1, plain), [4]);
+    // Unknown negotiation (a capture): RFC 8950 next hops for IPv4 NLRI, RDs for VPN families.
+    assert.deepEqual(nextHopLengths(1, 1), [4, 16, 32]);
+    assert.deepEqual(nextHopLengths(1, 128), [12, 24, 48]);
+    assert.deepEqual(nextHopLengths(2, 128), [24, 48]);
+    assert.equal(nextHopLengths(25, 70), undefined);
+  });
+  test('createContext rejects a bad peer type or first AS', () => {
+    assert.throws(() => createContext({ peerType: 'ibgp' as never }), /peerType "ibgp"/);
+    assert.throws(() => createContext({ enforceFirstAs: 0 }), /enforceFirstAs 0/);
+    assert.throws(
+      () => createContext({ extendedNextHop: { 'ipv9-unicast': [1] } }),
+      /unknown address family/,
+    );
+  });
+  test('RFC 7607: AS 0 in the four-octet AS capability is Bad Peer AS (2/2)', () => {
+    const o = makeOpen({ as: 0, holdTime: 90, bgpId: 1, capabilities: [{ kind: 'four-octet-as', as: 0 }] });
+    const e = decodeError(encodeMessage({ ...o, myAs: 65001 }));
+    assert.deepEqual([e.code, e.subcode], [2, 2]);
+  });
+  test('valid host addresses (RFC 4271 §6.3)', () => {
+    for (const a of [
+      '0.0.0.0',
+      '0.1.2.3',
+      '127.0.0.1',
+      '224.0.0.5',
+      '239.255.255.255',
+      '240.0.0.1',
+      '255.255.255.255',
+    ])
+      assert.equal(isValidIPv4Host(ip4(a)), false, a);
+    for (const a of ['1.0.0.0', '10.0.0.1', '169.254.1.1', '192.0.2.1', '223.255.255.254'])
+      assert.equal(isValidIPv4Host(ip4(a)), true, a);
+    for (const a of ['::', '::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:0.0.0.0'])
+      assert.equal(isValidIPv6Host(ipv6FromString(a)), false, a);
+    for (const a of ['2001:db8::1', 'fe80::1', '::ffff:192.0.2.1', '::2', '64:ff9b::c000:201'])
+      assert.equal(isValidIPv6Host(ipv6FromString(a)), true, a);
+    assert.equal(isIPv6LinkLocal(ipv6FromString('febf::1')), true);
+    assert.equal(isIPv6LinkLocal(ipv6FromString('fec0::1')), false);
+  });
+  test('the JSON form of an error names its action, rule, data and family', () => {
+    const u = update(
+      rawUpdate('', `${BASE_ATTRS}800e1000020104c00002010030${'20010db80001'}`, '180a0000'),
+      createContext({ afiSafiDisable: true }),
+    );
+    assert.equal(u.action, 'afi-safi-disable');
+    const j = messageToJson(u, 0) as { action: string; errors: Record<string, unknown>[] };
+    assert.equal(j.action, 'afi-safi-disable');
+    assert.deepEqual(
+      { ...j.errors[0], message: undefined },
+      {
+        action: 'afi-safi-disable',
+        code: 3,
+        subcode: 9,
+        message: undefined,
+        data: '800e1000020104c0000201003020010db80001',
+        typeCode: 14,
+        afi: 2,
+        safi: 1,
+        rule: 'RFC 7606 §7.11',
+      },
+    );
   });
 });
