@@ -1,15 +1,24 @@
 /**
  * Throughput benchmark: `npm run bench` (after building). Decode and encode of IPv4
- * UPDATEs of 1/10/100/1000 NLRI, a synthetic 1,000,000-prefix full table, and a
- * 1,000,000-message fuzz run that must raise no exception other than BgpDecodeError.
+ * UPDATEs of 1/10/100/1000 NLRI, the cost of RFC 7606 error handling, a synthetic
+ * 1,000,000-prefix full table, and a 1,000,000-message fuzz run that must raise no exception
+ * other than BgpDecodeError. Sizes: BGP_BENCH_NLRI (NLRI per UPDATE), BGP_BENCH_TABLE
+ * (prefixes), BGP_FUZZ_CASES; TRICOLOR_BENCH_SMOKE=1 runs the smallest of each.
+ *
+ * Anchors (same run): the object decoder is compared with V8's native JSON.parse reading the
+ * same UPDATE as bgp-decode's JSON text, and encoding with JSON.stringify of it; the fast path
+ * and the error paths with the object decoder.
  */
 import { resourceUsage } from 'node:process';
+import { type BenchRow, benchSizes, printSummary } from '@tricolor/testkit';
 import {
+  BgpDecodeError,
   createContext,
   DEFAULT_CONTEXT,
   type DecodeContext,
   decodeMessage,
   encodeUpdate,
+  messageToJson,
   type PathAttribute,
   type Prefix,
   packIPv4Prefixes,
@@ -23,7 +32,7 @@ import { Rng, runFuzz } from '../test/fuzz-corpus.js';
 import { hex, loadJsonl } from '../test/helpers.js';
 import { ipv4Update, seedMessages } from '../test/samples.js';
 
-const rows: string[][] = [];
+const summary: BenchRow[] = [];
 const fmt = (n: number, d = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const mb = (bytes: number) => bytes / 1e6;
@@ -44,15 +53,6 @@ function timeIt(fn: () => void, minMs = 700): { iters: number; secs: number } {
   return { iters, secs: elapsed / 1e9 };
 }
 
-function row(name: string, prefixes: number, bytes: number, secs: number, iters: number) {
-  rows.push([
-    name,
-    fmt((prefixes * iters) / secs),
-    fmt(mb(bytes * iters) / secs, 1),
-    fmt((secs / iters) * 1e6, 2),
-  ]);
-}
-
 function printTable(title: string, head: string[], body: string[][]) {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const line = (r: string[]) =>
@@ -62,36 +62,146 @@ function printTable(title: string, head: string[], body: string[][]) {
 }
 
 // ---------------------------------------------------------------------------------------
-// 1. Per-UPDATE throughput.
+// 1. Per-UPDATE throughput, with same-run anchors.
 const ctx = DEFAULT_CONTEXT;
 const packed = new Uint32Array(2 * 4096);
-for (const n of [1, 10, 100, 1000]) {
+const perMsg: string[][] = [];
+let sink = 0;
+for (const n of benchSizes([1, 10, 100, 1000], 'BGP_BENCH_NLRI')) {
   const fields = ipv4Update(n);
   const bytes = encodeUpdate(fields, ctx);
-  let sink = 0;
-  const dec = timeIt(() => {
-    const m = decodeMessage(bytes, ctx) as UpdateMessage;
-    sink += m.nlri.length;
-  });
-  row(`decode (objects)  ${n} NLRI`, n, bytes.length, dec.secs, dec.iters);
-  const fast = timeIt(() => {
-    const lay = scanUpdate(bytes, 19, bytes.length);
-    sink += packIPv4Prefixes(bytes, lay.nlriStart, lay.nlriEnd, false, packed);
-  });
-  row(`decode (fast path) ${n} NLRI`, n, bytes.length, fast.secs, fast.iters);
+  const decoded = decodeMessage(bytes, ctx) as UpdateMessage;
+  const json = messageToJson(decoded, bytes.length, ctx);
+  const jsonText = JSON.stringify(json);
+  const rate = (t: { iters: number; secs: number }) => (n * t.iters) / t.secs;
+  const dec = rate(
+    timeIt(() => {
+      sink += (decodeMessage(bytes, ctx) as UpdateMessage).nlri.length;
+    }),
+  );
+  const parse = rate(
+    timeIt(() => {
+      sink += (JSON.parse(jsonText) as { nlri: unknown[] }).nlri.length;
+    }),
+  );
+  const fast = rate(
+    timeIt(() => {
+      const lay = scanUpdate(bytes, 19, bytes.length);
+      sink += packIPv4Prefixes(bytes, lay.nlriStart, lay.nlriEnd, false, packed);
+    }),
+  );
   const w = new Writer(8192);
-  const enc = timeIt(() => {
-    w.pos = 0;
-    sink += encodeUpdate(fields, ctx, w).length;
-  });
-  row(`encode            ${n} NLRI`, n, bytes.length, enc.secs, enc.iters);
-  if (sink < 0) console.log(sink);
+  const enc = rate(
+    timeIt(() => {
+      w.pos = 0;
+      sink += encodeUpdate(fields, ctx, w).length;
+    }),
+  );
+  const stringify = rate(
+    timeIt(() => {
+      sink += JSON.stringify(json).length;
+    }),
+  );
+  const us = (r: number) => fmt((n / r) * 1e6, 2);
+  perMsg.push(
+    [`decode (objects)   ${n} NLRI`, fmt(dec), fmt((mb(bytes.length) * dec) / n, 1), us(dec)],
+    [`decode (fast path) ${n} NLRI`, fmt(fast), fmt((mb(bytes.length) * fast) / n, 1), us(fast)],
+    [`encode             ${n} NLRI`, fmt(enc), fmt((mb(bytes.length) * enc) / n, 1), us(enc)],
+    [`JSON.parse         ${n} NLRI`, fmt(parse), fmt((mb(jsonText.length) * parse) / n, 1), us(parse)],
+  );
+  const jsonAnchor = (figure: number) => ({ name: 'JSON.parse of the same UPDATE', figure });
+  summary.push(
+    {
+      row: `decode (objects), ${n} NLRI/UPDATE`,
+      figure: dec,
+      unit: 'prefixes/s',
+      anchor: jsonAnchor(parse),
+      target: { on: 'ratio', op: '>=', value: 1 },
+    },
+    {
+      row: `decode (fast path), ${n} NLRI/UPDATE`,
+      figure: fast,
+      unit: 'prefixes/s',
+      anchor: { name: 'object decode', figure: dec },
+      target: { on: 'ratio', op: '>=', value: 3 },
+    },
+    {
+      row: `encode, ${n} NLRI/UPDATE`,
+      figure: enc,
+      unit: 'prefixes/s',
+      anchor: { name: 'JSON.stringify of the same UPDATE', figure: stringify },
+      target: { on: 'ratio', op: '>=', value: 0.5 },
+    },
+  );
 }
-printTable('UPDATE throughput (IPv4 /24 NLRI, 5 attributes)', ['case', 'prefixes/s', 'MB/s', 'µs/msg'], rows);
+printTable(
+  'UPDATE throughput (IPv4 /24 NLRI, 5 attributes)',
+  ['case', 'prefixes/s', 'MB/s', 'µs/msg'],
+  perMsg,
+);
 
 // ---------------------------------------------------------------------------------------
-// 2. Synthetic full table: 1,000,000 distinct IPv4 prefixes (/16../24) in UPDATEs of 1..40
-// prefixes, each UPDATE with its own AS path / MED / communities, as one TCP byte stream.
+// 2. RFC 7606 error handling: a malformed UPDATE must cost about what a good one does
+// (a peer cannot slow the decoder down by sending errors).
+{
+  const good = encodeUpdate(ipv4Update(10), ctx);
+  // Same UPDATE with ORIGIN 5: treat-as-withdraw; and with no NLRI beside it: session reset.
+  const taw = good.slice();
+  const originAt = good.indexOf(0x01, 23) + 2; // flags 0x40, code 1, length 1, value
+  taw[originAt] = 5;
+  const resetMsg = hex(`${'ff'.repeat(16)}0022020004180b0000000740010105400200`);
+  const ops = (fn: () => void) => {
+    const t = timeIt(fn, 500);
+    return t.iters / t.secs;
+  };
+  const clean = ops(() => {
+    sink += (decodeMessage(good, ctx) as UpdateMessage).nlri.length;
+  });
+  const withdraw = ops(() => {
+    sink += (decodeMessage(taw, ctx) as UpdateMessage).errors.length;
+  });
+  const reset = ops(() => {
+    try {
+      decodeMessage(resetMsg, ctx);
+    } catch (e) {
+      if (e instanceof BgpDecodeError) sink += e.subcode;
+      else throw e;
+    }
+  });
+  if ((decodeMessage(taw, ctx) as UpdateMessage).action !== 'treat-as-withdraw')
+    throw new Error('the treat-as-withdraw sample is not treat-as-withdraw');
+  printTable(
+    'RFC 7606 error handling (10-NLRI UPDATE)',
+    ['case', 'UPDATEs/s'],
+    [
+      ['well-formed', fmt(clean)],
+      ['treat-as-withdraw (ORIGIN 5)', fmt(withdraw)],
+      ['session reset (§5.2, thrown)', fmt(reset)],
+    ],
+  );
+  const anchor = { name: 'well-formed UPDATE', figure: clean };
+  summary.push(
+    {
+      row: 'decode, treat-as-withdraw UPDATE',
+      figure: withdraw,
+      unit: 'UPDATEs/s',
+      anchor,
+      target: { on: 'ratio', op: '>=', value: 0.5 },
+    },
+    {
+      // Once per session: only needs to stay in the same order of magnitude.
+      row: 'decode, session-reset UPDATE (thrown)',
+      figure: reset,
+      unit: 'UPDATEs/s',
+      anchor,
+      target: { on: 'ratio', op: '>=', value: 0.1 },
+    },
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Synthetic full table: distinct IPv4 prefixes (/16../24) in UPDATEs of 1..40 prefixes,
+// each UPDATE with its own AS path / MED / communities, as one TCP byte stream.
 function fullTable(total: number): { stream: Uint8Array; messages: number } {
   const rng = new Rng(42);
   const chunks: Uint8Array[] = [];
@@ -142,51 +252,48 @@ function fullTable(total: number): { stream: Uint8Array; messages: number } {
   return { stream, messages: chunks.length };
 }
 
-const TABLE = 1_000_000;
+const TABLE = Math.max(...benchSizes([10_000, 1_000_000], 'BGP_BENCH_TABLE'));
 const t0 = performance.now();
 const { stream, messages } = fullTable(TABLE);
 const buildMs = performance.now() - t0;
 const CHUNK = 65536;
 const tableRows: string[][] = [];
 
-function fullTableRun(name: string, c: DecodeContext, fast: boolean) {
+function fullTableRun(name: string, c: DecodeContext, fast: boolean): number {
   global.gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
   const start = performance.now();
   const sd = new StreamDecoder(c);
   const out = new Uint32Array(2 * 4096);
   let prefixes = 0;
-  const attrSets = new Map<string, number>();
   for (let off = 0; off < stream.length; off += CHUNK) {
     for (const f of sd.push(stream.subarray(off, off + CHUNK))) {
       if (fast) {
         const lay = scanUpdate(f, 19, f.length);
         prefixes += packIPv4Prefixes(f, lay.nlriStart, lay.nlriEnd, false, out);
       } else {
-        const m = decodeMessage(f, c) as UpdateMessage;
-        prefixes += m.nlri.length;
-        attrSets.set(String(m.rawAttributes.length), 1);
+        prefixes += (decodeMessage(f, c) as UpdateMessage).nlri.length;
       }
     }
   }
   const secs = (performance.now() - start) / 1000;
-  const mem = process.memoryUsage();
   tableRows.push([
     name,
     fmt(prefixes),
     fmt(secs, 3),
     fmt(prefixes / secs),
     fmt(mb(stream.length) / secs, 1),
-    fmt(mb(mem.heapUsed - heapBefore), 1),
+    fmt(mb(process.memoryUsage().heapUsed - heapBefore), 1),
     fmt(resourceUsage().maxRSS / 1024, 0),
   ]);
   if (prefixes !== TABLE) throw new Error(`decoded ${prefixes} prefixes, expected ${TABLE}`);
+  return prefixes / secs;
 }
 
-fullTableRun('decode, fast path (scanUpdate + packIPv4Prefixes)', ctx, true);
-fullTableRun('decode, object model (decodeMessage)', ctx, false);
+const fastRate = fullTableRun('decode, fast path (scanUpdate + packIPv4Prefixes)', ctx, true);
+const objRate = fullTableRun('decode, object model (decodeMessage)', ctx, false);
+let encRate: number;
 {
-  // Encode the full table back from objects.
   const sd = new StreamDecoder(ctx);
   const objs: UpdateMessage[] = [];
   for (let off = 0; off < stream.length; off += CHUNK) {
@@ -201,11 +308,12 @@ fullTableRun('decode, object model (decodeMessage)', ctx, false);
     bytes += encodeUpdate(o, ctx, w).length;
   }
   const secs = (performance.now() - start) / 1000;
+  encRate = TABLE / secs;
   tableRows.push([
     'encode, object model (encodeUpdate)',
     fmt(TABLE),
     fmt(secs, 3),
-    fmt(TABLE / secs),
+    fmt(encRate),
     fmt(mb(bytes) / secs, 1),
     '-',
     fmt(resourceUsage().maxRSS / 1024, 0),
@@ -216,10 +324,32 @@ printTable(
   ['run', 'prefixes', 'seconds', 'prefixes/s', 'MB/s', 'heap Δ MB', 'maxRSS MB'],
   tableRows,
 );
+// A full table (1M prefixes) within 1 s object-decoded, 0.1 s on the fast path.
+summary.push(
+  {
+    row: `full table ${fmt(TABLE)} prefixes, fast path`,
+    figure: fastRate,
+    unit: 'prefixes/s',
+    anchor: { name: 'object decode', figure: objRate },
+    target: { on: 'figure', op: '>=', value: 10_000_000 },
+  },
+  {
+    row: `full table ${fmt(TABLE)} prefixes, object decode`,
+    figure: objRate,
+    unit: 'prefixes/s',
+    target: { on: 'figure', op: '>=', value: 1_000_000 },
+  },
+  {
+    row: `full table ${fmt(TABLE)} prefixes, encode`,
+    figure: encRate,
+    unit: 'prefixes/s',
+    target: { on: 'figure', op: '>=', value: 1_000_000 },
+  },
+);
 
 // ---------------------------------------------------------------------------------------
-// 3. Fuzz: 1,000,000 random and mutated messages.
-const FUZZ = Number(process.env['BGP_FUZZ_CASES'] ?? 1_000_000);
+// 4. Fuzz: random and mutated messages.
+const FUZZ = Math.max(...benchSizes([5_000, 1_000_000], 'BGP_FUZZ_CASES'));
 const seeds = [
   ...loadJsonl('exabgp-encoding.jsonl').map((r) => hex(r.hex)),
   ...seedMessages(createContext()),
@@ -241,6 +371,24 @@ printTable(
     ],
   ],
 );
+summary.push(
+  {
+    row: `fuzz ${fmt(FUZZ)} messages: non-typed exceptions`,
+    figure: stats.otherExceptions,
+    unit: 'exceptions',
+    target: { on: 'figure', op: '<=', value: 0 },
+  },
+  {
+    row: `fuzz ${fmt(FUZZ)} messages: round-trip failures`,
+    figure: stats.roundTripFailures,
+    unit: 'messages',
+    target: { on: 'figure', op: '<=', value: 0 },
+  },
+  { row: 'fuzz throughput', figure: FUZZ / fuzzSecs, unit: 'messages/s' },
+);
+if (sink < 0) console.log(sink);
+
+printSummary('bgp-parser-ts: UPDATE codec', summary);
 if (stats.otherExceptions !== 0 || stats.roundTripFailures !== 0) {
   console.error(`FAIL: ${stats.firstFailure}`);
   process.exitCode = 1;

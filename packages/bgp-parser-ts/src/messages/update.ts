@@ -71,7 +71,7 @@ function keepMalformed(
   value: Uint8Array,
   error: UpdateError,
 ): void {
-  attrs.push({ kind: 'unknown', code, flags, data: value, error });
+  attrs.push({ kind: 'unknown', code, flags, data: value.slice(), error });
   errors.push(error);
 }
 
@@ -126,7 +126,7 @@ function collectAttributes(
     const code = buf[i + 1]!;
     const valueStart = i + hl;
     const next = valueStart + len;
-    const value = buf.slice(valueStart, next);
+    const value = buf.subarray(valueStart, next); // copied only when kept as octets
     if (seen(code)) {
       const mp = code === 14 || code === 15;
       const error = updateError(
@@ -185,7 +185,7 @@ function collectAttributes(
         );
       }
       if (error) keepMalformed(attrs, errors, code, flags, value, error);
-      else attrs.push({ kind: 'unknown', code, flags, data: value });
+      else attrs.push({ kind: 'unknown', code, flags, data: value.slice() });
       i = next;
       continue;
     }
@@ -546,15 +546,11 @@ export function scanUpdate(buf: Uint8Array, off: number, end: number): UpdateLay
     const flags = buf[i]!;
     const code = buf[i + 1];
     const hl = flags & 0x10 ? 4 : 3;
-    const len = i + hl > attrEnd ? -1 : hl === 4 ? (buf[i + 2]! << 8) | buf[i + 3]! : buf[i + 2]!;
+    if (i + hl > attrEnd) return attributeOverrun(layout, end);
+    const len = hl === 4 ? (buf[i + 2]! << 8) | buf[i + 3]! : buf[i + 2]!;
     const v = i + hl;
     const next = v + len;
-    if (len < 0 || next > attrEnd) {
-      const reach = layout.mpReach;
-      if (attrEnd === end && !(reach && reach.nlriEnd > reach.nlriStart)) throw overrunWithoutNlri();
-      layout.attributeOverrun = true;
-      return layout;
-    }
+    if (next > attrEnd) return attributeOverrun(layout, end);
     if (code === 14) {
       if (layout.mpReach) throw duplicateMp(14);
       if (len < 5 || v + 5 + buf[v + 3]! > next)
@@ -590,13 +586,19 @@ function duplicateMp(code: number): BgpDecodeError {
   return e;
 }
 
-function overrunWithoutNlri(): BgpDecodeError {
-  const e = new BgpDecodeError(
-    3,
-    1,
-    EMPTY,
-    'attribute overruns the attribute field of an UPDATE with no NLRI',
-  );
-  e.rule = 'RFC 7606 §5.2';
-  return e;
+/** RFC 7606 §4: treat-as-withdraw (left to decodeUpdateBody), or a reset when nothing is announced (§5.2). */
+function attributeOverrun(layout: UpdateLayout, end: number): UpdateLayout {
+  const reach = layout.mpReach;
+  if (layout.attrEnd === end && !(reach && reach.nlriEnd > reach.nlriStart)) {
+    const e = new BgpDecodeError(
+      3,
+      1,
+      EMPTY,
+      'attribute overruns the attribute field of an UPDATE with no NLRI',
+    );
+    e.rule = 'RFC 7606 §5.2';
+    throw e;
+  }
+  layout.attributeOverrun = true;
+  return layout;
 }
