@@ -38,7 +38,7 @@ export function isUnicast(afi: number, safi: number): afi is 1 | 2 {
 }
 
 /** SAFIs whose NLRI are plain prefixes: unicast (1) and multicast (2). */
-function isPrefixFamily(afi: number, safi: number): afi is 1 | 2 {
+export function isPrefixFamily(afi: number, safi: number): afi is 1 | 2 {
   return (afi === 1 || afi === 2) && (safi === 1 || safi === 2);
 }
 

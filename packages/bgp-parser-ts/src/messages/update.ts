@@ -8,8 +8,8 @@ import {
   SPEC_BY_CODE,
   SPEC_BY_KIND,
 } from '../attributes/index.js';
-import { type MpReachAttribute, mpNextHopValid } from '../attributes/mp-reach.js';
-import { isProblem } from '../attributes/types.js';
+import { isPrefixFamily, type MpReachAttribute, mpNextHopValid } from '../attributes/mp-reach.js';
+import { type AttrSpec, isProblem } from '../attributes/types.js';
 import { AS_TRANS, MessageType } from '../constants.js';
 import { addPathReceive, addPathSend, DEFAULT_CONTEXT, type DecodeContext } from '../context.js';
 import {
@@ -149,30 +149,17 @@ function collectAttributes(
       const check = OPAQUE_CHECK_BY_CODE[code];
       let error: UpdateError | undefined;
       if (check) {
-        const ignored = check.ignoredOn?.(ctx);
-        if (ignored) error = updateError('attribute-discard', 0, EMPTY, ignored.detail, code, ignored.rule);
-        else if ((flags & 0xc0) !== check.flags) {
-          const f = check.onFlagsError;
+        error = screen(check, flags, ctx, buf, i, next, code);
+        const p = error ? undefined : check.check(value);
+        if (p)
           error = updateError(
-            f.action,
-            f.subcode,
+            check.onError,
+            p.subcode,
             buf.slice(i, next),
-            `flags 0x${hex2(flags)} on ${check.name}`,
+            p.detail,
             code,
-            f.rule,
+            p.rule ?? check.rule,
           );
-        } else {
-          const p = check.check(value);
-          if (p)
-            error = updateError(
-              check.onError,
-              p.subcode,
-              buf.slice(i, next),
-              p.detail,
-              code,
-              p.rule ?? check.rule,
-            );
-        }
       } else if (!(flags & 0x80)) {
         // RFC 4271 §6.3 (not revised by RFC 7606): an unrecognized attribute claiming to be well-known.
         error = updateError(
@@ -189,21 +176,8 @@ function collectAttributes(
       i = next;
       continue;
     }
-    const ignored = spec.ignoredOn?.(ctx);
-    let error: UpdateError | undefined;
-    if (ignored) {
-      error = updateError('attribute-discard', 0, EMPTY, ignored.detail, code, ignored.rule);
-    } else if ((flags & 0xc0) !== spec.flags) {
-      const f = spec.onFlagsError;
-      error = updateError(
-        f.action,
-        f.subcode,
-        buf.slice(i, next),
-        `flags 0x${hex2(flags)} on attribute ${code}`,
-        code,
-        f.rule,
-      );
-    } else {
+    let error = screen(spec, flags, ctx, buf, i, next, code);
+    if (!error) {
       const r = spec.decode(value, flags, ctx);
       if (isProblem(r)) {
         error = updateError(spec.onError, r.subcode, buf.slice(i, next), r.detail, code, r.rule ?? spec.rule);
@@ -238,13 +212,29 @@ function collectAttributes(
   return false;
 }
 
-function hex2(n: number): string {
-  return n.toString(16).padStart(2, '0');
+/**
+ * What an attribute gets before its value is looked at: discarded when this session must
+ * ignore it, or its flags' handling when the Optional/Transitive bits conflict with its type.
+ */
+function screen(
+  rules: Pick<AttrSpec<unknown>, 'flags' | 'onFlagsError' | 'ignoredOn'>,
+  flags: number,
+  ctx: DecodeContext,
+  buf: Uint8Array,
+  at: number,
+  next: number,
+  code: number,
+): UpdateError | undefined {
+  const ignored = rules.ignoredOn?.(ctx);
+  if (ignored) return updateError('attribute-discard', 0, EMPTY, ignored.detail, code, ignored.rule);
+  if ((flags & 0xc0) === rules.flags) return undefined;
+  const f = rules.onFlagsError;
+  const detail = `flags 0x${flags.toString(16).padStart(2, '0')} on attribute ${code}`;
+  return updateError(f.action, f.subcode, buf.slice(at, next), detail, code, f.rule);
 }
 
 function isInvalidMpNextHop(r: MpReachAttribute): boolean {
-  const unicastOrMulticast = (r.afi === 1 || r.afi === 2) && (r.safi === 1 || r.safi === 2);
-  return unicastOrMulticast && !mpNextHopValid(r.nextHop);
+  return isPrefixFamily(r.afi, r.safi) && !mpNextHopValid(r.nextHop);
 }
 
 /**
