@@ -87,9 +87,22 @@ const SPECS = [
 /** Attribute specs indexed by type code (sparse array; fast lookup on the decode path). */
 export const SPEC_BY_CODE: (AnySpec | undefined)[] = new Array(256).fill(undefined);
 export const SPEC_BY_KIND = new Map<string, AnySpec>();
+const notIgnored = () => undefined;
 for (const s of SPECS) {
-  SPEC_BY_CODE[s.code] = s;
-  SPEC_BY_KIND.set(s.kind, s);
+  // One object shape for every spec, so the decode and encode call sites stay monomorphic.
+  const spec: AnySpec = {
+    code: s.code,
+    kind: s.kind,
+    flags: s.flags,
+    onError: s.onError,
+    rule: s.rule,
+    onFlagsError: s.onFlagsError,
+    ignoredOn: s.ignoredOn ?? notIgnored,
+    decode: s.decode,
+    encode: s.encode,
+  };
+  SPEC_BY_CODE[s.code] = spec;
+  SPEC_BY_KIND.set(s.kind, spec);
 }
 
 /** Type code of an attribute object. */
