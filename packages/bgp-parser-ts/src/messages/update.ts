@@ -43,12 +43,14 @@ export interface UpdateMessage extends UpdateFields {
    * can intern/share them by these bytes.
    */
   rawAttributes: Uint8Array;
-  /** Non-fatal RFC 7606 errors (fatal ones are thrown as BgpDecodeError). */
+  /** RFC 7606 errors in wire order, each with its action and rule (a session reset is thrown instead). */
   errors: UpdateError[];
   /**
-   * 'treat-as-withdraw' when every route the UPDATE announces (NLRI field and MP_REACH_NLRI)
-   * must be handled as withdrawn; 'attribute-discard' when some attributes were dropped;
-   * undefined when the UPDATE is clean.
+   * The strongest action of `errors` (RFC 7606 §3.h): 'afi-safi-disable' when a family must be
+   * dropped (only with `ctx.afiSafiDisable`; the errors name it), 'treat-as-withdraw' when every
+   * route the UPDATE announces (NLRI field and MP_REACH_NLRI) must be handled as withdrawn,
+   * 'attribute-discard' when some attributes were dropped; undefined when the UPDATE is clean.
+   * Never 'session-reset': that is thrown.
    */
   action?: UpdateErrorAction;
 }
