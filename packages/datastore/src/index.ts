@@ -35,12 +35,14 @@ export * from './net/ip.js';
 export * from './resources/bgpconfiguration.js';
 export * from './resources/bgppeer.js';
 export * from './resources/felixconfiguration.js';
+export { Fields, show } from './resources/fields.js';
 export * from './resources/ippool.js';
 export * from './resources/networkpolicy.js';
 export * from './resources/node.js';
 export * from './resources/profile.js';
 export * from './resources/registry.js';
 export { API_VERSION, type Metadata, type Resource } from './resources/resource.js';
+export * from './resources/rule.js';
 export * from './resources/workloadendpoint.js';
 export {
   compileSelector,

@@ -46,7 +46,7 @@ test('IPPool: defaults, and errors that name the field', () => {
   assert.equal(validateIPPool(pool({ cidr: 'fd00:10::/64' })).spec.blockSize, 122);
   assert.deepEqual(
     issuesOf(() => validateIPPool(pool({ cidr: '10.0.0.0/33' }))),
-    ['spec.cidr: "10.0.0.0/33" is not a valid CIDR (host bits must be zero)'],
+    ['spec.cidr: "10.0.0.0/33" is not a valid CIDR: prefix length 33 over 32'],
   );
   assert.match(
     new ValidationError('IPPool', [{ field: 'spec.cidr', message: '"10.0.0.0/33" is not a valid CIDR' }])
@@ -82,7 +82,7 @@ test('IPPool: defaults, and errors that name the field', () => {
 test('every problem of a resource is reported at once', () => {
   const issues = issuesOf(() => validateIPPool(pool({ cidr: 'x', blockSize: 'big', vxlanMode: 1 })));
   assert.deepEqual(issues, [
-    'spec.cidr: "x" is not a valid CIDR (host bits must be zero)',
+    'spec.cidr: "x" is not a valid CIDR: not an IPv4 or IPv6 address',
     'spec.blockSize: "big" is not an integer',
     'spec.vxlanMode: must be a string, not 1',
   ]);
@@ -174,7 +174,7 @@ test('WorkloadEndpoint and NetworkPolicy validation', () => {
     [
       'metadata.namespace: is required for WorkloadEndpoint',
       'spec.interfaceName: "way-too-long-interface" is not a Linux interface name (1-15 characters)',
-      'spec.ipNetworks[0]: "10.1.1.1/40" is not a valid CIDR',
+      'spec.ipNetworks[0]: "10.1.1.1/40" is not a valid CIDR: prefix length 40 over 32',
     ],
   );
   const pol = validateNetworkPolicy({
@@ -288,5 +288,236 @@ test('WorkloadEndpoint: named container ports and the service account', () => {
       'spec.ports[3].protocol: "ICMP" is not one of TCP, UDP, SCTP',
       'spec.ports[3].port: 0 is below the minimum 1',
     ],
+  );
+});
+
+test('strict input: an unknown field anywhere is an error naming it, with a suggestion for typos', () => {
+  assert.deepEqual(
+    issuesOf(() => validateIPPool(pool({ cidr: '10.0.0.0/16', natOutgoin: true }))),
+    ['spec.natOutgoin: is not a known field (did you mean natOutgoing?)'],
+  );
+  assert.deepEqual(
+    issuesOf(() => validateResource({ ...pool({ cidr: '10.0.0.0/16' }), extra: 1 })),
+    ['extra: is not a known field'],
+  );
+  assert.deepEqual(
+    issuesOf(() =>
+      validateNetworkPolicy({
+        kind: 'NetworkPolicy',
+        metadata: { name: 'p', namespace: 'x', nmae: 'q' },
+        spec: {
+          ingress: [{ action: 'Allow', source: { selektor: "a == 'b'", nets: ['10.0.0.0/8'] } }],
+          egress: [{ action: 'Allow', icmp: { type: 8, cod: 0 }, protocol: 'ICMP' }],
+        },
+      }),
+    ),
+    [
+      'metadata.nmae: is not a known field (did you mean name?)',
+      'spec.ingress[0].source.selektor: is not a known field (did you mean selector?)',
+      'spec.egress[0].icmp.cod: is not a known field (did you mean code?)',
+    ],
+  );
+  // Every kind gets it: the check lives in the one field checker.
+  for (const raw of [
+    { kind: 'Node', metadata: { name: 'n' }, spec: { bgp: { ipv4Adress: '10.0.0.1/24' } } },
+    { kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { asnumber: 64512 } },
+    { kind: 'BGPPeer', metadata: { name: 'p' }, spec: { peerIP: '10.0.0.1', asNumber: 1, passwd: 'x' } },
+    { kind: 'FelixConfiguration', metadata: { name: 'default' }, spec: { mtuu: 1400 } },
+    { kind: 'Profile', metadata: { name: 'kns.x' }, spec: { labelsToApply: {}, labels: {} } },
+    {
+      kind: 'WorkloadEndpoint',
+      metadata: { name: 'w', namespace: 'x' },
+      spec: {
+        node: 'n',
+        workload: 'x/a',
+        interfaceName: 'cali1',
+        ports: [{ name: 'web', port: 80, hostPort: 1 }],
+      },
+    },
+    { kind: 'GlobalNetworkPolicy', metadata: { name: 'g' }, spec: { tier: 'security' } },
+  ]) {
+    const issues = issuesOf(() => validateResource(raw));
+    assert.equal(issues.length, 1, `${raw.kind}: ${issues.join('; ')}`);
+    assert.match(issues[0]!, /is not a known field/);
+  }
+  // Kubernetes bookkeeping in metadata is known (kubectl output applied back), and not stored.
+  const p = validateIPPool({
+    ...pool({ cidr: '10.0.0.0/16' }),
+    metadata: {
+      name: 'p',
+      uid: 'u',
+      resourceVersion: '5',
+      creationTimestamp: '2024-01-01T00:00:00Z',
+      generation: 3,
+      managedFields: [{ manager: 'kubectl' }],
+      ownerReferences: [],
+      finalizers: ['x'],
+      annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}' },
+    },
+  });
+  assert.deepEqual(Object.keys(p.metadata).sort(), [
+    'annotations',
+    'creationTimestamp',
+    'name',
+    'resourceVersion',
+    'uid',
+  ]);
+  // Node status is the agents' free-form report.
+  assert.ok(
+    validateNode({
+      kind: 'Node',
+      metadata: { name: 'n' },
+      spec: {},
+      status: { felix: { ready: true, x: 1 } },
+    }),
+  );
+});
+
+test('CIDR errors say what is wrong', () => {
+  const cidrIssue = (cidr: string) => issuesOf(() => validateIPPool(pool({ cidr })))[0];
+  assert.equal(
+    cidrIssue('10.300.0.0/16'),
+    'spec.cidr: "10.300.0.0/16" is not a valid CIDR: octet 300 out of range (0-255)',
+  );
+  assert.equal(
+    cidrIssue('10.0.0.0/33'),
+    'spec.cidr: "10.0.0.0/33" is not a valid CIDR: prefix length 33 over 32',
+  );
+  assert.equal(
+    cidrIssue('10.0.0.1/24'),
+    'spec.cidr: "10.0.0.1/24" is not a valid CIDR: host bits set (0.0.0.1 beyond the /24; the network is 10.0.0.0/24)',
+  );
+  assert.equal(
+    cidrIssue('10.0.0/16'),
+    'spec.cidr: "10.0.0/16" is not a valid CIDR: an IPv4 address has 4 octets, not 3',
+  );
+  assert.equal(
+    cidrIssue('10.0.0.0/x'),
+    'spec.cidr: "10.0.0.0/x" is not a valid CIDR: prefix length "x" is not a number',
+  );
+  assert.equal(
+    cidrIssue('fd00::/129'),
+    'spec.cidr: "fd00::/129" is not a valid CIDR: prefix length 129 over 128',
+  );
+  assert.equal(
+    cidrIssue('fd00::1/64'),
+    'spec.cidr: "fd00::1/64" is not a valid CIDR: host bits set (::1 beyond the /64; the network is fd00::/64)',
+  );
+  assert.equal(
+    cidrIssue('010.0.0.0/8'),
+    'spec.cidr: "010.0.0.0/8" is not a valid CIDR: octet 010 has a leading zero (ambiguous: octal?)',
+  );
+});
+
+const policy = (spec: Record<string, unknown>, kind = 'NetworkPolicy') => ({
+  kind,
+  apiVersion: 'tricolor.dev/v1',
+  metadata: kind === 'NetworkPolicy' ? { name: 'p', namespace: 'x' } : { name: 'p' },
+  spec,
+});
+
+test("policy types default as Calico's: both with both rule lists, Egress with egress rules only, else Ingress", () => {
+  const types = (spec: Record<string, unknown>) => validateNetworkPolicy(policy(spec)).spec.types;
+  assert.deepEqual(types({}), ['Ingress']);
+  assert.deepEqual(types({ ingress: [{ action: 'Allow' }] }), ['Ingress']);
+  assert.deepEqual(types({ egress: [{ action: 'Allow' }] }), ['Egress']);
+  assert.deepEqual(types({ ingress: [{ action: 'Allow' }], egress: [{ action: 'Deny' }] }), [
+    'Ingress',
+    'Egress',
+  ]);
+  assert.deepEqual(types({ types: ['Egress'], ingress: [{ action: 'Allow' }] }), ['Egress']);
+  assert.deepEqual(types({ types: [] }), []);
+  assert.deepEqual(
+    issuesOf(() => validateNetworkPolicy(policy({ types: ['Ingress', 'Ingress'] }))),
+    ['spec.types: lists a type twice'],
+  );
+});
+
+test('rules: protocols by name or number, ports, ranges and named ports, ICMP, ipVersion, service accounts', () => {
+  const p = validateResource(
+    policy(
+      {
+        order: 10.5,
+        selector: "app == 'db'",
+        namespaceSelector: "ns == 'x'",
+        serviceAccountSelector: "role == 'api'",
+        ingress: [
+          {
+            action: 'Allow',
+            protocol: 'tcp',
+            destination: { ports: [80, '81', '8080:8090', 'serve-80-tcp'] },
+          },
+          { action: 'Deny', protocol: 17, notProtocol: 'TCP', source: { notPorts: ['1:1023'] } },
+          { action: 'Log', protocol: 'ICMP', icmp: { type: 8, code: 0 }, ipVersion: 4 },
+          { action: 'Pass', protocol: 'ICMPv6', notICMP: { type: 128 } },
+          {
+            action: 'Allow',
+            source: {
+              nets: ['10.1.0.0/16'],
+              notNets: ['10.1.2.0/24'],
+              notSelector: 'has(x)',
+              serviceAccounts: { names: ['default'], selector: "team == 'a'" },
+            },
+            metadata: { annotations: { why: 'because' } },
+          },
+        ],
+      },
+      'GlobalNetworkPolicy',
+    ),
+  );
+  assert.equal(p.kind, 'GlobalNetworkPolicy');
+  const spec = p.spec as import('../src/index.js').PolicySpec;
+  assert.equal(spec.order, 10.5);
+  assert.equal(spec.namespaceSelector, "ns == 'x'");
+  assert.equal(spec.serviceAccountSelector, "role == 'api'");
+  assert.deepEqual(spec.ingress[0], {
+    action: 'Allow',
+    protocol: 'TCP',
+    source: {},
+    destination: { ports: [80, 81, '8080:8090', 'serve-80-tcp'] },
+  });
+  assert.equal(spec.ingress[1]?.protocol, 17);
+  assert.equal(spec.ingress[1]?.notProtocol, 'TCP');
+  assert.deepEqual(spec.ingress[2]?.icmp, { type: 8, code: 0 });
+  assert.deepEqual(spec.ingress[3]?.notICMP, { type: 128 });
+  assert.deepEqual(spec.ingress[4]?.source.serviceAccounts, { names: ['default'], selector: "team == 'a'" });
+  assert.deepEqual(spec.ingress[4]?.metadata, { annotations: { why: 'because' } });
+  // The validated form validates again to itself (it is what the store writes and reads back).
+  assert.deepEqual(validateResource(p), p);
+
+  assert.deepEqual(
+    issuesOf(() =>
+      validateNetworkPolicy(
+        policy({
+          order: 'first',
+          ingress: [
+            { action: 'Allow', protocol: 'HTTP' },
+            { action: 'Allow', protocol: 'TCP', destination: { ports: [70000, '90:80', 'Web', true] } },
+            { action: 'Allow', protocol: 'UDP', icmp: { type: 8 } },
+            { action: 'Allow', protocol: 'ICMP', icmp: { code: 1 }, ipVersion: 6 },
+            { action: 'Allow', ipVersion: 6, source: { nets: ['10.0.0.0/8'] } },
+            { action: 'Allow', source: { selector: 'a ==' } },
+          ],
+        }),
+      ),
+    ),
+    [
+      'spec.ingress[0].protocol: "HTTP" is not a protocol (TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or a number 1-255)',
+      'spec.ingress[1].destination.ports[0]: 70000 is not a port: a number 0-65535, a range like "8080:8090" or a port name (1-15 lower-case letters, digits and "-")',
+      'spec.ingress[1].destination.ports[1]: "90:80" is not a port: a number 0-65535, a range like "8080:8090" or a port name (1-15 lower-case letters, digits and "-")',
+      'spec.ingress[1].destination.ports[2]: "Web" is not a port: a number 0-65535, a range like "8080:8090" or a port name (1-15 lower-case letters, digits and "-")',
+      'spec.ingress[1].destination.ports[3]: true is not a port: a number 0-65535, a range like "8080:8090" or a port name (1-15 lower-case letters, digits and "-")',
+      'spec.ingress[2].protocol: must be ICMP or ICMPv6 when icmp or notICMP is given',
+      'spec.ingress[3].icmp.code: needs a type',
+      'spec.ingress[3].ipVersion: must be 4 (or absent) with protocol ICMP',
+      'spec.ingress[4].source.nets[0]: "10.0.0.0/8" is not an IPv6 network, as the rule\'s ipVersion requires',
+      'spec.ingress[5].source.selector: "a ==" is not a valid selector: expected a quoted value at end',
+      'spec.order: "first" is not a number',
+    ],
+  );
+  // namespaceSelector on a namespaced NetworkPolicy's spec is not a field it has.
+  assert.deepEqual(
+    issuesOf(() => validateNetworkPolicy(policy({ namespaceSelector: 'all()' }))),
+    ['spec.namespaceSelector: is not a known field'],
   );
 });

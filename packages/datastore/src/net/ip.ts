@@ -125,6 +125,43 @@ export function parseCidr(s: string, opts: { strict?: boolean } = {}): Cidr | un
   return { family: ip.family, address: network, prefixLength: len };
 }
 
+/**
+ * What is wrong with a CIDR string, in words ("octet 300 out of range (0-255)", "prefix length
+ * 33 over 32", "host bits set: ..."), or undefined when `parseCidr` accepts it.
+ */
+export function cidrProblem(s: string, opts: { strict?: boolean } = {}): string | undefined {
+  const slash = s.indexOf('/');
+  const addr = slash < 0 ? s : s.slice(0, slash);
+  const ip = parseIp(addr);
+  if (!ip) return addressProblem(addr, addr === s);
+  const bits = familyBits(ip.family);
+  if (slash >= 0) {
+    const lenText = s.slice(slash + 1);
+    if (!/^\d+$/.test(lenText)) return `prefix length ${JSON.stringify(lenText)} is not a number`;
+    if (Number(lenText) > bits) return `prefix length ${Number(lenText)} over ${bits}`;
+  }
+  const c = parseCidr(s)!;
+  if (opts.strict && c.address !== ip.value) {
+    const host = formatIp({ family: ip.family, value: ip.value & ~mask(ip.family, c.prefixLength) });
+    return `host bits set (${host} beyond the /${c.prefixLength}; the network is ${formatCidr(c)})`;
+  }
+  return undefined;
+}
+
+function addressProblem(addr: string, whole: boolean): string {
+  if (addr === '') return 'no address';
+  if (/^[\d.]+$/.test(addr)) {
+    const octets = addr.split('.');
+    if (octets.length !== 4) return `an IPv4 address has 4 octets, not ${octets.length}`;
+    for (const o of octets) {
+      if (o === '') return 'an empty octet';
+      if (Number(o) > 255) return `octet ${o} out of range (0-255)`;
+      if (o.length > 1 && o.startsWith('0')) return `octet ${o} has a leading zero (ambiguous: octal?)`;
+    }
+  }
+  return whole ? 'not an IPv4 or IPv6 address' : `${JSON.stringify(addr)} is not an IPv4 or IPv6 address`;
+}
+
 export function formatCidr(c: Cidr): string {
   return `${formatIp({ family: c.family, value: c.address })}/${c.prefixLength}`;
 }

@@ -1,22 +1,68 @@
 import { type FieldIssue, ValidationError } from '../errors.js';
-import { canonicalCidr, parseCidr, parseIp } from '../net/ip.js';
+import { canonicalCidr, cidrProblem, parseCidr, parseIp } from '../net/ip.js';
 
 /**
  * A small field checker: every check takes a dotted path (`spec.ingress[0].ports[1]`),
  * records an issue naming that path when the value is wrong, and returns the value
  * (possibly normalized) so the caller can build the validated resource in one pass.
+ *
+ * Strict by construction: every path a check reads becomes known, and `done()` reports
+ * every field of the input that no check read ("spec.natOutgoin: is not a known field
+ * (did you mean natOutgoing?)"), so a typo is an error instead of a silently lost intent.
+ * Free-form maps (labels, annotations, Kubernetes bookkeeping) are declared `opaque`.
  */
 export class Fields {
   readonly issues: FieldIssue[] = [];
+  private readonly known = new Set<string>();
+  private readonly opaquePaths = new Set<string>();
 
   constructor(
     readonly kind: string,
     private readonly root: unknown,
   ) {}
 
-  /** Throws a ValidationError if any check failed. */
+  /** Reports unknown fields, then throws a ValidationError if any check failed. */
   done(): void {
+    this.reportUnknown(this.root, '');
     if (this.issues.length > 0) throw new ValidationError(this.kind, this.issues);
+  }
+
+  /** Marks a path known whose content is free-form (not checked field by field). */
+  opaque(path: string): unknown {
+    const v = this.get(path);
+    this.opaquePaths.add(path);
+    return v;
+  }
+
+  private reportUnknown(v: unknown, path: string): void {
+    if (this.opaquePaths.has(path) || v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) {
+      for (const [i, item] of v.entries()) this.reportUnknown(item, `${path}[${i}]`);
+      return;
+    }
+    for (const [k, child] of Object.entries(v)) {
+      const p = path === '' ? k : `${path}.${k}`;
+      if (this.known.has(p)) this.reportUnknown(child, p);
+      else this.fail(p, `is not a known field${this.suggestion(path, k)}`);
+    }
+  }
+
+  /** " (did you mean natOutgoing?)" when a known sibling is one or two edits away. */
+  private suggestion(parent: string, key: string): string {
+    const prefix = parent === '' ? '' : `${parent}.`;
+    let best: string | undefined;
+    let bestDistance = 3;
+    for (const p of this.known) {
+      if (!p.startsWith(prefix)) continue;
+      const rest = p.slice(prefix.length);
+      if (rest === '' || /[.[]/.test(rest)) continue;
+      const d = rest.toLowerCase() === key.toLowerCase() ? 0 : editDistance(rest, key, bestDistance);
+      if (d < bestDistance) {
+        best = rest;
+        bestDistance = d;
+      }
+    }
+    return best === undefined ? '' : ` (did you mean ${best}?)`;
   }
 
   fail(field: string, message: string): undefined {
@@ -26,8 +72,14 @@ export class Fields {
 
   get(path: string): unknown {
     let cur: unknown = this.root;
+    let at = '';
     for (const part of path.split(/\.|(?=\[)/)) {
-      if (cur === undefined || cur === null) return undefined;
+      at = at === '' || part.startsWith('[') ? `${at}${part}` : `${at}.${part}`;
+      this.known.add(at);
+      if (cur === undefined || cur === null) {
+        cur = undefined;
+        continue;
+      }
       const idx = /^\[(\d+)\]$/.exec(part);
       if (idx) cur = Array.isArray(cur) ? cur[Number(idx[1])] : undefined;
       else cur = typeof cur === 'object' ? (cur as Record<string, unknown>)[part] : undefined;
@@ -116,12 +168,9 @@ export class Fields {
   ): string | undefined {
     const s = this.string(path, { required: opts.required });
     if (s === undefined) return undefined;
-    const c = parseCidr(s, { strict: opts.strict });
-    if (!c)
-      return this.fail(
-        path,
-        `${show(s)} is not a valid CIDR${opts.strict ? ' (host bits must be zero)' : ''}`,
-      );
+    const problem = cidrProblem(s, { strict: opts.strict });
+    if (problem) return this.fail(path, `${show(s)} is not a valid CIDR: ${problem}`);
+    const c = parseCidr(s)!;
     if (opts.family && c.family !== opts.family)
       return this.fail(path, `${show(s)} is not an IPv${opts.family} CIDR`);
     return canonicalCidr(s);
@@ -136,6 +185,7 @@ export class Fields {
   /** A string→string map such as labels. */
   stringMap(path: string): Record<string, string> | undefined {
     const o = this.object(path);
+    this.opaquePaths.add(path);
     if (!o) return undefined;
     for (const [k, v] of Object.entries(o)) {
       if (!LABEL_KEY.test(k)) this.fail(`${path}.${k}`, 'is not a valid label key');
@@ -145,6 +195,21 @@ export class Fields {
     }
     return o as Record<string, string>;
   }
+}
+
+/** Levenshtein distance, giving up (returning `limit`) once it reaches `limit`. */
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) >= limit) return limit;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    if (Math.min(...cur) >= limit) return limit;
+    prev = cur;
+  }
+  return Math.min(prev[b.length]!, limit);
 }
 
 /** JSON text of a value for error messages, shortened. */

@@ -63,6 +63,7 @@ export function validateNode(raw: unknown): Node {
     ipv4IPIPTunnelAddr: f.ip('spec.ipv4IPIPTunnelAddr'),
   });
   const status = f.object('status') as NodeStatus | undefined;
+  f.opaque('status');
   f.done();
   const node: Node = { kind: 'Node', apiVersion: 'tricolor.dev/v1', metadata, spec };
   if (status) node.status = status;

@@ -1,6 +1,6 @@
 import { Fields } from './fields.js';
-import { type Rule, rules } from './networkpolicy.js';
 import { checkEnvelope, compact, type Resource } from './resource.js';
+import { type Rule, rules } from './rule.js';
 
 /**
  * A profile: labels its endpoints inherit and rules that decide when no policy does (Calico's
@@ -25,6 +25,7 @@ export const serviceAccountProfileName = (namespace: string, serviceAccount: str
 export function validateProfile(raw: unknown): Profile {
   const f = new Fields('Profile', raw);
   const metadata = checkEnvelope(f, 'Profile', false);
+  f.object('spec');
   const spec = compact<ProfileSpec>({
     labelsToApply: { ...(f.stringMap('spec.labelsToApply') ?? {}) },
     ingress: rules(f, 'spec.ingress'),

@@ -45,6 +45,10 @@ export function checkEnvelope(f: Fields, kind: string, namespaced: boolean): Met
   if (!namespaced && namespace) f.fail('metadata.namespace', `must be empty: ${kind} is not namespaced`);
   const labels = f.stringMap('metadata.labels');
   const annotations = f.object('metadata.annotations') as Record<string, string> | undefined;
+  f.opaque('metadata.annotations');
+  // Kubernetes bookkeeping a resource may carry when it comes from kubectl or an API server
+  // (`get -o yaml` output applied back): known, not ours to check, not stored.
+  for (const key of KUBERNETES_METADATA) f.opaque(`metadata.${key}`);
   const md: Metadata = { name };
   if (namespace) md.namespace = namespace;
   if (labels) md.labels = { ...labels };
@@ -55,6 +59,17 @@ export function checkEnvelope(f: Fields, kind: string, namespaced: boolean): Met
   }
   return md;
 }
+
+const KUBERNETES_METADATA = [
+  'generation',
+  'managedFields',
+  'ownerReferences',
+  'finalizers',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'generateName',
+  'selfLink',
+] as const;
 
 /** Copies the keys whose values are not undefined, so validated specs carry no undefined members. */
 export function compact<T extends object>(o: T): T {
