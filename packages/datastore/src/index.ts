@@ -35,7 +35,7 @@ export * from './net/ip.js';
 export * from './resources/bgpconfiguration.js';
 export * from './resources/bgppeer.js';
 export * from './resources/felixconfiguration.js';
-export { Fields, show } from './resources/fields.js';
+export { DNS_SUBDOMAIN, Fields, LABEL_KEY, show } from './resources/fields.js';
 export * from './resources/ippool.js';
 export * from './resources/networkpolicy.js';
 export * from './resources/node.js';
