@@ -48,7 +48,13 @@ export interface PacketEndInfo {
 }
 
 export interface Explanation {
-  packet: { protocol: string; source: string; destination: string; port?: number; icmp?: { type: number; code: number } };
+  packet: {
+    protocol: string;
+    source: string;
+    destination: string;
+    port?: number;
+    icmp?: { type: number; code: number };
+  };
   source: PacketEndInfo;
   destination: PacketEndInfo;
   /** The source endpoint's egress (absent when the source is no endpoint of the cluster). */
@@ -111,7 +117,11 @@ export function evaluateDirection(
       const hit: RuleHit = { profile: prof.name, index: r.index, action: r.action };
       if (r.action === 'Log') logged.push(hit);
       else if (r.action === 'Pass') break;
-      else return done(passedBy ? { by: 'profile', rule: hit, passedBy } : { by: 'profile', rule: hit }, r.action);
+      else
+        return done(
+          passedBy ? { by: 'profile', rule: hit, passedBy } : { by: 'profile', rule: hit },
+          r.action,
+        );
     }
   }
   return done(passedBy ? { by: 'end-of-profiles', passedBy } : { by: 'end-of-profiles' }, 'Deny');
@@ -126,7 +136,11 @@ export function explain(model: PolicyModel, packet: Packet): Explanation {
   const srcEndpoint = model.endpointByAddress(packet.source);
   const dstEndpoint = model.endpointByAddress(packet.destination);
   const source: PacketEnd = { address: packet.source, endpoint: srcEndpoint, port: packet.sourcePort };
-  const destination: PacketEnd = { address: packet.destination, endpoint: dstEndpoint, port: packet.destinationPort };
+  const destination: PacketEnd = {
+    address: packet.destination,
+    endpoint: dstEndpoint,
+    port: packet.destinationPort,
+  };
   const out: Explanation = {
     packet: {
       protocol: protocolName(packet.protocol),

@@ -1,6 +1,6 @@
 export {
-  type DirectionExplanation,
   type Decision,
+  type DirectionExplanation,
   type EndpointInfo,
   type Explanation,
   evaluateDirection,

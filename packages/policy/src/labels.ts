@@ -41,7 +41,8 @@ export function effectiveLabels(
   }
   const namespace = endpoint.metadata.namespace;
   if (namespace) out[NAMESPACE_LABEL_PREFIX + NAME_LABEL] = namespace;
-  if (endpoint.spec.serviceAccountName) out[SERVICE_ACCOUNT_LABEL_PREFIX + NAME_LABEL] = endpoint.spec.serviceAccountName;
+  if (endpoint.spec.serviceAccountName)
+    out[SERVICE_ACCOUNT_LABEL_PREFIX + NAME_LABEL] = endpoint.spec.serviceAccountName;
   Object.assign(out, endpoint.metadata.labels ?? {});
   return out;
 }

@@ -1,4 +1,4 @@
-import { protocolNumber, type IcmpMatch, parsePort, type Port } from '@tricolor/datastore';
+import { type IcmpMatch, type Port, parsePort, protocolNumber } from '@tricolor/datastore';
 import { inNets, type ModelEndpoint } from './model.js';
 import type { NormalizedRule, NormalizedSide } from './normalize.js';
 import { hasPorts, isIcmp, type Packet } from './packet.js';
@@ -29,15 +29,27 @@ function portInList(ports: readonly Port[], end: PacketEnd, protocol: number): b
   });
 }
 
-function sideMatches(side: NormalizedSide, end: PacketEnd, protocol: number, selectors: SelectorCache): boolean {
+function sideMatches(
+  side: NormalizedSide,
+  end: PacketEnd,
+  protocol: number,
+  selectors: SelectorCache,
+): boolean {
   if (side.nets && !inNets(end.address, side.nets)) return false;
   if (side.notNets && inNets(end.address, side.notNets)) return false;
   if (side.selector !== undefined && !(end.endpoint && selectors.matches(side.selector, end.endpoint.labels)))
     return false;
-  if (side.notSelector !== undefined && end.endpoint && selectors.matches(side.notSelector, end.endpoint.labels))
+  if (
+    side.notSelector !== undefined &&
+    end.endpoint &&
+    selectors.matches(side.notSelector, end.endpoint.labels)
+  )
     return false;
   if (side.ports && !(hasPorts(protocol) && portInList(side.ports, end, protocol))) return false;
-  if (side.notPorts && !(hasPorts(protocol) && end.port !== undefined && !portInList(side.notPorts, end, protocol)))
+  if (
+    side.notPorts &&
+    !(hasPorts(protocol) && end.port !== undefined && !portInList(side.notPorts, end, protocol))
+  )
     return false;
   return true;
 }

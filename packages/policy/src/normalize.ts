@@ -11,7 +11,12 @@ import {
   type RuleAction,
   type SelectorNode,
 } from '@tricolor/datastore';
-import { NAME_LABEL, NAMESPACE_LABEL, NAMESPACE_LABEL_PREFIX, SERVICE_ACCOUNT_LABEL_PREFIX } from './labels.js';
+import {
+  NAME_LABEL,
+  NAMESPACE_LABEL,
+  NAMESPACE_LABEL_PREFIX,
+  SERVICE_ACCOUNT_LABEL_PREFIX,
+} from './labels.js';
 import { andSelectors, canonicalize, prefixSelector, printSelector } from './selectors.js';
 
 /** Names a policy: kind, namespace (NetworkPolicy only) and name. */
@@ -70,17 +75,25 @@ function normalizeSide(e: EntityRule, namespace: string | undefined): Normalized
   if (e.selector !== undefined) parts.push(parseSelector(e.selector));
   if (e.namespaceSelector !== undefined)
     parts.push(prefixSelector(parseSelector(e.namespaceSelector), NAMESPACE_LABEL_PREFIX));
-  else if (namespace !== undefined && (e.selector !== undefined || e.notSelector !== undefined || e.serviceAccounts))
+  else if (
+    namespace !== undefined &&
+    (e.selector !== undefined || e.notSelector !== undefined || e.serviceAccounts)
+  )
     parts.push(equals(NAMESPACE_LABEL, namespace));
   if (e.serviceAccounts?.names)
-    parts.push({ op: 'in', label: SERVICE_ACCOUNT_LABEL_PREFIX + NAME_LABEL, values: e.serviceAccounts.names });
+    parts.push({
+      op: 'in',
+      label: SERVICE_ACCOUNT_LABEL_PREFIX + NAME_LABEL,
+      values: e.serviceAccounts.names,
+    });
   if (e.serviceAccounts?.selector !== undefined)
     parts.push(prefixSelector(parseSelector(e.serviceAccounts.selector), SERVICE_ACCOUNT_LABEL_PREFIX));
   const side: NormalizedSide = {};
   if (e.nets) side.nets = e.nets;
   if (e.notNets) side.notNets = e.notNets;
   if (parts.length > 0) side.selector = printSelector(andSelectors(parts));
-  if (e.notSelector !== undefined) side.notSelector = printSelector(canonicalize(parseSelector(e.notSelector)));
+  if (e.notSelector !== undefined)
+    side.notSelector = printSelector(canonicalize(parseSelector(e.notSelector)));
   if (e.ports) side.ports = e.ports;
   if (e.notPorts) side.notPorts = e.notPorts;
   return side;

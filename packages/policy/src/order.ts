@@ -27,6 +27,7 @@ export function activePolicies(
   selectors: SelectorCache,
 ): NormalizedPolicy[] {
   const out: NormalizedPolicy[] = [];
-  for (const p of policies) if (p.types.includes(direction) && selectors.matches(p.selector, labels)) out.push(p);
+  for (const p of policies)
+    if (p.types.includes(direction) && selectors.matches(p.selector, labels)) out.push(p);
   return out.sort(comparePolicies);
 }

@@ -51,17 +51,27 @@ export function makePacket(spec: PacketSpec): Packet {
     if (!Number.isInteger(v) || v < 0 || v > 65535) throw new Error(`${key}: ${v} is not a port (0-65535)`);
   }
   if (hasPorts(protocol)) {
-    if (spec.port === undefined) throw new Error(`a ${spec.protocol ?? 'TCP'} packet needs a destination port`);
+    if (spec.port === undefined)
+      throw new Error(`a ${spec.protocol ?? 'TCP'} packet needs a destination port`);
     p.destinationPort = spec.port;
     if (spec.sourcePort !== undefined) p.sourcePort = spec.sourcePort;
   }
   if (isIcmp(protocol)) {
-    if (protocol === ICMP && source.family !== 4) throw new Error('ICMP is IPv4; use ICMPv6 for IPv6 addresses');
-    if (protocol === ICMPV6 && source.family !== 6) throw new Error('ICMPv6 is IPv6; use ICMP for IPv4 addresses');
+    if (protocol === ICMP && source.family !== 4)
+      throw new Error('ICMP is IPv4; use ICMPv6 for IPv6 addresses');
+    if (protocol === ICMPV6 && source.family !== 6)
+      throw new Error('ICMPv6 is IPv6; use ICMP for IPv4 addresses');
     p.icmp = { type: spec.icmpType ?? (protocol === ICMP ? 8 : 128), code: spec.icmpCode ?? 0 };
   }
   return p;
 }
 
-const NAMES: Record<number, string> = { 6: 'TCP', 17: 'UDP', 1: 'ICMP', 58: 'ICMPv6', 132: 'SCTP', 136: 'UDPLite' };
+const NAMES: Record<number, string> = {
+  6: 'TCP',
+  17: 'UDP',
+  1: 'ICMP',
+  58: 'ICMPv6',
+  132: 'SCTP',
+  136: 'UDPLite',
+};
 export const protocolName = (n: number): string => NAMES[n] ?? String(n);

@@ -10,9 +10,8 @@ function directionLines(d: DirectionExplanation): string[] {
   if (d.policies.length === 0) lines.push('  policies: none apply');
   else {
     lines.push('  policies, in order:');
-    d.policies.forEach((p, i) =>
-      lines.push(`    ${i + 1}. ${policyRefText(p)}  (${p.kind}, order ${p.order ?? 'none (last)'})`),
-    );
+    for (const [i, p] of d.policies.entries())
+      lines.push(`    ${i + 1}. ${policyRefText(p)}  (${p.kind}, order ${p.order ?? 'none (last)'})`);
   }
   const profiles = d.profiles.map((p) => (p.absent ? `${p.name} (absent)` : p.name));
   lines.push(`  profiles: ${profiles.length > 0 ? profiles.join(', ') : 'none'}`);

@@ -14,7 +14,12 @@ test('label selectors convert as Calico converts them', () => {
     ['empty namespace selector', {}, 'namespace', 'all()'],
     ['nil pod selector', undefined, 'pod', K8S],
     ['nil namespace selector', undefined, 'namespace', ''],
-    ['DoesNotExist', { matchExpressions: [{ key: 'toast', operator: 'DoesNotExist' }] }, 'namespace', '! has(toast)'],
+    [
+      'DoesNotExist',
+      { matchExpressions: [{ key: 'toast', operator: 'DoesNotExist' }] },
+      'namespace',
+      '! has(toast)',
+    ],
     ['Exists', { matchExpressions: [{ key: 'toast', operator: 'Exists' }] }, 'namespace', 'has(toast)'],
     [
       'In',
@@ -72,7 +77,8 @@ test('policy envelope: knp.default.<name>, same namespace, order 1000, pod selec
 });
 
 test('policy types: as given; defaulted as the API server does (Ingress, plus Egress with egress rules)', () => {
-  const types = (spec: Record<string, unknown>) => convertKubernetesNetworkPolicy(knp({ podSelector: {}, ...spec })).spec.types;
+  const types = (spec: Record<string, unknown>) =>
+    convertKubernetesNetworkPolicy(knp({ podSelector: {}, ...spec })).spec.types;
   assert.deepEqual(types({ policyTypes: ['Egress'] }), ['Egress']);
   assert.deepEqual(types({ policyTypes: ['Egress', 'Ingress'] }), ['Ingress', 'Egress']);
   assert.deepEqual(types({}), ['Ingress']);
@@ -80,7 +86,9 @@ test('policy types: as given; defaulted as the API server does (Ingress, plus Eg
   assert.deepEqual(types({ egress: [{}] }), ['Ingress', 'Egress']);
   assert.deepEqual(types({ ingress: [{}] }), ['Ingress']);
   // A default-deny egress policy: Egress, no rules at all.
-  const deny = convertKubernetesNetworkPolicy(knp({ podSelector: {}, policyTypes: ['Egress'] }, 'test-policy'));
+  const deny = convertKubernetesNetworkPolicy(
+    knp({ podSelector: {}, policyTypes: ['Egress'] }, 'test-policy'),
+  );
   assert.equal(deny.metadata.name, 'knp.default.test-policy');
   assert.equal(deny.spec.selector, K8S);
   assert.deepEqual([deny.spec.ingress, deny.spec.egress, deny.spec.types], [[], [], ['Egress']]);
@@ -96,7 +104,10 @@ test('rules: one per protocol (sorted) and peer, ports merged per protocol, TCP 
             { port: 90, protocol: 'UDP' },
             { port: 80, protocol: 'TCP' },
           ],
-          from: [{ podSelector: { matchLabels: { k: 'v' } } }, { podSelector: { matchLabels: { k2: 'v2' } } }],
+          from: [
+            { podSelector: { matchLabels: { k: 'v' } } },
+            { podSelector: { matchLabels: { k2: 'v2' } } },
+          ],
         },
       ],
       policyTypes: ['Ingress'],
@@ -133,7 +144,10 @@ test('rules: one per protocol (sorted) and peer, ports merged per protocol, TCP 
   ]);
   // An empty port entry means TCP on every port; a port without number makes the protocol all-ports.
   const r = convertKubernetesNetworkPolicy(
-    knp({ podSelector: {}, ingress: [{ ports: [{}] }, { ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'UDP' }] }] }),
+    knp({
+      podSelector: {},
+      ingress: [{ ports: [{}] }, { ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'UDP' }] }],
+    }),
   );
   assert.deepEqual(r.spec.ingress, [
     { action: 'Allow', protocol: 'TCP', source: {}, destination: {} },
@@ -143,16 +157,22 @@ test('rules: one per protocol (sorted) and peer, ports merged per protocol, TCP 
 
 test('peers: podSelector, namespaceSelector (nil, empty, set), both, ipBlock with except', () => {
   const ingressOf = (from: unknown[]) =>
-    convertKubernetesNetworkPolicy(knp({ podSelector: { matchLabels: { label: 'value' } }, ingress: [{ from }] })).spec
-      .ingress;
-  assert.deepEqual(ingressOf([{ namespaceSelector: { matchLabels: { namespaceRole: 'dev', namespaceFoo: 'bar' } } }]), [
-    {
-      action: 'Allow',
-      source: { selector: K8S, namespaceSelector: "namespaceFoo == 'bar' && namespaceRole == 'dev'" },
-      destination: {},
-    },
+    convertKubernetesNetworkPolicy(
+      knp({ podSelector: { matchLabels: { label: 'value' } }, ingress: [{ from }] }),
+    ).spec.ingress;
+  assert.deepEqual(
+    ingressOf([{ namespaceSelector: { matchLabels: { namespaceRole: 'dev', namespaceFoo: 'bar' } } }]),
+    [
+      {
+        action: 'Allow',
+        source: { selector: K8S, namespaceSelector: "namespaceFoo == 'bar' && namespaceRole == 'dev'" },
+        destination: {},
+      },
+    ],
+  );
+  assert.deepEqual(ingressOf([{ podSelector: {} }]), [
+    { action: 'Allow', source: { selector: K8S }, destination: {} },
   ]);
-  assert.deepEqual(ingressOf([{ podSelector: {} }]), [{ action: 'Allow', source: { selector: K8S }, destination: {} }]);
   assert.deepEqual(ingressOf([{ namespaceSelector: { matchLabels: {} } }]), [
     { action: 'Allow', source: { selector: K8S, namespaceSelector: 'all()' }, destination: {} },
   ]);
@@ -174,28 +194,42 @@ test('peers: podSelector, namespaceSelector (nil, empty, set), both, ipBlock wit
       },
     ],
   );
-  assert.deepEqual(ingressOf([{ ipBlock: { cidr: '192.168.0.0/16', except: ['192.168.3.0/24', '192.168.4.0/24'] } }]), [
-    {
-      action: 'Allow',
-      source: { nets: ['192.168.0.0/16'], notNets: ['192.168.3.0/24', '192.168.4.0/24'] },
-      destination: {},
-    },
-  ]);
+  assert.deepEqual(
+    ingressOf([{ ipBlock: { cidr: '192.168.0.0/16', except: ['192.168.3.0/24', '192.168.4.0/24'] } }]),
+    [
+      {
+        action: 'Allow',
+        source: { nets: ['192.168.0.0/16'], notNets: ['192.168.3.0/24', '192.168.4.0/24'] },
+        destination: {},
+      },
+    ],
+  );
   // Egress peers land on the destination, beside the ports.
   const e = convertKubernetesNetworkPolicy(
     knp({
       podSelector: {},
-      egress: [{ to: [{ ipBlock: { cidr: '10.0.0.5/8' } }], ports: [{ protocol: 'TCP', port: 32000, endPort: 32768 }] }],
+      egress: [
+        {
+          to: [{ ipBlock: { cidr: '10.0.0.5/8' } }],
+          ports: [{ protocol: 'TCP', port: 32000, endPort: 32768 }],
+        },
+      ],
       policyTypes: ['Egress'],
     }),
   );
   assert.deepEqual(e.spec.egress, [
-    { action: 'Allow', protocol: 'TCP', source: {}, destination: { nets: ['10.0.0.0/8'], ports: ['32000:32768'] } },
+    {
+      action: 'Allow',
+      protocol: 'TCP',
+      source: {},
+      destination: { nets: ['10.0.0.0/8'], ports: ['32000:32768'] },
+    },
   ]);
 });
 
 test('empty versus missing: from/to/ports empty or absent mean everything; no rules mean nothing', () => {
-  const conv = (spec: Record<string, unknown>) => convertKubernetesNetworkPolicy(knp({ podSelector: {}, ...spec })).spec;
+  const conv = (spec: Record<string, unknown>) =>
+    convertKubernetesNetworkPolicy(knp({ podSelector: {}, ...spec })).spec;
   const allowAll = [{ action: 'Allow', source: {}, destination: {} }];
   assert.deepEqual(conv({ ingress: [{}] }).ingress, allowAll);
   assert.deepEqual(conv({ ingress: [{ from: [] }] }).ingress, allowAll);
@@ -236,7 +270,9 @@ test('input is validated strictly: unknown spec fields named, Kubernetes metadat
     status: {},
   });
   assert.equal(ok.metadata.name, 'knp.default.p');
-  assert.deepEqual(issues(knp({ podSelector: {}, ingres: [{}] })), ['spec.ingres: is not a known field (did you mean ingress?)']);
+  assert.deepEqual(issues(knp({ podSelector: {}, ingres: [{}] })), [
+    'spec.ingres: is not a known field (did you mean ingress?)',
+  ]);
   assert.deepEqual(
     issues(
       knp({
@@ -244,7 +280,13 @@ test('input is validated strictly: unknown spec fields named, Kubernetes metadat
         ingress: [
           {
             from: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['11.0.0.0/16'] }, podSelector: {} }, {}],
-            ports: [{ port: 'HTTP' }, { port: 70000 }, { port: 'web', endPort: 90 }, { protocol: 'ICMP' }, { port: 80, endPort: 79 }],
+            ports: [
+              { port: 'HTTP' },
+              { port: 70000 },
+              { port: 'web', endPort: 90 },
+              { protocol: 'ICMP' },
+              { port: 80, endPort: 79 },
+            ],
           },
         ],
         policyTypes: ['Ingress', 'Sideways'],
@@ -264,7 +306,12 @@ test('input is validated strictly: unknown spec fields named, Kubernetes metadat
     ],
   );
   assert.deepEqual(
-    issues({ apiVersion: 'networking.k8s.io/v1beta1', kind: 'NetworkPolicy', metadata: { name: 'p' }, spec: {} }),
+    issues({
+      apiVersion: 'networking.k8s.io/v1beta1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'p' },
+      spec: {},
+    }),
     [
       'apiVersion: must be networking.k8s.io/v1',
       'metadata.namespace: is required',

@@ -1,4 +1,12 @@
-import { cidrContains, DNS_SUBDOMAIN, Fields, LABEL_KEY, PORT_NAME, parseCidr, show } from '@tricolor/datastore';
+import {
+  cidrContains,
+  DNS_SUBDOMAIN,
+  Fields,
+  LABEL_KEY,
+  PORT_NAME,
+  parseCidr,
+  show,
+} from '@tricolor/datastore';
 import {
   type IPBlock,
   KUBERNETES_NETWORK_POLICY_API_VERSION,
@@ -40,8 +48,7 @@ function labelSelector(f: Fields, path: string): LabelSelector | undefined {
       const at = `${path}.matchExpressions[${i}]`;
       f.object(at, true);
       const key = f.string(`${at}.key`, { required: true }) ?? '';
-      if (key && !validLabelKey(key))
-        f.fail(`${at}.key`, `${show(key)} is not a valid label key`);
+      if (key && !validLabelKey(key)) f.fail(`${at}.key`, `${show(key)} is not a valid label key`);
       const operator = (f.string(`${at}.operator`, { required: true, oneOf: OPERATORS }) ??
         'Exists') as LabelSelectorRequirement['operator'];
       const values = f.stringList(`${at}.values`);
@@ -111,11 +118,15 @@ function ports(f: Fields, path: string): NetworkPolicyPort[] | undefined {
     if (protocol) p.protocol = protocol as NetworkPolicyPort['protocol'];
     const port = f.get(`${at}.port`);
     if (typeof port === 'number') {
-      if (!Number.isInteger(port) || port < 1 || port > 65535) f.fail(`${at}.port`, `${port} is not a port (1-65535)`);
+      if (!Number.isInteger(port) || port < 1 || port > 65535)
+        f.fail(`${at}.port`, `${port} is not a port (1-65535)`);
       else p.port = port;
     } else if (typeof port === 'string') {
       if (!PORT_NAME.test(port))
-        f.fail(`${at}.port`, `${show(port)} is not a port number or name (1-15 lower-case letters, digits and "-")`);
+        f.fail(
+          `${at}.port`,
+          `${show(port)} is not a port number or name (1-15 lower-case letters, digits and "-")`,
+        );
       else p.port = port;
     } else if (port !== undefined && port !== null) f.fail(`${at}.port`, `${show(port)} is not a port`);
     const endPort = f.integer(`${at}.endPort`, { min: 1, max: 65535 });
