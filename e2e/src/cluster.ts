@@ -307,10 +307,11 @@ export class Cluster {
     }
     const ip = (add.out.ips as { address: string }[])[0]!.address.split('/')[0]!;
     const pod: PodHandle = { name, namespace, node: nodeName, ns, containerId, ip };
-    this.pods.set(name, pod);
+    this.pods.set(podKey(name, namespace), pod);
     return { ...pod, addMs: add.ms };
   }
 
+  /** Deletes a pod by the key it is kept under: its name in `default`, "namespace/name" elsewhere. */
   async deletePod(name: string): Promise<void> {
     const pod = this.pods.get(name);
     if (!pod) return;
@@ -319,7 +320,7 @@ export class Cluster {
       const del = await this.cni(node, 'DEL', {
         containerId: pod.containerId,
         netns: `/var/run/netns/${pod.ns.name}`,
-        name,
+        name: pod.name,
         namespace: pod.namespace,
       });
       if (del.code !== 0) throw new Error(`CNI DEL of ${name} failed: ${JSON.stringify(del.out)}`);
@@ -444,6 +445,10 @@ export class Cluster {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** The key of a pod in `Cluster.pods`: its name in `default`, "namespace/name" elsewhere (names repeat across namespaces). */
+export const podKey = (name: string, namespace: string): string =>
+  namespace === 'default' ? name : `${namespace}/${name}`;
 
 /** Tears down a cluster left by `demo --keep`, from its state file. */
 export async function downFromState(stateFile: string): Promise<void> {

@@ -1,0 +1,162 @@
+import { readFileSync } from 'node:fs';
+import { run } from '@tricolor/testkit';
+import { Cluster, podKey } from '../cluster.js';
+import { setNamespaceLabels, syncPodEndpoint, writeServiceAccountProfile } from './actions.js';
+import { ProbeAgent } from './agent-client.js';
+import { type Case, CaseError, parseCases } from './case.js';
+import { NAMESPACES, namespaceLabels, PODS, podLabels } from './layout.js';
+import { mismatchText, probeLabel, renderMatrix } from './matrix.js';
+import { preflight } from './preflight.js';
+import { probeMatrix } from './probe.js';
+import { type CaseResult, caseMismatches, exitCode, jsonReport, summarize, summaryLine } from './report.js';
+import { runCase } from './run-case.js';
+import { settleMs, waitUntilProgrammed } from './settle.js';
+
+export interface RunnerOptions {
+  files: string[];
+  json: boolean;
+  /** Nodes of the cluster (at least 2, so some pairs cross nodes). */
+  nodes?: number;
+  out?: (text: string) => void;
+  log?: (line: string) => void;
+}
+
+/** Usage and setup errors: exit 2. */
+export class SetupError extends Error {
+  override readonly name = 'SetupError';
+}
+
+/** Reads and checks every case file before anything starts (exit 2 on the first bad one). */
+export function loadCases(files: string[]): Case[] {
+  const texts = files.map((file) => {
+    try {
+      return { file, text: readFileSync(file, 'utf8') };
+    } catch (e) {
+      throw new CaseError(`${file}: cannot be read: ${(e as Error).message}`);
+    }
+  });
+  const cases = parseCases(texts);
+  for (const c of cases) preflight(c);
+  return cases;
+}
+
+export async function kernelHasSctp(): Promise<boolean> {
+  return (await run('modprobe', ['sctp'], { allowFail: true })).code === 0;
+}
+
+interface Layout {
+  cluster: Cluster;
+  agents: Map<string, ProbeAgent>;
+  ips: Map<string, string>;
+  endpointNames: Map<string, string>;
+}
+
+/** The standard layout on a fresh cluster: 9 pods through the CNI plugin spread over the nodes, each with its agent. */
+async function bringUp(
+  nodes: number,
+  sctp: boolean,
+  log: (l: string) => void,
+  onCluster: (c: Cluster) => void,
+): Promise<Layout> {
+  let cluster: Cluster;
+  try {
+    cluster = await Cluster.up({ nodes, mode: 'mesh', log });
+  } catch (e) {
+    throw new SetupError(`the cluster did not come up: ${(e as Error).message}`);
+  }
+  onCluster(cluster);
+  const layout: Layout = { cluster, agents: new Map(), ips: new Map(), endpointNames: new Map() };
+  const nodeNames = [...cluster.nodes.keys()];
+  for (const ns of NAMESPACES) {
+    await setNamespaceLabels(cluster.ds, ns, namespaceLabels(ns));
+    await writeServiceAccountProfile(cluster.ds, ns);
+  }
+  for (const [i, pod] of PODS.entries()) {
+    const [namespace, name] = pod.split('/') as [string, string];
+    const handle = await cluster.createPod(nodeNames[i % nodeNames.length]!, name, namespace);
+    layout.ips.set(pod, handle.ip);
+    const wep = (await cluster.ds.list('WorkloadEndpoint', namespace)).items.find((w) => w.spec.pod === name);
+    if (!wep) throw new SetupError(`no WorkloadEndpoint for ${pod} after its CNI ADD`);
+    layout.endpointNames.set(pod, wep.metadata.name);
+    await syncPodEndpoint(cluster.ds, namespace, wep.metadata.name, podLabels(pod));
+    layout.agents.set(
+      pod,
+      await ProbeAgent.start(pod, cluster.pods.get(podKey(name, namespace))!.ns, { sctp }),
+    );
+    log(`${pod}: ${handle.ip} on ${handle.node}`);
+  }
+  return layout;
+}
+
+/** The conformance run of FORMAT.md section 4; resolves to the exit status. */
+export async function runConformance(opts: RunnerOptions): Promise<number> {
+  const out = opts.out ?? ((t: string) => process.stdout.write(t));
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const cases = loadCases(opts.files);
+  if (process.getuid?.() !== 0) throw new SetupError('must run as root (it creates network namespaces)');
+  const settle = settleMs();
+  const sctp = await kernelHasSctp();
+  log(
+    `netpol: ${cases.length} cases; SCTP ${sctp ? 'available' : 'not available on this kernel'}; settle ${settle} ms`,
+  );
+
+  let cluster: Cluster | undefined;
+  let agents = new Map<string, ProbeAgent>();
+  const teardown = async () => {
+    await Promise.all([...agents.values()].map((a) => a.stop().catch(() => undefined)));
+    await cluster?.down().catch((e: unknown) => log(`teardown: ${(e as Error).message}`));
+    cluster = undefined;
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`netpol: ${signal}: tearing down`);
+    void teardown().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const t0 = performance.now();
+    const layout = await bringUp(opts.nodes ?? 3, sctp, log, (c) => {
+      cluster = c;
+    });
+    agents = layout.agents;
+    log(`netpol: layout up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const results: CaseResult[] = [];
+    for (const c of cases) {
+      const tc = performance.now();
+      if (c.requires.includes('SCTP') && !sctp) {
+        log(`${c.name}: skipped (kernel has no SCTP)`);
+        results.push({ name: c.name, skipped: 'kernel has no SCTP', steps: [] });
+        continue;
+      }
+      const result = await runCase(c, {
+        ds: layout.cluster.ds,
+        pods: { all: PODS, ips: layout.ips, endpointName: (p) => layout.endpointNames.get(p)! },
+        observe: (probe) => probeMatrix(layout.agents, layout.ips, probe),
+        settle: async () => waitUntilProgrammed(await layout.cluster.ds.kv.revision(), settle),
+        onProbe: (k, step, probe, observed) => {
+          if (!opts.json)
+            out(`${renderMatrix(`${k.name}  step ${step}  ${probeLabel(probe)}`, observed, probe.expect)}\n`);
+        },
+      });
+      results.push(result);
+      const bad = caseMismatches(result);
+      if (!opts.json) {
+        if (bad.length > 0)
+          out(
+            `${c.name}: ${bad.length} mismatched cells\n${bad.map((m) => `  step ${m.step} ${m.probe}: ${mismatchText(m)}`).join('\n')}\n\n`,
+          );
+        else out(`${c.name}: no mismatches\n\n`);
+      }
+      log(`${c.name}: ${((performance.now() - tc) / 1000).toFixed(1)} s`);
+    }
+    const summary = summarize(results);
+    if (opts.json) out(jsonReport(results));
+    else out(`${summaryLine(summary)}\n`);
+    log(`netpol: ${summaryLine(summary)}; ${((performance.now() - t0) / 1000).toFixed(1)} s in all`);
+    return exitCode(summary);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await teardown();
+  }
+}
