@@ -88,6 +88,25 @@ async function bringUp(
   return layout;
 }
 
+/**
+ * Setup readiness, before any case: with no policy yet, every pod reaches every other over
+ * TCP (routes between nodes converged). Not part of any case; never uses expectations.
+ */
+async function waitReachable(layout: Layout, log: (l: string) => void, timeoutMs = 60_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const m = await probeMatrix(layout.agents, layout.ips, { protocol: 'TCP', port: 80 });
+    const down = PODS.flatMap((f) => PODS.filter((t) => !m[f]![t]).map((t) => `${f}->${t}`));
+    if (down.length === 0) return;
+    if (performance.now() > deadline)
+      throw new SetupError(
+        `the layout's pods do not all reach each other after ${timeoutMs / 1000} s: ${down.join(', ')}`,
+      );
+    log(`netpol: waiting for routes (${down.length} pairs unreachable)`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 /** The conformance run of FORMAT.md section 4; resolves to the exit status. */
 export async function runConformance(opts: RunnerOptions): Promise<number> {
   const out = opts.out ?? ((t: string) => process.stdout.write(t));
@@ -119,6 +138,7 @@ export async function runConformance(opts: RunnerOptions): Promise<number> {
       cluster = c;
     });
     agents = layout.agents;
+    await waitReachable(layout, log);
     log(`netpol: layout up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const results: CaseResult[] = [];
     for (const c of cases) {
