@@ -6,6 +6,7 @@ import {
   type NetworkPolicy,
   namespaceProfileName,
   validateResource,
+  type WorkloadEndpoint,
 } from '@tricolor/datastore';
 import { convertKubernetesNetworkPolicy, kubernetesPolicyName } from '@tricolor/policy';
 import type { Action } from './case.js';
@@ -28,6 +29,25 @@ export class ActionError extends Error {
 /** Labels the CNI plugin writes and cases never set: they stay when a pod's labels are replaced. */
 const SYSTEM_LABEL_PREFIX = 'tricolor.dev/';
 
+/** Reads a pod's endpoint, changes it and writes it back compare-and-swap, again on a conflict. */
+async function updateEndpoint(
+  ds: Store,
+  namespace: string,
+  name: string,
+  change: (wep: WorkloadEndpoint) => WorkloadEndpoint,
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const wep = await ds.get('WorkloadEndpoint', name, namespace);
+    if (!wep) throw new ActionError(`no WorkloadEndpoint ${namespace}/${name}`);
+    try {
+      await ds.update(change(wep));
+      return;
+    } catch (e) {
+      if (!(e instanceof ConflictError) || attempt >= 10) throw e;
+    }
+  }
+}
+
 /** Replaces a pod's labels with a label-only compare-and-swap update of its endpoint. */
 export async function setPodLabels(
   ds: Store,
@@ -35,21 +55,11 @@ export async function setPodLabels(
   name: string,
   labels: Record<string, string>,
 ): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    const wep = await ds.get('WorkloadEndpoint', name, namespace);
-    if (!wep) throw new ActionError(`no WorkloadEndpoint ${namespace}/${name}`);
+  await updateEndpoint(ds, namespace, name, (wep) => {
     const kept = Object.entries(wep.metadata.labels ?? {}).filter(([k]) => k.startsWith(SYSTEM_LABEL_PREFIX));
     const user = Object.entries(labels).filter(([k]) => !k.startsWith(SYSTEM_LABEL_PREFIX));
-    try {
-      await ds.update({
-        ...wep,
-        metadata: { ...wep.metadata, labels: Object.fromEntries([...user, ...kept]) },
-      });
-      return;
-    } catch (e) {
-      if (!(e instanceof ConflictError) || attempt >= 10) throw e;
-    }
-  }
+    return { ...wep, metadata: { ...wep.metadata, labels: Object.fromEntries([...user, ...kept]) } };
+  });
 }
 
 /**
@@ -94,25 +104,16 @@ export async function syncPodEndpoint(
   name: string,
   labels: Record<string, string>,
 ): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    const wep = await ds.get('WorkloadEndpoint', name, namespace);
-    if (!wep) throw new ActionError(`no WorkloadEndpoint ${namespace}/${name}`);
-    try {
-      await ds.update({
-        ...wep,
-        metadata: { ...wep.metadata, labels: { ...labels, ...wep.metadata.labels } },
-        spec: {
-          ...wep.spec,
-          ports: NAMED_PORTS.map((p) => ({ ...p })),
-          serviceAccountName: 'default',
-          profiles: [namespaceProfileName(namespace), `ksa.${namespace}.default`],
-        },
-      });
-      return;
-    } catch (e) {
-      if (!(e instanceof ConflictError) || attempt >= 10) throw e;
-    }
-  }
+  await updateEndpoint(ds, namespace, name, (wep) => ({
+    ...wep,
+    metadata: { ...wep.metadata, labels: { ...labels, ...wep.metadata.labels } },
+    spec: {
+      ...wep.spec,
+      ports: NAMED_PORTS.map((p) => ({ ...p })),
+      serviceAccountName: 'default',
+      profiles: [namespaceProfileName(namespace), `ksa.${namespace}.default`],
+    },
+  }));
 }
 
 const kindOf = (r: NetworkPolicy | GlobalNetworkPolicy) => r.kind;

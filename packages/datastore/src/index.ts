@@ -41,7 +41,7 @@ export * from './resources/networkpolicy.js';
 export * from './resources/node.js';
 export * from './resources/profile.js';
 export * from './resources/registry.js';
-export { API_VERSION, type Metadata, type Resource } from './resources/resource.js';
+export { API_VERSION, KUBERNETES_METADATA, type Metadata, type Resource } from './resources/resource.js';
 export * from './resources/rule.js';
 export * from './resources/workloadendpoint.js';
 export {

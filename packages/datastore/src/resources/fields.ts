@@ -143,6 +143,15 @@ export class Fields {
     return v;
   }
 
+  /** A list of objects, each element (at path `list[i]`) required to be an object and read by `each`. */
+  objectList<T>(path: string, each: (at: string, index: number) => T): T[] | undefined {
+    return this.array(path)?.map((_, i) => {
+      const at = `${path}[${i}]`;
+      this.object(at, true);
+      return each(at, i);
+    });
+  }
+
   /** A list of strings, each checked by `each` (which returns an error text or undefined). */
   stringList(path: string, each?: (s: string) => string | undefined): string[] | undefined {
     const list = this.array(path);

@@ -60,7 +60,8 @@ export function checkEnvelope(f: Fields, kind: string, namespaced: boolean): Met
   return md;
 }
 
-const KUBERNETES_METADATA = [
+/** Kubernetes bookkeeping in metadata, known to every validator and never checked. */
+export const KUBERNETES_METADATA = [
   'generation',
   'managedFields',
   'ownerReferences',

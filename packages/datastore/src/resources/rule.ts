@@ -168,40 +168,39 @@ function icmpField(f: Fields, path: string): IcmpMatch | undefined {
 
 /** The rule list at `path` (a policy's or a profile's ingress/egress), validated. */
 export function rules(f: Fields, path: string): Rule[] {
-  const list = f.array(path) ?? [];
-  return list.map((_, i) => {
-    const at = `${path}[${i}]`;
-    f.object(at, true);
-    const protocol = protocolField(f, `${at}.protocol`);
-    const notProtocol = protocolField(f, `${at}.notProtocol`);
-    const v = f.integer(`${at}.ipVersion`);
-    let ipVersion: 4 | 6 | undefined;
-    if (v === 4 || v === 6) ipVersion = v;
-    else if (v !== undefined) f.fail(`${at}.ipVersion`, `${v} is not 4 or 6`);
-    const icmp = icmpField(f, `${at}.icmp`);
-    const notICMP = icmpField(f, `${at}.notICMP`);
-    const annotations = f.stringMap(`${at}.metadata.annotations`);
-    f.object(`${at}.metadata`);
-    const r = compact<Rule>({
-      action: (f.string(`${at}.action`, { required: true, oneOf: RULE_ACTIONS }) ?? 'Deny') as RuleAction,
-      protocol,
-      notProtocol,
-      ipVersion,
-      icmp,
-      notICMP,
-      source: entity(f, `${at}.source`, ipVersion),
-      destination: entity(f, `${at}.destination`, ipVersion),
-      metadata: annotations ? { annotations: { ...annotations } } : undefined,
-    });
-    const num = protocol === undefined ? undefined : protocolNumber(protocol);
-    const usesPorts = r.source.ports || r.destination.ports || r.source.notPorts || r.destination.notPorts;
-    if (usesPorts && (num === undefined || !PORT_PROTOCOLS.includes(num)))
-      f.fail(`${at}.protocol`, 'must be TCP, UDP, SCTP or UDPLite when ports are given');
-    if ((icmp || notICMP) && num !== 1 && num !== 58)
-      f.fail(`${at}.protocol`, 'must be ICMP or ICMPv6 when icmp or notICMP is given');
-    if (num === 1 && ipVersion === 6) f.fail(`${at}.ipVersion`, 'must be 4 (or absent) with protocol ICMP');
-    if (num === 58 && ipVersion === 4)
-      f.fail(`${at}.ipVersion`, 'must be 6 (or absent) with protocol ICMPv6');
-    return r;
-  });
+  return (
+    f.objectList(path, (at) => {
+      const protocol = protocolField(f, `${at}.protocol`);
+      const notProtocol = protocolField(f, `${at}.notProtocol`);
+      const v = f.integer(`${at}.ipVersion`);
+      let ipVersion: 4 | 6 | undefined;
+      if (v === 4 || v === 6) ipVersion = v;
+      else if (v !== undefined) f.fail(`${at}.ipVersion`, `${v} is not 4 or 6`);
+      const icmp = icmpField(f, `${at}.icmp`);
+      const notICMP = icmpField(f, `${at}.notICMP`);
+      const annotations = f.stringMap(`${at}.metadata.annotations`);
+      f.object(`${at}.metadata`);
+      const r = compact<Rule>({
+        action: (f.string(`${at}.action`, { required: true, oneOf: RULE_ACTIONS }) ?? 'Deny') as RuleAction,
+        protocol,
+        notProtocol,
+        ipVersion,
+        icmp,
+        notICMP,
+        source: entity(f, `${at}.source`, ipVersion),
+        destination: entity(f, `${at}.destination`, ipVersion),
+        metadata: annotations ? { annotations: { ...annotations } } : undefined,
+      });
+      const num = protocol === undefined ? undefined : protocolNumber(protocol);
+      const usesPorts = r.source.ports || r.destination.ports || r.source.notPorts || r.destination.notPorts;
+      if (usesPorts && (num === undefined || !PORT_PROTOCOLS.includes(num)))
+        f.fail(`${at}.protocol`, 'must be TCP, UDP, SCTP or UDPLite when ports are given');
+      if ((icmp || notICMP) && num !== 1 && num !== 58)
+        f.fail(`${at}.protocol`, 'must be ICMP or ICMPv6 when icmp or notICMP is given');
+      if (num === 1 && ipVersion === 6) f.fail(`${at}.ipVersion`, 'must be 4 (or absent) with protocol ICMP');
+      if (num === 58 && ipVersion === 4)
+        f.fail(`${at}.ipVersion`, 'must be 6 (or absent) with protocol ICMPv6');
+      return r;
+    }) ?? []
+  );
 }

@@ -2,6 +2,7 @@ import {
   cidrContains,
   DNS_SUBDOMAIN,
   Fields,
+  KUBERNETES_METADATA,
   LABEL_KEY,
   PORT_NAME,
   parseCidr,
@@ -21,47 +22,36 @@ const OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
 const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
 const POLICY_TYPES = ['Ingress', 'Egress'] as const;
 
-/** Kubernetes metadata and status that an object from an API server carries: known, not checked. */
+/** Kubernetes metadata an object from an API server carries: known, not checked. */
 const TOLERATED_METADATA = [
   'uid',
   'resourceVersion',
   'creationTimestamp',
-  'generation',
-  'managedFields',
-  'ownerReferences',
-  'finalizers',
   'annotations',
-  'deletionTimestamp',
-  'deletionGracePeriodSeconds',
-  'generateName',
-  'selfLink',
-] as const;
+  ...KUBERNETES_METADATA,
+];
 
 function labelSelector(f: Fields, path: string): LabelSelector | undefined {
   if (!f.object(path)) return undefined;
   const out: LabelSelector = {};
   const matchLabels = f.stringMap(`${path}.matchLabels`);
   if (matchLabels) out.matchLabels = { ...matchLabels };
-  const exprs = f.array(`${path}.matchExpressions`);
-  if (exprs) {
-    out.matchExpressions = exprs.map((_, i): LabelSelectorRequirement => {
-      const at = `${path}.matchExpressions[${i}]`;
-      f.object(at, true);
-      const key = f.string(`${at}.key`, { required: true }) ?? '';
-      if (key && !validLabelKey(key)) f.fail(`${at}.key`, `${show(key)} is not a valid label key`);
-      const operator = (f.string(`${at}.operator`, { required: true, oneOf: OPERATORS }) ??
-        'Exists') as LabelSelectorRequirement['operator'];
-      const values = f.stringList(`${at}.values`);
-      const needsValues = operator === 'In' || operator === 'NotIn';
-      if (needsValues && (!values || values.length === 0))
-        f.fail(`${at}.values`, `must be non-empty when operator is ${operator}`);
-      if (!needsValues && values && values.length > 0)
-        f.fail(`${at}.values`, `must be empty when operator is ${operator}`);
-      const r: LabelSelectorRequirement = { key, operator };
-      if (needsValues && values) r.values = values;
-      return r;
-    });
-  }
+  const exprs = f.objectList(`${path}.matchExpressions`, (at): LabelSelectorRequirement => {
+    const key = f.string(`${at}.key`, { required: true }) ?? '';
+    if (key && !validLabelKey(key)) f.fail(`${at}.key`, `${show(key)} is not a valid label key`);
+    const operator = (f.string(`${at}.operator`, { required: true, oneOf: OPERATORS }) ??
+      'Exists') as LabelSelectorRequirement['operator'];
+    const values = f.stringList(`${at}.values`);
+    const needsValues = operator === 'In' || operator === 'NotIn';
+    if (needsValues && (!values || values.length === 0))
+      f.fail(`${at}.values`, `must be non-empty when operator is ${operator}`);
+    if (!needsValues && values && values.length > 0)
+      f.fail(`${at}.values`, `must be empty when operator is ${operator}`);
+    const r: LabelSelectorRequirement = { key, operator };
+    if (needsValues && values) r.values = values;
+    return r;
+  });
+  if (exprs) out.matchExpressions = exprs;
   return out;
 }
 
@@ -87,11 +77,7 @@ function ipBlock(f: Fields, path: string): IPBlock | undefined {
 }
 
 function peers(f: Fields, path: string): NetworkPolicyPeer[] | undefined {
-  const list = f.array(path);
-  if (!list) return undefined;
-  return list.map((_, i) => {
-    const at = `${path}[${i}]`;
-    f.object(at, true);
+  return f.objectList(path, (at) => {
     const peer: NetworkPolicyPeer = {};
     const podSelector = labelSelector(f, `${at}.podSelector`);
     const namespaceSelector = labelSelector(f, `${at}.namespaceSelector`);
@@ -108,11 +94,7 @@ function peers(f: Fields, path: string): NetworkPolicyPeer[] | undefined {
 }
 
 function ports(f: Fields, path: string): NetworkPolicyPort[] | undefined {
-  const list = f.array(path);
-  if (!list) return undefined;
-  return list.map((_, i) => {
-    const at = `${path}[${i}]`;
-    f.object(at, true);
+  return f.objectList(path, (at) => {
     const p: NetworkPolicyPort = {};
     const protocol = f.string(`${at}.protocol`, { oneOf: PROTOCOLS });
     if (protocol) p.protocol = protocol as NetworkPolicyPort['protocol'];
@@ -136,6 +118,21 @@ function ports(f: Fields, path: string): NetworkPolicyPort[] | undefined {
       else p.endPort = endPort;
     }
     return p;
+  });
+}
+
+/** The ingress (peers under `from`) or egress (`to`) rules at `path`. */
+function directionRules<P extends 'from' | 'to'>(
+  f: Fields,
+  path: string,
+  peersKey: P,
+): ({ [K in P]?: NetworkPolicyPeer[] } & { ports?: NetworkPolicyPort[] })[] | undefined {
+  return f.objectList(path, (at) => {
+    const peerList = peers(f, `${at}.${peersKey}`);
+    const p = ports(f, `${at}.ports`);
+    return { ...(peerList ? { [peersKey]: peerList } : {}), ...(p ? { ports: p } : {}) } as {
+      [K in P]?: NetworkPolicyPeer[];
+    } & { ports?: NetworkPolicyPort[] };
   });
 }
 
@@ -172,20 +169,8 @@ export function validateKubernetesNetworkPolicy(raw: unknown): KubernetesNetwork
   const podSelector = labelSelector(f, 'spec.podSelector');
   if (!podSelector && f.get('spec') !== undefined)
     f.fail('spec.podSelector', 'is required ({} selects every pod of the namespace)');
-  const ingress = f.array('spec.ingress')?.map((_, i) => {
-    const at = `spec.ingress[${i}]`;
-    f.object(at, true);
-    const from = peers(f, `${at}.from`);
-    const p = ports(f, `${at}.ports`);
-    return { ...(from ? { from } : {}), ...(p ? { ports: p } : {}) };
-  });
-  const egress = f.array('spec.egress')?.map((_, i) => {
-    const at = `spec.egress[${i}]`;
-    f.object(at, true);
-    const to = peers(f, `${at}.to`);
-    const p = ports(f, `${at}.ports`);
-    return { ...(to ? { to } : {}), ...(p ? { ports: p } : {}) };
-  });
+  const ingress = directionRules(f, 'spec.ingress', 'from');
+  const egress = directionRules(f, 'spec.egress', 'to');
   const policyTypes = f.stringList('spec.policyTypes', (t) =>
     (POLICY_TYPES as readonly string[]).includes(t) ? undefined : 'is not Ingress or Egress',
   );
