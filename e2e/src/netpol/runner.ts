@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { run } from '@tricolor/testkit';
 import { Cluster, podKey } from '../cluster.js';
 import { setNamespaceLabels, syncPodEndpoint, writeServiceAccountProfile } from './actions.js';
@@ -55,6 +55,7 @@ interface Layout {
 async function bringUp(
   nodes: number,
   sctp: boolean,
+  agents: Map<string, ProbeAgent>,
   log: (l: string) => void,
   onCluster: (c: Cluster) => void,
 ): Promise<Layout> {
@@ -65,7 +66,7 @@ async function bringUp(
     throw new SetupError(`the cluster did not come up: ${(e as Error).message}`);
   }
   onCluster(cluster);
-  const layout: Layout = { cluster, agents: new Map(), ips: new Map(), endpointNames: new Map() };
+  const layout: Layout = { cluster, agents, ips: new Map(), endpointNames: new Map() };
   const nodeNames = [...cluster.nodes.keys()];
   for (const ns of NAMESPACES) {
     await setNamespaceLabels(cluster.ds, ns, namespaceLabels(ns));
@@ -120,24 +121,27 @@ export async function runConformance(opts: RunnerOptions): Promise<number> {
   );
 
   let cluster: Cluster | undefined;
-  let agents = new Map<string, ProbeAgent>();
+  const agents = new Map<string, ProbeAgent>();
   const teardown = async () => {
     await Promise.all([...agents.values()].map((a) => a.stop().catch(() => undefined)));
     await cluster?.down().catch((e: unknown) => log(`teardown: ${(e as Error).message}`));
     cluster = undefined;
   };
+  // An interrupt ends the process at once: the exit hooks of what the run started (testkit's
+  // namespaces, etcd and relays, the e2e daemons, the probe agents) kill and delete it all
+  // synchronously — the same hooks testkit's own SIGINT handler relies on.
   const onSignal = (signal: NodeJS.Signals) => {
     log(`netpol: ${signal}: tearing down`);
-    void teardown().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    if (cluster) rmSync(cluster.dir, { recursive: true, force: true });
+    process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
     const t0 = performance.now();
-    const layout = await bringUp(opts.nodes ?? 3, sctp, log, (c) => {
+    const layout = await bringUp(opts.nodes ?? 3, sctp, agents, log, (c) => {
       cluster = c;
     });
-    agents = layout.agents;
     await waitReachable(layout, log);
     log(`netpol: layout up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const results: CaseResult[] = [];
