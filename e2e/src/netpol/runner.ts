@@ -1,5 +1,5 @@
 import { readFileSync, rmSync } from 'node:fs';
-import { run } from '@tricolor/testkit';
+import { hasCommand, run } from '@tricolor/testkit';
 import { Cluster, podKey } from '../cluster.js';
 import { setNamespaceLabels, syncPodEndpoint, writeServiceAccountProfile } from './actions.js';
 import { ProbeAgent } from './agent-client.js';
@@ -116,6 +116,8 @@ export async function runConformance(opts: RunnerOptions): Promise<number> {
   if (process.getuid?.() !== 0) throw new SetupError('must run as root (it creates network namespaces)');
   const settle = settleMs();
   const sctp = await kernelHasSctp();
+  for (const cmd of ['ip', 'ping', ...(sctp ? ['socat'] : [])])
+    if (!hasCommand(cmd)) throw new SetupError(`${cmd} is not installed (scripts/setup.sh installs it)`);
   log(
     `netpol: ${cases.length} cases; SCTP ${sctp ? 'available' : 'not available on this kernel'}; settle ${settle} ms`,
   );
