@@ -123,8 +123,13 @@ async function serve(sctp: boolean): Promise<void> {
       udp.once('error', reject);
       udp.bind(port, '0.0.0.0', resolve);
     });
-    if (sctp)
-      children.push(spawn('socat', [`SCTP-LISTEN:${port},reuseaddr,fork`, 'EXEC:cat'], { stdio: 'ignore' }));
+    if (sctp) {
+      const listener = spawn('socat', [`SCTP-LISTEN:${port},reuseaddr,fork`, 'EXEC:cat'], {
+        stdio: 'ignore',
+      });
+      listener.once('error', (e) => process.stderr.write(`agent: SCTP listener on ${port}: ${e.message}\n`));
+      children.push(listener);
+    }
   }
 }
 
