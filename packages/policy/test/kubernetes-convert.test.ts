@@ -85,6 +85,10 @@ test('policy types: as given; defaulted as the API server does (Ingress, plus Eg
   assert.deepEqual(types({ egress: [] }), ['Ingress']);
   assert.deepEqual(types({ egress: [{}] }), ['Ingress', 'Egress']);
   assert.deepEqual(types({ ingress: [{}] }), ['Ingress']);
+  assert.deepEqual(types({ policyTypes: [], egress: [{}] }), ['Ingress', 'Egress']);
+  // Egress rules without Egress in policyTypes are converted but never apply.
+  const p = convertKubernetesNetworkPolicy(knp({ podSelector: {}, egress: [{}], policyTypes: ['Ingress'] }));
+  assert.deepEqual([p.spec.types, p.spec.egress.length], [['Ingress'], 1]);
   // A default-deny egress policy: Egress, no rules at all.
   const deny = convertKubernetesNetworkPolicy(
     knp({ podSelector: {}, policyTypes: ['Egress'] }, 'test-policy'),

@@ -105,10 +105,10 @@ export function convertKubernetesNetworkPolicy(raw: unknown): NetworkPolicy {
   const np: KubernetesNetworkPolicy = validateKubernetesNetworkPolicy(raw);
   const ingress = (np.spec.ingress ?? []).flatMap((r) => convertRule(r.from, r.ports, true));
   const egress = (np.spec.egress ?? []).flatMap((r) => convertRule(r.to, r.ports, false));
-  const declared = np.spec.policyTypes ?? [
-    'Ingress',
-    ...((np.spec.egress?.length ?? 0) > 0 ? ['Egress' as const] : []),
-  ];
+  // The API server defaults an absent or empty policyTypes.
+  const declared = np.spec.policyTypes?.length
+    ? np.spec.policyTypes
+    : ['Ingress', ...((np.spec.egress?.length ?? 0) > 0 ? ['Egress' as const] : [])];
   const types = (['Ingress', 'Egress'] as const).filter((t) => declared.includes(t));
   return validateNetworkPolicy({
     kind: 'NetworkPolicy',
