@@ -33,6 +33,7 @@ export {
 export { activePolicies, comparePolicies } from './order.js';
 export { hasPorts, isIcmp, makePacket, type Packet, type PacketSpec, protocolName } from './packet.js';
 export { renderExplanationJson, renderExplanationText } from './render.js';
+export { type ExplainRequest, explainRequest } from './request.js';
 export { SelectorCache } from './selector-cache.js';
 export {
   andSelectors,

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { explain, makePacket, renderExplanationJson, renderExplanationText } from '../src/index.js';
+import {
+  explain,
+  explainRequest,
+  makePacket,
+  renderExplanationJson,
+  renderExplanationText,
+} from '../src/index.js';
 import { gnp, np, smallModel } from './fixtures.js';
 
 test('text rendering names the policies in order, the deciding rule and the verdict', () => {
@@ -43,4 +49,25 @@ test('text rendering names the policies in order, the deciding rule and the verd
   assert.equal(json.verdict, 'Deny');
   assert.deepEqual(json.packet, { protocol: 'TCP', source: '10.0.0.1', destination: '10.0.1.2', port: 80 });
   assert.equal(json.ingress.decision.rule.policy.name, 'deny-x');
+});
+
+test('explain requests name pods or addresses, as tricolorctl policy explain takes them', () => {
+  const m = smallModel([
+    np('y', 'deny', { ingress: [{ action: 'Deny', protocol: 'UDP' }, { action: 'Allow' }] }),
+  ]);
+  const x = explainRequest(m, { from: 'x/a', to: 'y/b', protocol: 'UDP', port: 53 });
+  assert.deepEqual([x.packet.source, x.packet.destination, x.verdict], ['10.0.0.1', '10.0.1.2', 'Deny']);
+  assert.equal(explainRequest(m, { from: 'x/a', to: '10.0.1.2', port: 80 }).verdict, 'Allow');
+  assert.equal(
+    explainRequest(m, { from: 'y/a', to: '192.0.2.1', protocol: 'ICMP' }).destination.endpoint,
+    undefined,
+  );
+  assert.throws(
+    () => explainRequest(m, { from: 'x/zz', to: 'y/b', port: 80 }),
+    /source "x\/zz": no such workload endpoint/,
+  );
+  assert.throws(
+    () => explainRequest(m, { from: 'x/a', to: 'fd00::1', port: 80 }),
+    /source x\/a has no IPv6 address/,
+  );
 });
