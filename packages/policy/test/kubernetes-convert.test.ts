@@ -274,6 +274,20 @@ test('input is validated strictly: unknown spec fields named, Kubernetes metadat
     status: {},
   });
   assert.equal(ok.metadata.name, 'knp.default.p');
+  // As an informer hands it over (@kubernetes/client-node): no apiVersion/kind on list items,
+  // Date timestamps, members present but undefined.
+  const fromInformer = convertKubernetesNetworkPolicy({
+    metadata: { name: 'p', namespace: 'default', creationTimestamp: new Date(0), labels: undefined },
+    spec: {
+      podSelector: { matchLabels: undefined },
+      ingress: [{ from: undefined, ports: [{ port: 80, endPort: undefined }] }],
+      egress: undefined,
+    },
+    status: undefined,
+  });
+  assert.deepEqual(fromInformer.spec.ingress, [
+    { action: 'Allow', protocol: 'TCP', source: {}, destination: { ports: [80] } },
+  ]);
   assert.deepEqual(issues(knp({ podSelector: {}, ingres: [{}] })), [
     'spec.ingres: is not a known field (did you mean ingress?)',
   ]);

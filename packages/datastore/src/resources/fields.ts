@@ -41,6 +41,8 @@ export class Fields {
       return;
     }
     for (const [k, child] of Object.entries(v)) {
+      // An undefined member says nothing (JSON drops it): objects built in code may carry them.
+      if (child === undefined) continue;
       const p = path === '' ? k : `${path}.${k}`;
       if (this.known.has(p)) this.reportUnknown(child, p);
       else this.fail(p, `is not a known field${this.suggestion(path, k)}`);

@@ -143,9 +143,12 @@ function directionRules<P extends 'from' | 'to'>(
  */
 export function validateKubernetesNetworkPolicy(raw: unknown): KubernetesNetworkPolicy {
   const f = new Fields('NetworkPolicy (networking.k8s.io/v1)', raw);
-  if (f.get('apiVersion') !== KUBERNETES_NETWORK_POLICY_API_VERSION)
+  // Items of a Kubernetes list (what an informer hands over) carry no apiVersion and kind.
+  const apiVersion = f.get('apiVersion');
+  if (apiVersion !== undefined && apiVersion !== KUBERNETES_NETWORK_POLICY_API_VERSION)
     f.fail('apiVersion', `must be ${KUBERNETES_NETWORK_POLICY_API_VERSION}`);
-  if (f.get('kind') !== 'NetworkPolicy') f.fail('kind', 'must be "NetworkPolicy"');
+  const kind = f.get('kind');
+  if (kind !== undefined && kind !== 'NetworkPolicy') f.fail('kind', 'must be "NetworkPolicy"');
   f.object('metadata', true);
   const name =
     f.string('metadata.name', {
