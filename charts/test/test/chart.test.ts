@@ -344,7 +344,14 @@ async function commonChecks(objs: K8sObject[], values: Any) {
     if (kcValues.controllers.includes('namespace')) want.push('namespaces');
     if (kcValues.controllers.includes('serviceaccount')) want.push('serviceaccounts');
     if (kcValues.controllers.includes('node')) want.push('nodes');
-    assert.deepEqual(crole.rules, [{ apiGroups: [''], resources: want, verbs: ['list', 'watch'] }]);
+    const wantRules: Any[] = [{ apiGroups: [''], resources: want, verbs: ['list', 'watch'] }];
+    if (kcValues.controllers.includes('policy'))
+      wantRules.push({
+        apiGroups: ['networking.k8s.io'],
+        resources: ['networkpolicies'],
+        verbs: ['list', 'watch'],
+      });
+    assert.deepEqual(crole.rules, wantRules);
     const lrole = objs.find((o) => o.kind === 'Role' && o.metadata.name === kc.metadata.name) as Any;
     assert.deepEqual(lrole.rules, [
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },

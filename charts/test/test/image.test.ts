@@ -26,7 +26,7 @@ let layoutStderr = '';
 function run(cmd: string, args: string[], env: Record<string, string> = {}, input?: string) {
   return spawnSync(cmd, args, {
     encoding: 'utf8',
-    timeout: 20_000,
+    timeout: 120_000, // a deadline against hangs; copying Node.js and the app takes seconds on a busy machine
     input,
     env: { PATH: `${out}/usr/local/bin:${process.env.PATH}`, HOME: work, ...env },
   });
@@ -149,7 +149,7 @@ describe('node image layout', () => {
         encoding: 'utf8',
         input: '{"cniVersion":"1.0.0"}',
         env: { CNI_COMMAND: 'VERSION', PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
-        timeout: 20_000,
+        timeout: 120_000, // a deadline against hangs; copying Node.js and the app takes seconds on a busy machine
       },
     );
     assert.equal(v.status, 0, v.stderr);

@@ -55,7 +55,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): KubeControllersConfig {
     }
     return n;
   };
-  const enabledRaw = env.ENABLED_CONTROLLERS ?? 'node,namespace,serviceaccount,workloadendpoint,ipamgc';
+  const enabledRaw =
+    env.ENABLED_CONTROLLERS ?? 'node,namespace,serviceaccount,workloadendpoint,ipamgc,policy';
   const enabled: ControllerName[] = [];
   for (const c of enabledRaw
     .split(',')

@@ -3,7 +3,7 @@ export * from './controllers/base.js';
 export { EndpointController } from './controllers/endpoints.js';
 export { IpamGarbageCollector } from './controllers/ipam-gc.js';
 export { NodeController } from './controllers/nodes.js';
-export { KNP_PREFIX, type NetworkPolicyConverter, PolicyController } from './controllers/policies.js';
+export { KNP_PREFIX, PolicyController } from './controllers/policies.js';
 export { ProfileController } from './controllers/profiles.js';
 export * from './convert.js';
 export { type InformerOptions, type ListPage, WatchedInformer } from './informer.js';

@@ -21,7 +21,7 @@ import type { Controller, ControllerDeps } from './controllers/base.js';
 import { EndpointController } from './controllers/endpoints.js';
 import { IpamGarbageCollector } from './controllers/ipam-gc.js';
 import { NodeController } from './controllers/nodes.js';
-import { type NetworkPolicyConverter, PolicyController } from './controllers/policies.js';
+import { PolicyController } from './controllers/policies.js';
 import { namespaceProfiles, serviceAccountProfiles } from './controllers/profiles.js';
 import { type InformerOptions, type ListPage, WatchedInformer } from './informer.js';
 import type { Metrics } from './metrics.js';
@@ -32,8 +32,6 @@ export interface ManagerOptions {
   config: Pick<KubeControllersConfig, 'enabled' | 'resyncPeriodMs' | 'gcIntervalMs' | 'gcGraceMs'>;
   metrics: Metrics;
   log: Logger;
-  /** The NetworkPolicy converter (@tricolor/policy); the policy controller needs one. */
-  convertPolicy?: NetworkPolicyConverter;
   informer?: InformerOptions;
 }
 
@@ -78,17 +76,13 @@ export class KubeControllers {
       this.controllers.push(this.nodes);
     }
     if (on('policy')) {
-      if (!o.convertPolicy)
-        throw new Error(
-          'ENABLED_CONTROLLERS: "policy" needs the NetworkPolicy converter of @tricolor/policy, which is not wired in yet',
-        );
       const net = kc.makeApiClient(NetworkingV1Api);
       const inf = informer<V1NetworkPolicy>(
         'networkpolicies',
         '/apis/networking.k8s.io/v1/networkpolicies',
         (p) => net.listNetworkPolicyForAllNamespaces(p),
       );
-      this.controllers.push(new PolicyController(deps, inf, o.convertPolicy));
+      this.controllers.push(new PolicyController(deps, inf));
     }
     if (on('ipamgc'))
       this.gc = new IpamGarbageCollector(deps, podInformer(), ipam, {

@@ -90,7 +90,7 @@ describe('kube-controllers against the fake API server and etcd', () => {
       metrics,
       log,
       config: {
-        enabled: ['namespace', 'serviceaccount', 'workloadendpoint', 'node', 'ipamgc'],
+        enabled: ['namespace', 'serviceaccount', 'workloadendpoint', 'node', 'ipamgc', 'policy'],
         resyncPeriodMs: 3_600_000,
         gcIntervalMs: 3_600_000,
         gcGraceMs: 0,
@@ -313,6 +313,50 @@ describe('kube-controllers against the fake API server and etcd', () => {
     await manager.resync();
     await settle();
     assert.ok(await ds.get('Node', 'external-rr'));
+  });
+
+  test('Kubernetes NetworkPolicies become knp.default.<name> policies; update, delete and orphans follow', async () => {
+    const np = (ingress: unknown[]) => ({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'db', namespace: 'shop' },
+      spec: { podSelector: { matchLabels: { role: 'db' } }, ingress },
+    });
+    api.create(np([{ ports: [{ port: 5432 }] }]));
+    const p = await waitFor('knp', () => ds.get('NetworkPolicy', 'knp.default.db', 'shop'), 5000, 50);
+    assert.equal(p.spec.order, 1000);
+    assert.deepEqual(p.spec.types, ['Ingress']);
+    assert.match(p.spec.selector, /role == 'db'/);
+    assert.deepEqual(p.spec.ingress[0]?.destination.ports, [5432]);
+    api.update(np([{ ports: [{ port: 5433 }] }]));
+    await waitFor(
+      'knp updated',
+      async () =>
+        (await ds.get('NetworkPolicy', 'knp.default.db', 'shop'))?.spec.ingress[0]?.destination.ports?.[0] ===
+        5433,
+      5000,
+      50,
+    );
+    api.delete('NetworkPolicy', 'shop', 'db');
+    await waitFor(
+      'knp deleted',
+      async () => (await ds.get('NetworkPolicy', 'knp.default.db', 'shop')) === undefined,
+      5000,
+      50,
+    );
+    // A knp.default.* policy whose Kubernetes object is gone is an orphan; a Tricolor policy of
+    // another name is the operator's and stays.
+    for (const name of ['knp.default.ghost', 'operator-own'])
+      await ds.create({
+        kind: 'NetworkPolicy',
+        apiVersion: 'tricolor.dev/v1',
+        metadata: { name, namespace: 'shop' },
+        spec: { selector: 'all()', types: ['Ingress'], ingress: [], egress: [] },
+      });
+    await manager.resync();
+    await settle();
+    assert.equal(await ds.get('NetworkPolicy', 'knp.default.ghost', 'shop'), undefined);
+    assert.ok(await ds.get('NetworkPolicy', 'operator-own', 'shop'));
   });
 
   test('IPAM GC releases addresses of pods that are gone (by UID), counts candidates, keeps live ones', async () => {

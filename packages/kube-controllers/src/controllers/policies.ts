@@ -1,18 +1,15 @@
 /**
  * Kubernetes NetworkPolicies → Tricolor NetworkPolicies `knp.default.<name>` in the same
- * namespace. The conversion itself belongs to @tricolor/policy (being written); this
- * controller takes it as a function, so it runs with any converter and is disabled without
- * one (ENABLED_CONTROLLERS lists "policy" only when a converter is wired in main.ts).
+ * namespace, through @tricolor/policy's converter (the one tricolorctl and the conformance
+ * runner use too).
  */
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
-import { ConflictError, type NetworkPolicy, NotFoundError } from '@tricolor/datastore';
+import { ConflictError, NotFoundError, ValidationError } from '@tricolor/datastore';
+import { convertKubernetesNetworkPolicy, kubernetesPolicyName } from '@tricolor/policy';
 import type { WatchedInformer } from '../informer.js';
 import { Controller, type ControllerDeps } from './base.js';
 
-/** Kubernetes NetworkPolicy JSON → the Tricolor policy (named knp.default.<name>, same namespace). */
-export type NetworkPolicyConverter = (np: V1NetworkPolicy) => NetworkPolicy;
-
-export const KNP_PREFIX = 'knp.default.';
+export const KNP_PREFIX = kubernetesPolicyName('');
 
 export class PolicyController extends Controller {
   readonly name = 'policy';
@@ -20,7 +17,6 @@ export class PolicyController extends Controller {
   constructor(
     deps: ControllerDeps,
     private readonly policies: WatchedInformer<V1NetworkPolicy>,
-    private readonly convert: NetworkPolicyConverter,
   ) {
     super(deps);
   }
@@ -57,7 +53,20 @@ export class PolicyController extends Controller {
       this.wrote('delete');
       return;
     }
-    const want = this.convert(np);
+    let want: ReturnType<typeof convertKubernetesNetworkPolicy>;
+    try {
+      want = convertKubernetesNetworkPolicy(np);
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      // The same object would fail again: report it once per change instead of retrying. The
+      // policy converted from its last good version (if any) stays in force.
+      this.deps.metrics.reconcileErrors.inc({ controller: this.name });
+      this.deps.log.error(
+        { controller: this.name, key, err: e.message },
+        'NetworkPolicy cannot be converted',
+      );
+      return;
+    }
     if (cur && JSON.stringify(cur.spec) === JSON.stringify(want.spec)) return;
     try {
       if (cur)
