@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 export interface InstallOptions {
   binDir: string;
@@ -111,26 +111,32 @@ export function install(o: InstallOptions): { plugin: string; conf: string } {
   return { plugin, conf };
 }
 
+/** node:util parseArgs, its errors (which name the flag) prefixed with the command. */
+function parseInstallArgs<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false });
+  } catch (e) {
+    throw new Error(`install: ${(e as Error).message}`);
+  }
+}
+
 export function installFromArgs(argv: string[], env: NodeJS.ProcessEnv): { plugin: string; conf: string } {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      'bin-dir': { type: 'string', default: '/opt/cni/bin' },
-      'conf-dir': { type: 'string', default: '/etc/cni/net.d' },
-      nodename: { type: 'string' },
-      'etcd-endpoints': { type: 'string' },
-      mtu: { type: 'string', default: env.CNI_MTU ?? '1500' },
-      'network-name': { type: 'string', default: 'k8s-pod-network' },
-      'node-binary': { type: 'string', default: process.execPath },
-      'plugin-main': { type: 'string', default: resolve(dirname(fileURLToPath(import.meta.url)), 'main.js') },
-      // Write <conf-dir>/tricolor-kubeconfig from the pod's service account; the conflist names
-      // it as <host-conf-dir>/tricolor-kubeconfig (the same directory seen from the host).
-      'write-kubeconfig': { type: 'boolean', default: false },
-      'host-conf-dir': { type: 'string' },
-      'health-urls': { type: 'string' },
-      portmap: { type: 'boolean', default: false },
-      'log-file': { type: 'string' },
-    },
+  const { values } = parseInstallArgs(argv, {
+    'bin-dir': { type: 'string', default: '/opt/cni/bin' },
+    'conf-dir': { type: 'string', default: '/etc/cni/net.d' },
+    nodename: { type: 'string' },
+    'etcd-endpoints': { type: 'string' },
+    mtu: { type: 'string', default: env.CNI_MTU ?? '1500' },
+    'network-name': { type: 'string', default: 'k8s-pod-network' },
+    'node-binary': { type: 'string', default: process.execPath },
+    'plugin-main': { type: 'string', default: resolve(dirname(fileURLToPath(import.meta.url)), 'main.js') },
+    // Write <conf-dir>/tricolor-kubeconfig from the pod's service account; the conflist names
+    // it as <host-conf-dir>/tricolor-kubeconfig (the same directory seen from the host).
+    'write-kubeconfig': { type: 'boolean', default: false },
+    'host-conf-dir': { type: 'string' },
+    'health-urls': { type: 'string' },
+    portmap: { type: 'boolean', default: false },
+    'log-file': { type: 'string' },
   });
   const nodename = values.nodename ?? env.NODENAME;
   const etcd = values['etcd-endpoints'] ?? env.ETCD_ENDPOINTS;
