@@ -1,61 +1,111 @@
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 
 /** A mistake in the command line: exit code 1, message names the flag or argument. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-/** Flags every command accepts, wherever they appear. */
+/** Flags every command accepts, wherever they appear on the line. */
+export const GLOBAL_OPTIONS = {
+  'etcd-endpoints': { type: 'string' },
+  prefix: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsOptionsConfig;
+
 export interface GlobalFlags {
   etcdEndpoints?: string;
   prefix?: string;
   help: boolean;
 }
 
-const GLOBAL_WITH_VALUE: Record<string, keyof GlobalFlags> = {
-  '--etcd-endpoints': 'etcdEndpoints',
-  '--prefix': 'prefix',
-};
+/** `-o/--output`, which every command that reads something takes. */
+export const OUTPUT_OPTION = {
+  output: { type: 'string', short: 'o' },
+} as const satisfies ParseArgsOptionsConfig;
 
-/** Takes the global flags out of argv (both `--flag value` and `--flag=value`). */
-export function splitGlobals(argv: readonly string[]): { globals: GlobalFlags; rest: string[] } {
-  const globals: GlobalFlags = { help: false };
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') {
-      rest.push(...argv.slice(i));
-      break;
-    }
-    const eq = a.indexOf('=');
-    const name = eq > 0 ? a.slice(0, eq) : a;
-    const field = GLOBAL_WITH_VALUE[name];
-    if (field) {
-      const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
-      if (value === undefined || value === '') throw new UsageError(`${name}: needs a value`);
-      (globals as unknown as Record<string, string>)[field] = value;
-    } else if (a === '-h' || a === '--help') {
-      globals.help = true;
-    } else {
-      rest.push(a);
-    }
+/**
+ * Splits a command line into the command words (`ipam show`, `get`) and the rest, with
+ * node:util parseArgs. `options` must hold every option of every command (so a flag's value
+ * is never mistaken for a command word); `isGroup` says whether a first word takes a
+ * second one (`ipam`, `node`). The rest keeps its order for the command's own strict parse.
+ */
+export function splitCommandLine(
+  argv: readonly string[],
+  options: ParseArgsOptionsConfig,
+  isGroup: (word: string) => boolean,
+): { words: string[]; rest: string[]; globals: GlobalFlags } {
+  const { tokens, values } = parseArgs({
+    args: [...argv],
+    options: { ...options, ...GLOBAL_OPTIONS },
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const words: string[] = [];
+  const taken = new Set<number>();
+  for (const t of tokens) {
+    if (t.kind === 'option-terminator') break;
+    if (t.kind !== 'positional') continue;
+    if (words.length === 0 || (words.length === 1 && isGroup(words[0]!))) {
+      words.push(t.value);
+      taken.add(t.index);
+    } else break;
   }
-  return { globals, rest };
+  const globals: GlobalFlags = { help: values.help === true };
+  for (const [flag, field] of [
+    ['etcd-endpoints', 'etcdEndpoints'],
+    ['prefix', 'prefix'],
+  ] as const) {
+    const v = values[flag];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || v === '') throw new UsageError(`--${flag}: needs a value`);
+    globals[field] = v;
+  }
+  return { words, rest: argv.filter((_, i) => !taken.has(i)), globals };
 }
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+/** parseArgs' messages, shortened to name the flag the way the rest of tricolorctl does. */
+function usageMessage(e: Error & { code?: string }): string {
+  const quoted = /'([^']+)'/.exec(e.message)?.[1];
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown flag ${quoted ?? e.message}`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      const flag = quoted?.replace(/ <value>$/, '');
+      if (/argument missing/.test(e.message)) return `${flag}: needs a value`;
+      if (/does not take an argument/.test(e.message)) return `${flag}: takes no value`;
+      return e.message;
+    }
+    default:
+      return e.message;
+  }
+}
 
-export type Parsed<O extends Options> = ReturnType<
+type Parsed<O extends ParseArgsOptionsConfig> = ReturnType<
   typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>
 >;
 
-/** node:util parseArgs with errors turned into UsageError naming the command. */
-export function parse<O extends Options>(command: string, args: string[], options: O): Parsed<O> {
+/** node:util parseArgs (strict) over the command's flags and the global ones. */
+export function parse<O extends ParseArgsOptionsConfig>(
+  command: string,
+  args: string[],
+  options: O,
+): Parsed<O & typeof GLOBAL_OPTIONS> {
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    return parseArgs({
+      args,
+      options: { ...options, ...GLOBAL_OPTIONS },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (e) {
-    throw new UsageError(`${command}: ${(e as Error).message.replace(/^TypeError \[\w+\]: /, '')}`);
+    throw new UsageError(`${command}: ${usageMessage(e as Error)}`);
   }
+}
+
+/** No positional arguments beyond the first `max`. */
+export function atMostPositionals(command: string, positionals: string[], max: number): void {
+  if (positionals.length > max) throw new UsageError(`${command}: unexpected argument ${positionals[max]}`);
 }
 
 export function intFlag(name: string, v: string | undefined, min = 0): number | undefined {
@@ -72,14 +122,32 @@ export function boolFlag(name: string, v: string | undefined): boolean | undefin
   throw new UsageError(`--${name}: ${JSON.stringify(v)} is not true or false`);
 }
 
-export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml';
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  k: 1e3,
+  ki: 1024,
+  m: 1e6,
+  mi: 1024 ** 2,
+  g: 1e9,
+  gi: 1024 ** 3,
+};
 
-export function outputFlag<F extends OutputFormat>(v: string | undefined, allowed: readonly F[]): F {
-  if (v === undefined) return 'table' as F;
-  if (!allowed.includes(v as F)) {
-    throw new UsageError(
-      `-o: ${JSON.stringify(v)} is not one of ${allowed.filter((f) => f !== 'table').join(', ')}`,
-    );
-  }
-  return v as F;
+/** A byte count: `8388608`, `8Mi`, `500k`. */
+export function sizeFlag(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d+)\s*([kmg]i?)?b?$/i.exec(v.trim());
+  if (!m || Number(m[1]) === 0)
+    throw new UsageError(`--${name}: ${JSON.stringify(v)} is not a size (e.g. 8388608, 8Mi, 500k)`);
+  return Number(m[1]) * SIZE_UNITS[(m[2] ?? '').toLowerCase()]!;
+}
+
+export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** `-o table|wide|json|yaml`: every read takes all four. */
+export function outputFlag(v: string | undefined): OutputFormat {
+  if (v === undefined) return 'table';
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(v))
+    throw new UsageError(`-o: ${JSON.stringify(v)} is not one of ${OUTPUT_FORMATS.join(', ')}`);
+  return v as OutputFormat;
 }

@@ -1,15 +1,26 @@
-import { configFromEnv, Datastore } from '@tricolor/datastore';
+import type { Readable } from 'node:stream';
+import { configFromEnv, Datastore, type EtcdConfig } from '@tricolor/datastore';
 import type { GlobalFlags } from './args.js';
 import { EtcdUnreachableError, isEtcdConnectionError } from './output.js';
 
-/** What a command gets: its arguments, output streams and a lazily opened datastore. */
-export interface Ctx {
-  args: string[];
-  globals: GlobalFlags;
+/** Where a command's input comes from and its output goes. */
+export interface Io {
   env: NodeJS.ProcessEnv;
   out(text: string): void;
   err(text: string): void;
-  readStdin(): Promise<string>;
+  /** `-f -` reads it, within the input limits. */
+  stdin: Readable;
+}
+
+/** What a command gets: its words, its arguments, output streams and a lazily opened datastore. */
+export interface Ctx extends Io {
+  /** The command words, `ipam show`. */
+  command: string;
+  /** The command line without the command words, for the command's own strict parse. */
+  args: string[];
+  globals: GlobalFlags;
+  /** The etcd connection the flags and environment describe (validated; nothing opened). */
+  etcdConfig(): EtcdConfig;
   /** Opens (once) and probes the datastore; EtcdUnreachableError when etcd does not answer. */
   store(): Promise<Datastore>;
   close(): void;
@@ -17,30 +28,30 @@ export interface Ctx {
 
 const PROBE_TIMEOUT_MS = 5_000;
 
-export function makeCtx(
-  args: string[],
-  globals: GlobalFlags,
-  io: { env: NodeJS.ProcessEnv; out(t: string): void; err(t: string): void; readStdin(): Promise<string> },
-): Ctx {
+export function makeCtx(command: string, args: string[], globals: GlobalFlags, io: Io): Ctx {
   let ds: Datastore | undefined;
   let ready: Promise<Datastore> | undefined;
+  const etcdConfig = () =>
+    configFromEnv(io.env, {
+      endpoints: globals.etcdEndpoints
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+      prefix: globals.prefix,
+      dialTimeoutMs: 3_000,
+    });
   return {
+    command,
     args,
     globals,
     env: io.env,
     out: io.out,
     err: io.err,
-    readStdin: io.readStdin,
+    stdin: io.stdin,
+    etcdConfig,
     store() {
       ready ??= (async () => {
-        const cfg = configFromEnv(io.env, {
-          endpoints: globals.etcdEndpoints
-            ?.split(',')
-            .map((s) => s.trim())
-            .filter(Boolean),
-          prefix: globals.prefix,
-          dialTimeoutMs: 3_000,
-        });
+        const cfg = etcdConfig();
         ds = Datastore.connect(cfg);
         let timer: NodeJS.Timeout | undefined;
         try {

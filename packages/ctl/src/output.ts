@@ -15,7 +15,7 @@ import {
   PoolError,
 } from '@tricolor/ipam';
 import { stringify } from 'yaml';
-import { UsageError } from './args.js';
+import { type OutputFormat, UsageError } from './args.js';
 
 /** Exit codes: documented in the README, stable for scripts. */
 export const EXIT = {
@@ -106,4 +106,34 @@ export function toYaml(v: unknown): string {
 /** Writes a value in the chosen machine format (json/yaml); tables are the caller's. */
 export function machine(v: unknown, format: 'json' | 'yaml'): string {
   return format === 'json' ? toJson(v) : toYaml(v);
+}
+
+/** A read's output: `data` as JSON/YAML, or the caller's text for table/wide. */
+export function render(format: OutputFormat, data: unknown, text: (wide: boolean) => string): string {
+  return format === 'json' || format === 'yaml' ? machine(data, format) : text(format === 'wide');
+}
+
+/**
+ * The text of an error for the terminal. A datastore ValidationError (which may come from a
+ * write, after ctl's own checks) lists each field on its own line.
+ */
+export function describeError(e: unknown): string {
+  if (e instanceof ValidationError && e.issues.length > 1)
+    return [`invalid ${e.kind}:`, ...e.issues.map((i) => `  ${i.field}: ${i.message}`)].join('\n');
+  return (e as Error)?.message ?? String(e);
+}
+
+/** `3m12s`, `2d4h`: how long ago, for SINCE columns. */
+export function age(fromMs: number, nowMs = Date.now()): string {
+  let s = Math.max(0, Math.round((nowMs - fromMs) / 1000));
+  const d = Math.floor(s / 86400);
+  s -= d * 86400;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  if (d > 0) return `${d}d${h}h`;
+  if (h > 0) return `${h}h${m}m`;
+  if (m > 0) return `${m}m${s}s`;
+  return `${s}s`;
 }

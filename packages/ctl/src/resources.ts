@@ -1,83 +1,118 @@
-import { readFile } from 'node:fs/promises';
-import {
-  type AnyResource,
-  KINDS,
-  type Kind,
-  kindByName,
-  ValidationError,
-  validateResource,
-} from '@tricolor/datastore';
-import { parseAllDocuments } from 'yaml';
+import { type AnyResource, type FieldIssue, ValidationError, validateResource } from '@tricolor/datastore';
 import { UsageError } from './args.js';
 import type { Ctx } from './context.js';
+import { documents, type InputLimits, readInput } from './input.js';
 
-/** Reads `-f <file|->`: JSON, or (multi-document) YAML; arrays and `kind: List` are flattened. */
-export async function readDocuments(ctx: Ctx, file: string): Promise<unknown[]> {
-  let text: string;
-  try {
-    text = file === '-' ? await ctx.readStdin() : await readFile(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`-f: cannot read ${file}: ${(e as Error).message}`);
-  }
-  let docs: unknown[] | undefined;
-  const trimmed = text.trimStart();
-  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
-    try {
-      docs = [JSON.parse(text)];
-    } catch {
-      docs = undefined; // not one JSON value: maybe several documents; YAML reads JSON too
-    }
-  }
-  if (!docs) {
-    docs = [];
-    for (const [i, d] of parseAllDocuments(text).entries()) {
-      if (d.errors.length > 0) throw new UsageError(`${file}: document ${i + 1}: ${d.errors[0]!.message}`);
-      docs.push(d.toJS());
-    }
-  }
-  const flat: unknown[] = [];
-  const add = (d: unknown) => {
-    if (d === null || d === undefined) return;
-    if (Array.isArray(d)) d.forEach(add);
-    else if ((d as { kind?: unknown }).kind === 'List' && Array.isArray((d as { items?: unknown }).items))
-      (d as { items: unknown[] }).items.forEach(add);
-    else flat.push(d);
-  };
-  docs.forEach(add);
-  if (flat.length === 0) throw new UsageError(`${file}: no resources in it`);
-  return flat;
+/**
+ * Turns one input document into the resources it stands for. Tricolor's own kinds are
+ * validated as they are; documents of other APIs (a Kubernetes NetworkPolicy) are converted
+ * by the function registered for their `apiVersion` and `kind`. A converter throws
+ * ValidationError naming the field, as validation does.
+ */
+export type InputConverter = (doc: Record<string, unknown>) => AnyResource | AnyResource[];
+
+const CONVERTERS = new Map<string, InputConverter>();
+const converterKey = (apiVersion: string, kind: string) => `${apiVersion}\u0000${kind}`;
+
+/** The one dispatch point for kinds `apply`/`create`/`replace`/`delete -f` accept beyond Tricolor's own. */
+export function registerInputKind(apiVersion: string, kind: string, convert: InputConverter): void {
+  CONVERTERS.set(converterKey(apiVersion, kind), convert);
 }
 
-/** Validates every document; one error listing every invalid document (each names its fields). */
-export function validateAll(file: string, docs: unknown[]): AnyResource[] {
+export function toResources(doc: unknown): AnyResource[] {
+  const d = doc as { apiVersion?: unknown; kind?: unknown } | null;
+  if (d && typeof d === 'object' && typeof d.apiVersion === 'string' && typeof d.kind === 'string') {
+    const convert = CONVERTERS.get(converterKey(d.apiVersion, d.kind));
+    if (convert) {
+      const out = convert(d as Record<string, unknown>);
+      return (Array.isArray(out) ? out : [out]).map((r) => validateResource(r));
+    }
+  }
+  return [validateResource(doc)];
+}
+
+/** `--max-errors`: how many validation errors are printed before the rest are only counted. */
+export const DEFAULT_MAX_ERRORS = 20;
+
+/**
+ * Collects validation problems: the first `max` issues in full, the rest counted. What the
+ * operator sees for 20,000 invalid documents is 20 lines and a count, not 20,000 lines.
+ */
+export class ProblemList {
+  private readonly lines: string[] = [];
+  private hidden = 0;
+  private hiddenDocs = 0;
+  private docs = 0;
+
+  constructor(readonly max: number) {}
+
+  get count(): number {
+    return this.docs;
+  }
+
+  add(where: string, issues: readonly FieldIssue[]): void {
+    this.docs++;
+    const room = this.max - this.lines.length;
+    if (room <= 0) {
+      this.hidden += issues.length;
+      this.hiddenDocs++;
+      return;
+    }
+    const shown = issues.slice(0, room);
+    this.lines.push(...formatIssues(where, shown));
+    if (issues.length > shown.length) {
+      this.hidden += issues.length - shown.length;
+      this.hiddenDocs++;
+    }
+  }
+
+  error(): UsageError | undefined {
+    if (this.docs === 0) return undefined;
+    const more =
+      this.hidden > 0
+        ? [
+            `... and ${this.hidden} more error(s) in ${this.hiddenDocs} document(s) not shown ` +
+              `(${this.docs} invalid in all; --max-errors N shows more)`,
+          ]
+        : [];
+    return new UsageError([...this.lines, ...more].join('\n'));
+  }
+}
+
+/** `where: field: message` for one issue; an indented list under `where:` for several. */
+export function formatIssues(where: string, issues: readonly FieldIssue[]): string[] {
+  if (issues.length === 1) return [`${where}: ${issues[0]!.field}: ${issues[0]!.message}`];
+  return [`${where}:`, ...issues.map((i) => `  ${i.field}: ${i.message}`)];
+}
+
+/**
+ * Reads `-f <file|->` within the limits and validates every document (before anything is
+ * written). One UsageError lists the invalid documents, each naming its fields, at most
+ * `maxErrors` lines of them.
+ */
+export async function readResources(
+  ctx: Ctx,
+  file: string,
+  limits: InputLimits,
+  maxErrors: number,
+): Promise<AnyResource[]> {
+  const text = await readInput(file, ctx.stdin, limits.maxBytes);
   const out: AnyResource[] = [];
-  const problems: string[] = [];
-  docs.forEach((d, i) => {
+  const problems = new ProblemList(maxErrors);
+  for (const { index, value } of documents(text, file, limits.maxDocuments)) {
     try {
-      out.push(validateResource(d));
+      out.push(...toResources(value));
     } catch (e) {
       if (!(e instanceof ValidationError)) throw e;
-      const name = (d as { metadata?: { name?: unknown } })?.metadata?.name;
-      problems.push(
-        `${file}: document ${i + 1}${typeof name === 'string' ? ` (${e.kind} ${name})` : ''}: ${e.issues
-          .map((x) => `${x.field}: ${x.message}`)
-          .join('; ')}`,
+      const name = (value as { metadata?: { name?: unknown } })?.metadata?.name;
+      problems.add(
+        `${file}: document ${index}${typeof name === 'string' ? ` (${e.kind} ${name})` : ''}`,
+        e.issues,
       );
     }
-  });
-  if (problems.length > 0) throw new UsageError(problems.join('\n'));
+  }
+  const err = problems.error();
+  if (err) throw err;
+  if (out.length === 0) throw new UsageError(`${file}: no resources in it`);
   return out;
-}
-
-export function kindArg(name: string | undefined): Kind {
-  if (!name) throw new UsageError(`missing kind (one of ${Object.keys(KINDS).join(', ')})`);
-  const k = kindByName(name) ?? kindByName(name.replace(/s$/, ''));
-  if (!k)
-    throw new UsageError(`${JSON.stringify(name)} is not a kind (one of ${Object.keys(KINDS).join(', ')})`);
-  return k;
-}
-
-/** `ippool/default`, `workloadendpoint/ns/name`: how results are named on the terminal. */
-export function refOf(r: { kind: string; metadata: { name: string; namespace?: string } }): string {
-  return `${r.kind.toLowerCase()}/${r.metadata.namespace ? `${r.metadata.namespace}/` : ''}${r.metadata.name}`;
 }

@@ -80,10 +80,10 @@ test('apply good pools, get them back in every format, overlapping pool rejected
   const yaml = await ctl(etcd.endpoint, p, ['get', 'IPPool', 'v6', '-o', 'yaml']);
   assert.match(yaml.stdout, /cidr: fd00:244::\/64/);
   const wide = await ctl(etcd.endpoint, p, ['get', 'ippools', '-o', 'wide']);
-  assert.match(wide.stdout, /^NAME\s+CIDR\s+BLOCKSIZE\s+IPIP/);
-  assert.match(wide.stdout, /default-v4\s+10\.244\.0\.0\/16\s+26\s+Never/);
-  const nodes = await ctl(etcd.endpoint, p, ['get', 'nodes']);
-  assert.match(nodes.stdout, /node-1\s+192\.168\.1\.1\/24/);
+  assert.match(wide.stdout, /^NAME\s+CIDR\s+BLOCKSIZE\s+NAT\s+IPIPMODE\s+VXLANMODE/);
+  assert.match(wide.stdout, /default-v4\s+10\.244\.0\.0\/16\s+26\s+true\s+Never/);
+  const nodes = await ctl(etcd.endpoint, p, ['get', 'nodes', '-o', 'wide']);
+  assert.match(nodes.stdout, /node-1\s+\(64512\)\s+192\.168\.1\.1\/24/, 'the cluster AS in brackets');
 
   const overlap = await ctl(
     etcd.endpoint,
@@ -254,7 +254,10 @@ test('usage errors name the flag; exhausted pools and an unreachable etcd have t
   assert.match(badNum.stderr, /--num4: "two" is not a whole number/);
   const badFlag = await ctl(etcd.endpoint, p, ['ipam', 'show', '--bogus']);
   assert.equal(badFlag.code, 1);
-  assert.match(badFlag.stderr, /ipam show: Unknown option '--bogus'/);
+  assert.match(badFlag.stderr, /ipam show: unknown flag --bogus/);
+  const noValue = await ctl(etcd.endpoint, p, ['get', 'ippools', '-o']);
+  assert.equal(noValue.code, 1);
+  assert.match(noValue.stderr, /get: -o, --output: needs a value/);
   const badSub = await ctl(etcd.endpoint, p, ['ipam', 'frobnicate']);
   assert.equal(badSub.code, 1);
   assert.match(badSub.stderr, /unknown subcommand "frobnicate"/);

@@ -1,28 +1,31 @@
-import { KINDS } from '@tricolor/datastore';
+import type { Kind } from '@tricolor/datastore';
 import { parse, UsageError } from '../args.js';
 import type { Ctx } from '../context.js';
+import { kindArg, refOf } from '../kinds.js';
 import { CommandError, EXIT } from '../output.js';
-import { kindArg, readDocuments, refOf, validateAll } from '../resources.js';
+import { readResources } from '../resources.js';
+import { INPUT_OPTIONS, inputLimits } from './apply.js';
+import { NAMESPACE_OPTIONS, namespaceOf } from './get.js';
 
-export const usage = 'delete <kind> <name> [-n namespace] | delete -f <file|->';
+const OPTIONS = {
+  ...INPUT_OPTIONS,
+  namespace: NAMESPACE_OPTIONS.namespace,
+  'skip-not-exists': { type: 'boolean' },
+} as const;
 
-export async function del(ctx: Ctx): Promise<number> {
-  const { values, positionals } = parse('delete', ctx.args, {
-    namespace: { type: 'string', short: 'n' },
-    filename: { type: 'string', short: 'f' },
-  });
-  let targets: { kind: keyof typeof KINDS; metadata: { name: string; namespace?: string } }[];
+async function del(ctx: Ctx): Promise<number> {
+  const { values, positionals } = parse('delete', ctx.args, OPTIONS);
+  let targets: { kind: Kind; metadata: { name: string; namespace?: string } }[];
   if (values.filename) {
     if (positionals.length > 0) throw new UsageError('delete: give either -f or <kind> <name>, not both');
-    targets = validateAll(values.filename, await readDocuments(ctx, values.filename));
+    const { limits, maxErrors } = inputLimits(values);
+    targets = await readResources(ctx, values.filename, limits, maxErrors);
   } else {
     const kind = kindArg(positionals[0]);
-    const name = positionals[1];
-    if (!name) throw new UsageError(`delete: missing the name of the ${kind}`);
-    if (positionals.length > 2) throw new UsageError(`delete: unexpected argument ${positionals[2]}`);
-    const namespace = KINDS[kind].namespaced ? (values.namespace ?? 'default') : undefined;
-    if (!KINDS[kind].namespaced && values.namespace) throw new UsageError(`-n: ${kind} is not namespaced`);
-    targets = [{ kind, metadata: { name, namespace } }];
+    const names = positionals.slice(1);
+    if (names.length === 0) throw new UsageError(`delete: missing the name of the ${kind}`);
+    const namespace = namespaceOf('delete', kind, values, { allowAll: false });
+    targets = names.map((name) => ({ kind, metadata: { name, namespace } }));
   }
   const ds = await ctx.store();
   const missing: string[] = [];
@@ -31,7 +34,15 @@ export async function del(ctx: Ctx): Promise<number> {
     if (await ds.delete(t.kind, t.metadata.name, t.metadata.namespace)) ctx.out(`${ref} deleted\n`);
     else missing.push(ref);
   }
-  if (missing.length > 0)
+  if (missing.length > 0 && !values['skip-not-exists'])
     throw new CommandError(missing.map((m) => `${m} not found`).join('\n'), EXIT.NOT_FOUND);
-  return 0;
+  return EXIT.OK;
 }
+
+export const deleteCommand = {
+  usage: [
+    'delete <kind> <name>... [-n namespace] [--skip-not-exists] | delete -f <file|-> [limits as apply]',
+  ],
+  options: OPTIONS,
+  run: del,
+};

@@ -1,100 +1,91 @@
 import { type AnyResource, KINDS, type Kind } from '@tricolor/datastore';
-import { outputFlag, parse, UsageError } from '../args.js';
+import { OUTPUT_OPTION, outputFlag, parse, UsageError } from '../args.js';
 import type { Ctx } from '../context.js';
-import { CommandError, EXIT, machine, table } from '../output.js';
-import { kindArg } from '../resources.js';
+import { COLUMNS, type ColumnContext, isNamespaced, kindArg } from '../kinds.js';
+import { CommandError, EXIT, render, table } from '../output.js';
 
-export const usage = 'get <kind> [name] [-n namespace] [-o json|yaml|wide]';
+/** `-n NAMESPACE` / `-A`, for namespaced kinds (as kubectl and calicoctl). */
+export const NAMESPACE_OPTIONS = {
+  namespace: { type: 'string', short: 'n' },
+  'all-namespaces': { type: 'boolean', short: 'A' },
+} as const;
 
-type Col = [string, (r: AnyResource) => unknown];
-const s = (r: AnyResource) => r.spec as unknown as Record<string, unknown>;
-const bgp = (r: AnyResource) => (s(r).bgp ?? {}) as Record<string, unknown>;
+export const DEFAULT_NAMESPACE = 'default';
 
-/** Extra columns per kind: [normal, wide-only]. */
-const COLUMNS: Partial<Record<Kind, [Col[], Col[]]>> = {
-  IPPool: [
-    [['CIDR', (r) => s(r).cidr]],
-    [
-      ['BLOCKSIZE', (r) => s(r).blockSize],
-      ['IPIP', (r) => s(r).ipipMode],
-      ['VXLAN', (r) => s(r).vxlanMode],
-      ['NAT', (r) => s(r).natOutgoing],
-      ['DISABLED', (r) => s(r).disabled],
-      ['SELECTOR', (r) => s(r).nodeSelector],
-    ],
-  ],
-  Node: [
-    [['IPV4', (r) => bgp(r).ipv4Address]],
-    [
-      ['IPV6', (r) => bgp(r).ipv6Address],
-      ['ASN', (r) => bgp(r).asNumber],
-      ['RR-CLUSTER', (r) => bgp(r).routeReflectorClusterID],
-    ],
-  ],
-  WorkloadEndpoint: [
-    [
-      ['NODE', (r) => s(r).node],
-      ['NETWORKS', (r) => (s(r).ipNetworks as string[]).join(',')],
-    ],
-    [
-      ['WORKLOAD', (r) => s(r).workload],
-      ['INTERFACE', (r) => s(r).interfaceName],
-    ],
-  ],
-  BGPPeer: [
-    [
-      ['PEERIP', (r) => s(r).peerIP],
-      ['ASN', (r) => s(r).asNumber],
-    ],
-    [
-      ['NODE', (r) => s(r).node],
-      ['SELECTOR', (r) => s(r).nodeSelector],
-    ],
-  ],
-};
+/** The namespace a command works in: -n, else `default`; undefined for -A or cluster-scoped kinds. */
+export function namespaceOf(
+  command: string,
+  kind: Kind,
+  values: { namespace?: string; 'all-namespaces'?: boolean },
+  opts: { allowAll: boolean },
+): string | undefined {
+  if (values.namespace !== undefined && values['all-namespaces'])
+    throw new UsageError(`${command}: give -n NAMESPACE or -A, not both`);
+  if (!isNamespaced(kind)) {
+    if (values.namespace !== undefined) throw new UsageError(`-n: ${kind} is not namespaced`);
+    return undefined;
+  }
+  if (values['all-namespaces']) {
+    if (!opts.allowAll) throw new UsageError(`${command}: -A needs a list, not names`);
+    return undefined;
+  }
+  return values.namespace ?? DEFAULT_NAMESPACE;
+}
 
-export async function get(ctx: Ctx): Promise<number> {
-  const { values, positionals } = parse('get', ctx.args, {
-    namespace: { type: 'string', short: 'n' },
-    output: { type: 'string', short: 'o' },
-  });
-  const format = outputFlag(values.output, ['table', 'wide', 'json', 'yaml']);
+const OPTIONS = { ...NAMESPACE_OPTIONS, ...OUTPUT_OPTION } as const;
+
+async function get(ctx: Ctx): Promise<number> {
+  const { values, positionals } = parse('get', ctx.args, OPTIONS);
+  const format = outputFlag(values.output);
   const kind = kindArg(positionals[0]);
-  if (positionals.length > 2) throw new UsageError(`get: unexpected argument ${positionals[2]}`);
-  const name = positionals[1];
-  const namespaced = KINDS[kind].namespaced;
-  if (!namespaced && values.namespace) throw new UsageError(`-n: ${kind} is not namespaced`);
+  const names = positionals.slice(1);
+  const namespace = namespaceOf('get', kind, values, { allowAll: names.length === 0 });
+  const allNamespaces = isNamespaced(kind) && namespace === undefined;
   const ds = await ctx.store();
   let items: AnyResource[];
-  if (name) {
-    const ns = namespaced ? (values.namespace ?? 'default') : undefined;
-    const r = await ds.get(kind, name, ns);
-    if (!r)
-      throw new CommandError(`${kind.toLowerCase()}/${ns ? `${ns}/` : ''}${name} not found`, EXIT.NOT_FOUND);
-    items = [r];
+  const missing: string[] = [];
+  if (names.length > 0) {
+    const found = await Promise.all(names.map((n) => ds.get(kind, n, namespace)));
+    items = found.filter((r): r is AnyResource => r !== undefined);
+    names.forEach((n, i) => {
+      if (!found[i]) missing.push(`${kind.toLowerCase()}/${namespace ? `${namespace}/` : ''}${n} not found`);
+    });
   } else {
-    items = (await ds.list(kind, namespaced ? values.namespace : undefined)).items;
+    items = (await ds.list(kind, namespace)).items;
   }
-  if (format === 'json' || format === 'yaml') {
-    const v = name ? items[0]! : { apiVersion: 'tricolor.dev/v1', kind: 'List', items };
-    ctx.out(machine(v, format));
-    return 0;
+  const columnCtx: ColumnContext = {};
+  if (format === 'wide' && kind === 'Node')
+    columnCtx.clusterAs = (await ds.get('BGPConfiguration', 'default'))?.spec.asNumber ?? 64512;
+  const data =
+    names.length === 1 && items.length === 1
+      ? items[0]
+      : { apiVersion: 'tricolor.dev/v1', kind: 'List', items };
+  if (items.length > 0 || format === 'json' || format === 'yaml') {
+    ctx.out(
+      render(format, data, (wide) => {
+        const cols = COLUMNS[kind][wide ? 1 : 0];
+        const headers = [...(allNamespaces ? ['NAMESPACE'] : []), ...cols.map((c) => c[0])];
+        const rows = items.map((r) => [
+          ...(allNamespaces ? [r.metadata.namespace] : []),
+          ...cols.map((c) => {
+            const v = c[1](r, columnCtx);
+            return v === undefined || v === null ? '' : String(v);
+          }),
+        ]);
+        return table(headers, rows);
+      }),
+    );
+  } else if (missing.length === 0) {
+    ctx.err(
+      `no ${KINDS[kind].plural} found${namespace ? ` in namespace ${namespace}` : ''}${allNamespaces ? ' in any namespace' : ''}\n`,
+    );
   }
-  if (items.length === 0) {
-    ctx.err(`no ${KINDS[kind].plural} found\n`);
-    return 0;
-  }
-  const [normal, wide] = COLUMNS[kind] ?? [[], []];
-  const cols = format === 'wide' ? [...normal, ...wide] : normal;
-  const headers = [...(namespaced ? ['NAMESPACE'] : []), 'NAME', ...cols.map((c) => c[0])];
-  const rows = items.map((r) => [
-    ...(namespaced ? [r.metadata.namespace] : []),
-    r.metadata.name,
-    ...cols.map((c) => {
-      const v = c[1](r);
-      return v === undefined || v === null ? '' : String(v);
-    }),
-  ]);
-  ctx.out(table(headers, rows));
-  return 0;
+  if (missing.length > 0) throw new CommandError(missing.join('\n'), EXIT.NOT_FOUND);
+  return EXIT.OK;
 }
+
+export const getCommand = {
+  usage: ['get <kind> [name...] [-n namespace | -A] [-o table|wide|json|yaml]'],
+  options: OPTIONS,
+  run: get,
+};

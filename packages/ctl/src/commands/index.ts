@@ -1,21 +1,48 @@
+import type { ParseArgsOptionsConfig } from 'node:util';
 import type { Ctx } from '../context.js';
-import { apply, usage as applyUsage } from './apply.js';
-import { del, usage as deleteUsage } from './delete.js';
-import { get, usage as getUsage } from './get.js';
-import { ipam, usage as ipamUsage } from './ipam.js';
+import { applyCommand, createCommand, replaceCommand } from './apply.js';
+import { deleteCommand } from './delete.js';
+import { getCommand } from './get.js';
+import { IPAM_COMMANDS } from './ipam.js';
+import { labelCommand } from './label.js';
+import { nodeStatusCommand } from './node.js';
+import { patchCommand } from './patch.js';
+import { versionCommand } from './version.js';
 
 export interface Command {
-  run(ctx: Ctx): Promise<number>;
+  /** One line per form, after `tricolorctl `. */
   usage: string[];
+  /** Every flag it takes: the command parses them strictly itself; main needs them to find the command words. */
+  options: ParseArgsOptionsConfig;
+  run(ctx: Ctx): Promise<number>;
 }
 
 /**
- * The command table. New top-level commands (`node status`, `bgp status`) are one file in
- * commands/ and one line here.
+ * The command table, by command words. A new command is one file in commands/ and one line
+ * here; words with a space (`ipam show`, `node status`) form groups.
  */
 export const COMMANDS: Record<string, Command> = {
-  apply: { run: apply, usage: [applyUsage] },
-  get: { run: get, usage: [getUsage] },
-  delete: { run: del, usage: [deleteUsage] },
-  ipam: { run: ipam, usage: ipamUsage },
+  get: getCommand,
+  apply: applyCommand,
+  create: createCommand,
+  replace: replaceCommand,
+  delete: deleteCommand,
+  patch: patchCommand,
+  label: labelCommand,
+  'node status': nodeStatusCommand,
+  ...IPAM_COMMANDS,
+  version: versionCommand,
 };
+
+/** First words that take a second one: `ipam`, `node`. */
+export const GROUPS: ReadonlySet<string> = new Set(
+  Object.keys(COMMANDS)
+    .filter((k) => k.includes(' '))
+    .map((k) => k.split(' ')[0]!),
+);
+
+/** Every command's options together (the types agree across commands; a test checks it). */
+export const ALL_OPTIONS: ParseArgsOptionsConfig = Object.assign(
+  {},
+  ...Object.values(COMMANDS).map((c) => c.options),
+);
