@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   etcd-server etcd-client          # the datastore, spawned by tests on free loopback ports
   iproute2 iptables ipset conntrack iputils-ping curl openssl kmod
+  time                             # GNU time: peak RSS of the CLI in tricolorctl's apply bench
   bird2 gobgpd frr                 # real BGP peers for interoperability tests and benchmarks
   socat                            # SCTP servers and probes of the NetworkPolicy conformance runner
   # The chart tests run the real helm and kubectl, unzipped from the npm package
