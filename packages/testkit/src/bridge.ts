@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Netns } from './netns.js';
@@ -19,7 +19,17 @@ const RELAY = `
   process.on('SIGTERM', () => process.exit(0));
 `;
 
-function startRelay(prefix: string[], listen: unknown, target: unknown): Promise<ChildProcess> {
+/**
+ * The relays write to stderr only when they fail. It goes to a file of the bridge's
+ * directory, not to this process's stderr: kept relays (the demo's --keep) would otherwise
+ * hold that open, and whoever reads it (a pipe, `$(…)`, a test) would wait for them.
+ */
+function startRelay(
+  prefix: string[],
+  listen: unknown,
+  target: unknown,
+  logDir: string,
+): Promise<ChildProcess> {
   const [cmd, ...args] = [
     ...prefix,
     process.execPath,
@@ -28,9 +38,13 @@ function startRelay(prefix: string[], listen: unknown, target: unknown): Promise
     JSON.stringify(listen),
     JSON.stringify(target),
   ];
-  const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  const log = openSync(join(logDir, 'relay.log'), 'a');
+  const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', log], detached: true });
+  closeSync(log);
   return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`relay ${JSON.stringify(listen)} exited ${code}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`relay ${JSON.stringify(listen)} exited ${code} (see ${join(logDir, 'relay.log')})`)),
+    );
     child.stdout!.once('data', () => {
       child.removeAllListeners('exit');
       resolve(child);
@@ -61,7 +75,7 @@ export class LoopbackBridge {
   static async create(targetPort: number, targetHost = '127.0.0.1'): Promise<LoopbackBridge> {
     const dir = mkdtempSync(join(tmpdir(), 'tricolor-bridge-'));
     const bridge = new LoopbackBridge(targetPort, join(dir, 'sock'), dir);
-    bridge.track(await startRelay([], bridge.socketPath, { host: targetHost, port: targetPort }));
+    bridge.track(await startRelay([], bridge.socketPath, { host: targetHost, port: targetPort }, dir));
     return bridge;
   }
 
@@ -73,7 +87,12 @@ export class LoopbackBridge {
   /** Starts a forwarder inside the namespace: 127.0.0.1:<port> there reaches the target. */
   async expose(ns: Netns, port: number): Promise<void> {
     this.track(
-      await startRelay(['ip', 'netns', 'exec', ns.name], { host: '127.0.0.1', port }, this.socketPath),
+      await startRelay(
+        ['ip', 'netns', 'exec', ns.name],
+        { host: '127.0.0.1', port },
+        this.socketPath,
+        this.dir,
+      ),
     );
   }
 
