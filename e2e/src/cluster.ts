@@ -385,14 +385,21 @@ export class Cluster {
     for (const a of parseAffinities(items, this.ds.prefix)) {
       if (a.state === 'confirmed') blocks.set(a.node, [...(blocks.get(a.node) ?? []), a.block]);
     }
+    const tls = this.etcd.tls;
     return {
       etcd: this.etcd.endpoint,
+      // The client files a CLI on the host needs when etcd requires client certificates.
+      ...(tls
+        ? { etcdTls: { caFile: tls.caFile, certFile: tls.clientCertFile, keyFile: tls.clientKeyFile } }
+        : {}),
       mode: this.opts.mode,
       nodes: [...this.nodes.values()].map((n) => ({
         name: n.name,
         netns: n.ns.name,
         address: n.ip,
         blocks: blocks.get(n.name) ?? [],
+        // bird's control socket (tricolor-birdc, tricolorctl node status); null without bird.
+        birdControl: n.bird ? join(n.dir, 'bird.ctl') : null,
       })),
       pods: [...this.pods.values()].map((p) => ({ name: p.name, netns: p.ns.name, node: p.node, ip: p.ip })),
     };

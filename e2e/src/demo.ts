@@ -4,22 +4,62 @@
  * pods through the CNI plugin, shows BGP sessions, routes and a ping matrix, tears down.
  *   tricolor-demo [--nodes N] [--pods-per-node M] [--mode mesh|rr|vxlan|ipip] [--keep] [--json]
  *   tricolor-demo status | down          (for a cluster left by --keep)
+ *   tricolor-demo env [--node NAME]      (its environment for the CLIs: eval "$(… env)")
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isRoot, kernelHasLinkKind } from '@tricolor/testkit';
 import { Cluster, downFromState, MODES, type Mode } from './cluster.js';
+import { DemoEnvError, type DemoManifest, renderDemoEnv } from './demo-env.js';
 import { REPO_ROOT } from './paths.js';
 
-const STATE_DIR = join(REPO_ROOT, '.tricolor-run');
+/** Where a kept cluster is recorded; TRICOLOR_DEMO_STATE_DIR moves it (tests keep their own). */
+const STATE_DIR = process.env.TRICOLOR_DEMO_STATE_DIR || join(REPO_ROOT, '.tricolor-run');
 const STATE_FILE = join(STATE_DIR, 'cluster.json');
+const MANIFEST_FILE = join(STATE_DIR, 'manifest.json');
+const SCRIPT = './scripts/demo.sh';
+/** The project's Node.js (scripts/setup.sh puts it there when the system's is older). */
+const NODE_BIN = join(REPO_ROOT, '.tools', 'node', 'bin');
+
+const USAGE =
+  'usage: demo [--nodes N] [--pods-per-node M] [--mode mesh|rr|vxlan|ipip] [--keep] [--json]\n' +
+  '       demo status | down\n' +
+  '       demo env [--node NAME]   the environment for the CLIs: eval "$(./scripts/demo.sh env)"\n';
 
 function usage(): never {
-  process.stderr.write(
-    'usage: demo [--nodes N] [--pods-per-node M] [--mode mesh|rr|vxlan|ipip] [--keep] [--json]\n       demo status | down\n',
-  );
+  process.stderr.write(USAGE);
   process.exit(2);
+}
+
+function demoEnv(node?: string): string {
+  const manifest = JSON.parse(readFileSync(MANIFEST_FILE, 'utf8')) as DemoManifest;
+  return renderDemoEnv(manifest, {
+    node,
+    nodeBin: existsSync(join(NODE_BIN, 'node')) ? NODE_BIN : undefined,
+    script: SCRIPT,
+  });
+}
+
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      strict: true,
+      options: {
+        nodes: { type: 'string', default: '3' },
+        'pods-per-node': { type: 'string', default: '2' },
+        mode: { type: 'string', default: 'mesh' },
+        keep: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        node: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`demo: ${(e as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
 }
 
 function table(rows: string[][]): string {
@@ -62,25 +102,34 @@ async function show(cluster: Cluster, out: (s: string) => void): Promise<boolean
 }
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      nodes: { type: 'string', default: '3' },
-      'pods-per-node': { type: 'string', default: '2' },
-      mode: { type: 'string', default: 'mesh' },
-      keep: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) usage();
+  const { values, positionals } = parseCommandLine();
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const command = positionals[0] ?? 'up';
+  if (positionals.length > 1) usage();
+  if (values.node !== undefined && command !== 'env') usage();
+  if (command === 'env') {
+    if (!existsSync(MANIFEST_FILE)) {
+      process.stderr.write(`demo: no kept cluster; start one with ${SCRIPT} --keep\n`);
+      return 1;
+    }
+    try {
+      process.stdout.write(demoEnv(values.node));
+    } catch (e) {
+      if (!(e instanceof DemoEnvError)) throw e;
+      process.stderr.write(`demo env: --node: ${e.message}\n`);
+      return 1;
+    }
+    return 0;
+  }
   if (!isRoot()) {
     process.stderr.write(
       'demo: must run as root (it creates network namespaces, routes and iptables rules)\n',
     );
     return 1;
   }
-  const command = positionals[0] ?? 'up';
   if (command === 'down') {
     if (!existsSync(STATE_FILE)) {
       process.stderr.write('demo: no kept cluster (nothing to tear down)\n');
@@ -97,7 +146,7 @@ async function main(): Promise<number> {
       process.stderr.write('demo: no kept cluster; start one with --keep\n');
       return 1;
     }
-    process.stdout.write(readFileSync(join(STATE_DIR, 'manifest.json'), 'utf8'));
+    process.stdout.write(readFileSync(MANIFEST_FILE, 'utf8'));
     return 0;
   }
   if (command !== 'up') usage();
@@ -150,9 +199,13 @@ async function main(): Promise<number> {
     if (values.keep && !interrupted) {
       mkdirSync(STATE_DIR, { recursive: true });
       const { writeFileSync } = await import('node:fs');
-      writeFileSync(join(STATE_DIR, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+      writeFileSync(MANIFEST_FILE, `${JSON.stringify(manifest, null, 2)}\n`);
       cluster.keep(STATE_FILE);
-      log(`demo: cluster kept; "scripts/demo.sh status" shows it, "scripts/demo.sh down" removes it`);
+      log(`demo: cluster kept; "${SCRIPT} status" shows it, "${SCRIPT} down" removes it`);
+      // How to point the CLIs at it (on stderr with --json, whose stdout is the manifest).
+      out(
+        `\nThe cluster is kept. Point the CLIs at it with: eval "$(${SCRIPT} env)"\n\n${demoEnv().trimEnd()}`,
+      );
       return ok ? 0 : 1;
     }
   } catch (e) {
