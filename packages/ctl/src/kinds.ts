@@ -60,6 +60,24 @@ const labels = (m: unknown) =>
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
 const name: Column = ['NAME', (r) => r.metadata.name];
+const BGP_CONFIGURATION: Column[] = [
+  name,
+  ['LOGSEVERITY', (r) => spec(r).logSeverity ?? ''],
+  ['MESHENABLED', (r) => spec(r).nodeToNodeMeshEnabled],
+  ['ASNUMBER', (r) => spec(r).asNumber],
+];
+const BGP_PEER: Column[] = [
+  name,
+  ['PEERIP', (r) => spec(r).peerIP],
+  ['NODE', (r) => peerNode(r)],
+  ['ASN', (r) => spec(r).asNumber],
+];
+const WORKLOAD_ENDPOINT: Column[] = [
+  ['WORKLOAD', (r) => spec(r).workload],
+  ['NODE', (r) => spec(r).node],
+  ['NETWORKS', (r) => list(spec(r).ipNetworks)],
+  ['INTERFACE', (r) => spec(r).interfaceName],
+];
 
 /**
  * Table columns per kind, as calicoctl prints them: [normal, wide]. The NAMESPACE column is
@@ -102,48 +120,18 @@ export const COLUMNS: Record<Kind, [Column[], Column[]]> = {
     ],
   ],
   BGPConfiguration: [
+    BGP_CONFIGURATION,
     [
-      name,
-      ['LOGSEVERITY', (r) => spec(r).logSeverity ?? ''],
-      ['MESHENABLED', (r) => spec(r).nodeToNodeMeshEnabled],
-      ['ASNUMBER', (r) => spec(r).asNumber],
-    ],
-    [
-      name,
-      ['LOGSEVERITY', (r) => spec(r).logSeverity ?? ''],
-      ['MESHENABLED', (r) => spec(r).nodeToNodeMeshEnabled],
-      ['ASNUMBER', (r) => spec(r).asNumber],
+      ...BGP_CONFIGURATION,
       ['LISTENPORT', (r) => spec(r).listenPort],
       ['HOLD', (r) => spec(r).holdTime],
       ['KEEPALIVE', (r) => spec(r).keepaliveTime],
     ],
   ],
-  BGPPeer: [
-    [name, ['PEERIP', (r) => spec(r).peerIP], ['NODE', (r) => peerNode(r)], ['ASN', (r) => spec(r).asNumber]],
-    [
-      name,
-      ['PEERIP', (r) => spec(r).peerIP],
-      ['NODE', (r) => peerNode(r)],
-      ['ASN', (r) => spec(r).asNumber],
-      ['PEERSELECTOR', (r) => spec(r).peerSelector],
-    ],
-  ],
+  BGPPeer: [BGP_PEER, [...BGP_PEER, ['PEERSELECTOR', (r) => spec(r).peerSelector]]],
   WorkloadEndpoint: [
-    [
-      ['WORKLOAD', (r) => spec(r).workload],
-      ['NODE', (r) => spec(r).node],
-      ['NETWORKS', (r) => list(spec(r).ipNetworks)],
-      ['INTERFACE', (r) => spec(r).interfaceName],
-    ],
-    [
-      name,
-      ['WORKLOAD', (r) => spec(r).workload],
-      ['NODE', (r) => spec(r).node],
-      ['NETWORKS', (r) => list(spec(r).ipNetworks)],
-      ['INTERFACE', (r) => spec(r).interfaceName],
-      ['PROFILES', (r) => list(spec(r).profiles)],
-      ['MAC', (r) => spec(r).mac],
-    ],
+    WORKLOAD_ENDPOINT,
+    [name, ...WORKLOAD_ENDPOINT, ['PROFILES', (r) => list(spec(r).profiles)], ['MAC', (r) => spec(r).mac]],
   ],
   NetworkPolicy: [[name], [name, ['ORDER', (r) => spec(r).order], ['SELECTOR', (r) => spec(r).selector]]],
   GlobalNetworkPolicy: [
