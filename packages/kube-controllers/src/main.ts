@@ -4,6 +4,7 @@
  * (namespaces, service accounts, pods, nodes) and garbage-collects IPAM. One active instance
  * (a Lease when TRICOLOR_KUBECONTROLLERS_LEASE is set, as the chart does).
  */
+import { parseArgs } from 'node:util';
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Datastore, configFromEnv as etcdConfigFromEnv } from '@tricolor/datastore';
 import { pino } from 'pino';
@@ -14,11 +15,20 @@ import { createMetrics } from './metrics.js';
 import { startHttp } from './server.js';
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--help') || process.argv.includes('-h')) {
-    process.stdout.write(
-      'usage: tricolor-kube-controllers (configured by KUBECONFIG or the in-cluster service account,\n' +
-        '       ETCD_* as every Tricolor component, ENABLED_CONTROLLERS and TRICOLOR_KUBECONTROLLERS_*; see README)\n',
-    );
+  const usage =
+    'usage: tricolor-kube-controllers (configured by KUBECONFIG or the in-cluster service account,\n' +
+    '       ETCD_* as every Tricolor component, ENABLED_CONTROLLERS and TRICOLOR_KUBECONTROLLERS_*; see README)\n';
+  // The repository's one argument parser; no flags but -h, so a mistyped one is named, not ignored.
+  let help = false;
+  try {
+    help =
+      parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, strict: true }).values.help === true;
+  } catch (e) {
+    process.stderr.write(`tricolor-kube-controllers: ${(e as Error).message}\n${usage}`);
+    process.exit(2);
+  }
+  if (help) {
+    process.stdout.write(usage);
     return;
   }
   const cfg = configFromEnv(process.env);
