@@ -1,4 +1,4 @@
-import { GLOBAL_OPTIONS, splitCommandLine, UsageError } from './args.js';
+import { splitCommandLine, UsageError } from './args.js';
 import { ALL_OPTIONS, COMMANDS, GROUPS } from './commands/index.js';
 import { type Ctx, type Io, makeCtx } from './context.js';
 import { describeError, EXIT, exitCodeOf } from './output.js';
@@ -66,5 +66,3 @@ export async function run(argv: string[], io: Io): Promise<number> {
     ctx?.close();
   }
 }
-
-export { GLOBAL_OPTIONS };

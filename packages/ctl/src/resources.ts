@@ -46,10 +46,6 @@ export class ProblemList {
 
   constructor(readonly max: number) {}
 
-  get count(): number {
-    return this.docs;
-  }
-
   add(where: string, issues: readonly FieldIssue[]): void {
     this.docs++;
     const room = this.max - this.lines.length;
