@@ -102,17 +102,19 @@ test('thousands of invalid documents: 20 errors printed, then a count; nothing w
   assert.deepEqual(JSON.parse(list.stdout).items, [], 'validation happens before any write');
 });
 
-test('a document with several problems lists each field on its own line', async () => {
+test('a document with several problems lists each field on its own line (issue 17: a typo is not dropped)', async () => {
   const p = uniquePrefix();
   const r = await ctl(
     etcd.endpoint,
     p,
     ['apply', '-f', '-'],
-    'kind: IPPool\napiVersion: tricolor.dev/v1\nmetadata: { name: bad }\nspec: { cidr: 10.0.0.0/8, blockSize: 40, ipipMode: Sometimes }\n',
+    'kind: IPPool\napiVersion: tricolor.dev/v1\nmetadata: { name: bad3 }\nspec: { cidr: 10.0.0.0/8, blockSize: 40, natOutgoin: true }\n',
   );
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /^error: -: document 1 \(IPPool bad\):\n {2}spec\.blockSize: 40 is above the maximum 32\n {2}spec\.ipipMode: /,
+    /^error: -: document 1 \(IPPool bad3\):\n {2}spec\.blockSize: 40 is above the maximum 32\n {2}spec\.natOutgoin: .*natOutgoing/,
   );
+  const list = await ctl(etcd.endpoint, p, ['get', 'ippools', '-o', 'json']);
+  assert.deepEqual(JSON.parse(list.stdout).items, [], 'nothing stored');
 });
