@@ -1,4 +1,5 @@
 import { type AnyResource, type FieldIssue, ValidationError, validateResource } from '@tricolor/datastore';
+import { convertKubernetesNetworkPolicy } from '@tricolor/policy';
 import { UsageError } from './args.js';
 import type { Ctx } from './context.js';
 import { documents, type InputLimits, readInput } from './input.js';
@@ -18,6 +19,10 @@ const converterKey = (apiVersion: string, kind: string) => `${apiVersion}\u0000$
 export function registerInputKind(apiVersion: string, kind: string, convert: InputConverter): void {
   CONVERTERS.set(converterKey(apiVersion, kind), convert);
 }
+
+// A Kubernetes NetworkPolicy is stored as the Tricolor policy `knp.default.<name>`, exactly as
+// tricolor-kube-controllers writes it from the API server.
+registerInputKind('networking.k8s.io/v1', 'NetworkPolicy', (doc) => convertKubernetesNetworkPolicy(doc));
 
 export function toResources(doc: unknown): AnyResource[] {
   const d = doc as { apiVersion?: unknown; kind?: unknown } | null;

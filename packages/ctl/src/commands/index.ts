@@ -7,6 +7,7 @@ import { IPAM_COMMANDS } from './ipam.js';
 import { labelCommand } from './label.js';
 import { nodeStatusCommand } from './node.js';
 import { patchCommand } from './patch.js';
+import { policyExplainCommand } from './policy.js';
 import { versionCommand } from './version.js';
 
 export interface Command {
@@ -30,11 +31,12 @@ export const COMMANDS: Record<string, Command> = {
   patch: patchCommand,
   label: labelCommand,
   'node status': nodeStatusCommand,
+  'policy explain': policyExplainCommand,
   ...IPAM_COMMANDS,
   version: versionCommand,
 };
 
-/** First words that take a second one: `ipam`, `node`. */
+/** First words that take a second one: `ipam`, `node`, `policy`. */
 export const GROUPS: ReadonlySet<string> = new Set(
   Object.keys(COMMANDS)
     .filter((k) => k.includes(' '))
