@@ -1,15 +1,26 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import {
+  POD_GATEWAY_V4 as GATEWAY_V4,
+  POD_GATEWAY_V6 as GATEWAY_V6,
+  HOST_SIDE_MAC,
+  RT_PROTO_FELIX,
+  workloadSysctls,
+} from '@tricolor/contract';
+import { ip, ipBatch, writeSysctl } from '@tricolor/linux';
 import { CniCode, CniError } from './errors.js';
-import { exec, ipIn } from './exec.js';
 
-/** The host end answers every ARP of the pod by proxy; its MAC is the same on every node. */
-export const HOST_SIDE_MAC = 'ee:ee:ee:ee:ee:ee';
-/** The pod's gateway: nothing owns it; the host end answers for it (proxy ARP). */
-export const GATEWAY_V4 = '169.254.1.1';
-/** For IPv6 the gateway is the host end's link-local address, derived from HOST_SIDE_MAC. */
-export const GATEWAY_V6 = 'fe80::ecee:eeff:feee:eeee';
-/** Protocol number of the routes felix owns (DESIGN.md decisions); the CNI route carries it too. */
-export const FELIX_PROTO = '80';
+export { GATEWAY_V4, GATEWAY_V6, HOST_SIDE_MAC };
+
+/** A failed kernel step as the CNI error kubelet sees (code 102, the command and its message). */
+function netlink<T>(p: Promise<T>): Promise<T> {
+  return p.catch((e: Error) => {
+    throw new CniError(CniCode.NetlinkFailure, e.message);
+  });
+}
+
+/** `ip <args>` in our namespace, or inside the pod's (a netns path) through nsenter. */
+const ipRun = (args: string[], input?: string, netns?: string) =>
+  netlink(ip(args, { ...(input === undefined ? {} : { input }), ...(netns ? { netns } : {}) }));
 
 export interface VethSpec {
   netns: string;
@@ -25,30 +36,12 @@ export interface VethResult {
   podMac: string;
 }
 
-function writeSysctl(path: string, value: string): void {
+function setSysctl(key: string, value: string): void {
   try {
-    writeFileSync(path, value);
+    writeSysctl(key, value);
   } catch (e) {
-    throw new CniError(CniCode.NetlinkFailure, `cannot set ${path}: ${(e as Error).message}`);
+    throw new CniError(CniCode.NetlinkFailure, `cannot set /proc/sys/${key}: ${(e as Error).message}`);
   }
-}
-
-/** The /proc/sys settings the host end needs for the data path (DESIGN.md step 1). */
-export function hostSysctls(hostIf: string, v6: boolean): [string, string][] {
-  const s: [string, string][] = [
-    [`/proc/sys/net/ipv4/conf/${hostIf}/proxy_arp`, '1'],
-    [`/proc/sys/net/ipv4/neigh/${hostIf}/proxy_delay`, '0'],
-    [`/proc/sys/net/ipv4/conf/${hostIf}/forwarding`, '1'],
-    [`/proc/sys/net/ipv4/conf/${hostIf}/route_localnet`, '1'],
-  ];
-  if (v6) {
-    s.push(
-      [`/proc/sys/net/ipv6/conf/${hostIf}/proxy_ndp`, '1'],
-      [`/proc/sys/net/ipv6/conf/${hostIf}/forwarding`, '1'],
-      [`/proc/sys/net/ipv6/conf/${hostIf}/accept_ra`, '0'],
-    );
-  }
-  return s;
 }
 
 /** The `ip -batch` lines run inside the pod: the veth (its peer sent to `hostPid`'s namespace), address, routes. */
@@ -76,14 +69,14 @@ export function hostSideBatch(spec: VethSpec): string {
   const lines = [`link set ${spec.hostIf} address ${HOST_SIDE_MAC}`, `link set ${spec.hostIf} up`];
   for (const a of spec.addresses) {
     lines.push(
-      `${a.includes(':') ? '-6 ' : ''}route replace ${a} dev ${spec.hostIf} scope link proto ${FELIX_PROTO}`,
+      `${a.includes(':') ? '-6 ' : ''}route replace ${a} dev ${spec.hostIf} scope link proto ${RT_PROTO_FELIX}`,
     );
   }
   return `${lines.join('\n')}\n`;
 }
 
 async function linkMac(args: string[], inNetns?: string): Promise<string> {
-  const out = inNetns ? await ipIn(inNetns, ['-json', ...args]) : await exec('ip', ['-json', ...args]);
+  const out = await ipRun(['-json', ...args], undefined, inNetns);
   const [link] = JSON.parse(out) as { address?: string }[];
   return link?.address ?? '';
 }
@@ -97,16 +90,16 @@ export async function createVeth(spec: VethSpec): Promise<VethResult> {
     throw new CniError(CniCode.UnknownContainer, `network namespace ${spec.netns} does not exist`);
   // A retried ADD of the same pod finds the old host end: start from nothing.
   await deleteVeth(spec.hostIf);
-  await ipIn(spec.netns, ['-batch', '-'], podSideBatch(spec, process.pid));
-  await exec('ip', ['-batch', '-'], hostSideBatch(spec));
+  await ipRun(['-batch', '-'], podSideBatch(spec, process.pid), spec.netns);
+  await ipRun(['-batch', '-'], hostSideBatch(spec));
   const v6 = spec.addresses.some((a) => a.includes(':'));
-  for (const [path, value] of hostSysctls(spec.hostIf, v6)) writeSysctl(path, value);
+  for (const [key, value] of workloadSysctls(spec.hostIf, v6)) setSysctl(key, value);
   const podMac = await linkMac(['link', 'show', 'dev', spec.ifname], spec.netns);
   // The static neighbor saves the first packet an ARP round (felix keeps it converged).
   const neigh = spec.addresses
     .filter((a) => !a.includes(':'))
     .map((a) => `neigh replace ${a.split('/')[0]} lladdr ${podMac} dev ${spec.hostIf} nud permanent`);
-  if (neigh.length) await exec('ip', ['-batch', '-'], `${neigh.join('\n')}\n`);
+  if (neigh.length) await netlink(ipBatch(neigh));
   return { hostMac: HOST_SIDE_MAC, podMac };
 }
 
@@ -114,7 +107,7 @@ export async function createVeth(spec: VethSpec): Promise<VethResult> {
 export async function deleteVeth(hostIf: string): Promise<boolean> {
   if (!existsSync(`/proc/sys/net/ipv4/conf/${hostIf}`)) return false;
   try {
-    await exec('ip', ['link', 'del', 'dev', hostIf]);
+    await ipRun(['link', 'del', 'dev', hostIf]);
     return true;
   } catch (e) {
     if (/Cannot find device/.test((e as Error).message)) return false;
@@ -137,7 +130,7 @@ export async function checkVeth(spec: VethSpec): Promise<void> {
     throw new CniError(CniCode.NetlinkFailure, `host interface ${spec.hostIf} is missing`);
   }
   const [link] = JSON.parse(
-    await ipIn(spec.netns, ['-json', 'addr', 'show', 'dev', spec.ifname]),
+    await ipRun(['-json', 'addr', 'show', 'dev', spec.ifname], undefined, spec.netns),
   ) as IpAddrJson[];
   if (!link) throw new CniError(CniCode.NetlinkFailure, `${spec.ifname} is missing in ${spec.netns}`);
   const have = new Set(
@@ -147,7 +140,7 @@ export async function checkVeth(spec: VethSpec): Promise<void> {
     if (!have.has(a)) throw new CniError(CniCode.NetlinkFailure, `${spec.ifname} lacks address ${a}`);
   }
   if (spec.addresses.some((a) => !a.includes(':'))) {
-    const routes = JSON.parse(await ipIn(spec.netns, ['-json', 'route', 'show', 'default'])) as {
+    const routes = JSON.parse(await ipRun(['-json', 'route', 'show', 'default'], undefined, spec.netns)) as {
       gateway?: string;
     }[];
     if (!routes.some((r) => r.gateway === GATEWAY_V4))

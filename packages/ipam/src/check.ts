@@ -1,5 +1,5 @@
+import type { AffinityEntry } from '@tricolor/contract';
 import { cidrContains, type IPPool, parseCidr, type WorkloadEndpoint } from '@tricolor/datastore';
-import type { AffinityEntry } from './affinity.js';
 import {
   affinityNode,
   allocationsOf,

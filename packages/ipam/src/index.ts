@@ -7,7 +7,7 @@ export {
   encodeAffinity,
   ownedBlocksFromAffinities,
   parseAffinities,
-} from './affinity.js';
+} from '@tricolor/contract';
 export * from './block.js';
 export * from './check.js';
 export * from './config.js';

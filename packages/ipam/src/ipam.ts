@@ -1,4 +1,12 @@
 import {
+  type AffinityEntry,
+  compareCidrText,
+  decodeAffinity,
+  encodeAffinity,
+  ownedBlocksFromAffinities,
+  parseAffinities,
+} from '@tricolor/contract';
+import {
   type Cidr,
   cidrContains,
   cidrContainsIp,
@@ -13,14 +21,6 @@ import {
   type Labels,
   parseCidr,
 } from '@tricolor/datastore';
-import {
-  type AffinityEntry,
-  compareCidrText,
-  decodeAffinity,
-  encodeAffinity,
-  ownedBlocksFromAffinities,
-  parseAffinities,
-} from './affinity.js';
 import {
   affinityNode,
   allocate,

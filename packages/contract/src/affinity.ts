@@ -1,10 +1,11 @@
 import { formatCidr, parseAffinityKey } from '@tricolor/datastore';
 
 /**
- * Affinity records (`<prefix>ipam/v2/host/<node>/ipv4/block/<a.b.c.d-n>`, value
+ * Block affinities (`<prefix>ipam/v2/host/<node>/ipv4/block/<a.b.c.d-n>`, value
  * `{"state": ...}`). A claim writes `pending` before the block exists and `confirmed`
  * after the block was created with this node's affinity; a release writes
- * `pendingDeletion` before it touches the block.
+ * `pendingDeletion` before it touches the block. One decoding for every reader: IPAM,
+ * felix (blackholes, VXLAN routes), bird (exports).
  */
 export type AffinityState = 'pending' | 'confirmed' | 'pendingDeletion';
 export const AFFINITY_STATES: readonly AffinityState[] = ['pending', 'confirmed', 'pendingDeletion'];
@@ -13,7 +14,10 @@ export function encodeAffinity(state: AffinityState): string {
   return JSON.stringify({ state });
 }
 
-/** The state of a stored affinity; unreadable values count as pending (a claim that never finished). */
+/**
+ * The state of a stored affinity. Anything else — an unknown state, unreadable JSON — counts
+ * as `pending`: a claim that never finished, which gives no ownership.
+ */
 export function decodeAffinity(text: string): AffinityState {
   try {
     const s = (JSON.parse(text) as { state?: unknown }).state;
@@ -31,34 +35,37 @@ export interface AffinityEntry {
   key: string;
 }
 
+/** One stored affinity (key and value), or undefined when the key is not an affinity key. */
+export function decodeAffinityEntry(prefix: string, key: string, value: string): AffinityEntry | undefined {
+  const parsed = parseAffinityKey(prefix, key);
+  if (!parsed) return undefined;
+  return { node: parsed.node, block: formatCidr(parsed.block), state: decodeAffinity(value), key };
+}
+
 /** Decodes raw affinity key/values (any prefix listing); entries that are not affinities are skipped. */
 export function parseAffinities(entries: { key: string; value: string }[], prefix: string): AffinityEntry[] {
   const out: AffinityEntry[] = [];
   for (const e of entries) {
-    const parsed = parseAffinityKey(prefix, e.key);
-    if (!parsed) continue;
-    out.push({
-      node: parsed.node,
-      block: formatCidr(parsed.block),
-      state: decodeAffinity(e.value),
-      key: e.key,
-    });
+    const a = decodeAffinityEntry(prefix, e.key, e.value);
+    if (a) out.push(a);
   }
   return out;
 }
 
 /**
- * The blackhole contract: the blocks a node owns are its *confirmed* affinities. A pending
+ * The blackhole contract: a node owns a block when its affinity is *confirmed*. A pending
  * affinity may still lose its block to another host; a pendingDeletion one is being given up.
- * Sorted, IPv4 before IPv6.
  */
+export const ownsBlock = (a: { state: string }): boolean => a.state === 'confirmed';
+
+/** The blocks `node` owns (its confirmed affinities), sorted IPv4 first. */
 export function ownedBlocksFromAffinities(
   node: string,
   entries: { key: string; value: string }[],
   prefix: string,
 ): string[] {
   return parseAffinities(entries, prefix)
-    .filter((a) => a.node === node && a.state === 'confirmed')
+    .filter((a) => a.node === node && ownsBlock(a))
     .map((a) => a.block)
     .sort(compareCidrText);
 }

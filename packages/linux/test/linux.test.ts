@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Netns, requireRoot } from '@tricolor/testkit';
+import fc from 'fast-check';
+import {
+  CommandError,
+  ip,
+  ipBatch,
+  ipJson,
+  jsonArraySplitter,
+  lineSplitter,
+  normalizeRoute,
+  readRoutes,
+  run,
+} from '../src/index.js';
+
+test('run: stdout, stdin, exit codes; a failure names the command and carries its stderr', async () => {
+  assert.deepEqual(await run('cat', [], { input: 'a\nb\n' }), { stdout: 'a\nb\n', stderr: '', code: 0 });
+  const failed = await run('sh', ['-c', 'echo oops >&2; exit 3'], { allowFail: true });
+  assert.deepEqual(failed, { stdout: '', stderr: 'oops\n', code: 3 });
+  await assert.rejects(run('sh', ['-c', 'echo nope >&2; exit 2']), (e: unknown) => {
+    assert.ok(e instanceof CommandError);
+    assert.equal(e.code, 2);
+    assert.equal(e.stderr, 'nope\n');
+    assert.match(e.message, /^sh -c .* exited 2: nope$/);
+    return true;
+  });
+  const missing = await run('no-such-command-here', [], { allowFail: true });
+  assert.equal(missing.code, 127);
+  assert.match(missing.stderr, /ENOENT/);
+  // A command that exits before reading its input: its status is reported, not EPIPE.
+  const early = await run('true', [], { input: 'x'.repeat(1 << 20), allowFail: true });
+  assert.equal(early.code, 0);
+  // Streamed stdout arrives in pieces and is not kept.
+  const pieces: string[] = [];
+  const streamed = await run('seq', ['1', '20000'], { onStdout: (c) => pieces.push(c) });
+  assert.equal(streamed.stdout, '');
+  assert.equal(pieces.join('').split('\n').length, 20001);
+});
+
+test('line and JSON-array splitters give the same elements however the text is cut', () => {
+  const items = fc.array(
+    fc.record({
+      dst: fc.string(),
+      n: fc.integer(),
+      flags: fc.array(fc.constantFrom('onlink', 'pervasive', '"{[]}\\')),
+      nested: fc.option(fc.record({ a: fc.array(fc.string(), { maxLength: 3 }) }), { nil: undefined }),
+    }),
+    { maxLength: 8 },
+  );
+  fc.assert(
+    fc.property(items, fc.array(fc.nat(), { maxLength: 10 }), (list, cuts) => {
+      const text = `${JSON.stringify(list)}\n`;
+      const at = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+      const chunks: string[] = [];
+      let prev = 0;
+      for (const c of [...at, text.length]) {
+        chunks.push(text.slice(prev, c));
+        prev = c;
+      }
+      const got: unknown[] = [];
+      const s = jsonArraySplitter((t) => got.push(JSON.parse(t)));
+      for (const c of chunks) s.push(c);
+      s.end();
+      assert.deepEqual(got, JSON.parse(text));
+      const lines: string[] = [];
+      const l = lineSplitter((x) => lines.push(x));
+      for (const c of chunks) l.push(c);
+      l.end();
+      assert.deepEqual(lines, text.split('\n').slice(0, -1));
+    }),
+    { numRuns: 300 },
+  );
+  assert.throws(() => {
+    const s = jsonArraySplitter(() => undefined);
+    s.push('[{"a":1},{"b"');
+    s.end();
+  }, /truncated/);
+});
+
+test('ip -json route output is normalized: prefix lengths, default, multipath, onlink', () => {
+  assert.deepEqual(normalizeRoute({ dst: '10.0.0.5', dev: 'cali1', scope: 'link', protocol: '80' }, 4), {
+    family: 4,
+    dst: '10.0.0.5/32',
+    type: 'unicast',
+    dev: 'cali1',
+    scope: 'link',
+    protocol: '80',
+  });
+  assert.deepEqual(normalizeRoute({ type: 'blackhole', dst: '10.0.1.0/26', protocol: '80' }, 4), {
+    family: 4,
+    dst: '10.0.1.0/26',
+    type: 'blackhole',
+    protocol: '80',
+  });
+  assert.equal(normalizeRoute({ dst: 'default', gateway: 'fe80::1', dev: 'eth0' }, 6).dst, '::/0');
+  assert.deepEqual(
+    normalizeRoute(
+      {
+        dst: '10.9.0.0/24',
+        protocol: 'bird',
+        nexthops: [
+          { gateway: '192.168.1.2', dev: 'eth0', flags: ['onlink'] },
+          { gateway: '192.168.1.3', dev: 'eth0' },
+        ],
+      },
+      4,
+    ).nexthops,
+    [
+      { via: '192.168.1.2', dev: 'eth0', onlink: true },
+      { via: '192.168.1.3', dev: 'eth0' },
+    ],
+  );
+});
+
+test('ip -batch writes and route reads, inside a namespace (nsenter)', async (t) => {
+  if (!requireRoot(t)) return;
+  const ns = await Netns.create('linux');
+  const netns = `/var/run/netns/${ns.name}`;
+  try {
+    await ipBatch(
+      [
+        'link add veth-a type veth peer name veth-b',
+        'link set veth-a up',
+        'addr add 192.0.2.1/24 dev veth-a',
+        'route add blackhole 10.50.0.0/26 proto 80',
+        'route add 10.60.0.0/24 via 192.0.2.9 dev veth-a onlink proto 12',
+        'route add blackhole fd00:50::/64 proto 80',
+      ],
+      { netns },
+    );
+    const all = await readRoutes({ netns });
+    assert.ok(all.some((r) => r.dst === '10.50.0.0/26' && r.type === 'blackhole' && r.protocol === '80'));
+    assert.ok(all.some((r) => r.family === 6 && r.dst === 'fd00:50::/64'));
+    const bird = await readRoutes({ netns, family: 4, proto: 'bird' });
+    assert.deepEqual(bird, [
+      {
+        family: 4,
+        dst: '10.60.0.0/24',
+        type: 'unicast',
+        dev: 'veth-a',
+        via: '192.0.2.9',
+        onlink: true,
+        protocol: 'bird',
+      },
+    ]);
+    assert.equal(
+      (await ipJson<{ ifname: string }>(['link', 'show', 'veth-a'], { netns }))[0]?.ifname,
+      'veth-a',
+    );
+    // -force: the good lines are applied, the failure is reported with ip's message.
+    await assert.rejects(
+      ipBatch(
+        ['route add blackhole 10.70.0.0/26', 'route del 10.99.0.0/24', 'route add blackhole 10.71.0.0/26'],
+        {
+          netns,
+          force: true,
+        },
+      ),
+      (e: unknown) => e instanceof CommandError && /No such process/.test(e.stderr),
+    );
+    const after = await ip(['route', 'show', 'type', 'blackhole'], { netns });
+    assert.match(after, /10\.70\.0\.0\/26/);
+    assert.match(after, /10\.71\.0\.0\/26/);
+  } finally {
+    await ns.destroy();
+  }
+});
