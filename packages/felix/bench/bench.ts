@@ -1,13 +1,17 @@
 /**
- * Dataplane benchmark: time for felix to program N local endpoints from cold (routes,
- * neighbors, sysctls, ipsets, iptables), the latency of one more endpoint on top
- * (calculation + apply, repeated), and the cost of a refresh (everything re-read, nothing
- * to write). Needs root. Run: npm run bench (in packages/felix);
- * FELIX_BENCH_SIZES=1,100 and FELIX_BENCH_ONES=5 change the sizes and the "+1" repeats;
- * FELIX_BENCH_NODE_ARGS passes flags (e.g. --cpu-prof) to the measuring process;
- * FELIX_BENCH_IPV6=1 adds an IPv6 pool (dual stack: ip6tables programmed too).
+ * Dataplane benchmark. Endpoints: time for felix to program N local endpoints from cold
+ * (routes, neighbors, sysctls, ipsets, iptables), the latency of one more endpoint on top
+ * (calculation + apply, repeated), a refresh (every view dropped and re-read, nothing to
+ * write), and one more endpoint while the refresh timers' reads run. VXLAN: one more remote
+ * node among N (route, FDB entry, VTEP neighbor). Needs root.
  *
- * Each size gets a namespace laid out like a real node (all names from @tricolor/testkit):
+ * Run: npm run bench (in packages/felix). FELIX_BENCH_SIZES=1,100,1000,10000 (endpoints),
+ * FELIX_BENCH_NODES=100,1000 (VXLAN remote nodes), FELIX_BENCH_ONES=5 (the "+1" repeats),
+ * FELIX_BENCH_IPV6=1 (an IPv6 pool too: ip6tables programmed as well),
+ * FELIX_BENCH_NODE_ARGS (flags for the measuring process, e.g. --cpu-prof),
+ * FELIX_BENCH_VERBOSE=<file> (every +1's phases). TRICOLOR_BENCH_SMOKE=1: smallest sizes.
+ *
+ * Each size gets namespaces laid out like a node (all names from @tricolor/testkit):
  * - the node namespace, where felix runs, with an uplink `eth0` holding the node's address,
  *   created before any workload interface (as on a booted node). This matters: for a route
  *   onto a device without IPv4 address (every `cali…`), the kernel picks a source address
@@ -17,27 +21,38 @@
  *   them, up, in the node namespace; their pod ends (up) live in a few pod namespaces, not
  *   in the node namespace (a real node holds N workload devices, not 2N).
  * Building the namespaces and veths is not timed.
+ *
+ * Anchors (same run, same namespace): the tools themselves — the very `ip -batch`,
+ * `bridge -batch` and `iptables-restore` inputs felix wrote, replayed directly (concurrently
+ * where felix runs them concurrently). The ratio is felix's whole path over the kernel's
+ * own cost of the same writes.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { connectVeth, Netns } from '@tricolor/testkit';
-import { CalcCache, computeDesiredState } from '../src/calc/desired-state.js';
-import { EndpointIndex } from '../src/calc/endpoint-index.js';
+import { ipBatch, run } from '@tricolor/linux';
+import { type BenchRow, benchSizes, connectVeth, Netns, printSummary } from '@tricolor/testkit';
+import { Calculation } from '../src/calc/calculation.js';
+import type { Update } from '../src/calc/graph.js';
 import { DEFAULT_SETTINGS } from '../src/config-types.js';
-import { Dataplane } from '../src/dataplane/dataplane.js';
-import { pool, wep } from '../test/helpers.js';
+import { type ApplyReport, Dataplane } from '../src/dataplane/dataplane.js';
+import type { KernelIO } from '../src/dataplane/kernel-io.js';
+import { KernelState } from '../src/dataplane/kernel-state.js';
+import { binaries, linuxKernel } from '../src/dataplane/linux-io.js';
+import { node, pool, wep } from '../test/helpers.js';
 
-const SIZES = (process.env.FELIX_BENCH_SIZES ?? '1,100,1000,10000').split(',').map(Number);
-/** How many "+1" endpoints are added one after the other (median and max reported). */
+const SIZES = benchSizes([1, 100, 1000, 10000], 'FELIX_BENCH_SIZES');
+const NODE_SIZES = benchSizes([100, 1000], 'FELIX_BENCH_NODES');
+/** How many "+1" endpoints (nodes) are added one after the other (median and max reported). */
 const ONES = Number(process.env.FELIX_BENCH_ONES ?? 5);
-/** Extra node flags for the measuring process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
 /** FELIX_BENCH_IPV6=1: an IPv6 pool too, so both iptables and ip6tables are programmed. */
 const DUAL_STACK = process.env.FELIX_BENCH_IPV6 === '1';
 const NODE_ARGS = (process.env.FELIX_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /** Pod ends per pod namespace. */
 const PODS_PER_NS = 2500;
+/** The node's uplink address (eth0 in the node namespace). */
+const NODE_IP = '192.168.201.2';
 
 const iface = (i: number) => `cali${createHash('sha1').update(`bench.pod-${i}`).digest('hex').slice(0, 11)}`;
 const ipOf = (i: number) => `10.${96 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
@@ -77,98 +92,166 @@ function settle(podNs: string[]): number {
   return performance.now() - t0;
 }
 
-async function inner(n: number, podNs: string[]): Promise<void> {
-  // ONES endpoints added one by one, and one more during the iptables refresh read.
+/** The real kernel, with the last input of each tool kept for replaying as the anchor. */
+function recordingKernel(): { io: KernelIO; last: Map<string, string[] | string>; reset(): void } {
+  const io = linuxKernel('nft', DEFAULT_SETTINGS.chainPrefix);
+  const last = new Map<string, string[] | string>();
+  return {
+    last,
+    reset: () => last.clear(),
+    io: {
+      ...io,
+      // The first batch after a reset: the routes of the critical path (neighbors come after).
+      ipBatch: (lines) => {
+        if (!last.has('ip')) last.set('ip', lines);
+        return io.ipBatch(lines);
+      },
+      bridgeBatch: (lines) => {
+        last.set('bridge', lines);
+        return io.bridgeBatch(lines);
+      },
+      iptablesRestore: (family, script) => {
+        last.set(`iptables${family}`, script);
+        return io.iptablesRestore(family, script);
+      },
+    },
+  };
+}
+
+/** Replays what felix last wrote with the tools directly (routes ‖ iptables, as felix runs them); ms. */
+async function replay(last: Map<string, string[] | string>): Promise<number> {
+  const t0 = performance.now();
+  const jobs: Promise<unknown>[] = [];
+  const ipLines = last.get('ip') as string[] | undefined;
+  if (ipLines?.length) jobs.push(ipBatch(ipLines, { force: true }));
+  const br = last.get('bridge') as string[] | undefined;
+  if (br?.length) jobs.push(ipBatch(br, { force: true, tool: 'bridge' }));
+  for (const f of [4, 6] as const) {
+    // Hook inserts left out: replayed, they would add a second jump (they are 8 rules of thousands).
+    const script = (last.get(`iptables${f}`) as string | undefined)
+      ?.split('\n')
+      .filter((l) => !/^-[ID] [A-Z]+ /.test(l))
+      .join('\n');
+    if (script) jobs.push(run(binaries('nft', f).restore, ['--noflush', '-w', '5'], { input: script }));
+  }
+  await Promise.all(jobs);
+  return performance.now() - t0;
+}
+
+function newFelix(rec: ReturnType<typeof recordingKernel>) {
+  const s = DEFAULT_SETTINGS;
+  const state = new KernelState({
+    chainPrefix: s.chainPrefix,
+    interfacePrefix: s.interfacePrefix,
+    vxlanDevice: s.vxlanDevice,
+  });
+  const calc = new Calculation(state, {
+    nodeName: 'bench',
+    pinned: { chainPrefix: s.chainPrefix, interfacePrefix: s.interfacePrefix, ipv6Support: 'auto' },
+  });
+  const dp = new Dataplane(state, rec.io, { ipv6: true });
+  return { state, calc, dp };
+}
+
+const frozen = <T>(x: T): T => Object.freeze(x);
+
+async function innerEndpoints(n: number, podNs: string[]): Promise<void> {
+  // ONES endpoints added one by one, and one more during the refresh reads.
   const TOTAL = n + ONES + 1;
   veths(TOTAL, podNs);
   const settleMs = settle(podNs);
-  const settings = { ...DEFAULT_SETTINGS };
-  // As the agent does: endpoints in an EndpointIndex (fed by the watch), one CalcCache.
-  const endpoints = new EndpointIndex('bench');
-  const add = (i: number) =>
-    endpoints.set(`bench/pod-${i}`, wep(`pod-${i}`, 'bench', iface(i), `${ipOf(i)}/32`, 'ee:ee:ee:00:00:01'));
-  for (let i = 0; i < n; i++) add(i);
+  const rec = recordingKernel();
+  const { calc, dp } = newFelix(rec);
+  const ep = (i: number): Update => ({
+    kind: 'endpoint',
+    key: `/tricolor/resources/workloadendpoints/bench/pod-${i}`,
+    value: frozen(wep(`pod-${i}`, 'bench', iface(i), `${ipOf(i)}/32`, 'ee:ee:ee:00:00:01')),
+  });
   const pools = [pool('p', '10.96.0.0/12', { natOutgoing: true })];
   // Dual stack: an IPv6 pool makes felix program ip6tables as well (ipv6Support 'auto').
   if (DUAL_STACK) pools.push(pool('p6', 'fd00:96::/64', { natOutgoing: true, blockSize: 122 }));
-  const inputs = { nodeName: 'bench', settings, endpoints, pools, affinities: [], nodes: [] };
-  const cache = new CalcCache();
+  const cold: Update[] = pools.map((p) => ({ kind: 'pool', key: p.metadata.name, value: frozen(p) }));
+  for (let i = 0; i < n; i++) cold.push(ep(i));
   let t0 = performance.now();
-  const desired = computeDesiredState(inputs, cache);
+  calc.apply(cold);
   const calcMs = performance.now() - t0;
-  const dp = new Dataplane(settings, 'nft');
   t0 = performance.now();
-  const rep = await dp.apply(desired);
+  const rep = await dp.apply();
   const coldMs = performance.now() - t0;
   const coldNeigh = await dp.applyNeighbors();
   const coldNeighMs = performance.now() - t0;
-  // One more endpoint at a time, the steady-state path: calc + apply of the delta (routes,
-  // sysctls, iptables in the kernel), then the neighbor lane (timed from the same start).
+  const coldAnchorMs = await replay(rec.last);
+  // The delta: one more endpoint is its route and its four chains (two of its own, a leaf of
+  // each dispatch tree) per IP family.
+  const families = DUAL_STACK ? 2 : 1;
+  const wroteDelta = (r: ApplyReport, what: string) => {
+    if (r.routeCommands !== 1 || r.iptablesChanged !== 4 * families)
+      throw new Error(
+        `${what} wrote ${r.routeCommands} routes and ${r.iptablesChanged} chains: ${JSON.stringify(r.iptablesWritten)}`,
+      );
+  };
   const ones: {
     calc: number;
     apply: number;
     neighbors: number;
+    anchor: number;
     timings: Record<string, number>;
   }[] = [];
-  let last = desired;
   for (let k = 0; k < ONES; k++) {
-    const i = n + k;
-    add(i);
+    rec.reset();
     t0 = performance.now();
-    last = computeDesiredState(inputs, cache);
-    const calc = performance.now() - t0;
+    calc.apply([ep(n + k)]);
+    const c = performance.now() - t0;
     t0 = performance.now();
-    const r = await dp.apply(last);
+    const r = await dp.apply();
     const apply = performance.now() - t0;
-    if (!r.incremental) throw new Error('+1 apply did not use the calculation delta');
+    wroteDelta(r, '+1');
     const nr = await dp.applyNeighbors();
     if (nr.commands !== 1) throw new Error(`+1 neighbor lane wrote ${nr.commands} entries, expected 1`);
+    const neighbors = performance.now() - t0 + c;
     ones.push({
-      calc,
+      calc: c,
       apply,
-      neighbors: performance.now() - t0 + calc,
+      neighbors,
+      anchor: await replay(rec.last),
       timings: { ...r.timings, ...nr.timings },
     });
   }
-  // The refresh timers: every model invalidated, everything re-read, nothing to write.
+  // A refresh with every view dropped: everything re-read, nothing to write.
   dp.invalidateAll();
   t0 = performance.now();
-  const refresh = await dp.apply(last);
+  const refresh = await dp.apply();
   const refreshNeigh = await dp.applyNeighbors();
   const refreshMs = performance.now() - t0;
   if (refresh.routeCommands || refresh.iptablesChanged || refresh.sysctlsWritten || refreshNeigh.commands)
     throw new Error(`refresh found differences: ${JSON.stringify({ refresh, refreshNeigh })}`);
-  // The refresh timers as the agent runs them (both at once here): iptables-save, the route
-  // table and every sysctl read in the background, one more endpoint applied meanwhile
-  // (timed), then the apply that compares everything.
+  // The refresh timers as the agent runs them (all at once here, the worst case on 2
+  // cores): iptables-save, the route table, neighbors, tunnels and every sysctl read in the
+  // background; one more endpoint applied meanwhile (timed). Whether a read has finished
+  // before that apply or not, it writes the endpoint's delta only: the trackers know what
+  // is pending either way (the race the old check tripped over at 1 and 100 endpoints).
   const reading = Promise.all([dp.refreshIptables(), dp.refreshRoutes(), dp.refreshSysctls()]);
-  add(n + ONES);
   t0 = performance.now();
-  const duringRefresh = await dp.apply(computeDesiredState(inputs, cache));
+  calc.apply([ep(n + ONES)]);
+  const duringRefresh = await dp.apply();
   const duringRefreshMs = performance.now() - t0;
-  if (!duringRefresh.incremental) throw new Error('the +1 during the refresh read did not use the delta');
+  wroteDelta(duringRefresh, 'the +1 during the refresh reads');
   await dp.applyNeighbors();
   const readDone = await reading.then(() => performance.now() - t0);
   t0 = performance.now();
-  const afterRefresh = await dp.apply(computeDesiredState(inputs, cache));
+  const afterRefresh = await dp.apply();
   const afterRefreshMs = performance.now() - t0;
   if (afterRefresh.iptablesChanged || afterRefresh.routeCommands || afterRefresh.sysctlsWritten)
-    throw new Error(`the apply after the refresh read wrote: ${JSON.stringify(afterRefresh)}`);
-  // Sanity: every endpoint's permanent neighbor is in the kernel.
-  const neighs = execFileSync('ip', ['neigh', 'show', 'nud', 'permanent'], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
-  });
-  const gotN = neighs.split('\n').filter((l) => l.includes(' dev cali')).length;
+    throw new Error(`the apply after the refresh reads wrote: ${JSON.stringify(afterRefresh)}`);
+  // Sanity: the kernel holds every endpoint's route and permanent neighbor.
+  const count = (args: string[]) =>
+    execFileSync('ip', args, { encoding: 'utf8', maxBuffer: 1 << 26 })
+      .split('\n')
+      .filter((l) => l.includes(' dev cali')).length;
+  const gotN = count(['neigh', 'show', 'nud', 'permanent']);
   if (gotN !== TOTAL) throw new Error(`expected ${TOTAL} workload neighbors, kernel has ${gotN}`);
-  // Sanity: the kernel holds what was asked for.
-  const routes = execFileSync('ip', ['route', 'show', 'proto', '80'], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
-  });
-  const got = routes.split('\n').filter((l) => l.includes(' dev cali')).length;
+  const got = count(['route', 'show', 'proto', '80']);
   if (got !== TOTAL) throw new Error(`expected ${TOTAL} workload routes, kernel has ${got}`);
-  // Both families (iptables and ip6tables), as the agent programs them by default.
   const rules = Object.values(rep.rules)
     .flatMap((t) => Object.values(t))
     .reduce((a, b) => a + b, 0);
@@ -180,14 +263,17 @@ async function inner(n: number, podNs: string[]): Promise<void> {
     );
   process.stdout.write(
     `${JSON.stringify({
+      kind: 'endpoints',
       n,
       calcMs,
       coldMs,
       coldNeighMs,
+      coldAnchorMs,
       oneCalcMs: median(ones.map((o) => o.calc)),
       oneMs: median(ones.map((o) => o.apply)),
       oneTotalMs: median(total),
       oneMaxMs: Math.max(...total),
+      oneAnchorMs: median(ones.map((o) => o.anchor)),
       oneNeighMs: median(ones.map((o) => o.neighbors)),
       oneNeighMaxMs: Math.max(...ones.map((o) => o.neighbors)),
       refreshMs,
@@ -203,59 +289,148 @@ async function inner(n: number, podNs: string[]): Promise<void> {
   );
 }
 
+async function innerVxlan(n: number): Promise<void> {
+  const rec = recordingKernel();
+  const { calc, dp } = newFelix(rec);
+  const remote = (i: number): Update[] => {
+    const name = `node-${i}`;
+    const blk = `10.${128 + (i >> 10)}.${(i >> 2) & 255}.${(i & 3) * 64}/26`;
+    return [
+      {
+        kind: 'node',
+        key: `/tricolor/resources/nodes/${name}`,
+        value: frozen(
+          node(name, `172.${16 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/12`, {
+            vxlanTunnelAddress: `10.${128 + (i >> 10)}.${(i >> 2) & 255}.${(i & 3) * 64}`,
+          }),
+        ),
+      },
+      {
+        kind: 'affinity',
+        key: `/tricolor/ipam/v2/host/${name}/ipv4/block/${blk.replace('/', '-')}`,
+        value: frozen({ node: name, block: blk, state: 'confirmed' }),
+      },
+    ];
+  };
+  const cold: Update[] = [
+    { kind: 'pool', key: 'p', value: frozen(pool('vx', '10.128.0.0/9', { vxlanMode: 'Always' })) },
+    {
+      kind: 'node',
+      key: '/tricolor/resources/nodes/bench',
+      value: frozen(node('bench', `${NODE_IP}/24`, { vxlanTunnelAddress: '10.255.255.1' })),
+    },
+  ];
+  for (let i = 0; i < n; i++) cold.push(...remote(i));
+  let t0 = performance.now();
+  calc.apply(cold);
+  const calcMs = performance.now() - t0;
+  t0 = performance.now();
+  await dp.apply();
+  const cold2 = await dp.applyNeighbors();
+  const coldMs = performance.now() - t0;
+  if (cold2.commands !== n)
+    throw new Error(`cold VXLAN wrote ${cold2.commands} VTEP neighbors, expected ${n}`);
+  const ones: { calc: number; apply: number; total: number; anchor: number }[] = [];
+  for (let k = 0; k < ONES; k++) {
+    rec.reset();
+    t0 = performance.now();
+    calc.apply(remote(n + k));
+    const c = performance.now() - t0;
+    const r = await dp.apply();
+    const apply = performance.now() - t0 - c;
+    const nr = await dp.applyNeighbors();
+    const total = performance.now() - t0;
+    if (r.routeCommands !== 1 || r.tunnelCommands !== 1 || nr.commands !== 1)
+      throw new Error(
+        `+1 node wrote ${r.routeCommands} routes, ${r.tunnelCommands} FDB entries, ${nr.commands} neighbors`,
+      );
+    ones.push({ calc: c, apply, total, anchor: await replay(rec.last) });
+  }
+  const fdb = execFileSync('bridge', ['fdb', 'show', 'dev', DEFAULT_SETTINGS.vxlanDevice], {
+    encoding: 'utf8',
+  })
+    .split('\n')
+    .filter((l) => l.includes(' dst ')).length;
+  if (fdb !== n + ONES) throw new Error(`expected ${n + ONES} FDB entries, kernel has ${fdb}`);
+  process.stdout.write(
+    `${JSON.stringify({
+      kind: 'vxlan',
+      n,
+      calcMs,
+      coldMs,
+      oneCalcMs: median(ones.map((o) => o.calc)),
+      oneApplyMs: median(ones.map((o) => o.apply)),
+      oneTotalMs: median(ones.map((o) => o.total)),
+      oneMaxMs: Math.max(...ones.map((o) => o.total)),
+      oneAnchorMs: median(ones.map((o) => o.anchor)),
+    })}\n`,
+  );
+}
+
+/** Runs one measurement in a fresh node namespace (and pod namespaces for `pods` workloads). */
+async function measure(
+  kind: 'endpoints' | 'vxlan',
+  n: number,
+  pods: number,
+): Promise<Record<string, unknown>> {
+  const made: Netns[] = [];
+  try {
+    const nodeNs = await Netns.create('fbnode');
+    made.push(nodeNs);
+    const uplink = await Netns.create('fbup');
+    made.push(uplink);
+    await connectVeth(nodeNs, `${NODE_IP}/24`, uplink, '192.168.201.1/24');
+    const podNs: string[] = [];
+    for (let k = 0; k < Math.ceil(pods / PODS_PER_NS); k++) {
+      const ns = await Netns.create('fbpod');
+      made.push(ns);
+      podNs.push(ns.name);
+    }
+    const self = fileURLToPath(import.meta.url);
+    const r = spawnSync(
+      'ip',
+      [
+        'netns',
+        'exec',
+        nodeNs.name,
+        process.execPath,
+        ...NODE_ARGS,
+        self,
+        '--inner',
+        kind,
+        String(n),
+        podNs.join(','),
+      ],
+      { encoding: 'utf8', maxBuffer: 1 << 26 },
+    );
+    if (r.status !== 0) throw new Error(`${kind} ${n}: ${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  } finally {
+    for (const ns of made.reverse()) await ns.destroy();
+  }
+}
+
 async function outer(): Promise<void> {
   if (process.getuid?.() !== 0) {
     console.error('bench: needs root (network namespaces)');
     process.exit(1);
   }
-  const self = fileURLToPath(import.meta.url);
   const rows: Record<string, unknown>[] = [];
-  for (const n of SIZES) {
-    const made: Netns[] = [];
-    try {
-      const node = await Netns.create('fbnode');
-      made.push(node);
-      const uplink = await Netns.create('fbup');
-      made.push(uplink);
-      await connectVeth(node, '192.168.201.2/24', uplink, '192.168.201.1/24');
-      const pods: string[] = [];
-      for (let k = 0; k < Math.ceil((n + ONES + 1) / PODS_PER_NS); k++) {
-        const ns = await Netns.create('fbpod');
-        made.push(ns);
-        pods.push(ns.name);
-      }
-      const r = spawnSync(
-        'ip',
-        [
-          'netns',
-          'exec',
-          node.name,
-          process.execPath,
-          ...NODE_ARGS,
-          self,
-          '--inner',
-          String(n),
-          pods.join(','),
-        ],
-        { encoding: 'utf8', maxBuffer: 1 << 26 },
-      );
-      if (r.status !== 0) throw new Error(`size ${n}: ${r.stderr}`);
-      rows.push(JSON.parse(r.stdout.trim().split('\n').at(-1)!));
-    } finally {
-      for (const ns of made.reverse()) await ns.destroy();
-    }
-  }
+  for (const n of SIZES) rows.push(await measure('endpoints', n, n + ONES + 1));
+  const vx: Record<string, unknown>[] = [];
+  for (const n of NODE_SIZES) vx.push(await measure('vxlan', n, 0));
+
   const f = (x: unknown) => (x as number).toFixed(1);
   console.log(
     `\nfelix dataplane programming (routes + neighbors + sysctls + ipsets + ${DUAL_STACK ? 'iptables and ip6tables (dual stack)' : 'iptables (IPv4 pools only)'}, nft backend)`,
   );
   console.log(
-    `+1 = one more endpoint, calc + apply until its route, sysctls and iptables are in the kernel; median and max of ${ONES}`,
+    `+1 = one more endpoint, calc + apply until its route, sysctls and iptables are in the kernel; median and max of ${ONES}; tools = the same writes replayed with ip/iptables-restore directly`,
   );
   console.log('+nb = the same, until the neighbor lane has also written its static neighbor');
   console.log('cold apply = routes, sysctls, ipsets, iptables; cold +nb = then the neighbor lane');
   console.log(
-    'refresh = every model dropped and re-read inside one apply; +1 in refresh = one more endpoint while the refresh timers read iptables, routes and sysctls in the background (read ms: until those reads are done), after read = the apply that then compares everything',
+    'refresh = every view dropped and re-read inside one apply; +1 in refresh = one more endpoint while the refresh timers read iptables, routes, neighbors and sysctls in the background (read ms: until those reads are done); after read = the apply that follows them',
   );
   const head = [
     'endpoints',
@@ -263,10 +438,12 @@ async function outer(): Promise<void> {
     'cold calc ms',
     'cold apply ms',
     'cold +nb ms',
+    'cold tools ms',
     '+1 calc ms',
     '+1 apply ms',
     '+1 total ms',
     '+1 max ms',
+    '+1 tools ms',
     '+1 +nb ms',
     '+1 +nb max',
     'refresh ms',
@@ -274,30 +451,33 @@ async function outer(): Promise<void> {
     'read ms',
     'after read ms',
   ];
-  console.log(head.join(' | '));
-  console.log(head.map((h) => '-'.repeat(h.length)).join('-|-'));
-  for (const r of rows)
-    console.log(
-      [
-        String(r.n),
-        String(r.rules),
-        f(r.calcMs),
-        f(r.coldMs),
-        f(r.coldNeighMs),
-        f(r.oneCalcMs),
-        f(r.oneMs),
-        f(r.oneTotalMs),
-        f(r.oneMaxMs),
-        f(r.oneNeighMs),
-        f(r.oneNeighMaxMs),
-        f(r.refreshMs),
-        f(r.duringRefreshMs),
-        f(r.readDoneMs),
-        f(r.afterRefreshMs),
-      ]
-        .map((s, i) => s.padStart(head[i]!.length))
-        .join(' | '),
-    );
+  const table = (h: string[], lines: string[][]) => {
+    console.log(h.join(' | '));
+    console.log(h.map((x) => '-'.repeat(x.length)).join('-|-'));
+    for (const l of lines) console.log(l.map((s, i) => s.padStart(h[i]!.length)).join(' | '));
+  };
+  table(
+    head,
+    rows.map((r) => [
+      String(r.n),
+      String(r.rules),
+      f(r.calcMs),
+      f(r.coldMs),
+      f(r.coldNeighMs),
+      f(r.coldAnchorMs),
+      f(r.oneCalcMs),
+      f(r.oneMs),
+      f(r.oneTotalMs),
+      f(r.oneMaxMs),
+      f(r.oneAnchorMs),
+      f(r.oneNeighMs),
+      f(r.oneNeighMaxMs),
+      f(r.refreshMs),
+      f(r.duringRefreshMs),
+      f(r.readDoneMs),
+      f(r.afterRefreshMs),
+    ]),
+  );
   console.log('\nper-phase ms (cold / +1 median / refresh):');
   const ph = (o: Record<string, number>) =>
     Object.entries(o)
@@ -307,7 +487,79 @@ async function outer(): Promise<void> {
     console.log(
       `  ${String(r.n).padStart(5)}: ${ph(r.cold as Record<string, number>)} / ${ph(r.one as Record<string, number>)} / ${ph(r.refresh as Record<string, number>)}`,
     );
+  console.log(
+    '\nVXLAN: one more remote node (its route, FDB entry and VTEP neighbor), median and max of',
+    ONES,
+  );
+  table(
+    [
+      'remote nodes',
+      'cold calc ms',
+      'cold ms',
+      '+1 calc ms',
+      '+1 apply ms',
+      '+1 total ms',
+      '+1 max ms',
+      '+1 tools ms',
+    ],
+    vx.map((r) => [
+      String(r.n),
+      f(r.calcMs),
+      f(r.coldMs),
+      f(r.oneCalcMs),
+      f(r.oneApplyMs),
+      f(r.oneTotalMs),
+      f(r.oneMaxMs),
+      f(r.oneAnchorMs),
+    ]),
+  );
+
+  const summary: BenchRow[] = [];
+  const tools = (figure: unknown) => ({ name: 'ip/iptables-restore replay', figure: figure as number });
+  for (const r of rows) {
+    const n = r.n as number;
+    const at = n.toLocaleString('en-US');
+    const big = n === 10_000;
+    summary.push(
+      {
+        row: `${at} endpoints from cold (calc + apply)`,
+        figure: ((r.calcMs as number) + (r.coldMs as number)) / 1000,
+        unit: 's',
+        anchor: { name: 'ip/iptables-restore replay', figure: (r.coldAnchorMs as number) / 1000 },
+        ...(big ? { target: { on: 'figure' as const, op: '<=' as const, value: 4 } } : {}),
+      },
+      {
+        row: `one more endpoint at ${at}, median`,
+        figure: r.oneTotalMs as number,
+        unit: 'ms',
+        anchor: tools(r.oneAnchorMs),
+        ...(big ? { target: { on: 'figure' as const, op: '<=' as const, value: 50 } } : {}),
+      },
+      { row: `one more endpoint at ${at}, max`, figure: r.oneMaxMs as number, unit: 'ms' },
+      {
+        row: `one more endpoint at ${at} during the refresh reads`,
+        figure: r.duringRefreshMs as number,
+        unit: 'ms',
+        anchor: tools(r.oneAnchorMs),
+        ...(big ? { target: { on: 'figure' as const, op: '<=' as const, value: 100 } } : {}),
+      },
+    );
+  }
+  for (const r of vx) {
+    const n = r.n as number;
+    summary.push({
+      row: `one more node at ${n.toLocaleString('en-US')} remote nodes (VXLAN), median, with its neighbor`,
+      figure: r.oneTotalMs as number,
+      unit: 'ms',
+      anchor: tools(r.oneAnchorMs),
+      ...(n === 1000 ? { target: { on: 'figure' as const, op: '<' as const, value: 30 } } : {}),
+    });
+  }
+  printSummary('felix dataplane', summary);
 }
 
-if (process.argv[2] === '--inner') await inner(Number(process.argv[3]), process.argv[4]!.split(','));
-else await outer();
+if (process.argv[2] === '--inner') {
+  const n = Number(process.argv[4]);
+  if (process.argv[3] === 'vxlan') await innerVxlan(n);
+  else await innerEndpoints(n, process.argv[5]!.split(','));
+} else await outer();

@@ -1,14 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import type { Datastore, Node } from '@tricolor/datastore';
+import type { Datastore } from '@tricolor/datastore';
+import { follow } from '@tricolor/linux';
 import type { Logger } from 'pino';
-import { CalcCache, computeDesiredState, type DesiredState } from './calc/desired-state.js';
+import { Calculation } from './calc/calculation.js';
+import type { Update } from './calc/graph.js';
 import { resolveSettings, type StaticConfig } from './config.js';
 import type { FelixSettings } from './config-types.js';
 import { Dataplane } from './dataplane/dataplane.js';
-import { type Backend, binaries, detectBackend, ip6tablesUsable } from './dataplane/iptables.js';
+import { KernelState } from './dataplane/kernel-state.js';
+import { type Backend, binaries, detectBackend, ip6tablesUsable, linuxKernel } from './dataplane/linux-io.js';
 import { poolUsage, readBlockUsage } from './ipam-usage.js';
 import type { FelixMetrics } from './metrics.js';
-import { classifyMonitorLines } from './monitor.js';
+import { classifyMonitorLines, deletedDevices } from './monitor.js';
 import { autodetectIPv4, setBgpAddress, setFelixStatus, updateNode } from './node-status.js';
 import { Syncer } from './syncer.js';
 import { allocateTunnelAddress } from './tunnel-address.js';
@@ -24,70 +26,90 @@ export interface AgentOptions {
 }
 
 /**
- * Orchestrates felix: the syncer feeds the calculation, changes are batched (debounce),
- * the dataplane applies the result, timers re-read the kernel so drift is repaired,
- * and readiness turns on after the first complete converge.
+ * Runs felix: the syncer's updates are batched (debounce) and fed through the calculation
+ * graph into the trackers, then the dataplane writes what is pending (single-flight,
+ * retried with backoff); timers re-read the kernel beside the applies so drift is
+ * repaired; readiness turns on after the first complete converge.
  */
 export class Agent {
   readonly syncer: Syncer;
+  private calc: Calculation | undefined;
   private dataplane: Dataplane | undefined;
+  /** Datastore updates not yet fed to the calculation. */
+  private queue: Update[] = [];
   private debounce: NodeJS.Timeout | undefined;
   private applying: Promise<void> | undefined;
   private pending = false;
   private stopped = false;
   private failures = 0;
   private timers: NodeJS.Timeout[] = [];
-  private monitor: ChildProcess | undefined;
+  private monitor: { stop(): void } | undefined;
   private lastStatusAt = 0;
   private tunnelAllocating = false;
-  /** Per-endpoint results kept between calculations (a change recomputes only itself). */
-  private readonly calcCache = new CalcCache();
   private neighborRun: Promise<boolean> | undefined;
-  /** `ipv6Support` as configured at start (the dataplane's may be off: no ip6tables here). */
-  private ipv6Configured: FelixSettings['ipv6Support'] = 'auto';
+  private pinnedWarned = false;
   /** When the oldest datastore change not yet applied arrived (performance.now()). */
   private changedSince: number | undefined;
   /** This node's blocks when the ipam_* gauges were last computed. */
   private ipamBlocksKey: string | undefined;
   nodeIP: string | undefined;
   ready = false;
-  lastDesired: DesiredState | undefined;
   lastConvergedAt: Date | undefined;
 
   constructor(private readonly o: AgentOptions) {
-    this.syncer = new Syncer(o.ds, o.config.nodeName);
-    this.syncer.on('change', () => {
+    this.syncer = new Syncer(o.ds);
+    this.syncer.on('update', (u) => {
+      this.queue.push(u);
       this.changedSince ??= performance.now();
       this.schedule();
     });
-    this.syncer.on('resync', (i: { reason: string }) => {
+    this.syncer.on('resync', (i) => {
       o.metrics.resyncsStarted.inc();
-      this.calcCache.full();
       o.log.warn({ reason: i.reason }, 'datastore resync started (dataplane kept; only differences applied)');
     });
-    this.syncer.on('warning', (e: Error) => o.log.debug({ err: e.message }, 'datastore watch error'));
+    this.syncer.on('warning', (e) => o.log.debug({ err: e.message }, 'datastore watch error'));
   }
 
-  get backend(): Backend | undefined {
-    return this.dataplane?.backend;
-  }
+  /** The iptables backend in use (after start). */
+  backend: Backend | undefined;
 
   /** Starts syncing and converges once; resolves when the node is ready. */
   async start(): Promise<void> {
     const { log, config } = this.o;
     await this.syncer.start();
     log.info('datastore in sync');
-    const settings = this.currentSettings();
+    const settings = resolveSettings(
+      this.o.overrides,
+      [...this.syncer.configs.cache.values()].map((v) => v.value),
+      config.nodeName,
+    );
     const backend = settings.iptablesBackend === 'auto' ? await detectBackend() : settings.iptablesBackend;
+    this.backend = backend;
     log.info({ backend }, 'iptables backend');
-    this.ipv6Configured = settings.ipv6Support;
-    if (settings.ipv6Support !== false && !(await ip6tablesUsable(backend))) {
+    let ipv6 = settings.ipv6Support;
+    if (ipv6 !== false && !(await ip6tablesUsable(backend))) {
       const msg = 'ip6tables does not work on this host: IPv6 tables are not programmed';
-      if (settings.ipv6Support === true) log.error({ tool: binaries(backend, 6).save }, msg);
+      if (ipv6 === true) log.error({ tool: binaries(backend, 6).save }, msg);
       else log.warn({ tool: binaries(backend, 6).save }, msg);
-      settings.ipv6Support = false;
+      ipv6 = false;
     }
-    this.dataplane = new Dataplane(settings, backend);
+    const state = new KernelState({
+      chainPrefix: settings.chainPrefix,
+      interfacePrefix: settings.interfacePrefix,
+      vxlanDevice: settings.vxlanDevice,
+    });
+    this.calc = new Calculation(state, {
+      nodeName: config.nodeName,
+      overrides: this.o.overrides,
+      pinned: {
+        chainPrefix: settings.chainPrefix,
+        interfacePrefix: settings.interfacePrefix,
+        ipv6Support: ipv6,
+      },
+    });
+    this.dataplane = new Dataplane(state, linuxKernel(backend, settings.chainPrefix), {
+      ipv6: ipv6 !== false,
+    });
     // Node identity first: VXLAN needs this node's underlay address.
     const ip =
       config.ip === 'autodetect'
@@ -102,10 +124,6 @@ export class Agent {
     await this.converge();
     this.startTimers(settings);
     if (this.o.monitor !== false) this.startMonitor(settings);
-  }
-
-  private currentSettings(): FelixSettings {
-    return resolveSettings(this.o.overrides, this.syncer.snapshot().felixConfigs, this.o.config.nodeName);
   }
 
   /** Applies until one full apply succeeds. */
@@ -146,45 +164,21 @@ export class Agent {
   }
 
   private async applyOnce(): Promise<void> {
-    const { log, metrics, config } = this.o;
+    const { log, metrics } = this.o;
     const dp = this.dataplane!;
+    const calc = this.calc!;
     // The oldest datastore change this apply takes in (later ones wait for the next apply).
     const changedSince = this.changedSince;
     this.changedSince = undefined;
-    const settings = this.currentSettings();
-    if (
-      settings.chainPrefix !== dp.settings.chainPrefix ||
-      settings.interfacePrefix !== dp.settings.interfacePrefix ||
-      settings.ipv6Support !== this.ipv6Configured
-    )
-      log.warn(
-        'chainPrefix/interfacePrefix/ipv6Support changed in FelixConfiguration: restart felix to apply',
-      );
-    Object.assign(dp.settings, settings, {
-      chainPrefix: dp.settings.chainPrefix,
-      interfacePrefix: dp.settings.interfacePrefix,
-      ipv6Support: dp.settings.ipv6Support,
-    });
-    const snap = this.syncer.snapshot();
-    const desired = computeDesiredState(
-      {
-        nodeName: config.nodeName,
-        settings: dp.settings,
-        endpoints: snap.endpoints,
-        pools: snap.pools,
-        affinities: snap.affinities,
-        nodes: snap.nodes,
-      },
-      this.calcCache,
-    );
-    this.maybeAllocateTunnel(
-      snap.nodes,
-      snap.pools.some((p) => !p.spec.disabled && p.spec.vxlanMode !== 'Never'),
-    );
+    const batch = this.queue;
+    this.queue = [];
+    calc.apply(batch);
+    this.warnPinned();
+    this.maybeAllocateTunnel();
     const end = metrics.applyTime.startTimer();
     let ended = false;
     try {
-      const rep = await dp.apply(desired);
+      const rep = await dp.apply();
       end();
       ended = true;
       if (changedSince !== undefined)
@@ -200,10 +194,10 @@ export class Agent {
         }
       }
       this.failures = 0;
-      this.lastDesired = desired;
-      metrics.activeLocalEndpoints.set(desired.localEndpoints);
-      metrics.routeTableNumRoutes.set(desired.routes.size);
-      metrics.clusterNumHosts.set([...snap.nodes].length);
+      const st = calc.state;
+      metrics.activeLocalEndpoints.set(calc.endpoints.count);
+      metrics.routeTableNumRoutes.set(st.routes.desired.size);
+      metrics.clusterNumHosts.set(this.syncer.nodes.cache.size);
       metrics.clusterNumWorkloadEndpoints.set(this.syncer.endpoints.cache.size);
       for (const [v, tables] of Object.entries(rep.rules))
         for (const [t, n] of Object.entries(tables))
@@ -211,7 +205,7 @@ export class Agent {
       for (const [v, tables] of Object.entries(rep.chains))
         for (const [t, n] of Object.entries(tables))
           metrics.iptablesChains.set({ ip_version: v, table: t }, n);
-      metrics.ipsetsTotal.set(desired.ipsets.length);
+      metrics.ipsetsTotal.set(st.ipsets.desired.size);
       this.syncCounters();
       if (rep.conflicts.length)
         log.warn({ routes: rep.conflicts }, 'routes left alone: an operator route has the same destination');
@@ -222,7 +216,7 @@ export class Agent {
         this.ready = true;
         log.info(
           {
-            endpoints: desired.localEndpoints,
+            endpoints: calc.endpoints.count,
             ms: Math.round(Object.values(rep.timings).reduce((a, b) => a + b, 0)),
           },
           'first converge complete: ready',
@@ -231,7 +225,7 @@ export class Agent {
       void this.runNeighbors();
       void this.reportStatus();
       // IPAM gauges: at once when this node's blocks change, else on their 30 s timer.
-      const blocksKey = desired.ownedBlocks.join(',');
+      const blocksKey = calc.blocks.ownedBlocks.join(',');
       if (blocksKey !== this.ipamBlocksKey) {
         this.ipamBlocksKey = blocksKey;
         void this.reportIpam();
@@ -243,7 +237,7 @@ export class Agent {
       this.failures++;
       metrics.dataplaneFailures.inc();
       this.syncCounters();
-      this.dataplane!.invalidateAll();
+      dp.invalidateAll();
       log.error({ err: (e as Error).message }, 'dataplane apply failed; retrying');
       if (this.ready) {
         const delay = Math.min(200 * 2 ** this.failures, 5000);
@@ -252,17 +246,37 @@ export class Agent {
     }
   }
 
+  /** chainPrefix/interfacePrefix/ipv6Support are fixed at start: say so once when FelixConfiguration changes them. */
+  private warnPinned(): void {
+    const calc = this.calc!;
+    const want = calc.settings.configured();
+    const have = calc.settings.current;
+    const changed =
+      want.chainPrefix !== have.chainPrefix ||
+      want.interfacePrefix !== have.interfacePrefix ||
+      (want.ipv6Support !== have.ipv6Support && have.ipv6Support !== false);
+    if (changed && !this.pinnedWarned)
+      this.o.log.warn(
+        'chainPrefix/interfacePrefix/ipv6Support changed in FelixConfiguration: restart felix to apply',
+      );
+    this.pinnedWarned = changed;
+  }
+
   /**
-   * The neighbor lane: writes the static neighbors recorded by the applies so far (one
-   * `ip neigh` batch for all of them), and again while applies record more. Single-flight;
+   * The neighbor lane: writes the static neighbors pending since its last run (one
+   * `ip neigh` batch for all of them), and again while applies add more. Single-flight;
    * resolves false when it failed (then it retries by itself after a delay).
    */
   private runNeighbors(): Promise<boolean> {
+    this.neighborsAgain = true;
     if (this.neighborRun) return this.neighborRun;
     const { log, metrics } = this.o;
     const dp = this.dataplane!;
     this.neighborRun = (async () => {
-      while (dp.neighborsPending && !this.stopped) {
+      while (this.neighborsAgain && !this.stopped) {
+        this.neighborsAgain = false;
+        // What waits for its device stays pending until an apply brings a reason to try again.
+        if (!dp.neighborsPending) continue;
         const end = metrics.neighborApplyTime.startTimer();
         try {
           const rep = await dp.applyNeighbors();
@@ -283,6 +297,9 @@ export class Agent {
     return this.neighborRun;
   }
 
+  /** Set when the neighbor lane is asked to run: it runs once more after its current pass. */
+  private neighborsAgain = false;
+
   private counted = { restore: 0, restoreErr: 0, save: 0, ipset: 0 };
   private syncCounters(): void {
     const dp = this.dataplane!;
@@ -302,10 +319,9 @@ export class Agent {
     this.counted = now;
   }
 
-  private maybeAllocateTunnel(nodes: Iterable<Node>, vxlanOn: boolean): void {
-    if (!vxlanOn || this.tunnelAllocating || !this.nodeIP) return;
-    const me = [...nodes].find((n) => n.metadata.name === this.o.config.nodeName);
-    if (!me || me.spec.vxlanTunnelAddress) return;
+  /** VXLAN needs this node's tunnel address: allocated from IPAM once, then written to the Node. */
+  private maybeAllocateTunnel(): void {
+    if (this.tunnelAllocating || !this.nodeIP || !this.calc!.vxlan.needsTunnelAddress) return;
     this.tunnelAllocating = true;
     void (async () => {
       try {
@@ -329,10 +345,10 @@ export class Agent {
 
   /** The ipam_* gauges from this node's blocks: after the first converge, then every 30 s. */
   private async reportIpam(): Promise<void> {
-    const blocks = this.lastDesired?.ownedBlocks;
-    if (!blocks || this.stopped) return;
+    const calc = this.calc;
+    if (!calc || !this.ready || this.stopped) return;
     try {
-      const usage = poolUsage(this.syncer.snapshot().pools, await readBlockUsage(this.o.ds, blocks));
+      const usage = poolUsage(calc.pools.all, await readBlockUsage(this.o.ds, calc.blocks.ownedBlocks));
       const m = this.o.metrics;
       m.ipamBlocks.reset();
       m.ipamAllocationsInUse.reset();
@@ -367,49 +383,56 @@ export class Agent {
       const t = setInterval(fn, ms);
       this.timers.push(t);
     };
+    const log = (what: string) => (e: Error) =>
+      this.o.log.warn({ err: e.message }, `${what} refresh read failed`);
     every(s.routeRefreshIntervalMs, () => {
-      // Routes and sysctls are re-read beside the applies, then the next apply diffs all
-      // routes against the fresh read and rewrites drifted sysctls. The calculation is not
-      // redone (its incremental result equals a full one, property-tested; resyncs redo it).
+      // Routes, neighbors, tunnels and sysctls are re-read beside the applies; whatever
+      // drifted is pending afterwards and written by the apply scheduled here.
       this.o.metrics.routeRefreshes.inc();
-      void Promise.all([dp.refreshRoutes(), dp.refreshSysctls()]).then(() => this.schedule(0));
+      void Promise.all([dp.refreshRoutes(), dp.refreshSysctls()])
+        .catch(log('route'))
+        .then(() => this.schedule(0));
     });
     every(30_000, () => void this.reportIpam());
     every(s.iptablesRefreshIntervalMs, () => {
       // Read in the background: applies keep going while iptables-save runs (seconds at
-      // 10,000 endpoints); the apply after it compares everything.
-      void dp.refreshIptables().then(() => this.schedule(0));
+      // 10,000 endpoints); drifted chains are pending afterwards.
+      void dp
+        .refreshIptables()
+        .catch(log('iptables'))
+        .then(() => {
+          this.syncCounters();
+          this.schedule(0);
+        });
     });
   }
 
   /**
-   * `ip monitor link route`: a workload interface appearing or going, or one of our routes
-   * deleted by someone else, triggers a re-read and an apply within the debounce delay.
+   * `ip monitor link route`: a workload interface appearing triggers an apply (what waited
+   * for it is pending); a device going, or one of our routes deleted by someone else, also
+   * makes felix read the routes again.
    */
   private startMonitor(s: FelixSettings): void {
-    const child = spawn('ip', ['monitor', 'link', 'route'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    this.monitor = child;
-    let buf = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buf += chunk.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop() ?? '';
-      const { relevant, stale } = classifyMonitorLines(lines, s.interfacePrefix, s.vxlanDevice);
-      // A new device only needs an apply: what waited for it is retried by every apply.
-      // Something deleted means the kernel dropped routes the model still lists: re-read.
-      if (stale) this.dataplane?.invalidateRoutes();
-      if (relevant) this.schedule();
-    });
-    child.on('exit', () => {
-      if (!this.stopped) setTimeout(() => this.startMonitor(s), 1000).unref();
-    });
+    this.monitor = follow(
+      'ip',
+      ['monitor', 'link', 'route'],
+      (lines) => {
+        const { relevant, stale } = classifyMonitorLines(lines, s.interfacePrefix, s.vxlanDevice);
+        for (const dev of deletedDevices(lines, s.interfacePrefix)) this.dataplane?.deviceGone(dev);
+        if (stale) this.dataplane?.invalidateRoutes();
+        if (relevant) this.schedule();
+      },
+      () => {
+        if (!this.stopped) setTimeout(() => this.startMonitor(s), 1000).unref();
+      },
+    );
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     if (this.debounce) clearTimeout(this.debounce);
-    this.monitor?.kill('SIGTERM');
+    this.monitor?.stop();
     await this.applying?.catch(() => undefined);
     await this.neighborRun;
     await this.syncer.stop();

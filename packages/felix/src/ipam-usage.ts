@@ -1,4 +1,5 @@
 import { cidrContains, type Datastore, type IPPool, ipamKeys, parseCidr } from '@tricolor/datastore';
+import { tryDecodeBlock } from '@tricolor/ipam';
 
 /** One of this node's IPAM blocks: its CIDR and how many of its addresses are allocated. */
 export interface BlockUsage {
@@ -35,16 +36,11 @@ export function poolUsage(pools: IPPool[], blocks: BlockUsage[]): PoolUsage[] {
 }
 
 /**
- * Reads this node's blocks from etcd with IPAM's own decoder (loaded lazily, as for the
- * tunnel address). An owned block whose object is not written yet counts with 0 addresses;
+ * Reads this node's blocks from etcd with IPAM's own decoder. An owned block whose object is not written yet counts with 0 addresses;
  * an undecodable one is skipped (`tricolorctl ipam check` reports it). A handful of GETs:
  * a node owns few blocks.
  */
 export async function readBlockUsage(ds: Datastore, cidrs: string[]): Promise<BlockUsage[]> {
-  const spec = '@tricolor/ipam';
-  const { tryDecodeBlock } = (await import(spec)) as {
-    tryDecodeBlock(text: string): { allocations: (number | null)[] } | undefined;
-  };
   const out: BlockUsage[] = [];
   for (const cidr of cidrs) {
     const c = parseCidr(cidr);

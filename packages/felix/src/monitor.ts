@@ -28,3 +28,13 @@ export function classifyMonitorLines(
   }
   return { relevant, stale };
 }
+
+/** The workload devices `ip monitor link` lines say were deleted (their sysctls went with them). */
+export function deletedDevices(lines: string[], interfacePrefix: string): string[] {
+  const out: string[] = [];
+  for (const l of lines) {
+    const dev = /^Deleted \d+: ([^:@\s]+)/.exec(l)?.[1];
+    if (dev?.startsWith(interfacePrefix)) out.push(dev);
+  }
+  return out;
+}

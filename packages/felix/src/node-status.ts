@@ -1,5 +1,5 @@
 import { ConflictError, type Datastore, type Node, NotFoundError } from '@tricolor/datastore';
-import { ipJson } from './dataplane/exec.js';
+import { ipJson } from '@tricolor/linux';
 
 interface IpAddr {
   ifname: string;

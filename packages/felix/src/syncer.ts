@@ -1,75 +1,76 @@
 import { EventEmitter } from 'node:events';
+import { type AffinityEntry, decodeAffinityEntry } from '@tricolor/contract';
 import {
   type Datastore,
   type FelixConfiguration,
-  formatCidr,
   type IPPool,
   ipamKeys,
   type Node,
-  parseAffinityKey,
   Reflector,
+  type WatchEvent,
   type WorkloadEndpoint,
 } from '@tricolor/datastore';
-import type { Affinity } from './calc/desired-state.js';
-import { EndpointIndex } from './calc/endpoint-index.js';
+import type { InputKinds, Update } from './calc/graph.js';
 
-/** The calculation's inputs as the datastore currently has them. */
-export interface Snapshot {
-  /** This node's endpoints, with the history of which changed (see EndpointIndex). */
-  endpoints: EndpointIndex;
-  pools: IPPool[];
-  nodes: Iterable<Node>;
-  affinities: Iterable<Affinity>;
-  felixConfigs: FelixConfiguration[];
+/** Freezes a decoded datastore object and everything in it: the calculation graph's inputs are read-only. */
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
+}
+
+export interface Syncer {
+  /** One datastore object set or removed, as a typed update for the calculation graph. */
+  on(event: 'update', fn: (u: Update) => void): this;
+  /** A reflector re-listed (its watch could not resume); only differences follow as updates. */
+  on(event: 'resync', fn: (info: { reason: string }) => void): this;
+  on(event: 'warning', fn: (err: Error) => void): this;
 }
 
 /**
- * List+watch of everything felix reads: WorkloadEndpoints, IPPools, Nodes,
- * FelixConfigurations and IPAM block affinities. Each is a datastore Reflector, so an
- * etcd restart or a compaction produces a resync that emits only the differences; the
- * syncer never forgets state, so the dataplane is never flushed on a resync. This node's
- * endpoints are also kept in an `EndpointIndex`, so the calculation visits only the
- * endpoints that changed.
+ * List+watch of everything felix reads — WorkloadEndpoints, IPPools, Nodes,
+ * FelixConfigurations and IPAM block affinities — turned into typed updates for the
+ * calculation graph (`endpoint`, `pool`, `node`, `config`, `affinity`). Each is a datastore
+ * Reflector, so an etcd restart or a compaction produces a resync that emits only the
+ * differences: the dataplane is never flushed on a resync.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: typed event overloads for EventEmitter
 export class Syncer extends EventEmitter {
   readonly endpoints: Reflector<WorkloadEndpoint>;
   readonly pools: Reflector<IPPool>;
   readonly nodes: Reflector<Node>;
   readonly configs: Reflector<FelixConfiguration>;
-  readonly affinities: Reflector<Affinity>;
-  readonly localEndpoints: EndpointIndex;
+  readonly affinities: Reflector<AffinityEntry>;
   private readonly all: Reflector<unknown>[];
-  resyncs = 0;
 
-  constructor(
-    readonly ds: Datastore,
-    nodeName: string,
-  ) {
+  constructor(readonly ds: Datastore) {
     super();
     this.endpoints = ds.reflector('WorkloadEndpoint');
-    this.localEndpoints = new EndpointIndex(nodeName);
-    // Registered before the others' listeners: the index is current when 'change' fires.
-    this.endpoints.on('event', (e) => this.localEndpoints.set(e.key, e.type === 'put' ? e.value : undefined));
     this.pools = ds.reflector('IPPool');
     this.nodes = ds.reflector('Node');
     this.configs = ds.reflector('FelixConfiguration');
     const prefix = ds.prefix;
-    this.affinities = new Reflector<Affinity>(ds.etcd, ipamKeys.affinitiesPrefix(prefix), {
-      decode: (v) => {
-        const k = parseAffinityKey(prefix, v.key);
-        if (!k) return undefined;
-        try {
-          const state = (JSON.parse(v.value) as { state?: unknown }).state;
-          return {
-            node: k.node,
-            block: formatCidr(k.block),
-            state: typeof state === 'string' ? state : 'unknown',
-          };
-        } catch {
-          return undefined;
-        }
-      },
+    this.affinities = new Reflector<AffinityEntry>(ds.etcd, ipamKeys.affinitiesPrefix(prefix), {
+      decode: (v) => decodeAffinityEntry(prefix, v.key, v.value),
     });
+    const feed = <K extends keyof InputKinds>(kind: K, r: Reflector<InputKinds[K]>) => {
+      r.on('event', (e: WatchEvent<InputKinds[K]>) =>
+        this.emit('update', {
+          kind,
+          key: e.key,
+          value: e.type === 'put' ? deepFreeze(e.value) : undefined,
+        } as Update),
+      );
+      r.on('resync', (i) => this.emit('resync', i));
+      r.on('error', (err) => this.emit('warning', err));
+    };
+    feed('endpoint', this.endpoints);
+    feed('pool', this.pools);
+    feed('node', this.nodes);
+    feed('config', this.configs);
+    feed('affinity', this.affinities);
     this.all = [
       this.endpoints,
       this.pools,
@@ -77,38 +78,14 @@ export class Syncer extends EventEmitter {
       this.configs,
       this.affinities,
     ] as Reflector<unknown>[];
-    for (const r of this.all) {
-      r.on('event', (e) =>
-        this.emit('change', r === (this.configs as Reflector<unknown>) ? 'config' : 'data', e),
-      );
-      r.on('synced', (i) => this.emit('synced', i));
-      r.on('resync', (i) => {
-        this.resyncs++;
-        this.emit('resync', i);
-      });
-      r.on('error', (err) => this.emit('warning', err));
-      r.on('disconnected', () => this.emit('disconnected'));
-      r.on('connected', () => this.emit('connected'));
-    }
   }
 
-  /** Resolves once every reflector has its first complete listing. */
+  /** Resolves once every reflector has its first complete listing (its objects were emitted as updates). */
   async start(): Promise<void> {
     await Promise.all(this.all.map((r) => r.start()));
   }
 
   async stop(): Promise<void> {
     await Promise.all(this.all.map((r) => r.stop()));
-  }
-
-  snapshot(): Snapshot {
-    const vals = <T>(r: Reflector<T>) => [...r.cache.values()].map((v) => v.value);
-    return {
-      endpoints: this.localEndpoints,
-      pools: vals(this.pools),
-      nodes: vals(this.nodes),
-      affinities: vals(this.affinities),
-      felixConfigs: vals(this.configs),
-    };
   }
 }

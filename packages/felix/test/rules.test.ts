@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { computeDesiredState } from '../src/calc/desired-state.js';
-import { ChainSet } from '../src/calc/iptables/chain-set.js';
 import { buildIptables } from '../src/calc/iptables/chains.js';
 import {
   type DispatchOptions,
@@ -10,14 +8,33 @@ import {
   newDispatchMemo,
   updateDispatch,
 } from '../src/calc/iptables/dispatch.js';
-import { hashChain, renderChain, renderHook } from '../src/calc/iptables/rules.js';
+import {
+  type Chain,
+  hashChain,
+  type IptablesState,
+  renderChain,
+  renderHook,
+  sameRules,
+  TABLES,
+  type Table,
+} from '../src/calc/iptables/rules.js';
 import { writeOrder } from '../src/calc/iptables/write-order.js';
-import { diffIptables, parseSave, ruleHash } from '../src/dataplane/iptables.js';
+import {
+  BUILTIN_CHAINS,
+  type ParsedTable,
+  parseSave,
+  planRestore,
+  type RestorePlan,
+  ruleHash,
+} from '../src/dataplane/iptables-render.js';
+import { KernelState } from '../src/dataplane/kernel-state.js';
+import { DeltaTracker } from '../src/tracker/delta-tracker.js';
+import { desiredOf } from './graph-harness.js';
 import { pool, settings } from './helpers.js';
 
 /** A node with nothing on it: only the base chains and hooks. */
 const noEndpoints = () =>
-  computeDesiredState({
+  desiredOf({
     nodeName: 'n1',
     settings: settings(),
     endpoints: [],
@@ -25,6 +42,20 @@ const noEndpoints = () =>
     affinities: [],
     nodes: [],
   });
+
+/** The restore felix writes for `desired` over a kernel as iptables-save showed it. */
+function diffIptables(desired: IptablesState, kernel: Map<Table, ParsedTable>): RestorePlan {
+  const st = new KernelState({ chainPrefix: 'tri-', interfacePrefix: 'cali', vxlanDevice: 'vxlan.tricolor' });
+  const t = st.iptables[4];
+  for (const tb of TABLES) {
+    for (const c of desired[tb].chains.values()) t[tb].chains.setDesired(c.name, c);
+    for (const j of desired[tb].hooks) t[tb].hooks.setDesired(j.hook, j);
+    const read = [...(kernel.get(tb)?.chains ?? [])];
+    t[tb].chains.replaceDataplane(read.filter(([n]) => !BUILTIN_CHAINS.has(n)));
+    t[tb].hooks.replaceDataplane(read.filter(([n]) => BUILTIN_CHAINS.has(n)));
+  }
+  return planRestore(t, st.renderer);
+}
 
 /** The from-workload dispatch tree as felix builds it with the default prefixes. */
 const fromTree: DispatchOptions = {
@@ -171,7 +202,6 @@ test('iptables diff: writes only changed chains, one hook jump at the top, never
   const first = diffIptables(
     d.iptables,
     parseSave('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 1.2.3.4/32 -j DROP\nCOMMIT\n'),
-    'tri-',
   );
   assert.match(first.script, /-I INPUT 1 -m comment --comment tri:\S+ -j tri-INPUT/);
   assert.doesNotMatch(first.script, /1\.2\.3\.4/);
@@ -193,17 +223,18 @@ test('iptables diff: writes only changed chains, one hook jump at the top, never
     lines.push('COMMIT');
   }
   const kernel = parseSave(lines.join('\n'));
-  assert.equal(diffIptables(d.iptables, kernel, 'tri-').script, '');
+  assert.equal(diffIptables(d.iptables, kernel).script, '');
   // A stale chain of ours is deleted; a foreign chain is not.
-  kernel.get('filter')!.chains.set('tri-old', ['-j ACCEPT']);
-  kernel.get('filter')!.chains.set('KUBE-X', ['-j ACCEPT']);
-  const stale = diffIptables(d.iptables, kernel, 'tri-');
+  kernel.get('filter')!.chains.set('tri-old', { lines: ['-j ACCEPT'], hashes: [undefined] });
+  kernel.get('filter')!.chains.set('KUBE-X', { lines: ['-j ACCEPT'], hashes: [undefined] });
+  const stale = diffIptables(d.iptables, kernel);
   assert.match(stale.script, /-X tri-old/);
   assert.doesNotMatch(stale.script, /KUBE-X/);
   // A hand-edited rule inside our chain makes that chain (only) be rewritten.
   const fwd = kernel.get('filter')!.chains.get('tri-FORWARD')!;
-  fwd[0] = '-j ACCEPT';
-  const edit = diffIptables(d.iptables, kernel, 'tri-');
+  fwd.lines[0] = '-j ACCEPT';
+  fwd.hashes[0] = undefined;
+  const edit = diffIptables(d.iptables, kernel);
   assert.equal(edit.changedChains, 1);
   assert.match(edit.script, /:tri-FORWARD - \[0:0\]/);
 });
@@ -223,18 +254,29 @@ test('dispatch trees updated step by step equal trees built from scratch, and re
     fc.property(fc.array(step, { maxLength: 80 }), (steps) => {
       const live = new Set<string>();
       const memo = newDispatchMemo();
-      const set = new ChainSet();
+      // The filter table's tracker as the sink; its view follows each step as a driver's would.
+      const set = new DeltaTracker<string, Chain>({ sameDesired: (a, b) => sameRules(a.rules, b.rules) });
+      set.assumeEmpty();
+      const sink = {
+        set: (c: Chain) => set.setDesired(c.name, c),
+        delete: (n: string) => set.deleteDesired(n),
+      };
       let prev = new Map<string, unknown>();
       for (const s of steps) {
         const n = s.other ? `eth${s.name.slice(4)}` : s.name;
         if (s.add) live.add(n);
         else live.delete(n);
-        updateDispatch([...live].sort(), opts, memo, set);
-        const fresh = new ChainSet();
-        updateDispatch([...live].sort(), opts, newDispatchMemo(), fresh);
-        const now = new Map([...set.chains].map(([k, c]) => [k, c.rules]));
-        assert.deepEqual(now, new Map([...fresh.chains].map(([k, c]) => [k, c.rules])));
-        const changed = set.takeChanged();
+        updateDispatch([...live].sort(), opts, memo, sink);
+        const fresh = new Map<string, Chain>();
+        updateDispatch([...live].sort(), opts, newDispatchMemo(), {
+          set: (c) => fresh.set(c.name, c),
+          delete: (n) => fresh.delete(n),
+        });
+        const now = new Map([...set.desired].map(([k, c]) => [k, c.rules]));
+        assert.deepEqual(now, new Map([...fresh].map(([k, c]) => [k, c.rules])));
+        const changed = new Set([...set.pendingSets(), ...set.pendingDeletes()].map(([k]) => k));
+        for (const [k, c] of set.pendingSets()) set.wrote(k, c);
+        for (const [k] of set.pendingDeletes()) set.removed(k);
         for (const k of new Set([...prev.keys(), ...now.keys()]))
           if (!changed.has(k)) assert.deepEqual(now.get(k), prev.get(k), `${k} changed but is not reported`);
         prev = now;
@@ -273,7 +315,7 @@ test('hook repair deletes felix jumps by their text, never by position, and neve
       'COMMIT',
     ].join('\n'),
   );
-  const s = diffIptables(d.iptables, kernel, 'tri-').script.split('\n');
+  const s = diffIptables(d.iptables, kernel).script.split('\n');
   const start = s.indexOf('*filter');
   const filter = s.slice(start, s.indexOf('COMMIT', start));
   const dels = filter.filter((l) => l.startsWith('-D FORWARD'));

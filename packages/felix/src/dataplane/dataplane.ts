@@ -1,345 +1,196 @@
-import type { DesiredNeighbor, DesiredState } from '../calc/desired-state.js';
-import { FELIX_RT_PROTO, routeKey } from '../calc/desired-state.js';
-import { countRules, type IptablesState, TABLES } from '../calc/iptables/rules.js';
-import type { FelixSettings } from '../config-types.js';
-import { cmd } from './exec.js';
+import { TABLES } from '../calc/iptables/rules.js';
 import { IpsetDriver } from './ipsets.js';
-import { type Backend, IptablesDriver } from './iptables.js';
-import { diffNeighbors, neighborMap, readNeighbors } from './neighbors.js';
-import { diffRoutes, type KernelRoute, linkExists, readRoutes, routeMap } from './routes.js';
-import { keepWritten } from './staged-read.js';
+import { IptablesDriver } from './iptables.js';
+import type { KernelIO } from './kernel-io.js';
+import type { KernelState } from './kernel-state.js';
+import { NeighborDriver, type NeighborReport } from './neighbors.js';
+import { RouteDriver } from './routes.js';
 import { SysctlDriver } from './sysctl.js';
-import { applyIpip, applyVxlan } from './vxlan.js';
-
-/** A route re-read running beside the applies (see `Dataplane.refreshRoutes`). */
-interface StagedRoutes {
-  routes?: Map<string, KernelRoute>;
-  /** Keys the applies wrote (replaced or deleted) while it ran. */
-  written: Set<string>;
-}
+import { TunnelDriver } from './tunnels.js';
 
 export interface ApplyReport {
   routeCommands: number;
+  /** Routes and sysctls left pending because their device does not exist (yet). */
   waitingRoutes: number;
+  /** Destinations left pending because an operator's route holds them. */
   conflicts: string[];
   sysctlsWritten: number;
+  /** iptables chains written and deleted, and hook chains fixed, both families. */
   iptablesChanged: number;
+  /** The chains written per family and table (`'4'`, `'6'`). */
+  iptablesWritten: Record<string, Record<string, string[]>>;
   ipsetsChanged: boolean;
+  tunnelCommands: number;
   ipipUnsupported: boolean;
-  /** Whether routes and sysctls were diffed by the calculation's delta only. */
-  incremental: boolean;
   /** Per-phase milliseconds. */
   timings: Record<string, number>;
-  /** Rules and chains per table, per IP family (`'4'`, and `'6'` with IPv6 support). */
+  /** Rules and chains per table, per IP family (`'4'`, and `'6'` while IPv6 tables are programmed). */
   rules: Record<string, Record<string, number>>;
   chains: Record<string, Record<string, number>>;
 }
 
-export interface NeighborReport {
-  commands: number;
-  /** Whether only the keys changed since the last neighbor apply were diffed. */
-  incremental: boolean;
-  timings: Record<string, number>;
-}
+export type { NeighborReport };
 
 /**
- * All kernel drivers behind one `apply(desired)`. Each driver keeps a model of the
- * kernel that it trusts until invalidated (refresh timer, netlink event, error), so a
- * steady-state apply costs no process at all and a one-endpoint change costs one
- * `ip -batch` and one `iptables-restore`. When the desired state carries the
- * calculation's delta (`DesiredState.changes`) relative to the state this dataplane
- * applied last, routes and sysctls are diffed for those keys only.
+ * The drivers, run over the trackers of a `KernelState`: each reads its kind of kernel
+ * object when its view is unknown and writes what is pending. A steady-state apply with
+ * nothing pending runs no process at all; one more endpoint is one `ip -batch` and one
+ * `iptables-restore` of its chains.
  *
- * Static neighbors are a separate lane: `apply` records which neighbor keys changed and
- * `applyNeighbors` writes them afterwards, coalescing every apply since its last run into
- * one `ip neigh` batch. They are not on the critical path of an endpoint change: the CNI
- * plugin writes the pod's permanent neighbor at ADD, and without one the kernel resolves
- * the pod by ARP (one round); so routes, sysctls and iptables — what makes a pod usable and
- * allowed — are not held up by `ip neigh`'s dump of every link (~50–100 ms at 10,000).
+ * `apply` is the critical path of a change: sysctls, tunnels, then routes ‖ (ipsets →
+ * iptables of both families concurrently → stale ipsets destroyed). Static neighbors are
+ * a lane of their own, `applyNeighbors`, run after each apply and coalescing everything
+ * pending since its last run: `ip neigh` (iproute2 6.1) dumps every link before its first
+ * command (55–100 ms at 10,000 links) while the entry only saves the first packet one ARP
+ * round — the CNI plugin writes the pod's neighbor at ADD, and the host end resolves by ARP
+ * without one.
+ *
+ * Refreshes read the kernel beside the applies; what the applies write meanwhile wins over
+ * the read (see DeltaTracker), and what drifted becomes pending for the next apply.
  */
 export class Dataplane {
-  private routes: Map<string, KernelRoute> | undefined;
-  private stagedRoutes: StagedRoutes | undefined;
-  private neighbors: Map<string, DesiredNeighbor> | undefined;
-  private tunnelsKey: string | undefined;
-  /** `generation` of the last desired state fully applied (routes, sysctls), for deltas. */
-  private appliedGeneration: number | undefined;
-  /** Keys of routes left out last time (device missing, operator conflict): retried each apply. */
-  private routeRetry = new Set<string>();
-  /** Neighbor work recorded by `apply` for `applyNeighbors`. */
-  private neighborWork: { desired: Map<string, DesiredNeighbor>; keys: Set<string> | 'all' } | undefined;
-  /** Neighbor keys left out last time (device missing): retried each neighbor apply. */
-  private neighborRetry = new Set<string>();
-  readonly sysctls = new SysctlDriver();
+  readonly routes: RouteDriver;
+  readonly neighbors: NeighborDriver;
+  readonly sysctls: SysctlDriver;
+  readonly tunnels: TunnelDriver;
   readonly ipsets: IpsetDriver;
   readonly iptables: IptablesDriver;
-  /** The IPv6 tables, unless `ipv6Support` is false (the agent sets that when ip6tables is unusable). */
+  /** The IPv6 tables; undefined where ip6tables cannot be used (the agent finds that out at start). */
   readonly ip6tables: IptablesDriver | undefined;
 
   constructor(
-    readonly settings: FelixSettings,
-    readonly backend: Backend,
+    readonly state: KernelState,
+    readonly io: KernelIO,
+    opts: { ipv6: boolean },
   ) {
-    this.ipsets = new IpsetDriver(settings.chainPrefix);
-    this.iptables = new IptablesDriver(backend, settings.chainPrefix, 4);
-    if (settings.ipv6Support !== false) this.ip6tables = new IptablesDriver(backend, settings.chainPrefix, 6);
+    const o = state.opts;
+    this.routes = new RouteDriver(state.routes, io, o.interfacePrefix);
+    this.neighbors = new NeighborDriver(state.neighbors, io);
+    this.sysctls = new SysctlDriver(state.sysctls, io);
+    this.tunnels = new TunnelDriver(state.tunnels, state.fdb, state, io, o.vxlanDevice);
+    this.ipsets = new IpsetDriver(state.ipsets, state.ipsetMembers, io, o.chainPrefix);
+    this.iptables = new IptablesDriver(4, state.iptables[4], io, state.renderer);
+    if (opts.ipv6) this.ip6tables = new IptablesDriver(6, state.iptables[6], io, state.renderer);
   }
 
-  /** Both families' drivers. */
+  /** Both families' iptables drivers. */
   get iptablesDrivers(): IptablesDriver[] {
     return this.ip6tables ? [this.iptables, this.ip6tables] : [this.iptables];
   }
 
-  invalidateRoutes(): void {
-    this.routes = undefined;
-    this.stagedRoutes = undefined;
-    this.neighbors = undefined;
-    this.tunnelsKey = undefined;
-    if (this.neighborWork) this.neighborWork.keys = 'all';
-  }
-
-  invalidateSysctls(): void {
-    this.sysctls.invalidate();
-  }
-
-  /**
-   * The route refresh timer's re-read, beside the applies (`ip -json route` of 10,000
-   * routes is ~0.1–0.4 s): resolves when the routes are read; the next apply then diffs
-   * every route against them, except those that applies wrote while the read ran (the model
-   * is newer for those). Neighbors are re-read by their own lane.
-   */
-  async refreshRoutes(): Promise<void> {
-    this.neighbors = undefined;
-    this.tunnelsKey = undefined; // the tunnel device and its FDB are checked again too
-    if (this.neighborWork) this.neighborWork.keys = 'all';
-    if (!this.routes || this.stagedRoutes) return;
-    const staged: StagedRoutes = { written: new Set() };
-    this.stagedRoutes = staged;
-    try {
-      staged.routes = routeMap(await readRoutes());
-    } catch {
-      if (this.stagedRoutes === staged) this.invalidateRoutes();
-    }
-  }
-
-  /** Re-reads every sysctl felix set, off the critical path; drifted ones are rewritten by the next apply. */
-  refreshSysctls(): Promise<number> {
-    return this.sysctls.verify();
-  }
-
-  invalidateIptables(): void {
-    for (const d of this.iptablesDrivers) d.invalidate();
-    this.ipsets.invalidate();
-  }
-
-  /**
-   * The iptables refresh: re-reads both families in the background (see
-   * `IptablesDriver.refresh`) and the ipsets at the next apply; resolves when the next
-   * apply can diff everything against the fresh read.
-   */
-  async refreshIptables(): Promise<void> {
-    await Promise.all(this.iptablesDrivers.map((d) => d.refresh()));
-    this.ipsets.invalidate();
-  }
-
-  invalidateAll(): void {
-    this.invalidateRoutes();
-    this.invalidateSysctls();
-    this.invalidateIptables();
-    this.appliedGeneration = undefined;
-  }
-
-  /** Whether `applyNeighbors` has work (changes recorded by `apply`, or a re-read due). */
+  /** Whether the neighbor lane has work. */
   get neighborsPending(): boolean {
-    return this.neighborWork !== undefined;
+    return this.state.neighbors.pendingCount > 0 || !this.state.neighbors.synced;
   }
 
-  /**
-   * The critical path of a change: sysctls, tunnels, routes and ipsets+iptables (the last
-   * two concurrently). Neighbor changes are only recorded; `applyNeighbors` writes them.
-   */
-  async apply(d: DesiredState): Promise<ApplyReport> {
-    const s = this.settings;
+  async apply(): Promise<ApplyReport> {
     const timings: Record<string, number> = {};
-    const t = (name: string, t0: number) => {
-      timings[name] = (timings[name] ?? 0) + performance.now() - t0;
+    const time = async <T>(name: string, f: () => Promise<T> | T): Promise<T> => {
+      const t0 = performance.now();
+      try {
+        return await f();
+      } finally {
+        timings[name] = (timings[name] ?? 0) + performance.now() - t0;
+      }
     };
-    const delta = d.changes && d.changes.since === this.appliedGeneration ? d.changes : undefined;
-    this.appliedGeneration = undefined; // until this apply succeeds
-    let t0 = performance.now();
-    const sys = this.sysctls.apply(d.sysctls, delta?.sysctls);
-    t('sysctls', t0);
-
-    t0 = performance.now();
-    const tunnelsKey = JSON.stringify([d.vxlan, d.ipip]);
-    let ipipUnsupported = false;
-    if (tunnelsKey !== this.tunnelsKey) {
-      await applyVxlan(d.vxlan, s.vxlanDevice);
-      ipipUnsupported = !(await applyIpip(d.ipip, d.vxlan?.device.localIP));
-      this.tunnelsKey = tunnelsKey;
-      this.neighbors = undefined; // a recreated device loses its neighbors
-    }
-    t('tunnels', t0);
-    this.recordNeighbors(d);
-
-    // Routes and iptables are independent kernel state: program them concurrently, so
+    const sys = await time('sysctls', () => this.sysctls.apply());
+    const tun = await time('tunnels', () => this.tunnels.apply());
+    // Routes and the firewall are independent kernel state: programmed concurrently, so
     // one change costs the slower of the two, not their sum.
-    t0 = performance.now();
-    let incremental = delta !== undefined;
-    if (this.routes && this.stagedRoutes?.routes) {
-      const fresh = this.stagedRoutes.routes;
-      keepWritten(fresh, this.routes, this.stagedRoutes.written);
-      this.routes = fresh;
-      this.stagedRoutes = undefined;
-      incremental = false;
-    }
-    if (!this.routes) {
-      this.stagedRoutes = undefined;
-      this.routes = routeMap(await readRoutes());
-      incremental = false;
-    }
-    // Local reference: a netlink event may invalidate the model while we wait for `ip`.
-    const routes = this.routes;
-    const rd = diffRoutes(
-      d.routes,
-      routes,
-      s.interfacePrefix,
-      linkExists,
-      incremental && delta ? [...delta.routes, ...this.routeRetry] : undefined,
-    );
-    this.routeRetry = new Set(
-      [...rd.waiting, ...rd.conflicts].map((dst) => routeKey({ family: dst.includes(':') ? 6 : 4, dst })),
-    );
-    t('diff', t0);
     const firewall = async () => {
-      let t1 = performance.now();
-      const ips = await this.ipsets.apply(d.ipsets);
-      t('ipsets', t1);
-      t1 = performance.now();
-      // The two families are separate kernel tables: restored concurrently.
-      // No IPv6 tables wanted (no IPv6 pool, with 'auto'): an empty state removes ours.
-      const [ipt, ip6t] = await Promise.all([
-        this.iptables.apply(d.iptables, delta?.iptables),
-        this.ip6tables?.apply(d.ip6tables ?? EMPTY_TABLES, d.ip6tables ? delta?.ip6tables : undefined),
-      ]);
-      t('iptables', t1);
-      return { ips, ipt, ip6t };
+      const ipsets = await time('ipsets', () => this.ipsets.apply());
+      const [v4, v6] = await time('iptables', () => Promise.all(this.iptablesDrivers.map((d) => d.apply())));
+      await time('ipsetDestroy', () => this.ipsets.destroyStale());
+      return { ipsets, v4: v4!, v6 };
     };
-    const [rr, fr] = await Promise.allSettled([
-      ipBatch('routes', rd.commands, t).then(() => {
-        // The kernel now holds what we wrote: bring the model along (only the entries the
-        // batch touched) without re-reading; the refresh timer re-reads everything.
-        for (const k of rd.deleted) routes.delete(k);
-        for (const [k, r] of rd.replaced) routes.set(k, { ...r, protocol: String(FELIX_RT_PROTO) });
-        const staged = this.stagedRoutes;
-        if (staged)
-          for (const k of [...rd.deleted, ...rd.replaced.map(([key]) => key)]) staged.written.add(k);
-      }),
-      firewall(),
-    ]);
-    if (rr.status === 'rejected') this.invalidateRoutes();
+    const [rr, fr] = await Promise.allSettled([time('routes', () => this.routes.apply()), firewall()]);
     for (const r of [rr, fr]) if (r.status === 'rejected') throw r.reason;
-    const { ips, ipt, ip6t } = (fr as PromiseFulfilledResult<Awaited<ReturnType<typeof firewall>>>).value;
-    if (ips.stale.length) await this.ipsets.destroy(ips.stale);
-    this.appliedGeneration = d.generation;
-
+    const routes = (rr as PromiseFulfilledResult<Awaited<ReturnType<RouteDriver['apply']>>>).value;
+    const fw = (fr as PromiseFulfilledResult<Awaited<ReturnType<typeof firewall>>>).value;
+    this.state.renderer.prune((name) =>
+      TABLES.some(
+        (t) =>
+          this.state.iptables[4][t].chains.desired.has(name) ||
+          this.state.iptables[6][t].chains.desired.has(name),
+      ),
+    );
     const rules: ApplyReport['rules'] = {};
     const chains: ApplyReport['chains'] = {};
-    for (const [v, st] of [
-      ['4', d.iptables],
-      ['6', this.ip6tables ? (d.ip6tables ?? EMPTY_TABLES) : undefined],
-    ] as const) {
-      if (!st) continue;
-      rules[v] = countRules(st);
+    const written: ApplyReport['iptablesWritten'] = {};
+    for (const d of this.iptablesDrivers) {
+      const v = String(d.family);
+      const tr = this.state.iptables[d.family];
+      rules[v] = {};
       chains[v] = {};
-      for (const tb of TABLES) chains[v][tb] = st[tb].chains.size;
+      for (const t of TABLES) {
+        rules[v][t] = tr[t].hooks.desired.size + tr[t].chains.desiredWeight;
+        chains[v][t] = tr[t].chains.desired.size;
+      }
     }
+    let iptablesChanged = 0;
+    for (const x of [fw.v4, fw.v6]) {
+      if (!x) continue;
+      iptablesChanged += x.changedChains + x.deletedChains + x.hookChanges;
+    }
+    written['4'] = fw.v4.written;
+    if (fw.v6) written['6'] = fw.v6.written;
     return {
-      routeCommands: rd.commands.length,
-      waitingRoutes: rd.waiting.length + sys.missing,
-      conflicts: rd.conflicts,
+      routeCommands: routes.commands,
+      waitingRoutes: routes.waiting + sys.waiting,
+      conflicts: routes.conflicts,
       sysctlsWritten: sys.written,
-      iptablesChanged: [ipt, ip6t].reduce(
-        (n, x) => n + (x ? x.changedChains + x.deletedChains + x.hookChanges : 0),
-        0,
-      ),
-      ipsetsChanged: ips.changed,
-      ipipUnsupported,
-      incremental,
+      iptablesChanged,
+      iptablesWritten: written,
+      ipsetsChanged: fw.ipsets,
+      tunnelCommands: tun.commands,
+      ipipUnsupported: this.tunnels.ipipUnsupported,
       timings,
       rules,
       chains,
     };
   }
 
-  /** Generation of the last desired state whose neighbor changes were recorded. */
-  private neighborGeneration: number | undefined;
-
-  /** Adds `d`'s neighbor changes to the neighbor lane's work (everything if the chain of deltas broke). */
-  private recordNeighbors(d: DesiredState): void {
-    const chained = d.changes !== undefined && d.changes.since === this.neighborGeneration;
-    this.neighborGeneration = d.generation;
-    this.neighborWork ??= { desired: d.neighbors, keys: new Set() };
-    const w = this.neighborWork;
-    w.desired = d.neighbors;
-    if (!chained || !d.changes) w.keys = 'all';
-    else if (w.keys !== 'all') for (const k of d.changes.neighbors) w.keys.add(k);
+  /** The neighbor lane (see the class comment). */
+  async applyNeighbors(): Promise<NeighborReport & { timings: Record<string, number> }> {
+    const t0 = performance.now();
+    const rep = await this.neighbors.apply();
+    return { ...rep, timings: { neighbors: performance.now() - t0 } };
   }
 
   /**
-   * The neighbor lane: writes the neighbor changes recorded by every `apply` since the
-   * last call, in one `ip -batch` (a full diff after an invalidation or without deltas).
+   * The route refresh timer: routes, neighbors, tunnel devices and FDB re-read beside the
+   * applies (`ip -json route` of 10,000 routes is streamed and parsed while ip prints).
    */
-  async applyNeighbors(): Promise<NeighborReport> {
-    const timings: Record<string, number> = {};
-    const t = (name: string, t0: number) => {
-      timings[name] = (timings[name] ?? 0) + performance.now() - t0;
-    };
-    const w = this.neighborWork;
-    if (!w) return { commands: 0, incremental: true, timings };
-    this.neighborWork = undefined;
-    const t0 = performance.now();
-    let keys = w.keys;
-    if (!this.neighbors) {
-      this.neighbors = neighborMap(await readNeighbors());
-      keys = 'all';
-    }
-    const neighbors = this.neighbors;
-    const nd = diffNeighbors(
-      w.desired,
-      neighbors,
-      this.settings.interfacePrefix,
-      [this.settings.vxlanDevice],
-      linkExists,
-      keys === 'all' ? undefined : [...keys, ...this.neighborRetry],
-    );
-    this.neighborRetry = new Set(nd.waiting);
-    t('neighborDiff', t0);
-    try {
-      await ipBatch('neighbors', nd.commands, t);
-    } catch (e) {
-      this.neighbors = undefined;
-      this.neighborWork ??= { desired: w.desired, keys: 'all' };
-      this.neighborWork.keys = 'all';
-      throw e;
-    }
-    for (const k of nd.deleted) neighbors.delete(k);
-    for (const [k, n] of nd.replaced) neighbors.set(k, n);
-    return { commands: nd.commands.length, incremental: keys !== 'all', timings };
+  async refreshRoutes(): Promise<void> {
+    await Promise.all([this.routes.read(), this.neighbors.read(), this.tunnels.read()]);
   }
-}
 
-const EMPTY_TABLES: IptablesState = {
-  raw: { chains: new Map(), hooks: [], ruleCount: 0 },
-  mangle: { chains: new Map(), hooks: [], ruleCount: 0 },
-  nat: { chains: new Map(), hooks: [], ruleCount: 0 },
-  filter: { chains: new Map(), hooks: [], ruleCount: 0 },
-};
+  /** Re-reads every sysctl felix set, beside the applies; returns how many are pending after. */
+  refreshSysctls(): Promise<number> {
+    return this.sysctls.refresh();
+  }
 
-async function ipBatch(phase: string, lines: string[], t: (name: string, t0: number) => void): Promise<void> {
-  if (!lines.length) return;
-  const t1 = performance.now();
-  const r = await cmd('ip', ['-force', '-batch', '-'], { input: `${lines.join('\n')}\n`, allowFail: true });
-  t(phase, t1);
-  if (r.code !== 0) throw new Error(`ip -batch (${phase}) failed: ${r.stderr.trim().slice(0, 500)}`);
+  /** The iptables refresh timer: both families' tables and the ipsets re-read beside the applies. */
+  async refreshIptables(): Promise<void> {
+    await Promise.all([...this.iptablesDrivers.map((d) => d.read()), this.ipsets.read()]);
+  }
+
+  /** netlink said the kernel dropped routes by itself (a device or route deleted): read them again. */
+  invalidateRoutes(): void {
+    for (const t of [this.state.routes, this.state.neighbors, this.state.tunnels, this.state.fdb])
+      t.invalidate();
+  }
+
+  /** A workload device went: its sysctls are gone with it (pending again while it is wanted). */
+  deviceGone(dev: string): void {
+    const part = `/${dev}/`;
+    this.state.sysctls.forgetDataplane((k) => k.includes(part));
+  }
+
+  /** After a failed apply: every view is read again before the next write. */
+  invalidateAll(): void {
+    for (const t of this.state.all()) if (t !== this.state.sysctls) t.invalidate();
+    this.state.sysctls.invalidate();
+    this.state.sysctls.assumeEmpty();
+  }
 }

@@ -1,84 +1,120 @@
-import type { IpsetSpec } from '../calc/nat-outgoing.js';
-import { cmd } from './exec.js';
-
-export interface KernelIpset {
-  name: string;
-  type: string;
-  members: string[];
-}
-
-/** Reads every ipset (names and members); the read-back for tests and the driver. */
-export async function readIpsets(): Promise<Map<string, KernelIpset>> {
-  const { stdout } = await cmd('ipset', ['save'], { allowFail: true });
-  const out = new Map<string, KernelIpset>();
-  for (const line of stdout.split('\n')) {
-    const parts = line.trim().split(/\s+/);
-    if (parts[0] === 'create' && parts[1])
-      out.set(parts[1], { name: parts[1], type: parts[2] ?? '', members: [] });
-    else if (parts[0] === 'add' && parts[1] && parts[2]) out.get(parts[1])?.members.push(parts[2]);
-  }
-  for (const s of out.values()) s.members.sort();
-  return out;
-}
+import type { DeltaTracker } from '../tracker/delta-tracker.js';
+import { canonicalMember, type IpsetMeta, memberKey, splitMemberKey } from './items.js';
+import type { KernelIO } from './kernel-io.js';
 
 /**
- * The `ipset restore` script: new sets are created and filled; changed sets are rebuilt
- * in a temporary set and swapped in, so a packet never sees a half-filled set.
+ * felix's ipsets, member by member: one `ipset restore` creates the new sets and adds and
+ * deletes the pending members (a one-pod change is one line, never a rewrite of the set);
+ * a set whose type or family changed is rebuilt in a temporary set and swapped in, so a
+ * packet never sees it half filled. Sets nobody wants are destroyed after iptables has
+ * stopped using them (`destroyStale`, run by the dataplane after the iptables restore).
  */
-export function ipsetScript(desired: IpsetSpec[], kernel: Map<string, KernelIpset>): string[] {
-  const lines: string[] = [];
-  for (const s of desired) {
-    const cur = kernel.get(s.name);
-    const want = [...s.members].sort();
-    if (cur && cur.type === s.type && cur.members.join(',') === want.join(',')) continue;
-    const create = (name: string) => `create ${name} ${s.type} family ${s.family}`;
-    if (!cur) {
-      lines.push(create(s.name));
-      for (const m of want) lines.push(`add ${s.name} ${m}`);
-      continue;
-    }
-    const tmp = `${s.name.slice(0, 27)}-tmp`;
-    if (kernel.has(tmp)) lines.push(`destroy ${tmp}`);
-    lines.push(create(tmp));
-    for (const m of want) lines.push(`add ${tmp} ${m}`);
-    lines.push(`swap ${tmp} ${s.name}`, `destroy ${tmp}`);
-  }
-  return lines;
-}
-
 export class IpsetDriver {
-  private kernel: Map<string, KernelIpset> | undefined;
   calls = 0;
 
-  constructor(private readonly prefix: string) {}
+  constructor(
+    private readonly sets: DeltaTracker<string, IpsetMeta>,
+    private readonly members: DeltaTracker<string, true>,
+    private readonly io: KernelIO,
+    private readonly prefix: string,
+  ) {}
 
-  invalidate(): void {
-    this.kernel = undefined;
+  read(): Promise<void> {
+    this.calls++;
+    const read = this.io.readIpsets();
+    read.catch(() => undefined); // reported through the trackers' reads below
+    return Promise.all([
+      this.sets.resync(async () => {
+        const out: [string, IpsetMeta][] = [];
+        for (const s of (await read).values())
+          if (s.name.startsWith(this.prefix))
+            out.push([
+              s.name,
+              { type: s.type as IpsetMeta['type'], family: s.family as IpsetMeta['family'] },
+            ]);
+        return out;
+      }),
+      this.members.resync(async () => {
+        const out: [string, true][] = [];
+        for (const s of (await read).values())
+          if (s.name.startsWith(this.prefix))
+            for (const m of s.members) out.push([memberKey(s.name, canonicalMember(m)), true]);
+        return out;
+      }),
+    ]).then(() => undefined);
   }
 
-  /** Creates/updates desired sets. Returns the stale sets of ours to destroy after iptables stops using them. */
-  async apply(desired: IpsetSpec[]): Promise<{ changed: boolean; stale: string[] }> {
-    this.kernel ??= await readIpsets();
-    const lines = ipsetScript(desired, this.kernel);
-    if (lines.length) {
+  /** Creates sets and writes pending members. Returns whether anything was written. */
+  async apply(): Promise<boolean> {
+    if (!this.sets.synced || !this.members.synced) await this.read();
+    const lines: string[] = [];
+    const create = (name: string, m: IpsetMeta) => `create ${name} ${m.type} family ${m.family}`;
+    const created: [string, IpsetMeta][] = [];
+    const rebuilt = new Set<string>();
+    for (const [name, meta] of this.sets.pendingSets()) {
+      created.push([name, meta]);
+      if (!this.sets.dataplane.has(name)) {
+        lines.push(create(name, meta));
+        continue;
+      }
+      const tmp = `${name.slice(0, 27)}-tmp`;
+      if (this.sets.dataplane.has(tmp)) lines.push(`destroy ${tmp}`);
+      lines.push(create(tmp, meta));
+      for (const k of this.members.desired.keys()) {
+        const [set, m] = splitMemberKey(k);
+        if (set === name) lines.push(`add ${tmp} ${m}`);
+      }
+      lines.push(`swap ${tmp} ${name}`, `destroy ${tmp}`);
+      rebuilt.add(name);
+    }
+    const added: string[] = [];
+    const dropped: string[] = [];
+    for (const [k] of this.members.pendingSets()) {
+      const [set, m] = splitMemberKey(k);
+      if (rebuilt.has(set) || !this.sets.desired.has(set)) continue;
+      lines.push(`add ${set} ${m}`);
+      added.push(k);
+    }
+    for (const [k] of this.members.pendingDeletes()) {
+      const [set, m] = splitMemberKey(k);
+      if (rebuilt.has(set) || !this.sets.desired.has(set)) continue; // rebuilt whole, or destroyed later
+      lines.push(`del ${set} ${m}`);
+      dropped.push(k);
+    }
+    if (!lines.length) return false;
+    this.calls++;
+    try {
+      await this.io.ipsetRestore(lines);
+    } catch (e) {
+      this.sets.invalidate();
+      this.members.invalidate();
+      throw e;
+    }
+    for (const [name, meta] of created) this.sets.wrote(name, meta);
+    if (rebuilt.size) {
+      this.members.forgetDataplane((k) => rebuilt.has(splitMemberKey(k)[0]));
+      for (const k of this.members.desired.keys())
+        if (rebuilt.has(splitMemberKey(k)[0])) this.members.wrote(k, true);
+    }
+    for (const k of added) this.members.wrote(k, true);
+    for (const k of dropped) this.members.removed(k);
+    return true;
+  }
+
+  /** Destroys felix's sets nobody wants any more (after iptables stopped naming them). */
+  async destroyStale(): Promise<number> {
+    let n = 0;
+    for (const [name] of this.sets.pendingDeletes()) {
       this.calls++;
       try {
-        await cmd('ipset', ['restore'], { input: `${lines.join('\n')}\n` });
-      } finally {
-        this.kernel = undefined;
+        await this.io.ipsetRestore([`destroy ${name}`]);
+      } catch {
+        continue; // still referenced by someone else's rule: tried again next time
       }
-      this.kernel = await readIpsets();
+      n++;
+      this.sets.removed(name);
+      this.members.forgetDataplane((k) => splitMemberKey(k)[0] === name);
     }
-    const want = new Set(desired.map((d) => d.name));
-    const stale = [...this.kernel.keys()].filter((n) => n.startsWith(this.prefix) && !want.has(n));
-    return { changed: lines.length > 0, stale };
-  }
-
-  async destroy(names: string[]): Promise<void> {
-    for (const n of names) {
-      this.calls++;
-      await cmd('ipset', ['destroy', n], { allowFail: true });
-      this.kernel?.delete(n);
-    }
+    return n;
   }
 }

@@ -1,9 +1,8 @@
 import type { IPPool } from '@tricolor/datastore';
 import type { FelixSettings } from '../../config-types.js';
 import { failsafeChains } from '../failsafes.js';
-import { natOutgoingChain } from '../nat-outgoing.js';
-import { ChainSet } from './chain-set.js';
-import { newDispatchMemo, updateDispatch } from './dispatch.js';
+import { natOutgoingChain } from '../pools.js';
+import { type DispatchOptions, dispatchChains } from './dispatch.js';
 import { type Chain, type HookJump, type IptablesState, type Rule, TABLES, type Table } from './rules.js';
 
 /** The packet-mark bit felix uses for "accepted by an endpoint chain". */
@@ -41,7 +40,7 @@ export function chainNames(prefix: string) {
 }
 
 /** The static chains (everything but the per-endpoint chains and dispatch trees) and hooks, per table. */
-function staticTables(s: FelixSettings, pools: IPPool[], family: 4 | 6): Record<Table, TableParts> {
+export function staticTables(s: FelixSettings, pools: IPPool[], family: 4 | 6): Record<Table, TableParts> {
   const p = s.chainPrefix;
   const n = chainNames(p);
   const wl = `${s.interfacePrefix}+`;
@@ -116,162 +115,54 @@ function staticTables(s: FelixSettings, pools: IPPool[], family: 4 | 6): Record<
   };
 }
 
-interface TableParts {
+export interface TableParts {
   chains: Chain[];
   hooks: HookJump[];
 }
 
-/** The first index of the sorted array `a` whose element is not below `x`. */
-function lowerBound(a: string[], x: string): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+/** The allow rule at the end of every endpoint chain (no policy yet: what is not denied is accepted). */
+export const ALLOW: Rule = { action: `-j MARK --set-xmark ${MARK_ACCEPT}/${MARK_ACCEPT}` };
+
+/** The two chains of one endpoint's interface: policy rules first, then the allow verdict. */
+export function endpointChains(prefix: string, iface: string, from: Rule[], to: Rule[]): [Chain, Chain] {
+  const n = chainNames(prefix);
+  return [
+    { name: n.toEndpoint(iface), rules: [...to, ALLOW] },
+    { name: n.fromEndpoint(iface), rules: [...from, ALLOW] },
+  ];
 }
 
-/** Inserts `x` into the sorted array `a` (no-op if present). */
-function sortedInsert(a: string[], x: string): void {
-  const i = lowerBound(a, x);
-  if (a[i] !== x) a.splice(i, 0, x);
-}
-
-function sortedRemove(a: string[], x: string): void {
-  const i = lowerBound(a, x);
-  if (a[i] === x) a.splice(i, 1);
+/** The options of the two dispatch trees (to- and from-workload). */
+export function dispatchOptions(
+  chainPrefix: string,
+  interfacePrefix: string,
+): Record<'to' | 'from', DispatchOptions> {
+  const n = chainNames(chainPrefix);
+  const unknown: Rule[] = [{ action: '-j DROP', note: 'unknown workload interface' }];
+  return {
+    to: {
+      interfacePrefix,
+      unknown,
+      root: n.toDispatch,
+      childPrefix: n.toDispatchChild,
+      direction: '-o',
+      target: n.toEndpoint,
+    },
+    from: {
+      interfacePrefix,
+      unknown,
+      root: n.fromDispatch,
+      childPrefix: n.fromDispatchChild,
+      direction: '-i',
+      target: n.fromEndpoint,
+    },
+  };
 }
 
 /**
- * The iptables part of the calculation, kept between calculations (Calico's calculation
- * graph feeding its iptables tables): the static chains are re-derived and compared on
- * every update (there are a dozen), the per-endpoint chains only for the interfaces named
- * as changed, the dispatch trees along the changed paths. Each table's `ChainSet` records
- * which chains really changed, which is what the dataplane then diffs and writes.
- *
- * One instance per IP family (iptables, ip6tables): the chains are the same but for the
- * nat-outgoing sets. Chain and interface prefixes are fixed for the life of an instance
- * (felix needs a restart to change them; see the agent).
- */
-export class IptablesCalc {
-  private readonly sets: Record<Table, ChainSet> = {
-    raw: new ChainSet(),
-    mangle: new ChainSet(),
-    nat: new ChainSet(),
-    filter: new ChainSet(),
-  };
-  private hooks: Record<Table, HookJump[]> = { raw: [], mangle: [], nat: [], filter: [] };
-  private staticNames: Record<Table, Set<string>> = {
-    raw: new Set(),
-    mangle: new Set(),
-    nat: new Set(),
-    filter: new Set(),
-  };
-  /** Local workload interfaces, sorted. */
-  readonly ifaces: string[] = [];
-  private readonly toTree = newDispatchMemo();
-  private readonly fromTree = newDispatchMemo();
-  private policy: EndpointPolicyRules | undefined;
-
-  constructor(
-    readonly chainPrefix: string,
-    readonly interfacePrefix: string,
-    readonly family: 4 | 6 = 4,
-  ) {}
-
-  /**
-   * Brings the chains up to date. `changed`: the interfaces whose endpoint came, went or
-   * changed; `endpoint(iface)`: the endpoint an interface belongs to now (undefined: none).
-   * A different `policy` function than last time re-derives every endpoint chain.
-   */
-  update(
-    s: FelixSettings,
-    pools: IPPool[],
-    policy: EndpointPolicyRules,
-    changed: Iterable<string>,
-    endpoint: (iface: string) => LocalEndpointRef | undefined,
-  ): void {
-    const n = chainNames(this.chainPrefix);
-    const st = staticTables(
-      { ...s, chainPrefix: this.chainPrefix, interfacePrefix: this.interfacePrefix },
-      pools,
-      this.family,
-    );
-    for (const t of TABLES) {
-      const names = new Set<string>();
-      for (const c of st[t].chains) {
-        this.sets[t].set(c);
-        names.add(c.name);
-      }
-      for (const old of this.staticNames[t]) if (!names.has(old)) this.sets[t].delete(old);
-      this.staticNames[t] = names;
-      this.hooks[t] = st[t].hooks;
-    }
-
-    const f = this.sets.filter;
-    const allow: Rule = { action: `-j MARK --set-xmark ${MARK_ACCEPT}/${MARK_ACCEPT}` };
-    const endpointChains = (iface: string) => {
-      const ep = endpoint(iface);
-      if (!ep) {
-        f.delete(n.toEndpoint(iface));
-        f.delete(n.fromEndpoint(iface));
-        sortedRemove(this.ifaces, iface);
-        return;
-      }
-      // A policy rule that accepts sets the mark and RETURNs; without policy: allow.
-      f.set({ name: n.toEndpoint(iface), rules: [...policy(ep, 'to'), allow] });
-      f.set({ name: n.fromEndpoint(iface), rules: [...policy(ep, 'from'), allow] });
-      sortedInsert(this.ifaces, iface);
-    };
-    if (policy !== this.policy) {
-      this.policy = policy;
-      for (const iface of [...this.ifaces]) endpointChains(iface);
-    }
-    for (const iface of changed) endpointChains(iface);
-
-    const unknown: Rule[] = [{ action: '-j DROP', note: 'unknown workload interface' }];
-    const tree = { interfacePrefix: this.interfacePrefix, unknown };
-    updateDispatch(
-      this.ifaces,
-      { ...tree, root: n.toDispatch, childPrefix: n.toDispatchChild, direction: '-o', target: n.toEndpoint },
-      this.toTree,
-      f,
-    );
-    updateDispatch(
-      this.ifaces,
-      {
-        ...tree,
-        root: n.fromDispatch,
-        childPrefix: n.fromDispatchChild,
-        direction: '-i',
-        target: n.fromEndpoint,
-      },
-      this.fromTree,
-      f,
-    );
-  }
-
-  /** The desired tables. The maps are this instance's own: read them before the next update. */
-  state(): IptablesState {
-    const out = {} as IptablesState;
-    for (const t of TABLES)
-      out[t] = { chains: this.sets[t].chains, hooks: this.hooks[t], ruleCount: this.sets[t].ruleCount };
-    return out;
-  }
-
-  /** Chain names changed (set differently or deleted) per table since the last call. */
-  takeChanged(): Record<Table, Set<string>> {
-    const out = {} as Record<Table, Set<string>>;
-    for (const t of TABLES) out[t] = this.sets[t].takeChanged();
-    return out;
-  }
-}
-
-/**
- * Every chain felix owns in raw, mangle, nat and filter, computed from scratch. Kernel
- * hooks get one jump each (inserted at the top); everything else lives in prefixed chains.
+ * Every chain felix owns in raw, mangle, nat and filter, computed from scratch (the test
+ * oracle and one-off use; felix itself keeps them up to date with the calculators in this
+ * folder). Kernel hooks get one jump each; everything else lives in prefixed chains.
  */
 export function buildIptables(
   s: FelixSettings,
@@ -282,7 +173,26 @@ export function buildIptables(
 ): IptablesState {
   const byIface = new Map<string, LocalEndpointRef>();
   for (const ep of endpoints) if (!byIface.has(ep.iface)) byIface.set(ep.iface, ep);
-  const calc = new IptablesCalc(s.chainPrefix, s.interfacePrefix, family);
-  calc.update(s, pools, policy, byIface.keys(), (i) => byIface.get(i));
-  return calc.state();
+  const st = staticTables(s, pools, family);
+  const out = {} as IptablesState;
+  for (const t of TABLES) {
+    const chains = new Map<string, Chain>();
+    for (const c of st[t].chains) chains.set(c.name, c);
+    out[t] = { chains, hooks: st[t].hooks, ruleCount: 0 };
+  }
+  const f = out.filter.chains as Map<string, Chain>;
+  const ifaces = [...byIface.keys()].sort();
+  for (const iface of ifaces) {
+    const ep = byIface.get(iface)!;
+    for (const c of endpointChains(s.chainPrefix, iface, policy(ep, 'from'), policy(ep, 'to')))
+      f.set(c.name, c);
+  }
+  const opts = dispatchOptions(s.chainPrefix, s.interfacePrefix);
+  for (const o of [opts.to, opts.from]) for (const c of dispatchChains(ifaces, o)) f.set(c.name, c);
+  for (const t of TABLES) {
+    let n = 0;
+    for (const c of out[t].chains.values()) n += c.rules.length;
+    out[t].ruleCount = n;
+  }
+  return out;
 }

@@ -1,4 +1,3 @@
-import { ChainSet } from './chain-set.js';
 import { type Chain, MAX_CHAIN_NAME, type Rule } from './rules.js';
 import { writeOrder } from './write-order.js';
 
@@ -39,7 +38,7 @@ export interface DispatchMemo {
 
 export const newDispatchMemo = (): DispatchMemo => ({ subtrees: new Map() });
 
-/** Where the tree's chains go (a `ChainSet`). */
+/** Where the tree's chains go (a table's tracker, through `IptablesFamilies`). */
 export interface ChainSink {
   set(c: Chain): void;
   delete(name: string): void;
@@ -139,7 +138,10 @@ export function updateDispatch(
 
 /** The whole tree for `ifaces`, chains in restore order (for tests and one-off use). */
 export function dispatchChains(ifaces: string[], o: DispatchOptions): Chain[] {
-  const set = new ChainSet();
-  updateDispatch(ifaces, o, newDispatchMemo(), set);
-  return writeOrder(set.chains).map((n) => set.chains.get(n)!);
+  const chains = new Map<string, Chain>();
+  updateDispatch(ifaces, o, newDispatchMemo(), {
+    set: (c) => chains.set(c.name, c),
+    delete: (name) => chains.delete(name),
+  });
+  return writeOrder(chains).map((n) => chains.get(n)!);
 }

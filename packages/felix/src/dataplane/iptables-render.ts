@@ -1,0 +1,239 @@
+import {
+  type Chain,
+  type HookJump,
+  type RenderedChain,
+  renderChain,
+  renderHook,
+  sameRules,
+  TABLES,
+  type Table,
+  tagPrefix,
+} from '../calc/iptables/rules.js';
+import { writeOrder } from '../calc/iptables/write-order.js';
+import type { IptablesTrackers } from './kernel-state.js';
+
+/**
+ * felix's chains in iptables-save / iptables-restore text: the save parser, the rule hashes
+ * that say whether a chain in the kernel is the one felix wants, and the restore script
+ * that writes what the trackers have pending. Pure (the driver runs the tools).
+ */
+
+export const BUILTIN_CHAINS = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
+
+/** One chain as iptables-save shows it: the `-A` bodies and, for each, felix's hash (if it is felix's rule). */
+export interface ParsedChain {
+  lines: string[];
+  hashes: (string | undefined)[];
+}
+
+/** One table as iptables-save shows it. */
+export interface ParsedTable {
+  /** Every chain (builtin and user) → its rules, in order. */
+  chains: Map<string, ParsedChain>;
+}
+
+const hashRes = new Map<string, RegExp>();
+
+/** The felix hash carried by a rule body, or undefined when the rule is not felix's. */
+export function ruleHash(body: string, chainPrefix: string): string | undefined {
+  let re = hashRes.get(chainPrefix);
+  if (!re) {
+    const tag = tagPrefix(chainPrefix).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    re = new RegExp(`--comment "?${tag}([A-Za-z0-9_-]+)"?`);
+    hashRes.set(chainPrefix, re);
+  }
+  return re.exec(body)?.[1];
+}
+
+/**
+ * A line-by-line iptables-save parser (feed it lines as the tool prints them: 50,000 rules
+ * are parsed while iptables-save runs, not in one block after it). Hashes are taken for
+ * felix's chains and the builtin ones (where its jumps live); foreign chains keep bodies only.
+ */
+export function saveParser(chainPrefix: string): {
+  line(l: string): void;
+  result(): Map<Table, ParsedTable>;
+} {
+  const out = new Map<Table, ParsedTable>();
+  let cur: ParsedTable | undefined;
+  const chainOf = (name: string): ParsedChain => {
+    let c = cur!.chains.get(name);
+    if (!c) {
+      c = { lines: [], hashes: [] };
+      cur!.chains.set(name, c);
+    }
+    return c;
+  };
+  return {
+    line(raw: string) {
+      const line = raw.trimEnd();
+      if (line.startsWith('*')) {
+        cur = { chains: new Map() };
+        out.set(line.slice(1) as Table, cur);
+      } else if (!cur || line.startsWith('#') || line === 'COMMIT') {
+      } else if (line.startsWith(':')) {
+        chainOf(line.slice(1).split(' ')[0]!);
+      } else if (line.startsWith('-A ')) {
+        const sp = line.indexOf(' ', 3);
+        const name = line.slice(3, sp < 0 ? undefined : sp);
+        const body = sp < 0 ? '' : line.slice(sp + 1);
+        const c = chainOf(name);
+        c.lines.push(body);
+        c.hashes.push(
+          name.startsWith(chainPrefix) || BUILTIN_CHAINS.has(name) ? ruleHash(body, chainPrefix) : undefined,
+        );
+      }
+    },
+    result: () => out,
+  };
+}
+
+/** Parses a whole iptables-save output (any number of tables). */
+export function parseSave(text: string, chainPrefix = 'tri-'): Map<Table, ParsedTable> {
+  const p = saveParser(chainPrefix);
+  for (const l of text.split('\n')) p.line(l);
+  return p.result();
+}
+
+export function sameHashes(a: readonly string[], b: readonly (string | undefined)[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A hook chain is right when it holds exactly one felix rule, first, and that rule is `j`. */
+export function hookInSync(j: HookJump, p: ParsedChain, chainPrefix: string): boolean {
+  let ours = 0;
+  for (const h of p.hashes) if (h !== undefined) ours++;
+  return ours === 1 && p.hashes[0] === renderHook(j, chainPrefix).hash;
+}
+
+/**
+ * Renders chains once per chain object (the calculators hand back the same object while a
+ * chain is unchanged), else once per name while its rules are equal. No key strings built.
+ */
+export class Renderer {
+  private byObject = new WeakMap<Chain, RenderedChain>();
+  private byName = new Map<string, { rules: Chain['rules']; r: RenderedChain }>();
+  constructor(readonly chainPrefix: string) {}
+  render = (c: Chain): RenderedChain => {
+    const seen = this.byObject.get(c);
+    if (seen) return seen;
+    const hit = this.byName.get(c.name);
+    let r: RenderedChain;
+    if (hit && sameRules(hit.rules, c.rules)) r = hit.r;
+    else {
+      r = renderChain(c, this.chainPrefix);
+      this.byName.set(c.name, { rules: c.rules, r });
+    }
+    this.byObject.set(c, r);
+    return r;
+  };
+  /** Forgets renderings by name for chains no longer wanted, once there are many of them. */
+  prune(wanted: (name: string) => boolean): void {
+    if (this.byName.size < 2000) return;
+    let stale = 0;
+    for (const name of this.byName.keys()) if (!wanted(name)) stale++;
+    if (stale * 4 < this.byName.size) return;
+    for (const name of [...this.byName.keys()]) if (!wanted(name)) this.byName.delete(name);
+  }
+}
+
+/** What one restore writes, per table, for marking the trackers once it succeeded. */
+export interface RestorePlan {
+  /** The iptables-restore --noflush input; empty when nothing is pending. */
+  script: string;
+  tables: Map<
+    Table,
+    { written: Chain[]; deleted: string[]; hooks: { hook: string; want?: HookJump; after: ParsedChain }[] }
+  >;
+  changedChains: number;
+  deletedChains: number;
+  hookChanges: number;
+}
+
+/**
+ * The iptables-restore --noflush script for everything pending in one family's trackers:
+ * changed chains rewritten whole (declaring an existing chain in --noflush mode flushes it),
+ * in `writeOrder` (each after the chains it jumps to, declared right before its rules);
+ * stale felix chains flushed first and deleted last; each hook chain fixed to hold exactly
+ * one felix jump, at the top. felix's old jumps are deleted by their text, never by
+ * position: another agent (kube-proxy, docker) may have inserted rules since the last read.
+ * Rules without felix's tag are never named.
+ */
+export function planRestore(trackers: IptablesTrackers, renderer: Renderer): RestorePlan {
+  const prefix = renderer.chainPrefix;
+  const plan: RestorePlan = {
+    script: '',
+    tables: new Map(),
+    changedChains: 0,
+    deletedChains: 0,
+    hookChanges: 0,
+  };
+  const parts: string[] = [];
+  for (const t of TABLES) {
+    const { chains, hooks } = trackers[t];
+    if (!chains.pendingCount && !hooks.pendingCount) continue;
+    const tt: NonNullable<ReturnType<RestorePlan['tables']['get']>> = { written: [], deleted: [], hooks: [] };
+    const decl: string[] = [];
+    const body: string[] = [];
+    const dels: string[] = [];
+    const xs: string[] = [];
+    for (const [name] of chains.pendingDeletes()) {
+      tt.deleted.push(name);
+      decl.push(`:${name} - [0:0]`);
+      xs.push(`-X ${name}`);
+    }
+    const sets = chains.pendingSets().map(([name]) => name);
+    for (const name of sets.length > 1 ? writeOrder(chains.desired, sets) : sets) {
+      const c = chains.desired.get(name)!;
+      tt.written.push(c);
+      body.push(`:${name} - [0:0]`);
+      for (const line of renderer.render(c).lines) body.push(`-A ${name} ${line}`);
+    }
+    const hookItems: [string, HookJump | undefined][] = [
+      ...hooks.pendingDeletes().map(([k]) => [k, undefined] as [string, undefined]),
+      ...hooks.pendingSets(),
+    ];
+    const inserts: string[] = [];
+    for (const [hook, want] of hookItems) {
+      const cur = hooks.dataplane.get(hook) ?? { lines: [], hashes: [] };
+      const after: ParsedChain = { lines: [], hashes: [] };
+      const ours: string[] = [];
+      cur.lines.forEach((l, i) => {
+        if (cur.hashes[i] !== undefined) ours.push(`-D ${hook} ${l}`);
+        else {
+          after.lines.push(l);
+          after.hashes.push(undefined);
+        }
+      });
+      dels.push(...ours.reverse()); // bottom up
+      if (want) {
+        const r = renderHook(want, prefix);
+        inserts.push(`-I ${hook} 1 ${r.line}`);
+        after.lines.unshift(r.line);
+        after.hashes.unshift(r.hash);
+      }
+      tt.hooks.push(want ? { hook, want, after } : { hook, after });
+    }
+    plan.changedChains += tt.written.length;
+    plan.deletedChains += tt.deleted.length;
+    plan.hookChanges += tt.hooks.length;
+    plan.tables.set(t, tt);
+    // Hook deletions first (a `-D` deletes the first equal rule: it must not meet the jump
+    // inserted below), then chain contents and inserts, deletions of stale chains last.
+    parts.push(`*${t}`, ...decl, ...dels, ...body, ...inserts, ...xs, 'COMMIT');
+  }
+  plan.script = parts.length ? `${parts.join('\n')}\n` : '';
+  return plan;
+}
+
+/** After a successful restore: the kernel holds what the plan wrote. */
+export function commitRestore(trackers: IptablesTrackers, renderer: Renderer, plan: RestorePlan): void {
+  for (const [t, tt] of plan.tables) {
+    const { chains, hooks } = trackers[t];
+    for (const name of tt.deleted) chains.removed(name);
+    for (const c of tt.written) chains.wrote(c.name, renderer.render(c));
+    for (const h of tt.hooks) hooks.wrote(h.hook, h.after);
+  }
+}
