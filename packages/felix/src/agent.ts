@@ -10,7 +10,7 @@ import { KernelState } from './dataplane/kernel-state.js';
 import { type Backend, binaries, detectBackend, ip6tablesUsable, linuxKernel } from './dataplane/linux-io.js';
 import { poolUsage, readBlockUsage } from './ipam-usage.js';
 import type { FelixMetrics } from './metrics.js';
-import { classifyMonitorLines, deletedDevices } from './monitor.js';
+import { classifyMonitorLines, kernelRemovals } from './monitor.js';
 import { autodetectIPv4, setBgpAddress, setFelixStatus, updateNode } from './node-status.js';
 import { Syncer } from './syncer.js';
 import { allocateTunnelAddress } from './tunnel-address.js';
@@ -409,8 +409,8 @@ export class Agent {
 
   /**
    * `ip monitor link route`: a workload interface appearing triggers an apply (what waited
-   * for it is pending); a device going, or one of our routes deleted by someone else, also
-   * makes felix read the routes again.
+   * for it is pending); a device going makes what lived on it pending again; one of our
+   * routes deleted by someone else makes felix read the routes again.
    */
   private startMonitor(s: FelixSettings): void {
     this.monitor = follow(
@@ -418,8 +418,13 @@ export class Agent {
       ['monitor', 'link', 'route'],
       (lines) => {
         const { relevant, stale } = classifyMonitorLines(lines, s.interfacePrefix, s.vxlanDevice);
-        for (const dev of deletedDevices(lines, s.interfacePrefix)) this.dataplane?.deviceGone(dev);
-        if (stale) this.dataplane?.invalidateRoutes();
+        if (stale) {
+          // A device took its routes, neighbors and sysctls with it: exactly those become
+          // pending (if still wanted). A route of ours deleted by someone: read them again.
+          const gone = kernelRemovals(lines, s.interfacePrefix, s.vxlanDevice);
+          for (const dev of gone.devices) this.dataplane?.deviceGone(dev);
+          if (gone.routes) this.dataplane?.invalidateRoutes();
+        }
         if (relevant) this.schedule();
       },
       () => {
@@ -435,6 +440,7 @@ export class Agent {
     this.monitor?.stop();
     await this.applying?.catch(() => undefined);
     await this.neighborRun;
+    this.dataplane?.close();
     await this.syncer.stop();
   }
 }

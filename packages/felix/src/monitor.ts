@@ -1,9 +1,9 @@
 /**
  * Sorts `ip monitor link route` lines: `relevant` when a workload or tunnel device came,
  * changed or went, or one of felix's routes was deleted; `stale` when the kernel removed
- * something by itself (a device with its routes, or a route), so felix's route model no
- * longer holds. A device appearing is relevant but not stale: the routes, neighbors and
- * sysctls that waited for it are retried by the next apply without re-reading 10,000 routes.
+ * something by itself (a device with its routes, or a route). A device appearing is
+ * relevant but not stale: what waited for it is pending and written by the next apply.
+ * What exactly went is `kernelRemovals`.
  */
 export function classifyMonitorLines(
   lines: string[],
@@ -29,12 +29,24 @@ export function classifyMonitorLines(
   return { relevant, stale };
 }
 
-/** The workload devices `ip monitor link` lines say were deleted (their sysctls went with them). */
-export function deletedDevices(lines: string[], interfacePrefix: string): string[] {
-  const out: string[] = [];
+/**
+ * What `ip monitor link route` lines say the kernel removed by itself: felix's devices
+ * (workload interfaces, the tunnel device; their routes, neighbors and sysctls went with
+ * them) and whether one of felix's routes was deleted (then felix reads the routes again).
+ */
+export function kernelRemovals(
+  lines: string[],
+  interfacePrefix: string,
+  vxlanDevice: string,
+): { devices: string[]; routes: boolean } {
+  const devices: string[] = [];
+  let routes = false;
   for (const l of lines) {
+    if (!l.startsWith('Deleted ')) continue;
     const dev = /^Deleted \d+: ([^:@\s]+)/.exec(l)?.[1];
-    if (dev?.startsWith(interfacePrefix)) out.push(dev);
+    if (dev !== undefined) {
+      if (dev.startsWith(interfacePrefix) || dev === vxlanDevice) devices.push(dev);
+    } else if (l.includes(' proto 80') || l.includes(` dev ${interfacePrefix}`)) routes = true;
   }
-  return out;
+  return { devices, routes };
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FelixConfiguration } from '@tricolor/datastore';
 import { configFromEnv, FelixConfigError, parseHostPorts, resolveSettings } from '../src/config.js';
-import { classifyMonitorLines } from '../src/monitor.js';
+import { classifyMonitorLines, kernelRemovals } from '../src/monitor.js';
 
 const fc = (name: string, spec: FelixConfiguration['spec']): FelixConfiguration => ({
   kind: 'FelixConfiguration',
@@ -133,4 +133,24 @@ test('FELIX_IPV6SUPPORT: true, false or auto; anything else is an error naming t
   assert.throws(() => configFromEnv(env('maybe')), /FELIX_IPV6SUPPORT: "maybe" must be true, false or auto/);
   assert.equal(resolveSettings({}, [fc('default', { ipv6Support: false })], 'n1').ipv6Support, false);
   assert.equal(resolveSettings({}, [], 'n1').ipv6Support, 'auto');
+});
+
+test('ip monitor: a deleted device takes what lived on it; a deleted route of ours means a re-read', () => {
+  const r = (lines: string[]) => kernelRemovals(lines, 'cali', 'vxlan.tricolor');
+  assert.deepEqual(r(['Deleted 42: cali0123456789a@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500']), {
+    devices: ['cali0123456789a'],
+    routes: false,
+  });
+  assert.deepEqual(
+    r(['Deleted 7: vxlan.tricolor: <BROADCAST> mtu 1450', 'Deleted 3: eth1: <BROADCAST> mtu 1500']),
+    {
+      devices: ['vxlan.tricolor'],
+      routes: false,
+    },
+  );
+  assert.deepEqual(r(['Deleted blackhole 10.244.1.0/26 proto 80']), { devices: [], routes: true });
+  assert.deepEqual(r(['Deleted 10.1.0.0/24 via 192.168.1.1 dev eth0', '42: cali0123456789a@if2: <UP>']), {
+    devices: [],
+    routes: false,
+  });
 });

@@ -287,6 +287,10 @@ export class FakeKernel implements KernelIO {
     if (errors.length) throw new Error(errors.join('\n'));
   }
 
+  devicesChanged(): void {}
+
+  close(): void {}
+
   async ipsetRestore(lines: string[]): Promise<void> {
     await Promise.resolve();
     for (const line of lines) {

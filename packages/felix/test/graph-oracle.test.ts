@@ -115,7 +115,8 @@ type Op =
   | { op: 'pools'; nat: boolean; v6: boolean }
   | { op: 'device'; iface: number; up: boolean }
   | { op: 'drift'; what: Drift; pick: number }
-  | { op: 'refresh'; during: number };
+  | { op: 'refresh'; during: number }
+  | { op: 'invalidate'; all: boolean };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -342,14 +343,17 @@ test('graph == oracle: random changes, devices, drift and refresh reads with wri
           } else if (!o.up && devices.has(o.iface)) {
             devices.delete(o.iface);
             kernel.deleteDevice(name);
-            // What the agent does on `ip monitor`'s "Deleted" line.
-            dp.invalidateRoutes();
+            // What the agent does on `ip monitor`'s "Deleted <device>" line.
             dp.deviceGone(name);
           }
         } else if (o.op === 'drift') {
           drift(kernel, o.what, o.pick);
           // The refresh timers find it (reads beside the applies) and the next apply repairs it.
           await Promise.all([dp.refreshRoutes(), dp.refreshSysctls(), dp.refreshIptables()]);
+        } else if (o.op === 'invalidate') {
+          // A route of ours deleted by someone (netlink), or a failed apply: views read again.
+          if (o.all) dp.invalidateAll();
+          else dp.invalidateRoutes();
         } else if (o.op === 'refresh') {
           // The timers' reads, held open while one more endpoint is added and applied.
           const release = kernel.holdReads();

@@ -1,5 +1,15 @@
+export { BatchError, BatchSession } from './batch-session.js';
 export { follow } from './follow.js';
-export { type IpOptions, ip, ipBatch, ipJson, ipJsonEach, jsonArraySplitter } from './ip.js';
+export {
+  DumpInterruptedError,
+  type IpOptions,
+  ip,
+  ipBatch,
+  ipJson,
+  ipJsonEach,
+  jsonArraySplitter,
+  rereadIfInterrupted,
+} from './ip.js';
 export { linkExists } from './links.js';
 export {
   eachRoute,

@@ -21,7 +21,10 @@ export async function ip(args: readonly string[], o: IpOptions & { input?: strin
 
 /** `ip -json <args>`, parsed (an empty output is an empty list). */
 export async function ipJson<T>(args: readonly string[], o: IpOptions = {}): Promise<T[]> {
-  const text = (await ip(['-json', ...args], o)).trim();
+  const [file, argv] = ipCommand(['-json', ...args], o);
+  const r = await run(file, argv);
+  if (r.stderr.includes(DUMP_INTERRUPTED)) throw new DumpInterruptedError(`ip ${args.join(' ')}`);
+  const text = r.stdout.trim();
   return text ? (JSON.parse(text) as T[]) : [];
 }
 
@@ -37,8 +40,22 @@ export async function ipJsonEach<T>(
 ): Promise<void> {
   const [file, argv] = ipCommand(['-json', ...args], o);
   const split = jsonArraySplitter((text) => each(JSON.parse(text) as T));
-  await run(file, argv, { onStdout: split.push });
+  const r = await run(file, argv, { onStdout: split.push });
   split.end();
+  if (r.stderr.includes(DUMP_INTERRUPTED)) throw new DumpInterruptedError(`ip ${args.join(' ')}`);
+}
+
+const DUMP_INTERRUPTED = 'Dump was interrupted';
+
+/**
+ * The kernel changed the table while `ip` dumped it (NLM_F_DUMP_INTR): what was read may
+ * miss or repeat entries. Read again.
+ */
+export class DumpInterruptedError extends Error {
+  override readonly name = 'DumpInterruptedError';
+  constructor(what: string) {
+    super(`${what}: dump interrupted by a concurrent change`);
+  }
 }
 
 /**
@@ -114,4 +131,15 @@ export async function ipBatch(
         ? ['nsenter', [`--net=${o.netns}`, tool, ...args]]
         : [tool, args];
   await run(file, argv, { input: `${lines.join('\n')}\n` });
+}
+
+/** Runs a dump (a fresh one each time) until the kernel was not changing the table meanwhile (3 tries). */
+export async function rereadIfInterrupted<T>(read: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (e) {
+      if (!(e instanceof DumpInterruptedError) || attempt >= attempts) throw e;
+    }
+  }
 }

@@ -1,4 +1,4 @@
-import { type IpOptions, ipJson, ipJsonEach } from './ip.js';
+import { type IpOptions, ipJson, ipJsonEach, rereadIfInterrupted } from './ip.js';
 
 /** One next hop of a multipath route. */
 export interface NextHop {
@@ -90,11 +90,16 @@ export async function eachRoute(q: RouteQuery, each: (r: KernelRoute) => void): 
   );
 }
 
-/** The routes of a table, in a list (see `eachRoute`). */
-export async function readRoutes(q: RouteQuery = {}): Promise<KernelRoute[]> {
-  const out: KernelRoute[] = [];
-  await eachRoute(q, (r) => out.push(r));
-  return out;
+/**
+ * The routes of a table, in a list (see `eachRoute`); read again when a concurrent change
+ * interrupted the kernel's dump.
+ */
+export function readRoutes(q: RouteQuery = {}): Promise<KernelRoute[]> {
+  return rereadIfInterrupted(async () => {
+    const out: KernelRoute[] = [];
+    await eachRoute(q, (r) => out.push(r));
+    return out;
+  });
 }
 
 /** `ip route get <dst>`: the route the kernel would use (the device and next hop toward it). */

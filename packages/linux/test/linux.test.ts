@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import { Netns, requireRoot } from '@tricolor/testkit';
 import fc from 'fast-check';
 import {
+  BatchError,
+  BatchSession,
   CommandError,
   ip,
   ipBatch,
@@ -163,6 +165,44 @@ test('ip -batch writes and route reads, inside a namespace (nsenter)', async (t)
     assert.match(after, /10\.70\.0\.0\/26/);
     assert.match(after, /10\.71\.0\.0\/26/);
   } finally {
+    await ns.destroy();
+  }
+});
+
+test('a batch session: one ip process for many batches, failures named by line, a fresh process after one', async (t) => {
+  if (!requireRoot(t)) return;
+  const ns = await Netns.create('sess');
+  const netns = `/var/run/netns/${ns.name}`;
+  const s = new BatchSession('ip', netns);
+  try {
+    await s.run(['link add veth-s type veth peer name veth-t', 'route add blackhole 10.80.0.0/26']);
+    // Batches given at once run in order, each told apart.
+    const [a, b] = await Promise.allSettled([
+      s.run(['route add blackhole 10.80.1.0/26']),
+      s.run([
+        'route add blackhole 10.80.2.0/26',
+        'route del 10.99.0.0/24',
+        'route add blackhole 10.80.3.0/26',
+      ]),
+    ]);
+    assert.equal(a.status, 'fulfilled');
+    assert.equal(b.status, 'rejected');
+    const err = (b as PromiseRejectedResult).reason as BatchError;
+    assert.ok(err instanceof BatchError);
+    assert.deepEqual(err.failures, ['line 2: RTNETLINK answers: No such process']);
+    const routes = await ip(['route', 'show', 'type', 'blackhole'], { netns });
+    for (const p of ['10.80.0.0', '10.80.1.0', '10.80.2.0', '10.80.3.0']) assert.match(routes, new RegExp(p));
+    // After the failure the next batch runs in a fresh process, and works.
+    await s.run(['neigh replace 10.80.9.9 lladdr ee:ee:ee:00:00:09 dev veth-s nud permanent']);
+    assert.match(
+      await ip(['neigh', 'show', 'dev', 'veth-s'], { netns }),
+      /10\.80\.9\.9 lladdr ee:ee:ee:00:00:09 PERMANENT/,
+    );
+    const br = new BatchSession('bridge', netns);
+    await assert.rejects(br.run(['fdb del 00:11:22:33:44:55 dev lo']), BatchError);
+    br.close();
+  } finally {
+    s.close();
     await ns.destroy();
   }
 });

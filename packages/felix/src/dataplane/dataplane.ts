@@ -37,8 +37,8 @@ export type { NeighborReport };
  * nothing pending runs no process at all; one more endpoint is one `ip -batch` and one
  * `iptables-restore` of its chains.
  *
- * `apply` is the critical path of a change: sysctls, tunnels, then routes ‖ (ipsets →
- * iptables of both families concurrently → stale ipsets destroyed). Static neighbors are
+ * `apply` is the critical path of a change, in three lanes run side by side: sysctls;
+ * tunnels → routes; ipsets → iptables of both families concurrently → stale ipsets destroyed. Static neighbors are
  * a lane of their own, `applyNeighbors`, run after each apply and coalescing everything
  * pending since its last run: `ip neigh` (iproute2 6.1) dumps every link before its first
  * command (55–100 ms at 10,000 links) while the entry only saves the first packet one ARP
@@ -93,20 +93,25 @@ export class Dataplane {
         timings[name] = (timings[name] ?? 0) + performance.now() - t0;
       }
     };
-    const sys = await time('sysctls', () => this.sysctls.apply());
-    const tun = await time('tunnels', () => this.tunnels.apply());
-    // Routes and the firewall are independent kernel state: programmed concurrently, so
-    // one change costs the slower of the two, not their sum.
-    const firewall = async () => {
+    // Three independent lanes, so a change costs the slowest, not their sum: sysctls;
+    // tunnel devices, then the routes (some go through a tunnel device); the firewall
+    // (ipsets the chains name, both families' chains, then ipsets nobody names any more).
+    // The lanes that start processes first, the in-process sysctl writes last.
+    const firewall = (async () => {
       const ipsets = await time('ipsets', () => this.ipsets.apply());
       const [v4, v6] = await time('iptables', () => Promise.all(this.iptablesDrivers.map((d) => d.apply())));
       await time('ipsetDestroy', () => this.ipsets.destroyStale());
       return { ipsets, v4: v4!, v6 };
-    };
-    const [rr, fr] = await Promise.allSettled([time('routes', () => this.routes.apply()), firewall()]);
-    for (const r of [rr, fr]) if (r.status === 'rejected') throw r.reason;
-    const routes = (rr as PromiseFulfilledResult<Awaited<ReturnType<RouteDriver['apply']>>>).value;
-    const fw = (fr as PromiseFulfilledResult<Awaited<ReturnType<typeof firewall>>>).value;
+    })();
+    const tunnels = time('tunnels', () => this.tunnels.apply());
+    const routes = tunnels.then(() => time('routes', () => this.routes.apply()));
+    const sysctls = time('sysctls', () => this.sysctls.apply());
+    const settled = await Promise.allSettled([sysctls, tunnels, routes, firewall]);
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
+    const sys = await sysctls;
+    const tun = await tunnels;
+    const rt = await routes;
+    const fw = await firewall;
     this.state.renderer.prune((name) =>
       TABLES.some(
         (t) =>
@@ -135,9 +140,9 @@ export class Dataplane {
     written['4'] = fw.v4.written;
     if (fw.v6) written['6'] = fw.v6.written;
     return {
-      routeCommands: routes.commands,
-      waitingRoutes: routes.waiting + sys.waiting,
-      conflicts: routes.conflicts,
+      routeCommands: rt.commands,
+      waitingRoutes: rt.waiting + sys.waiting,
+      conflicts: rt.conflicts,
       sysctlsWritten: sys.written,
       iptablesChanged,
       iptablesWritten: written,
@@ -175,22 +180,36 @@ export class Dataplane {
     await Promise.all([...this.iptablesDrivers.map((d) => d.read()), this.ipsets.read()]);
   }
 
-  /** netlink said the kernel dropped routes by itself (a device or route deleted): read them again. */
+  /** A route of felix's was deleted by someone else: read routes (and neighbors) again before writing. */
   invalidateRoutes(): void {
-    for (const t of [this.state.routes, this.state.neighbors, this.state.tunnels, this.state.fdb])
-      t.invalidate();
+    this.state.routes.invalidate();
+    this.state.neighbors.invalidate();
   }
 
-  /** A workload device went: its sysctls are gone with it (pending again while it is wanted). */
+  /**
+   * A device went (`ip monitor`): the kernel removed its routes, neighbors, FDB entries and
+   * sysctls with it; those felix still wants are pending again (and wait for the device).
+   */
   deviceGone(dev: string): void {
+    const st = this.state;
+    this.io.devicesChanged();
     const part = `/${dev}/`;
-    this.state.sysctls.forgetDataplane((k) => k.includes(part));
+    st.sysctls.forgetDataplane((k) => k.includes(part));
+    for (const t of [st.routes, st.neighbors, st.fdb] as {
+      forgetDataplane(w: (k: string, p: { dev?: string }) => boolean): void;
+    }[])
+      t.forgetDataplane((_k, p) => p.dev === dev);
+    st.tunnels.forgetDataplane((k) => k === dev);
+  }
+
+  /** Ends the long-running tools (the agent's stop). */
+  close(): void {
+    this.io.close();
   }
 
   /** After a failed apply: every view is read again before the next write. */
   invalidateAll(): void {
-    for (const t of this.state.all()) if (t !== this.state.sysctls) t.invalidate();
-    this.state.sysctls.invalidate();
+    for (const t of this.state.all()) t.invalidate();
     this.state.sysctls.assumeEmpty();
   }
 }

@@ -22,7 +22,7 @@ export interface KernelIO {
   readRoutes(each: (r: KernelRoute) => void): Promise<void>;
   /** Permanent neighbor entries, both families. */
   readNeighbors(): Promise<Neighbor[]>;
-  /** `ip -force -batch -`: throws (after applying the other lines) when one fails. */
+  /** `ip -force -batch` lines: throws (after applying the other lines) when one fails. */
   ipBatch(lines: string[]): Promise<void>;
   /** One `ip` command (link and address changes of the tunnel devices); resolves its exit status. */
   ip(args: string[]): Promise<{ code: number; stderr: string }>;
@@ -31,9 +31,10 @@ export interface KernelIO {
   /** The interface holding `ip`, with its MTU: the underlay of a tunnel. */
   underlayFor(ip: string): Promise<{ name: string; mtu: number } | undefined>;
   readFdb(dev: string): Promise<FdbEntry[]>;
-  /** `bridge -force -batch -`. */
+  /** `bridge -force -batch` lines. */
   bridgeBatch(lines: string[]): Promise<void>;
   readSysctl(key: string): string | undefined;
+  /** For re-reading thousands beside the applies (the fake kernel can hold these open). */
   readSysctlAsync(key: string): Promise<string | undefined>;
   /** Throws when the key does not exist (its interface is not there). */
   writeSysctl(key: string, value: string): void;
@@ -44,4 +45,8 @@ export interface KernelIO {
   readIptables(family: 4 | 6): Promise<Map<Table, ParsedTable>>;
   /** iptables-restore --noflush of one family. */
   iptablesRestore(family: 4 | 6, script: string): Promise<void>;
+  /** A device went: tools that remember device names (a long-running `ip -batch`) start afresh. */
+  devicesChanged(): void;
+  /** Ends long-running tools. */
+  close(): void;
 }

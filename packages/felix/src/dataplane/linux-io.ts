@@ -1,11 +1,10 @@
 import {
+  BatchSession,
   eachRoute,
-  ipBatch,
   ipJson,
   lineSplitter,
   linkExists,
   readSysctl,
-  readSysctlAsync,
   run,
   writeSysctl,
 } from '@tricolor/linux';
@@ -118,8 +117,14 @@ export async function readIpsets(): Promise<Map<string, KernelIpset>> {
   return out;
 }
 
-/** The real kernel, through `@tricolor/linux` and the iptables tools of `backend`. */
+/**
+ * The real kernel, through `@tricolor/linux` and the iptables tools of `backend`. Route,
+ * neighbor and FDB writes go through long-running `ip -batch` / `bridge -batch` processes
+ * (`BatchSession`): no process start per write, and one link dump per `ip` for `ip neigh`.
+ */
 export function linuxKernel(backend: Backend, chainPrefix: string): KernelIO {
+  const ip = new BatchSession('ip');
+  const bridge = new BatchSession('bridge');
   return {
     readRoutes: (each) => eachRoute({}, each),
     readNeighbors: async () => {
@@ -133,7 +138,7 @@ export function linuxKernel(backend: Backend, chainPrefix: string): KernelIO {
         .filter((r) => r.lladdr)
         .map((r) => ({ ip: r.dst, dev: r.dev, mac: r.lladdr!.toLowerCase() }));
     },
-    ipBatch: (lines) => ipBatch(lines, { force: true }),
+    ipBatch: (lines) => ip.run(lines),
     ip: async (args) => {
       const r = await run('ip', args, { allowFail: true });
       return { code: r.code, stderr: r.stderr };
@@ -149,9 +154,11 @@ export function linuxKernel(backend: Backend, chainPrefix: string): KernelIO {
         .filter((x) => x.dst && x.mac !== '00:00:00:00:00:00')
         .map((x): FdbEntry => ({ dev, mac: x.mac.toLowerCase(), dst: x.dst! }));
     },
-    bridgeBatch: (lines) => ipBatch(lines, { force: true, tool: 'bridge' }),
+    bridgeBatch: (lines) => bridge.run(lines),
     readSysctl,
-    readSysctlAsync,
+    // A /proc/sys read takes microseconds: done at once (the driver reads in chunks and
+    // yields between them), not through the thread pool.
+    readSysctlAsync: async (key) => readSysctl(key),
     writeSysctl,
     readIpsets,
     ipsetRestore: async (lines) => {
@@ -160,6 +167,14 @@ export function linuxKernel(backend: Backend, chainPrefix: string): KernelIO {
     readIptables: (family) => readTables(backend, family, chainPrefix),
     iptablesRestore: async (family, script) => {
       await run(binaries(backend, family).restore, ['--noflush', '-w', '5'], { input: script });
+    },
+    devicesChanged: () => {
+      ip.recycle();
+      bridge.recycle();
+    },
+    close: () => {
+      ip.close();
+      bridge.close();
     },
   };
 }

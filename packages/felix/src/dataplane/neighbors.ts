@@ -1,3 +1,4 @@
+import { rereadIfInterrupted } from '@tricolor/linux';
 import type { DeltaTracker } from '../tracker/delta-tracker.js';
 import { type Neighbor, neighborKey } from './items.js';
 import type { KernelIO } from './kernel-io.js';
@@ -19,8 +20,11 @@ export class NeighborDriver {
   ) {}
 
   read(): Promise<void> {
-    return this.t.resync(async () =>
-      (await this.io.readNeighbors()).map((n) => [neighborKey(n), n] as const),
+    // A dump interrupted by a concurrent change (felix's own writes) is read again.
+    return this.t.resync(() =>
+      rereadIfInterrupted(async () =>
+        (await this.io.readNeighbors()).map((n) => [neighborKey(n), n] as const),
+      ),
     );
   }
 

@@ -1,5 +1,5 @@
 import { RT_PROTO_FELIX } from '@tricolor/contract';
-import type { KernelRoute } from '@tricolor/linux';
+import { type KernelRoute, rereadIfInterrupted } from '@tricolor/linux';
 import type { DeltaTracker } from '../tracker/delta-tracker.js';
 import { isOwnedRoute, type Route, routeKey } from './items.js';
 import type { KernelIO } from './kernel-io.js';
@@ -18,18 +18,25 @@ export function routeCommand(verb: 'replace' | 'del', r: Route | KernelRoute): s
   return parts.join(' ');
 }
 
-/** The main-table routes the tracker follows: unicast and blackhole, the first of each destination. */
+/**
+ * The main-table routes the tracker follows: unicast and blackhole, the first of each
+ * destination. A dump that a concurrent change interrupted (felix's own writes, beside a
+ * background read) is read again.
+ */
 export function routeEntries(
   each: (add: (r: KernelRoute) => void) => Promise<void>,
 ): Promise<Map<string, KernelRoute>> {
-  const m = new Map<string, KernelRoute>();
-  return each((r) => {
-    if (r.type !== 'unicast' && r.type !== 'blackhole') return;
-    if (r.dst === '0.0.0.0/0' || r.dst === '::/0') return;
-    // Several kernel routes can share a prefix (different metrics); the first is the one used.
-    const k = routeKey(r);
-    if (!m.has(k)) m.set(k, r);
-  }).then(() => m);
+  return rereadIfInterrupted(async () => {
+    const m = new Map<string, KernelRoute>();
+    await each((r) => {
+      if (r.type !== 'unicast' && r.type !== 'blackhole') return;
+      if (r.dst === '0.0.0.0/0' || r.dst === '::/0') return;
+      // Several kernel routes can share a prefix (different metrics); the first is the one used.
+      const k = routeKey(r);
+      if (!m.has(k)) m.set(k, r);
+    });
+    return m;
+  });
 }
 
 export interface RouteReport {
