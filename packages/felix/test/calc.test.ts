@@ -6,7 +6,7 @@ import { routeKey } from '../src/dataplane/items.js';
 import { RouteDriver } from '../src/dataplane/routes.js';
 import { ipipCommands, vxlanCommands } from '../src/dataplane/tunnels.js';
 import { FakeKernel } from './fake-kernel.js';
-import { desiredOf, GraphHarness } from './graph-harness.js';
+import { desiredOf, GraphHarness, normalized } from './graph-harness.js';
 import { node, pool, settings, wep } from './helpers.js';
 import { computeDesiredState } from './oracle.js';
 
@@ -307,4 +307,51 @@ test('IPv6 tables: with an IPv6 pool (auto) or when forced; IPv6 nat-outgoing us
   h.sync(inputs);
   assert.equal(h.view().ip6tables, undefined);
   assert.equal(h.state.iptables[6].filter.chains.desired.size, 0, 'every IPv6 chain is unwanted');
+});
+
+test('VXLAN: one more remote node (or one changed) costs that node only, not a walk over all of them', () => {
+  const inputs = { ...base(), pools: [pool('p', '10.244.0.0/16', { vxlanMode: 'Always' as const })] };
+  const remote = (i: number) =>
+    node(`r${i}`, `192.168.${2 + (i >> 8)}.${i & 255}/16`, {
+      vxlanTunnelAddress: `10.245.${i >> 8}.${i & 255}`,
+    });
+  const block = (i: number) => ({
+    node: `r${i}`,
+    block: `10.244.${i >> 2}.${(i & 3) * 64}/26`,
+    state: 'confirmed',
+  });
+  inputs.nodes = [node('n1', '192.168.1.1/24'), ...Array.from({ length: 500 }, (_, i) => remote(i))];
+  inputs.affinities = Array.from({ length: 500 }, (_, i) => block(i));
+  const h = new GraphHarness('n1', settings());
+  h.sync(inputs);
+  assert.equal(h.state.fdb.desired.size, 500);
+  // Count what reaches the trackers while one node joins, then while one changes its tunnel address.
+  let touched = 0;
+  for (const t of [h.state.routes, h.state.neighbors, h.state.fdb] as {
+    setDesired(k: string, v: unknown): void;
+    deleteDesired(k: string): void;
+  }[]) {
+    const set = t.setDesired.bind(t);
+    const del = t.deleteDesired.bind(t);
+    t.setDesired = (k, v) => {
+      touched++;
+      set(k, v);
+    };
+    t.deleteDesired = (k) => {
+      touched++;
+      del(k);
+    };
+  }
+  inputs.nodes = [...inputs.nodes, remote(500)];
+  inputs.affinities = [...inputs.affinities, block(500)];
+  h.sync(inputs);
+  assert.ok(touched <= 3, `one node joining touched ${touched} items`);
+  assert.deepEqual(normalized(h.view()), normalized(desiredOf(inputs)));
+  touched = 0;
+  inputs.nodes = inputs.nodes.map((n) =>
+    n.metadata.name === 'r7' ? node('r7', '192.168.2.7/16', { vxlanTunnelAddress: '10.246.0.7' }) : n,
+  );
+  h.sync(inputs);
+  assert.ok(touched <= 4, `one node changing touched ${touched} items`);
+  assert.deepEqual(normalized(h.view()), normalized(desiredOf(inputs)));
 });

@@ -125,16 +125,21 @@ export class Renderer {
     else {
       r = renderChain(c, this.chainPrefix);
       this.byName.set(c.name, { rules: c.rules, r });
+      this.made++;
     }
     this.byObject.set(c, r);
     return r;
   };
-  /** Forgets renderings by name for chains no longer wanted, once there are many of them. */
+  /** Renderings made since the last prune. */
+  private made = 0;
+
+  /**
+   * Forgets renderings by name for chains no longer wanted. Cheap to call after every
+   * apply: it only walks the cache once it has grown by a few thousand renderings.
+   */
   prune(wanted: (name: string) => boolean): void {
-    if (this.byName.size < 2000) return;
-    let stale = 0;
-    for (const name of this.byName.keys()) if (!wanted(name)) stale++;
-    if (stale * 4 < this.byName.size) return;
+    if (this.made < 4096) return;
+    this.made = 0;
     for (const name of [...this.byName.keys()]) if (!wanted(name)) this.byName.delete(name);
   }
 }
