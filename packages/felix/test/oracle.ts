@@ -23,22 +23,20 @@ import {
 } from '../src/calc/iptables/chains.js';
 import type { IptablesState, Table } from '../src/calc/iptables/rules.js';
 import { type IpsetSpec, poolIpsets } from '../src/calc/pools.js';
-import { vtepMac } from '../src/calc/vxlan.js';
+import { hostAddr, vtepMac } from '../src/calc/vxlan.js';
 import type { FelixSettings } from '../src/config-types.js';
-import { type Neighbor, neighborKey, type Route, routeKey } from '../src/dataplane/items.js';
+import {
+  type Neighbor,
+  neighborKey,
+  type Route,
+  routeKey,
+  type VxlanDevice,
+} from '../src/dataplane/items.js';
 
 export type DesiredRoute = Route;
 export type DesiredNeighbor = Neighbor;
 
-export interface VxlanDeviceState {
-  name: string;
-  vni: number;
-  port: number;
-  localIP: string;
-  address?: string;
-  mac: string;
-  mtu?: number;
-}
+export type VxlanDeviceState = Omit<VxlanDevice, 'kind'>;
 
 export interface VxlanState {
   device: VxlanDeviceState;
@@ -84,12 +82,6 @@ export interface DesiredState {
 }
 
 export type { Table };
-
-function hostAddr(cidrOrIp: string | undefined): string | undefined {
-  if (!cidrOrIp) return undefined;
-  const ip = cidrOrIp.split('/')[0]!;
-  return parseIp(ip) ? ip : undefined;
-}
 
 const sortKey = (e: WorkloadEndpoint) => `${e.metadata.namespace}/${e.metadata.name}`;
 

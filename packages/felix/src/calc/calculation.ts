@@ -3,7 +3,6 @@ import type { KernelState } from '../dataplane/kernel-state.js';
 import { BlockCalculator } from './blocks.js';
 import { EndpointCalculator } from './endpoints.js';
 import { CalcGraph, type Update } from './graph.js';
-import { IpipCalculator } from './ipip.js';
 import { EndpointChainsCalculator } from './iptables/endpoint-chains.js';
 import { StaticChainsCalculator } from './iptables/static-chains.js';
 import { Outputs } from './outputs.js';
@@ -27,9 +26,9 @@ export interface CalculationOptions {
  *  syncer ─ updates ─▶ settings ─▶ (every calculator below reads `settings`)
  *                      endpoints ─▶ routes, neighbors, sysctls ─┐   localEndpoint ─▶ endpoint chains ─┐
  *                      blocks ───▶ blackholes ──────────────────┤                                     │
- *                      vxlan ────▶ device, FDB, VTEP neighbors, │   pools ─▶ ipsets, ipFamilies ──────┤
- *                                  routes to remote blocks ─────┤   static chains ────────────────────┤
- *                      ipip ─────▶ tunl0                        ▼                                     ▼
+ *                      tunnels ──▶ VXLAN device, FDB, VTEP      │   pools ─▶ ipsets, ipFamilies ──────┤
+ *                                  neighbors, remote blocks; tunl0 ┤  static chains ───────────────────┤
+ *                                                               ▼                                     ▼
  *                                                      KernelState: one DeltaTracker per kind ─▶ drivers
  * ```
  *
@@ -63,7 +62,6 @@ export class Calculation {
     this.endpointChains = g.add(new EndpointChainsCalculator(chainPrefix, interfacePrefix, out.iptables));
     this.blocks = g.add(new BlockCalculator(o.nodeName, out));
     this.vxlan = g.add(new VxlanCalculator(o.nodeName, out));
-    g.add(new IpipCalculator(o.nodeName, out));
   }
 
   /** Feeds a batch of datastore updates through the graph (an empty batch settles the start). */

@@ -97,6 +97,19 @@ export class CalcGraph {
     list.push(h as unknown as Handler<keyof GraphKinds>);
   }
 
+  /** Keeps `into` equal to the current objects of one kind, by key; `changed` runs after each update. */
+  mirror<K extends keyof GraphKinds>(
+    kind: K,
+    into: Map<string, Readonly<GraphKinds[K]>>,
+    changed: (key: string) => void,
+  ): void {
+    this.on(kind, (key, v) => {
+      if (v) into.set(key, v);
+      else into.delete(key);
+      changed(key);
+    });
+  }
+
   emit<K extends keyof GraphKinds>(kind: K, key: string, value: Readonly<GraphKinds[K]> | undefined): void {
     this.emitted++;
     for (const h of this.handlers.get(kind) ?? []) h(key, value as Readonly<GraphKinds[keyof GraphKinds]>);

@@ -97,9 +97,7 @@ export class PoolCalculator implements Calculator {
       this.settings = s;
       this.dirty = true;
     });
-    g.on('pool', (key, p) => {
-      if (p) this.pools.set(key, p);
-      else this.pools.delete(key);
+    g.mirror('pool', this.pools, () => {
       this.dirty = true;
     });
   }

@@ -26,9 +26,7 @@ export class SettingsCalculator implements Calculator {
 
   register(g: CalcGraph): void {
     this.graph = g;
-    g.on('config', (key, c) => {
-      if (c) this.configs.set(key, c);
-      else this.configs.delete(key);
+    g.mirror('config', this.configs, () => {
       this.dirty = true;
     });
   }

@@ -13,6 +13,7 @@ import type { FelixSettings } from '../config-types.js';
 import {
   type FdbEntry,
   fdbKey,
+  type IpipDevice,
   type Neighbor,
   neighborKey,
   type Route,
@@ -48,9 +49,10 @@ interface NodePart {
 }
 
 /**
- * VXLAN (pools with vxlanMode Always/CrossSubnet): this node's device, and per remote
- * node a route to each of its blocks via its tunnel address, onlink, with a static
+ * Tunnels. VXLAN (pools with vxlanMode Always/CrossSubnet): this node's device, and per
+ * remote node a route to each of its blocks via its tunnel address, onlink, with a static
  * neighbor and FDB entry for its VTEP (CrossSubnet: only for nodes outside our subnet).
+ * IPIP: tunl0 while an enabled pool has IPIP.
  * Incremental: a change of one node or of one of its affinities recomputes that node only;
  * pools, this node or the settings changing recompute them all.
  */
@@ -76,9 +78,7 @@ export class VxlanCalculator implements Calculator {
       this.settings = s;
       this.all = true;
     });
-    g.on('pool', (key, p) => {
-      if (p) this.pools.set(key, p);
-      else this.pools.delete(key);
+    g.mirror('pool', this.pools, () => {
       this.all = true;
     });
     g.on('node', (key, n) => {
@@ -136,7 +136,7 @@ export class VxlanCalculator implements Calculator {
     if (!this.settings) return;
     if (this.all) {
       this.all = false;
-      this.updateDevice();
+      this.updateDevices();
       const names = new Set([...this.parts.keys(), ...this.nodes.keys(), ...this.blocks.keys()]);
       this.dirty = new Set();
       for (const n of names) this.updateNode(n);
@@ -151,7 +151,7 @@ export class VxlanCalculator implements Calculator {
     return this.nodes.get(this.nodeName);
   }
 
-  private updateDevice(): void {
+  private updateDevices(): void {
     const s = this.settings!;
     this.vxlanPools = [];
     for (const pool of this.pools.values()) {
@@ -177,8 +177,20 @@ export class VxlanCalculator implements Calculator {
     }
     const old = this.device;
     this.device = device;
-    if (device) this.out.state.tunnels.setDesired(device.name, Object.freeze(device));
-    if (old && old.name !== device?.name) this.out.state.tunnels.deleteDesired(old.name);
+    const tunnels = this.out.state.tunnels;
+    if (device) tunnels.setDesired(device.name, Object.freeze(device));
+    if (old && old.name !== device?.name) tunnels.deleteDesired(old.name);
+    // IPIP (the routes through tunl0 are bird's): the device, with this node's IPIP address.
+    if (![...this.pools.values()].some((p) => !p.spec.disabled && p.spec.ipipMode !== 'Never')) {
+      tunnels.deleteDesired('tunl0');
+      return;
+    }
+    const ipip: IpipDevice = { kind: 'ipip', name: 'tunl0' };
+    const a = hostAddr(me?.spec.ipv4IPIPTunnelAddr);
+    if (a) ipip.address = a;
+    if (s.ipipMTU) ipip.mtu = s.ipipMTU;
+    if (localIP) ipip.localIP = localIP;
+    tunnels.setDesired('tunl0', Object.freeze(ipip));
   }
 
   private compute(name: string): NodePart {

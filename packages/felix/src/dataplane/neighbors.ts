@@ -1,5 +1,6 @@
 import { rereadIfInterrupted } from '@tricolor/linux';
 import type { DeltaTracker } from '../tracker/delta-tracker.js';
+import { writePending } from './batch.js';
 import { type Neighbor, neighborKey } from './items.js';
 import type { KernelIO } from './kernel-io.js';
 
@@ -30,32 +31,21 @@ export class NeighborDriver {
 
   async apply(): Promise<NeighborReport> {
     if (!this.t.synced) await this.read();
-    const lines: string[] = [];
-    const deleted: string[] = [];
-    const written: [string, Neighbor][] = [];
     let waiting = 0;
-    for (const [k, n] of this.t.pendingDeletes()) {
-      lines.push(`neigh del ${n.ip} dev ${n.dev}`);
-      deleted.push(k);
-    }
-    for (const [k, n] of this.t.pendingSets()) {
-      if (!this.io.linkExists(n.dev)) {
-        waiting++;
-        continue;
-      }
-      lines.push(`neigh replace ${n.ip} lladdr ${n.mac} dev ${n.dev} nud permanent`);
-      written.push([k, n]);
-    }
-    if (lines.length) {
-      try {
-        await this.io.ipBatch(lines);
-      } catch (e) {
-        this.t.invalidate();
-        throw e;
-      }
-      for (const k of deleted) this.t.removed(k);
-      for (const [k, n] of written) this.t.wrote(k, n);
-    }
-    return { commands: lines.length, waiting };
+    const commands = await writePending(
+      this.t,
+      {
+        del: (n) => `neigh del ${n.ip} dev ${n.dev}`,
+        set: (n) => {
+          if (this.io.linkExists(n.dev))
+            return `neigh replace ${n.ip} lladdr ${n.mac} dev ${n.dev} nud permanent`;
+          waiting++;
+          return undefined;
+        },
+        after: (n) => n,
+      },
+      (lines) => this.io.ipBatch(lines),
+    );
+    return { commands, waiting };
   }
 }

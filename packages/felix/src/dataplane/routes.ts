@@ -1,6 +1,7 @@
 import { RT_PROTO_FELIX } from '@tricolor/contract';
 import { type KernelRoute, rereadIfInterrupted } from '@tricolor/linux';
 import type { DeltaTracker } from '../tracker/delta-tracker.js';
+import { writePending } from './batch.js';
 import { isOwnedRoute, type Route, routeKey } from './items.js';
 import type { KernelIO } from './kernel-io.js';
 
@@ -65,34 +66,22 @@ export class RouteDriver {
 
   async apply(): Promise<RouteReport> {
     if (!this.t.synced) await this.read();
-    const lines: string[] = [];
-    const deleted: string[] = [];
-    const written: [string, Route][] = [];
     const rep: RouteReport = { commands: 0, waiting: 0, conflicts: [] };
-    for (const [k, r] of this.t.pendingDeletes()) {
-      lines.push(routeCommand('del', r));
-      deleted.push(k);
-    }
-    for (const [k, r] of this.t.pendingSets()) {
-      const cur = this.t.dataplane.get(k);
-      if (cur && !isOwnedRoute(cur, this.interfacePrefix)) rep.conflicts.push(r.dst);
-      else if (r.dev && !this.io.linkExists(r.dev)) rep.waiting++;
-      else {
-        lines.push(routeCommand('replace', r));
-        written.push([k, r]);
-      }
-    }
-    rep.commands = lines.length;
-    if (!lines.length) return rep;
-    try {
-      await this.io.ipBatch(lines);
-    } catch (e) {
-      // -force: the other lines were applied, which ones is unknown: read again.
-      this.t.invalidate();
-      throw e;
-    }
-    for (const k of deleted) this.t.removed(k);
-    for (const [k, r] of written) this.t.wrote(k, { ...r, protocol: String(RT_PROTO_FELIX) });
+    rep.commands = await writePending(
+      this.t,
+      {
+        del: (r) => routeCommand('del', r),
+        set: (r) => {
+          const cur = this.t.dataplane.get(routeKey(r));
+          if (cur && !isOwnedRoute(cur, this.interfacePrefix)) rep.conflicts.push(r.dst);
+          else if (r.dev && !this.io.linkExists(r.dev)) rep.waiting++;
+          else return routeCommand('replace', r);
+          return undefined;
+        },
+        after: (r) => ({ ...r, protocol: String(RT_PROTO_FELIX) }),
+      },
+      (lines) => this.io.ipBatch(lines),
+    );
     return rep;
   }
 }

@@ -1,4 +1,5 @@
 import type { DeltaTracker } from '../tracker/delta-tracker.js';
+import { writePending } from './batch.js';
 import {
   type FdbEntry,
   fdbKey,
@@ -167,28 +168,19 @@ export class TunnelDriver {
     return { commands };
   }
 
-  private async applyFdb(): Promise<number> {
-    const lines: string[] = [];
-    const deleted: string[] = [];
-    const written: [string, FdbEntry][] = [];
-    for (const [k, f] of this.fdb.pendingDeletes()) {
-      lines.push(`fdb del ${f.mac} dev ${f.dev} dst ${f.dst} self`);
-      deleted.push(k);
-    }
-    for (const [k, f] of this.fdb.pendingSets()) {
-      if (!this.io.linkExists(f.dev)) continue; // waits for its device
-      lines.push(`fdb append ${f.mac} dev ${f.dev} dst ${f.dst} self permanent`);
-      written.push([k, f]);
-    }
-    if (!lines.length) return 0;
-    try {
-      await this.io.bridgeBatch(lines);
-    } catch (e) {
-      this.fdb.invalidate();
-      throw e;
-    }
-    for (const k of deleted) this.fdb.removed(k);
-    for (const [k, f] of written) this.fdb.wrote(k, f);
-    return lines.length;
+  private applyFdb(): Promise<number> {
+    return writePending(
+      this.fdb,
+      {
+        del: (f) => `fdb del ${f.mac} dev ${f.dev} dst ${f.dst} self`,
+        // An entry waits for its device.
+        set: (f) =>
+          this.io.linkExists(f.dev)
+            ? `fdb append ${f.mac} dev ${f.dev} dst ${f.dst} self permanent`
+            : undefined,
+        after: (f) => f,
+      },
+      (lines) => this.io.bridgeBatch(lines),
+    );
   }
 }

@@ -40,16 +40,9 @@ export class EndpointChainsCalculator implements Calculator {
   ) {}
 
   register(g: CalcGraph): void {
-    g.on('localEndpoint', (iface, ep) => {
-      if (ep) this.endpoints.set(iface, ep);
-      else this.endpoints.delete(iface);
-      this.dirty.add(iface);
-    });
-    g.on('endpointRules', (iface, r) => {
-      if (r) this.rules.set(iface, r);
-      else this.rules.delete(iface);
-      this.dirty.add(iface);
-    });
+    const changed = (iface: string) => this.dirty.add(iface);
+    g.mirror('localEndpoint', this.endpoints, changed);
+    g.mirror('endpointRules', this.rules, changed);
   }
 
   flush(): void {

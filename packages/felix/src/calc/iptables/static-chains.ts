@@ -24,9 +24,7 @@ export class StaticChainsCalculator implements Calculator {
       this.settings = s;
       this.dirty = true;
     });
-    g.on('pool', (key, p) => {
-      if (p) this.pools.set(key, p);
-      else this.pools.delete(key);
+    g.mirror('pool', this.pools, () => {
       this.dirty = true;
     });
   }
