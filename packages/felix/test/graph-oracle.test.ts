@@ -383,6 +383,6 @@ test('graph == oracle: random changes, devices, drift and refresh reads with wri
         await check(step);
       }
     }),
-    { numRuns: 150 },
+    { numRuns: Number(process.env.FELIX_PROPERTY_RUNS ?? 150) },
   );
 });

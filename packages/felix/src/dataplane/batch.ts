@@ -4,8 +4,12 @@ import type { DeltaTracker } from '../tracker/delta-tracker.js';
 export interface BatchKind<D, P> {
   /** The line that deletes a kernel item. */
   del(p: P): string;
-  /** The line that writes a desired item, or undefined when it cannot be written now (it stays pending). */
-  set(d: D): string | undefined;
+  /**
+   * The line that writes a desired item; undefined when it cannot be written now (it stays
+   * pending); `{ remove }` when it cannot, and what the kernel holds at its key meanwhile
+   * must go (it stays pending too).
+   */
+  set(d: D): string | { remove: string } | undefined;
   /** What the kernel holds once `set`'s line ran. */
   after(d: D): P;
 }
@@ -31,8 +35,13 @@ export async function writePending<D, P>(
   for (const [k, d] of t.pendingSets()) {
     const line = kind.set(d);
     if (line === undefined) continue;
-    lines.push(line);
-    written.push([k, d]);
+    if (typeof line === 'string') {
+      lines.push(line);
+      written.push([k, d]);
+    } else {
+      lines.push(line.remove);
+      deleted.push(k);
+    }
   }
   if (!lines.length) return 0;
   try {

@@ -73,10 +73,15 @@ export class RouteDriver {
         del: (r) => routeCommand('del', r),
         set: (r) => {
           const cur = this.t.dataplane.get(routeKey(r));
-          if (cur && !isOwnedRoute(cur, this.interfacePrefix)) rep.conflicts.push(r.dst);
-          else if (r.dev && !this.io.linkExists(r.dev)) rep.waiting++;
-          else return routeCommand('replace', r);
-          return undefined;
+          if (cur && !isOwnedRoute(cur, this.interfacePrefix)) {
+            rep.conflicts.push(r.dst);
+            return undefined;
+          }
+          if (!r.dev || this.io.linkExists(r.dev)) return routeCommand('replace', r);
+          // Waits for its device. A route of ours still there for the destination leads
+          // elsewhere (the address moved to an endpoint whose interface is not up yet): it goes.
+          rep.waiting++;
+          return cur ? { remove: routeCommand('del', cur) } : undefined;
         },
         after: (r) => ({ ...r, protocol: String(RT_PROTO_FELIX) }),
       },
