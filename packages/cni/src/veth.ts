@@ -6,7 +6,9 @@ import {
   RT_PROTO_FELIX,
   workloadSysctls,
 } from '@tricolor/contract';
-import { ip, ipBatch, writeSysctl } from '@tricolor/linux';
+// Only the modules the plugin uses (it starts once per pod): `ip` and sysctls.
+import { ip, ipBatch } from '@tricolor/linux/ip';
+import { writeSysctl } from '@tricolor/linux/sysctl';
 import { CniCode, CniError } from './errors.js';
 
 export { GATEWAY_V4, GATEWAY_V6, HOST_SIDE_MAC };
