@@ -68,9 +68,4 @@ export class IptablesFamilies implements Calculator {
     this.v6Hooks.delete(`${table} ${hook}`);
     this.t[6][table].hooks.deleteDesired(hook);
   }
-
-  /** The chains wanted in one family's table (for tests and metrics). */
-  chains(family: 4 | 6, table: Table): ReadonlyMap<string, Chain> {
-    return this.t[family][table].chains.desired;
-  }
 }

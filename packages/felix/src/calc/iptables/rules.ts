@@ -117,13 +117,6 @@ export function renderHook(j: HookJump, chainPrefix: string): { hash: string; li
 /** iptables chain names are limited to 28 characters. */
 export const MAX_CHAIN_NAME = 28;
 
-/** Total number of rules (chains and hook jumps), for the felix_iptables_rules metric. */
-export function countRules(s: IptablesState): Record<Table, number> {
-  const out = {} as Record<Table, number>;
-  for (const t of TABLES) out[t] = s[t].hooks.length + s[t].ruleCount;
-  return out;
-}
-
 /** The chain a rule jumps or goes to (`-j X`, `-g X`), or undefined for any other action. */
 export function ruleTarget(r: Rule): string | undefined {
   const a = r.action;
