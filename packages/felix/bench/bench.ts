@@ -30,8 +30,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { BatchSession, run } from '@tricolor/linux';
+import { BatchSession, Spawner } from '@tricolor/linux';
 import { type BenchRow, benchSizes, connectVeth, Netns, printSummary } from '@tricolor/testkit';
 import { Calculation } from '../src/calc/calculation.js';
 import type { Update } from '../src/calc/graph.js';
@@ -121,6 +122,7 @@ function recordingKernel(): { io: KernelIO; last: Map<string, string[] | string>
 /** The anchor's own long-running `ip -batch` / `bridge -batch`, as felix writes through (warm). */
 const anchorIp = new BatchSession('ip');
 const anchorBridge = new BatchSession('bridge');
+const anchorSpawner = new Spawner();
 
 /** Replays what felix last wrote with the tools directly (routes ‖ iptables, as felix runs them); ms. */
 async function replay(last: Map<string, string[] | string>): Promise<number> {
@@ -136,7 +138,8 @@ async function replay(last: Map<string, string[] | string>): Promise<number> {
       ?.split('\n')
       .filter((l) => !/^-[ID] [A-Z]+ /.test(l))
       .join('\n');
-    if (script) jobs.push(run(binaries('nft', f).restore, ['--noflush', '-w', '5'], { input: script }));
+    if (script)
+      jobs.push(anchorSpawner.run(binaries('nft', f).restore, ['--noflush', '-w', '5'], { input: script }));
   }
   await Promise.all(jobs);
   return performance.now() - t0;
@@ -184,7 +187,14 @@ async function innerEndpoints(n: number, podNs: string[]): Promise<void> {
   const coldMs = performance.now() - t0;
   const coldNeigh = await dp.applyNeighbors();
   const coldNeighMs = performance.now() - t0;
-  await anchorIp.run(['link set dev lo up']); // started before it is timed, as felix's is
+  if (process.env.FELIX_BENCH_COLD_ONLY) {
+    // Diagnostics (with FELIX_BENCH_NODE_ARGS=--cpu-prof): stop after the cold apply.
+    process.stdout.write(`${JSON.stringify({ calcMs, coldMs, coldNeighMs, cold: rep.timings })}\n`);
+    process.exit(0);
+  }
+  // Started before they are timed, as felix's are.
+  await anchorIp.run(['link set dev lo up']);
+  await anchorSpawner.run('true', []);
   const coldAnchorMs = await replay(rec.last);
   // The delta: one more endpoint is its route, its two chains and the dispatch chains on
   // the path to them (a leaf of each tree; two when the leaf splits), in each IP family.
@@ -245,6 +255,9 @@ async function innerEndpoints(n: number, podNs: string[]): Promise<void> {
   // background; one more endpoint applied meanwhile (timed). Whether a read has finished
   // before that apply or not, it writes the endpoint's delta only: the trackers know what
   // is pending either way (the race the old check tripped over at 1 and 100 endpoints).
+  // How long felix's event loop was held up while the reads ran (parsing, comparing).
+  const lag = monitorEventLoopDelay({ resolution: 5 });
+  lag.enable();
   const reading = Promise.all([dp.refreshIptables(), dp.refreshRoutes(), dp.refreshSysctls()]);
   t0 = performance.now();
   calc.apply([ep(n + ONES)]);
@@ -253,6 +266,7 @@ async function innerEndpoints(n: number, podNs: string[]): Promise<void> {
   wroteDelta(duringRefresh, n + ONES, 'the +1 during the refresh reads');
   await dp.applyNeighbors();
   const readDone = await reading.then(() => performance.now() - t0);
+  lag.disable();
   t0 = performance.now();
   const afterRefresh = await dp.apply();
   const afterRefreshMs = performance.now() - t0;
@@ -261,6 +275,7 @@ async function innerEndpoints(n: number, podNs: string[]): Promise<void> {
   dp.close();
   anchorIp.close();
   anchorBridge.close();
+  anchorSpawner.close();
   // Sanity: the kernel holds every endpoint's route and permanent neighbor.
   const count = (args: string[]) =>
     execFileSync('ip', args, { encoding: 'utf8', maxBuffer: 1 << 26 })
@@ -297,6 +312,8 @@ async function innerEndpoints(n: number, podNs: string[]): Promise<void> {
       refreshMs,
       duringRefreshMs,
       readDoneMs: readDone,
+      lagMaxMs: lag.max / 1e6,
+      lagP99Ms: lag.percentile(99) / 1e6,
       afterRefreshMs,
       settleMs,
       rules,
@@ -450,7 +467,7 @@ async function outer(): Promise<void> {
   console.log('+nb = the same, until the neighbor lane has also written its static neighbor');
   console.log('cold apply = routes, sysctls, ipsets, iptables; cold +nb = then the neighbor lane');
   console.log(
-    'refresh = every view dropped and re-read inside one apply; +1 in refresh = one more endpoint while the refresh timers read iptables, routes, neighbors and sysctls in the background (read ms: until those reads are done); after read = the apply that follows them',
+    'refresh = every view dropped and re-read inside one apply; +1 in refresh = one more endpoint while the refresh timers read iptables, routes, neighbors and sysctls in the background (read ms: until those reads are done; loop lag: the longest the event loop was held up meanwhile); after read = the apply that follows them',
   );
   const head = [
     'endpoints',
@@ -469,6 +486,7 @@ async function outer(): Promise<void> {
     'refresh ms',
     '+1 in refresh ms',
     'read ms',
+    'loop lag max ms',
     'after read ms',
   ];
   const table = (h: string[], lines: string[][]) => {
@@ -495,6 +513,7 @@ async function outer(): Promise<void> {
       f(r.refreshMs),
       f(r.duringRefreshMs),
       f(r.readDoneMs),
+      f(r.lagMaxMs),
       f(r.afterRefreshMs),
     ]),
   );

@@ -20,5 +20,6 @@ export {
   readRoutes,
   routeGet,
 } from './routes.js';
-export { CommandError, lineSplitter, type RunOptions, type RunResult, run } from './run.js';
+export { CommandError, lineSplitter, type Runner, type RunOptions, type RunResult, run } from './run.js';
+export { Spawner } from './spawner.js';
 export { readSysctl, readSysctlAsync, sysctlPath, writeSysctl } from './sysctl.js';

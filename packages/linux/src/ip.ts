@@ -1,4 +1,4 @@
-import { run } from './run.js';
+import { type Runner, run } from './run.js';
 
 export interface IpOptions {
   /**
@@ -6,6 +6,8 @@ export interface IpOptions {
    * `/proc/<pid>/ns/net`), through `nsenter --net=<path>`.
    */
   netns?: string;
+  /** Runs the command (default `run`; a daemon passes its `Spawner`'s). */
+  runner?: Runner;
 }
 
 function ipCommand(args: readonly string[], o: IpOptions): [string, string[]] {
@@ -15,14 +17,14 @@ function ipCommand(args: readonly string[], o: IpOptions): [string, string[]] {
 /** Runs `ip <args>` and returns its stdout; throws a CommandError with ip's message on failure. */
 export async function ip(args: readonly string[], o: IpOptions & { input?: string } = {}): Promise<string> {
   const [file, argv] = ipCommand(args, o);
-  const r = await run(file, argv, o.input === undefined ? {} : { input: o.input });
+  const r = await (o.runner ?? run)(file, argv, o.input === undefined ? {} : { input: o.input });
   return r.stdout;
 }
 
 /** `ip -json <args>`, parsed (an empty output is an empty list). */
 export async function ipJson<T>(args: readonly string[], o: IpOptions = {}): Promise<T[]> {
   const [file, argv] = ipCommand(['-json', ...args], o);
-  const r = await run(file, argv);
+  const r = await (o.runner ?? run)(file, argv);
   if (r.stderr.includes(DUMP_INTERRUPTED)) throw new DumpInterruptedError(`ip ${args.join(' ')}`);
   const text = r.stdout.trim();
   return text ? (JSON.parse(text) as T[]) : [];
@@ -40,7 +42,7 @@ export async function ipJsonEach<T>(
 ): Promise<void> {
   const [file, argv] = ipCommand(['-json', ...args], o);
   const split = jsonArraySplitter((text) => each(JSON.parse(text) as T));
-  const r = await run(file, argv, { onStdout: split.push });
+  const r = await (o.runner ?? run)(file, argv, { onStdout: split.push });
   split.end();
   if (r.stderr.includes(DUMP_INTERRUPTED)) throw new DumpInterruptedError(`ip ${args.join(' ')}`);
 }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { setPriority } from 'node:os';
 
 export interface RunOptions {
   /** Written to the command's stdin (then closed). */
@@ -12,6 +13,11 @@ export interface RunOptions {
   onStdout?: (chunk: string) => void;
   /** Bytes of stdout kept before the command is killed (default 512 MiB). */
   maxBuffer?: number;
+  /**
+   * Scheduling niceness of the command (1–19: lower priority). Background reads (a refresh's
+   * iptables-save) should not take CPU from the writes a change is waiting for.
+   */
+  nice?: number;
 }
 
 export interface RunResult {
@@ -20,6 +26,9 @@ export interface RunResult {
   /** Exit status; 127 when the command could not be started, 128+n when killed by signal n. */
   code: number;
 }
+
+/** Something that runs commands as `run` does (`run` itself, or a `Spawner`'s). */
+export type Runner = (file: string, args: readonly string[], opts?: RunOptions) => Promise<RunResult>;
 
 /** A command that exited non-zero (or could not start); carries what it printed on stderr. */
 export class CommandError extends Error {
@@ -47,6 +56,12 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
     const child = spawn(file, args, {
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (opts.nice && child.pid !== undefined)
+      try {
+        setPriority(child.pid, opts.nice);
+      } catch {
+        // gone already, or not allowed: it runs at our priority
+      }
     const out: string[] = [];
     let outBytes = 0;
     let stderr = '';

@@ -14,6 +14,7 @@ import {
   normalizeRoute,
   readRoutes,
   run,
+  Spawner,
 } from '../src/index.js';
 
 test('run: stdout, stdin, exit codes; a failure names the command and carries its stderr', async () => {
@@ -204,5 +205,30 @@ test('a batch session: one ip process for many batches, failures named by line, 
   } finally {
     s.close();
     await ns.destroy();
+  }
+});
+
+test('a Spawner runs commands in its helper process with the same contract as run()', async () => {
+  const sp = new Spawner();
+  try {
+    assert.deepEqual(await sp.run('cat', [], { input: 'x\ny\n' }), { stdout: 'x\ny\n', stderr: '', code: 0 });
+    await assert.rejects(sp.run('sh', ['-c', 'echo no >&2; exit 4']), (e: unknown) => {
+      assert.ok(e instanceof CommandError);
+      assert.equal(e.code, 4);
+      assert.equal(e.stderr, 'no\n');
+      return true;
+    });
+    assert.equal((await sp.run('no-such-command-here', [], { allowFail: true })).code, 127);
+    // Streamed, and several at once.
+    const pieces: string[] = [];
+    const [streamed, other] = await Promise.all([
+      sp.run('seq', ['1', '20000'], { onStdout: (c) => pieces.push(c) }),
+      sp.run('echo', ['hello']),
+    ]);
+    assert.equal(streamed.stdout, '');
+    assert.equal(pieces.join('').split('\n').length, 20001);
+    assert.equal(other.stdout, 'hello\n');
+  } finally {
+    sp.close();
   }
 });

@@ -4,8 +4,10 @@ import {
   ipJson,
   lineSplitter,
   linkExists,
+  type Runner,
   readSysctl,
   run,
+  Spawner,
   writeSysctl,
 } from '@tricolor/linux';
 import type { Table } from '../calc/iptables/rules.js';
@@ -26,10 +28,11 @@ export async function readTables(
   backend: Backend,
   family: 4 | 6 = 4,
   chainPrefix = 'tri-',
+  runner: Runner = run,
 ): Promise<Map<Table, ParsedTable>> {
   const parser = saveParser(chainPrefix);
   const lines = lineSplitter(parser.line);
-  await run(binaries(backend, family).save, [], { onStdout: lines.push });
+  await runner(binaries(backend, family).save, [], { onStdout: lines.push });
   lines.end();
   return parser.result();
 }
@@ -69,11 +72,15 @@ interface IpAddr {
 }
 
 /** One link with its details and IPv4 addresses; undefined when absent. */
-export async function readLink(name: string): Promise<LinkState | undefined> {
-  const links = await ipJson<IpLink>(['-d', 'link', 'show', 'dev', name]).catch(() => [] as IpLink[]);
+export async function readLink(name: string, runner: Runner = run): Promise<LinkState | undefined> {
+  const links = await ipJson<IpLink>(['-d', 'link', 'show', 'dev', name], { runner }).catch(
+    () => [] as IpLink[],
+  );
   const l = links[0];
   if (!l) return undefined;
-  const addrs = await ipJson<IpAddr>(['-4', 'addr', 'show', 'dev', name]).catch(() => [] as IpAddr[]);
+  const addrs = await ipJson<IpAddr>(['-4', 'addr', 'show', 'dev', name], { runner }).catch(
+    () => [] as IpAddr[],
+  );
   const out: LinkState = {
     name,
     mtu: l.mtu,
@@ -92,15 +99,16 @@ export async function readLink(name: string): Promise<LinkState | undefined> {
 /** The interface holding an address, with its MTU: the underlay of the tunnel. */
 export async function findInterfaceWithAddress(
   ip: string,
+  runner: Runner = run,
 ): Promise<{ name: string; mtu: number } | undefined> {
-  const rows = await ipJson<IpAddr>(['-4', 'addr', 'show']);
+  const rows = await ipJson<IpAddr>(['-4', 'addr', 'show'], { runner });
   for (const r of rows) if (r.addr_info?.some((a) => a.local === ip)) return { name: r.ifname, mtu: r.mtu };
   return undefined;
 }
 
 /** Every ipset (names, types and members); the read-back for tests and the driver. */
-export async function readIpsets(): Promise<Map<string, KernelIpset>> {
-  const { stdout } = await run('ipset', ['save'], { allowFail: true });
+export async function readIpsets(runner: Runner = run): Promise<Map<string, KernelIpset>> {
+  const { stdout } = await runner('ipset', ['save'], { allowFail: true });
   const out = new Map<string, KernelIpset>();
   for (const line of stdout.split('\n')) {
     const parts = line.trim().split(/\s+/);
@@ -119,35 +127,42 @@ export async function readIpsets(): Promise<Map<string, KernelIpset>> {
 
 /**
  * The real kernel, through `@tricolor/linux` and the iptables tools of `backend`. Route,
- * neighbor and FDB writes go through long-running `ip -batch` / `bridge -batch` processes
- * (`BatchSession`): no process start per write, and one link dump per `ip` for `ip neigh`.
+ * neighbor and FDB writes go through long-running `ip`/`bridge -batch` processes
+ * (`BatchSession`: no process start per write, one link dump per `ip` for `ip neigh`);
+ * every other tool is started by a small helper process (`Spawner`), so felix's own event
+ * loop is not held up while a process the size of felix's forks.
  */
 export function linuxKernel(backend: Backend, chainPrefix: string): KernelIO {
   const ip = new BatchSession('ip');
   const bridge = new BatchSession('bridge');
+  const spawner = new Spawner();
+  const runner: Runner = (file, args, opts) => spawner.run(file, args, opts);
+  // Reads (most run beside the applies, on the refresh timers) leave the CPU to the writes
+  // a change is waiting for: an iptables-save of 50,000 rules is seconds of a core.
+  const reader: Runner = (file, args, opts) => spawner.run(file, args, { ...opts, nice: 10 });
   return {
-    readRoutes: (each) => eachRoute({}, each),
+    readRoutes: (each) => eachRoute({ runner: reader }, each),
     readNeighbors: async () => {
-      const rows = await ipJson<{ dst: string; dev: string; lladdr?: string }>([
-        'neigh',
-        'show',
-        'nud',
-        'permanent',
-      ]);
+      const rows = await ipJson<{ dst: string; dev: string; lladdr?: string }>(
+        ['neigh', 'show', 'nud', 'permanent'],
+        {
+          runner,
+        },
+      );
       return rows
         .filter((r) => r.lladdr)
         .map((r) => ({ ip: r.dst, dev: r.dev, mac: r.lladdr!.toLowerCase() }));
     },
     ipBatch: (lines) => ip.run(lines),
     ip: async (args) => {
-      const r = await run('ip', args, { allowFail: true });
+      const r = await runner('ip', args, { allowFail: true });
       return { code: r.code, stderr: r.stderr };
     },
     linkExists,
-    readLink,
-    underlayFor: findInterfaceWithAddress,
+    readLink: (name) => readLink(name, runner),
+    underlayFor: (addr) => findInterfaceWithAddress(addr, runner),
     readFdb: async (dev) => {
-      const r = await run('bridge', ['-json', 'fdb', 'show', 'dev', dev], { allowFail: true });
+      const r = await reader('bridge', ['-json', 'fdb', 'show', 'dev', dev], { allowFail: true });
       const rows =
         r.code === 0 && r.stdout.trim() ? (JSON.parse(r.stdout) as { mac: string; dst?: string }[]) : [];
       return rows
@@ -160,13 +175,13 @@ export function linuxKernel(backend: Backend, chainPrefix: string): KernelIO {
     // yields between them), not through the thread pool.
     readSysctlAsync: async (key) => readSysctl(key),
     writeSysctl,
-    readIpsets,
+    readIpsets: () => readIpsets(reader),
     ipsetRestore: async (lines) => {
-      await run('ipset', ['restore'], { input: `${lines.join('\n')}\n` });
+      await runner('ipset', ['restore'], { input: `${lines.join('\n')}\n` });
     },
-    readIptables: (family) => readTables(backend, family, chainPrefix),
+    readIptables: (family) => readTables(backend, family, chainPrefix, reader),
     iptablesRestore: async (family, script) => {
-      await run(binaries(backend, family).restore, ['--noflush', '-w', '5'], { input: script });
+      await runner(binaries(backend, family).restore, ['--noflush', '-w', '5'], { input: script });
     },
     devicesChanged: () => {
       ip.recycle();
@@ -175,6 +190,7 @@ export function linuxKernel(backend: Backend, chainPrefix: string): KernelIO {
     close: () => {
       ip.close();
       bridge.close();
+      spawner.close();
     },
   };
 }
