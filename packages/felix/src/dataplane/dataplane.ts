@@ -34,16 +34,15 @@ export type { NeighborReport };
 /**
  * The drivers, run over the trackers of a `KernelState`: each reads its kind of kernel
  * object when its view is unknown and writes what is pending. A steady-state apply with
- * nothing pending runs no process at all; one more endpoint is one `ip -batch` and one
- * `iptables-restore` of its chains.
+ * nothing pending runs no process at all; one more endpoint is one line to the
+ * long-running `ip -batch` and one `iptables-restore` of its chains.
  *
  * `apply` is the critical path of a change, in two lanes run side by side: sysctls →
- * tunnels → routes; ipsets → iptables of both families concurrently → stale ipsets destroyed. Static neighbors are
- * a lane of their own, `applyNeighbors`, run after each apply and coalescing everything
- * pending since its last run: `ip neigh` (iproute2 6.1) dumps every link before its first
- * command (55–100 ms at 10,000 links) while the entry only saves the first packet one ARP
- * round — the CNI plugin writes the pod's neighbor at ADD, and the host end resolves by ARP
- * without one.
+ * tunnels → routes; ipsets → iptables of both families concurrently → stale ipsets
+ * destroyed. Static neighbors are a lane of their own, `applyNeighbors`, run after each
+ * apply and coalescing everything pending since its last run: the entry only saves the
+ * first packet one ARP round (the CNI plugin writes the pod's neighbor at ADD, and the
+ * host end resolves by ARP without one), so it is not on the critical path.
  *
  * Refreshes read the kernel beside the applies; what the applies write meanwhile wins over
  * the read (see DeltaTracker), and what drifted becomes pending for the next apply.
