@@ -357,7 +357,7 @@ export class FakeKernel implements KernelIO {
         } else if (op === '-X') {
           if (rules.length) fail(`chain ${chain} not empty`);
           for (const r of [...table!.values()].flat())
-            if (/-[jg] (\S+)/.exec(r)?.[1] === chain) fail(`${chain} in use`);
+            if (/(?:^| )-[jg] (\S+)/.exec(r)?.[1] === chain) fail(`${chain} in use`);
           table!.delete(chain!);
         } else fail(`unknown ${op}`);
       }
@@ -366,7 +366,7 @@ export class FakeKernel implements KernelIO {
     for (const chains of next.values())
       for (const rules of chains.values())
         for (const r of rules) {
-          const target = /-[jg] (\S+)/.exec(r)?.[1];
+          const target = /(?:^| )-[jg] (\S+)/.exec(r)?.[1];
           if (target && !/^[A-Z]+$/.test(target) && !chains.has(target))
             fail(`jump to missing chain ${target}`);
         }

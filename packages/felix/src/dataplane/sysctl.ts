@@ -19,7 +19,7 @@ export class SysctlDriver {
   /**
    * Writes what is pending; returns how many values were written and how many wait for
    * their interface. Synchronous file I/O (a /proc/sys value costs microseconds; the thread
-   * pool and a promise per file cost far more), in chunks with a yield between them, so a
+   * pool and a promise per file cost far more), in chunks of 512 with a yield between them, so a
    * first converge's 40,000 values leave the event loop free to feed the route and
    * iptables writes running beside them.
    */
@@ -28,7 +28,7 @@ export class SysctlDriver {
     let written = 0;
     let waiting = 0;
     for (let i = 0; i < pending.length; i++) {
-      if (i % 2048 === 0 && pending.length > 2048) await new Promise((r) => setImmediate(r));
+      if (i % 512 === 0 && pending.length > 512) await new Promise((r) => setImmediate(r));
       const [k, v] = pending[i]!;
       const cur = this.io.readSysctl(k);
       if (cur === undefined) {
