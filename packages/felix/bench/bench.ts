@@ -179,6 +179,7 @@ async function innerEndpoints(n: number, podNs: string[]): Promise<void> {
   if (DUAL_STACK) pools.push(pool('p6', 'fd00:96::/64', { natOutgoing: true, blockSize: 122 }));
   const cold: Update[] = pools.map((p) => ({ kind: 'pool', key: p.metadata.name, value: frozen(p) }));
   for (let i = 0; i < n; i++) cold.push(ep(i));
+  await dp.io.ready(); // felix's helper processes boot while the agent syncs with etcd
   let t0 = performance.now();
   calc.apply(cold);
   const calcMs = performance.now() - t0;
@@ -358,6 +359,7 @@ async function innerVxlan(n: number): Promise<void> {
   for (let i = 0; i < n; i++) cold.push(...remote(i));
   await anchorIp.run(['link set dev lo up']);
   await anchorBridge.run(['fdb show dev lo']).catch(() => undefined); // both started before they are timed
+  await dp.io.ready();
   let t0 = performance.now();
   calc.apply(cold);
   const calcMs = performance.now() - t0;

@@ -121,6 +121,7 @@ export class Agent {
     } else {
       log.warn('no IPv4 address found for this node (set IP); VXLAN is off');
     }
+    await this.dataplane.io.ready();
     await this.converge();
     this.startTimers(settings);
     if (this.o.monitor !== false) this.startMonitor(settings);

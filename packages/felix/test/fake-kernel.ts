@@ -291,6 +291,8 @@ export class FakeKernel implements KernelIO {
 
   close(): void {}
 
+  async ready(): Promise<void> {}
+
   async ipsetRestore(lines: string[]): Promise<void> {
     await Promise.resolve();
     for (const line of lines) {

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { setPriority } from 'node:os';
 
 export interface RunOptions {
   /** Written to the command's stdin (then closed). */
@@ -13,11 +12,6 @@ export interface RunOptions {
   onStdout?: (chunk: string) => void;
   /** Bytes of stdout kept before the command is killed (default 512 MiB). */
   maxBuffer?: number;
-  /**
-   * Scheduling niceness of the command (1–19: lower priority). Background reads (a refresh's
-   * iptables-save) should not take CPU from the writes a change is waiting for.
-   */
-  nice?: number;
 }
 
 export interface RunResult {
@@ -56,12 +50,6 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
     const child = spawn(file, args, {
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
-    if (opts.nice && child.pid !== undefined)
-      try {
-        setPriority(child.pid, opts.nice);
-      } catch {
-        // gone already, or not allowed: it runs at our priority
-      }
     const out: string[] = [];
     let outBytes = 0;
     let stderr = '';

@@ -12,6 +12,7 @@ export type SpawnRequest = {
   nice?: number;
 };
 export type SpawnReply =
+  | { ready: true }
   | { id: number; chunk: string }
   | { id: number; done: true; stdout: string; stderr: string; code: number; tooLarge?: boolean };
 
@@ -35,14 +36,35 @@ const HELPER = fileURLToPath(new URL('./spawner-child.js', import.meta.url));
  */
 export class Spawner {
   private helper: ChildProcess | undefined;
+
+  /**
+   * @param nice scheduling niceness of the helper, and so of every command it starts, from
+   *   their first instruction (1–19): background reads (a refresh's iptables-save, seconds of
+   *   a core at 10,000 endpoints) should not take CPU from the writes a change waits for.
+   */
+  constructor(private readonly nice = 0) {}
+
   private nextId = 1;
   private readonly waiting = new Map<number, Waiting>();
 
-  private start(): ChildProcess {
-    const h = fork(HELPER, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  private booted: Promise<void> | undefined;
+
+  /** Starts the helper now (it takes a Node.js start-up), not at the first command. */
+  start(): ChildProcess {
+    if (this.helper) return this.helper;
+    let up: () => void = () => undefined;
+    this.booted = new Promise((r) => {
+      up = r;
+    });
+    const booted = up;
+    const h = fork(HELPER, this.nice ? [String(this.nice)] : [], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     this.helper = h;
-    h.on('message', (m: SpawnReply) => this.onReply(m));
+    h.on('message', (m: SpawnReply) => ('ready' in m ? booted() : this.onReply(m)));
     h.on('exit', (code) => {
+      booted();
       if (this.helper === h) this.helper = undefined;
       for (const [id, w] of this.waiting) {
         this.waiting.delete(id);
@@ -50,10 +72,11 @@ export class Spawner {
       }
     });
     h.on('error', () => undefined);
+    this.hold(false);
     return h;
   }
 
-  private onReply(m: SpawnReply): void {
+  private onReply(m: Exclude<SpawnReply, { ready: true }>): void {
     const w = this.waiting.get(m.id);
     if (!w) return;
     if ('chunk' in m) {
@@ -84,6 +107,17 @@ export class Spawner {
     for (const x of handles) (on ? x?.ref : x?.unref)?.call(x);
   }
 
+  /** Resolves once the helper has started (starting it if need be). */
+  async ready(): Promise<void> {
+    this.start();
+    this.hold(true);
+    try {
+      await this.booted;
+    } finally {
+      if (!this.waiting.size) this.hold(false);
+    }
+  }
+
   run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     const h = this.helper ?? this.start();
     const id = this.nextId++;
@@ -92,7 +126,6 @@ export class Spawner {
       this.waiting.set(id, { file, args: [...args], opts, resolve, reject });
       const req: SpawnRequest = { id, file, args: [...args], stream: Boolean(opts.onStdout) };
       if (opts.input !== undefined) req.input = opts.input;
-      if (opts.nice) req.nice = opts.nice;
       h.send(req);
     });
   }

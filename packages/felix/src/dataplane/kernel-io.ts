@@ -47,6 +47,8 @@ export interface KernelIO {
   iptablesRestore(family: 4 | 6, script: string): Promise<void>;
   /** A device went: tools that remember device names (a long-running `ip -batch`) start afresh. */
   devicesChanged(): void;
+  /** Resolves once long-running helpers have started. */
+  ready(): Promise<void>;
   /** Ends long-running tools. */
   close(): void;
 }

@@ -130,7 +130,8 @@ export async function readIpsets(runner: Runner = run): Promise<Map<string, Kern
  * neighbor and FDB writes go through long-running `ip`/`bridge -batch` processes
  * (`BatchSession`: no process start per write, one link dump per `ip` for `ip neigh`);
  * every other tool is started by a small helper process (`Spawner`), so felix's own event
- * loop is not held up while a process the size of felix's forks.
+ * loop is not held up while a process the size of felix's forks — reads by a second one
+ * running niced, so they do not take CPU from the writes.
  */
 export function linuxKernel(backend: Backend, chainPrefix: string): KernelIO {
   const ip = new BatchSession('ip');
@@ -139,7 +140,11 @@ export function linuxKernel(backend: Backend, chainPrefix: string): KernelIO {
   const runner: Runner = (file, args, opts) => spawner.run(file, args, opts);
   // Reads (most run beside the applies, on the refresh timers) leave the CPU to the writes
   // a change is waiting for: an iptables-save of 50,000 rules is seconds of a core.
-  const reader: Runner = (file, args, opts) => spawner.run(file, args, { ...opts, nice: 10 });
+  const readSpawner = new Spawner(10);
+  const reader: Runner = (file, args, opts) => readSpawner.run(file, args, opts);
+  // Booted now, beside whatever the caller does before its first apply.
+  spawner.start();
+  readSpawner.start();
   return {
     readRoutes: (each) => eachRoute({ runner: reader }, each),
     readNeighbors: async () => {
@@ -187,10 +192,14 @@ export function linuxKernel(backend: Backend, chainPrefix: string): KernelIO {
       ip.recycle();
       bridge.recycle();
     },
+    ready: async () => {
+      await Promise.all([spawner.ready(), readSpawner.ready()]);
+    },
     close: () => {
       ip.close();
       bridge.close();
       spawner.close();
+      readSpawner.close();
     },
   };
 }
