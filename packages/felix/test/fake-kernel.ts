@@ -166,7 +166,7 @@ export class FakeKernel implements KernelIO {
   }
 
   readIptables(family: 4 | 6): Promise<Map<Table, ParsedTable>> {
-    const p = saveParser('tri-');
+    const p = saveParser('tri-', { bodies: 'hooks' }); // as felix reads
     for (const l of this.saveText(family).split('\n')) p.line(l);
     return this.deliver(p.result());
   }

@@ -20,7 +20,10 @@ import type { IptablesTrackers } from './kernel-state.js';
 
 export const BUILTIN_CHAINS = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
 
-/** One chain as iptables-save shows it: the `-A` bodies and, for each, felix's hash (if it is felix's rule). */
+/**
+ * One chain as iptables-save shows it: for each rule felix's hash (if it is felix's rule)
+ * and, where kept (see `saveParser`), the `-A` body.
+ */
 export interface ParsedChain {
   lines: string[];
   hashes: (string | undefined)[];
@@ -48,9 +51,15 @@ export function ruleHash(body: string, chainPrefix: string): string | undefined 
 /**
  * A line-by-line iptables-save parser (feed it lines as the tool prints them: 50,000 rules
  * are parsed while iptables-save runs, not in one block after it). Hashes are taken for
- * felix's chains and the builtin ones (where its jumps live); foreign chains keep bodies only.
+ * felix's chains and the builtin ones (where its jumps live). With `bodies: 'hooks'` (the
+ * driver's reads) rule texts are kept for the builtin chains only — felix deletes its jumps
+ * there by their text; its own chains are compared by hash and rewritten whole — so a
+ * refresh of 50,000 rules does not hold a second copy of every rule in memory.
  */
-export function saveParser(chainPrefix: string): {
+export function saveParser(
+  chainPrefix: string,
+  o: { bodies: 'all' | 'hooks' } = { bodies: 'all' },
+): {
   line(l: string): void;
   result(): Map<Table, ParsedTable>;
 } {
@@ -64,6 +73,7 @@ export function saveParser(chainPrefix: string): {
     }
     return c;
   };
+  const all = o.bodies === 'all';
   return {
     line(raw: string) {
       const line = raw.trimEnd();
@@ -78,10 +88,9 @@ export function saveParser(chainPrefix: string): {
         const name = line.slice(3, sp < 0 ? undefined : sp);
         const body = sp < 0 ? '' : line.slice(sp + 1);
         const c = chainOf(name);
-        c.lines.push(body);
-        c.hashes.push(
-          name.startsWith(chainPrefix) || BUILTIN_CHAINS.has(name) ? ruleHash(body, chainPrefix) : undefined,
-        );
+        const builtin = BUILTIN_CHAINS.has(name);
+        if (all || builtin) c.lines.push(body);
+        c.hashes.push(name.startsWith(chainPrefix) || builtin ? ruleHash(body, chainPrefix) : undefined);
       }
     },
     result: () => out,

@@ -29,8 +29,9 @@ export async function readTables(
   family: 4 | 6 = 4,
   chainPrefix = 'tri-',
   runner: Runner = run,
+  bodies: 'all' | 'hooks' = 'all',
 ): Promise<Map<Table, ParsedTable>> {
-  const parser = saveParser(chainPrefix);
+  const parser = saveParser(chainPrefix, { bodies });
   const lines = lineSplitter(parser.line);
   await runner(binaries(backend, family).save, [], { onStdout: lines.push });
   lines.end();
@@ -184,7 +185,7 @@ export function linuxKernel(backend: Backend, chainPrefix: string): KernelIO {
     ipsetRestore: async (lines) => {
       await runner('ipset', ['restore'], { input: `${lines.join('\n')}\n` });
     },
-    readIptables: (family) => readTables(backend, family, chainPrefix, reader),
+    readIptables: (family) => readTables(backend, family, chainPrefix, reader, 'hooks'),
     iptablesRestore: async (family, script) => {
       await runner(binaries(backend, family).restore, ['--noflush', '-w', '5'], { input: script });
     },
