@@ -355,3 +355,19 @@ test('VXLAN: one more remote node (or one changed) costs that node only, not a w
   assert.ok(touched <= 4, `one node changing touched ${touched} items`);
   assert.deepEqual(normalized(h.view()), normalized(desiredOf(inputs)));
 });
+
+test('routes onto many devices at once: the missing ones wait, the others are written (one read of the device list)', async () => {
+  const eps = Array.from({ length: 200 }, (_, i) =>
+    wep(`p${i}`, 'n1', `cali${i.toString(16).padStart(11, '0')}`, `10.244.${i >> 6}.${(i & 63) + 1}/32`),
+  );
+  const h = new GraphHarness('n1', settings());
+  h.sync({ ...base(), endpoints: eps, affinities: [] });
+  const k = new FakeKernel();
+  eps.forEach((e, i) => {
+    if (i % 2) k.addDevice(e.spec.interfaceName);
+  });
+  const rep = await new RouteDriver(h.state.routes, k, 'cali').apply();
+  assert.equal(rep.waiting, 100);
+  assert.equal(rep.commands, 100);
+  assert.equal([...k.routes.values()].filter((r) => r.protocol === '80').length, 100);
+});

@@ -116,6 +116,10 @@ export class FakeKernel implements KernelIO {
     return this.links.has(dev);
   }
 
+  linkNames(): Set<string> {
+    return new Set(this.links.keys());
+  }
+
   readLink(name: string): Promise<LinkState | undefined> {
     const l = this.links.get(name);
     return this.deliver(l ? { ...l, addresses: [...l.addresses] } : undefined);

@@ -10,7 +10,7 @@ export {
   jsonArraySplitter,
   rereadIfInterrupted,
 } from './ip.js';
-export { linkExists } from './links.js';
+export { linkExists, linkNames } from './links.js';
 export {
   eachRoute,
   type KernelRoute,

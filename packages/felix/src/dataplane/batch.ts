@@ -54,3 +54,16 @@ export async function writePending<D, P>(
   for (const [k, d] of written) t.wrote(k, kind.after(d));
   return lines.length;
 }
+
+/**
+ * `exists(dev)` for the drivers' pending items: a stat per device for a few, one read of
+ * the device directory for many (a first converge: 10,000 routes and 10,000 neighbors).
+ */
+export function deviceCheck(
+  io: { linkExists(dev: string): boolean; linkNames(): Set<string> },
+  pending: number,
+): (dev: string) => boolean {
+  if (pending <= 64) return (dev) => io.linkExists(dev);
+  const names = io.linkNames();
+  return (dev) => names.has(dev);
+}

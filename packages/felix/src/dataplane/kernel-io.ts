@@ -27,6 +27,8 @@ export interface KernelIO {
   /** One `ip` command (link and address changes of the tunnel devices); resolves its exit status. */
   ip(args: string[]): Promise<{ code: number; stderr: string }>;
   linkExists(dev: string): boolean;
+  /** Every device name at once (cheaper than thousands of `linkExists`). */
+  linkNames(): Set<string>;
   readLink(name: string): Promise<LinkState | undefined>;
   /** The interface holding `ip`, with its MTU: the underlay of a tunnel. */
   underlayFor(ip: string): Promise<{ name: string; mtu: number } | undefined>;

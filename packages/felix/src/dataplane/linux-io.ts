@@ -4,6 +4,7 @@ import {
   ipJson,
   lineSplitter,
   linkExists,
+  linkNames,
   type Runner,
   readSysctl,
   run,
@@ -165,6 +166,7 @@ export function linuxKernel(backend: Backend, chainPrefix: string): KernelIO {
       return { code: r.code, stderr: r.stderr };
     },
     linkExists,
+    linkNames,
     readLink: (name) => readLink(name, runner),
     underlayFor: (addr) => findInterfaceWithAddress(addr, runner),
     readFdb: async (dev) => {

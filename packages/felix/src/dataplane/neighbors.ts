@@ -1,6 +1,6 @@
 import { rereadIfInterrupted } from '@tricolor/linux';
 import type { DeltaTracker } from '../tracker/delta-tracker.js';
-import { writePending } from './batch.js';
+import { deviceCheck, writePending } from './batch.js';
 import { type Neighbor, neighborKey } from './items.js';
 import type { KernelIO } from './kernel-io.js';
 
@@ -32,13 +32,13 @@ export class NeighborDriver {
   async apply(): Promise<NeighborReport> {
     if (!this.t.synced) await this.read();
     let waiting = 0;
+    const exists = deviceCheck(this.io, this.t.pendingCount);
     const commands = await writePending(
       this.t,
       {
         del: (n) => `neigh del ${n.ip} dev ${n.dev}`,
         set: (n) => {
-          if (this.io.linkExists(n.dev))
-            return `neigh replace ${n.ip} lladdr ${n.mac} dev ${n.dev} nud permanent`;
+          if (exists(n.dev)) return `neigh replace ${n.ip} lladdr ${n.mac} dev ${n.dev} nud permanent`;
           waiting++;
           return undefined;
         },

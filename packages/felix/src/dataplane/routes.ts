@@ -1,7 +1,7 @@
 import { RT_PROTO_FELIX } from '@tricolor/contract';
 import { type KernelRoute, rereadIfInterrupted } from '@tricolor/linux';
 import type { DeltaTracker } from '../tracker/delta-tracker.js';
-import { writePending } from './batch.js';
+import { deviceCheck, writePending } from './batch.js';
 import { isOwnedRoute, type Route, routeKey } from './items.js';
 import type { KernelIO } from './kernel-io.js';
 
@@ -67,6 +67,7 @@ export class RouteDriver {
   async apply(): Promise<RouteReport> {
     if (!this.t.synced) await this.read();
     const rep: RouteReport = { commands: 0, waiting: 0, conflicts: [] };
+    const exists = deviceCheck(this.io, this.t.pendingCount);
     rep.commands = await writePending(
       this.t,
       {
@@ -77,7 +78,7 @@ export class RouteDriver {
             rep.conflicts.push(r.dst);
             return undefined;
           }
-          if (!r.dev || this.io.linkExists(r.dev)) return routeCommand('replace', r);
+          if (!r.dev || exists(r.dev)) return routeCommand('replace', r);
           // Waits for its device. A route of ours still there for the destination leads
           // elsewhere (the address moved to an endpoint whose interface is not up yet): it goes.
           rep.waiting++;
