@@ -61,8 +61,9 @@ export function podSideBatch(spec: VethSpec, hostPid: number): string {
       `route add ${GATEWAY_V4} dev ${ifname} scope link`,
       `route add default via ${GATEWAY_V4} dev ${ifname}`,
     );
-  for (const a of v6) lines.push(`-6 addr add ${a} dev ${ifname} nodad`);
-  if (v6.length) lines.push(`-6 route add default via ${GATEWAY_V6} dev ${ifname}`);
+  // No `-6` in front: `ip -batch` takes no options per line; the addresses say the family.
+  for (const a of v6) lines.push(`addr add ${a} dev ${ifname} nodad`);
+  if (v6.length) lines.push(`route add default via ${GATEWAY_V6} dev ${ifname}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -70,9 +71,7 @@ export function podSideBatch(spec: VethSpec, hostPid: number): string {
 export function hostSideBatch(spec: VethSpec): string {
   const lines = [`link set ${spec.hostIf} address ${HOST_SIDE_MAC}`, `link set ${spec.hostIf} up`];
   for (const a of spec.addresses) {
-    lines.push(
-      `${a.includes(':') ? '-6 ' : ''}route replace ${a} dev ${spec.hostIf} scope link proto ${RT_PROTO_FELIX}`,
-    );
+    lines.push(`route replace ${a} dev ${spec.hostIf} scope link proto ${RT_PROTO_FELIX}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -176,6 +176,41 @@ test('ADD, CHECK, retried ADD, DEL and DEL again, as kubelet drives them', async
   }
 });
 
+test('a dual-stack ADD gives the pod an IPv6 address and default route, and the host its /128 route', async (t) => {
+  if (!requireRoot(t) || !requireCommands(t, 'nsenter', 'etcd')) return;
+  await ds.apply({
+    kind: 'IPPool',
+    apiVersion: 'tricolor.dev/v1',
+    metadata: { name: 'default-v6' },
+    spec: { cidr: 'fd00:10:244::/48' },
+  });
+  const pod = await Netns.create('pod');
+  const netns = `/var/run/netns/${pod.name}`;
+  try {
+    const conf = netconf({ ipam: { type: 'tricolor-ipam', assign_ipv4: true, assign_ipv6: true } });
+    const add = await cni(node, envFor('ADD', 'c6', netns, 'web-6'), conf);
+    assert.equal(add.code, 0, JSON.stringify(add.out) + add.stderr);
+    const ips = (add.out.ips as { address: string }[]).map((i) => i.address);
+    const v6 = ips.find((a) => a.includes(':'));
+    assert.ok(v6 && /\/128$/.test(v6), `an IPv6 /128 among ${ips}`);
+    const podRoutes = await pod.ipJson<{ dst: string; gateway?: string }[]>([
+      '-6',
+      'route',
+      'show',
+      'default',
+    ]);
+    assert.equal(podRoutes[0]?.gateway, 'fe80::ecee:eeff:feee:eeee');
+    const hostIf = (add.out.interfaces as { name: string }[])[0]!.name;
+    const hostRoutes = await node.ipJson<{ dev: string; protocol: string }[]>(['-6', 'route', 'show', v6]);
+    assert.equal(hostRoutes[0]?.dev, hostIf);
+    const del = await cni(node, envFor('DEL', 'c6', netns, 'web-6'), conf);
+    assert.equal(del.code, 0, JSON.stringify(del.out));
+  } finally {
+    await pod.destroy();
+    await ds.delete('IPPool', 'default-v6');
+  }
+});
+
 test('DEL after the netns is gone still releases everything', async (t) => {
   if (!requireRoot(t)) return;
   const pod = await Netns.create('pod');
