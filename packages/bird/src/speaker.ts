@@ -342,7 +342,10 @@ export class Speaker {
   private onDown(e: PeerEntry, reason: DownReason, n: Negotiated | undefined): void {
     e.synced = false;
     e.out.reset();
-    const gr = n?.gracefulRestart && (reason === 'tcp' || reason === 'hold-expired') && !this.stopped;
+    const gr =
+      n?.gracefulRestart &&
+      (reason === 'tcp' || reason === 'hold-expired' || reason === 'peer-restarted') &&
+      !this.stopped;
     this.log.warn({ peer: e.spec.address, reason, gracefulRestart: !!gr }, 'session down');
     if (gr && n?.gracefulRestart) {
       e.rib.adjIn.markStale();
@@ -666,8 +669,8 @@ export class Speaker {
         gracefulRestart: { negotiated: !!n?.gracefulRestart, pending: !!e.grTimer },
         prefixesReceived: e.rib.adjIn.size,
         prefixesSent: e.out.size,
-        updatesIn: e.session.stats.updatesIn,
-        updatesOut: e.session.stats.updatesOut,
+        updatesIn: e.session.stats.rx.update,
+        updatesOut: e.session.stats.tx.update,
         establishedTotal: e.session.stats.establishedTotal,
         lastError: e.session.stats.lastError,
       };

@@ -1,4 +1,5 @@
 /** Test support: our daemon inside network namespaces (real peers: @tricolor/testkit). */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Daemon, type Netns, waitFor } from '@tricolor/testkit';
@@ -27,6 +28,7 @@ export interface Proto {
   prefixesReceived: number;
   gracefulRestart: { negotiated: boolean; pending: boolean };
   lastError: string;
+  establishedTotal: number;
 }
 export interface RouteRow {
   prefix: string;
@@ -83,4 +85,67 @@ export async function kernelRoutes(ns: Netns, family: 4 | 6 = 4): Promise<Map<st
           .join(','),
     ]),
   );
+}
+
+export const RAW_PEER_JS = join(dirname(fileURLToPath(import.meta.url)), 'raw-peer.js');
+
+export interface RawEvent {
+  ev: string;
+  conn?: string;
+  type?: string;
+  code?: number;
+  subcode?: number;
+  port?: number;
+}
+
+/** Drives test/raw-peer.ts inside a namespace: raw connections and byte-exact BGP messages. */
+export class RawPeer {
+  readonly events: RawEvent[] = [];
+  private readonly stderr: string[] = [];
+  private constructor(readonly child: ChildProcess) {
+    let buf = '';
+    child.stderr?.on('data', (c: Buffer) => this.stderr.push(c.toString()));
+    child.stdout?.on('data', (c: Buffer) => {
+      buf += c.toString();
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line.startsWith('{')) this.events.push(JSON.parse(line) as RawEvent);
+      }
+    });
+  }
+
+  static start(ns: Netns): RawPeer {
+    return new RawPeer(
+      spawn('ip', ['netns', 'exec', ns.name, process.execPath, RAW_PEER_JS], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      }),
+    );
+  }
+
+  cmd(o: object): void {
+    this.child.stdin?.write(`${JSON.stringify(o)}\n`);
+  }
+
+  logs(): string {
+    return `${JSON.stringify(this.events)}\n${this.stderr.join('')}`;
+  }
+
+  /** The first event (seen so far or arriving within the timeout) matching `pred`. */
+  wait(what: string, pred: (e: RawEvent) => boolean, timeoutMs = 15_000): Promise<RawEvent> {
+    return waitFor(`raw peer: ${what}`, () => this.events.find(pred), timeoutMs, 50);
+  }
+
+  /** Messages of one type received on a connection. */
+  got(conn: string, type: string): RawEvent[] {
+    return this.events.filter((e) => e.ev === 'msg' && e.conn === conn && e.type === type);
+  }
+
+  stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.child.once('exit', () => resolve());
+      this.child.kill('SIGKILL');
+    });
+  }
 }

@@ -13,6 +13,7 @@ import { LocRib } from '../src/rib/loc-rib.js';
 import { PrefixTable, parseV4Prefix, v4String } from '../src/rib/prefix-table.js';
 import { mayAdvertise, reflect } from '../src/rib/reflection.js';
 import { applyUpdate } from '../src/rib/update-in.js';
+import { collisionChoice } from '../src/session/collision.js';
 import { DEFAULT_FSM_CONFIG, type FsmEvent, type FsmState, INITIAL_STATE, step } from '../src/session/fsm.js';
 
 const cfg = { ...DEFAULT_FSM_CONFIG, connectRetrySeconds: 5, idleHoldSeconds: 1, maxIdleHoldSeconds: 8 };
@@ -115,6 +116,69 @@ describe('fsm', () => {
       { type: 'OpenCollisionDump' },
     ]);
     assert.ok(c.all.includes('notify 6/7'));
+  });
+  test('connection-level failures before the OPEN exchange retry on connect-retry, without backoff', () => {
+    const refused = run([
+      { type: 'ManualStart' },
+      { type: 'TcpConnectionSucceeds' },
+      { type: 'TcpConnectionFails' },
+    ]);
+    assert.equal(refused.s.name, 'Active');
+    assert.equal(refused.s.flaps, 0);
+    assert.ok(refused.all.includes('start connectRetry 5') && !refused.all.includes('start idleHold 1'));
+    for (const subcode of [5, 7]) {
+      const cease = run([
+        { type: 'ManualStart' },
+        { type: 'TcpConnectionSucceeds' },
+        { type: 'NotifMsg', code: 6, subcode },
+      ]);
+      assert.equal(cease.s.name, 'Active', `Cease 6/${subcode}`);
+      assert.equal(cease.s.flaps, 0);
+    }
+    const bad = run([
+      { type: 'ManualStart' },
+      { type: 'TcpConnectionSucceeds' },
+      { type: 'NotifMsg', code: 2, subcode: 2 },
+    ]);
+    assert.equal(bad.s.name, 'Idle');
+    assert.equal(bad.s.flaps, 1);
+  });
+  test('collision switch: Cease 6/7 on the old connection in OpenConfirm, a restart report when Established', () => {
+    const up: FsmEvent[] = [
+      { type: 'ManualStart' },
+      { type: 'TcpConnectionSucceeds' },
+      { type: 'BGPOpen', holdTime: 9, keepaliveTime: 3 },
+    ];
+    const oc = run([...up, { type: 'CollisionSwitch' }]);
+    assert.equal(oc.s.name, 'OpenSent');
+    assert.ok(oc.all.includes('notify 6/7') && oc.all.includes('closeConnection'));
+    assert.equal(
+      oc.all.filter((a) => a === 'sendOpen').length,
+      1,
+      'our OPEN was sent on the new connection already',
+    );
+    const est = run([...up, { type: 'KeepAliveMsg' }, { type: 'CollisionSwitch' }]);
+    assert.equal(est.s.name, 'OpenSent');
+    assert.ok(est.all.includes('sessionDown') && !est.all.includes('notify 6/7'));
+    assert.equal(est.s.flaps, 0);
+  });
+  test('collision choice (RFC 4271 §6.8): higher identifier initiates, Established is kept unless its peer restarted', () => {
+    const base = {
+      state: 'OpenConfirm' as const,
+      existingOutgoing: true,
+      localId: 10,
+      remoteId: 20,
+      restarting: false,
+      probeSurvived: false,
+    };
+    assert.equal(collisionChoice(base), 'take-new');
+    assert.equal(collisionChoice({ ...base, localId: 30 }), 'keep-existing');
+    assert.equal(collisionChoice({ ...base, existingOutgoing: false, localId: 30 }), 'take-new');
+    assert.equal(collisionChoice({ ...base, state: 'Active', existingOutgoing: undefined }), 'take-new');
+    const est = { ...base, state: 'Established' as const, localId: 5 };
+    assert.equal(collisionChoice(est), 'wait');
+    assert.equal(collisionChoice({ ...est, probeSurvived: true }), 'keep-existing');
+    assert.equal(collisionChoice({ ...est, restarting: true }), 'take-new');
   });
 });
 

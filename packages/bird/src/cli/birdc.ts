@@ -91,4 +91,8 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then((code) => process.exit(code));
+// No process.exit(): it would cut output still queued for a pipe (stdout to a pipe is
+// asynchronous); the process ends once everything is written.
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,10 +1,32 @@
-/** Thin TCP adapter: a socket plus BGP framing. Emits 'frames', 'decodeError', 'connected', 'closed'. */
-import { EventEmitter } from 'node:events';
+/** Thin TCP adapter: a socket plus BGP framing, reporting to one owner at a time. */
 import { connect, type Socket } from 'node:net';
 import { BgpDecodeError, createContext, type DecodeContext, StreamDecoder } from 'bgp-parser-ts';
 
-export class Connection extends EventEmitter {
+export interface ConnectionHandlers {
+  /** Complete messages of one read, in order. */
+  frames(frames: Uint8Array[]): void;
+  /** The byte stream is not BGP any more (bad marker, length…): the session must end. */
+  decodeError(e: BgpDecodeError): void;
+  /** The socket closed or failed (not called after close()). */
+  closed(err?: Error): void;
+  /** An outgoing connect completed. */
+  connected(): void;
+}
+
+const NOBODY: ConnectionHandlers = {
+  frames: () => undefined,
+  decodeError: () => undefined,
+  closed: () => undefined,
+  connected: () => undefined,
+};
+
+/** How long a closing connection may take to flush what was written (a NOTIFICATION). */
+const FLUSH_MS = 1000;
+
+export class Connection {
   readonly decoder = new StreamDecoder(createContext());
+  /** Who is told about frames and the end; replaced when another owner takes the connection. */
+  handlers: ConnectionHandlers = NOBODY;
   private closed = false;
 
   constructor(
@@ -12,7 +34,6 @@ export class Connection extends EventEmitter {
     /** Initiated by us. */
     readonly outgoing: boolean,
   ) {
-    super();
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       if (this.closed) return;
@@ -20,11 +41,11 @@ export class Connection extends EventEmitter {
       try {
         frames = this.decoder.push(chunk);
       } catch (e) {
-        if (e instanceof BgpDecodeError) this.emit('decodeError', e);
-        else this.emit('closed', e as Error);
+        if (e instanceof BgpDecodeError) this.handlers.decodeError(e);
+        else this.finish(e as Error);
         return;
       }
-      if (frames.length) this.emit('frames', frames);
+      if (frames.length) this.handlers.frames(frames);
     });
     socket.on('error', (err) => this.finish(err));
     socket.on('close', () => this.finish());
@@ -35,7 +56,9 @@ export class Connection extends EventEmitter {
     if (localAddress) opts.localAddress = localAddress;
     const sock = connect(opts);
     const c = new Connection(sock, true);
-    sock.once('connect', () => c.emit('connected'));
+    sock.once('connect', () => {
+      if (!c.closed) c.handlers.connected();
+    });
     return c;
   }
 
@@ -56,13 +79,24 @@ export class Connection extends EventEmitter {
     return this.socket.write(bytes);
   }
 
-  /** Flushes what was written (e.g. a NOTIFICATION) and closes. */
+  /**
+   * Closes for good. A connect still in progress is destroyed at once, so an abandoned
+   * attempt can never complete later (the peer would take it for a new session); an open
+   * connection first flushes what was written (e.g. a NOTIFICATION), for at most a second.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.removeAllListeners('frames');
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.handlers = NOBODY;
+    const s = this.socket;
+    if (s.connecting || s.readyState === 'opening') {
+      s.destroy();
+      return;
+    }
+    const t = setTimeout(() => s.destroy(), FLUSH_MS);
+    t.unref();
+    s.once('close', () => clearTimeout(t));
+    s.end();
   }
 
   get isClosed(): boolean {
@@ -70,13 +104,12 @@ export class Connection extends EventEmitter {
   }
 
   private finish(err?: Error): void {
-    if (this.closed) {
-      this.socket.destroy();
-      return;
-    }
-    this.closed = true;
     this.socket.destroy();
-    this.emit('closed', err);
+    if (this.closed) return;
+    this.closed = true;
+    const h = this.handlers;
+    this.handlers = NOBODY;
+    h.closed(err);
   }
 }
 

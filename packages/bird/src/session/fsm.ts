@@ -7,6 +7,12 @@
  * (AllowAutomaticStop, DampPeerOscillations as such) are replaced by one rule — every drop
  * to Idle arms the IdleHold timer with an exponential backoff (base · 2^flaps, capped); a
  * session that stayed Established for `stableSeconds` resets the flap count.
+ *
+ * Connection-level failures are not flaps (as in BIRD, whose error wait applies to session
+ * errors only): a connection refused, reset or closed before the OPEN exchange, and a Cease
+ * "connection rejected" (6/5) or "connection collision resolution" (6/7) on it, go back to
+ * Active and retry on the connect-retry timer, so a peer that was not ready yet is reached
+ * within seconds instead of after a backoff that grew while it started.
  */
 export type FsmStateName = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
 
@@ -18,7 +24,9 @@ export type DownReason =
   | 'tcp'
   | 'notification-received'
   | 'notification-sent'
-  | 'fsm-error';
+  | 'fsm-error'
+  /** A new connection from the peer replaced the session (RFC 4724: the peer restarted). */
+  | 'peer-restarted';
 
 export type FsmEvent =
   | { type: 'ManualStart' }
@@ -36,12 +44,17 @@ export type FsmEvent =
   | { type: 'BGPOpen'; holdTime: number; keepaliveTime: number }
   /** A message error (header, OPEN or UPDATE) that requires this NOTIFICATION. */
   | { type: 'MessageError'; code: number; subcode: number; data?: Uint8Array }
-  | { type: 'NotifMsg' }
+  | { type: 'NotifMsg'; code: number; subcode: number }
   | { type: 'KeepAliveMsg' }
   | { type: 'UpdateMsg' }
   | { type: 'RouteRefreshMsg' }
   /** Collision resolution chose the other connection. */
-  | { type: 'OpenCollisionDump' };
+  | { type: 'OpenCollisionDump' }
+  /**
+   * Collision resolution (or a peer restart) chose a new connection on which our OPEN was
+   * already sent: the current one is closed and the session continues there in OpenSent.
+   */
+  | { type: 'CollisionSwitch' };
 
 export type FsmAction =
   | { type: 'connect' }
@@ -110,6 +123,11 @@ export function idleHoldSeconds(cfg: FsmConfig, flaps: number): number {
 
 const ALL_TIMERS: TimerName[] = ['connectRetry', 'hold', 'keepalive'];
 
+/** Cease "connection rejected" (6/5) or "connection collision resolution" (6/7). */
+function connectionLevel(ev: { code: number; subcode: number }): boolean {
+  return ev.code === 6 && (ev.subcode === 5 || ev.subcode === 7);
+}
+
 export function step(cfg: FsmConfig, s: FsmState, ev: FsmEvent, now: number): Step {
   const actions: FsmAction[] = [];
   const to = (name: FsmStateName, extra: Partial<FsmState> = {}): Step => ({
@@ -151,7 +169,27 @@ export function step(cfg: FsmConfig, s: FsmState, ev: FsmEvent, now: number): St
     actions.push({ type: 'startTimer', timer: 'hold', seconds: cfg.openHoldSeconds });
     return to('OpenSent');
   };
+  /** A connection-level failure: close, back to Active, retry on the connect-retry timer. */
+  const retry = (timers: TimerName[]): Step => {
+    actions.push({ type: 'closeConnection' });
+    for (const t of timers) actions.push({ type: 'stopTimer', timer: t });
+    if (!cfg.passive)
+      actions.push({ type: 'startTimer', timer: 'connectRetry', seconds: cfg.connectRetrySeconds });
+    return to('Active');
+  };
   const adminStop = { code: 6, subcode: 2 };
+
+  if (ev.type === 'CollisionSwitch') {
+    if (!s.enabled) return to(s.name);
+    if (s.name === 'OpenSent' || s.name === 'OpenConfirm')
+      actions.push({ type: 'sendNotification', code: 6, subcode: 7 });
+    actions.push({ type: 'closeConnection' });
+    for (const t of ['connectRetry', 'keepalive', 'idleHold'] as const)
+      actions.push({ type: 'stopTimer', timer: t });
+    if (s.name === 'Established') actions.push({ type: 'sessionDown', reason: 'peer-restarted' });
+    actions.push({ type: 'startTimer', timer: 'hold', seconds: cfg.openHoldSeconds });
+    return to('OpenSent', { holdTime: 0, keepaliveTime: 0 });
+  }
   const fsmError = (st: FsmStateName) => ({
     code: 5,
     subcode: st === 'OpenSent' ? 1 : st === 'OpenConfirm' ? 2 : 3,
@@ -212,16 +250,13 @@ export function step(cfg: FsmConfig, s: FsmState, ev: FsmEvent, now: number): St
           } else actions.push({ type: 'stopTimer', timer: 'hold' });
           return to('OpenConfirm', { holdTime: ev.holdTime, keepaliveTime: ev.keepaliveTime });
         case 'TcpConnectionFails':
-          actions.push({ type: 'closeConnection' });
-          actions.push({ type: 'stopTimer', timer: 'hold' });
-          if (!cfg.passive)
-            actions.push({ type: 'startTimer', timer: 'connectRetry', seconds: cfg.connectRetrySeconds });
-          return to('Active');
+          return retry(['hold']);
         case 'HoldTimerExpires':
           return drop('hold-expired', { code: 4, subcode: 0 });
         case 'MessageError':
           return drop('notification-sent', ev);
         case 'NotifMsg':
+          if (connectionLevel(ev)) return retry(['hold']);
           return drop('notification-received');
         case 'OpenCollisionDump':
           return drop('notification-sent', { code: 6, subcode: 7 });
@@ -261,6 +296,7 @@ export function step(cfg: FsmConfig, s: FsmState, ev: FsmEvent, now: number): St
         case 'MessageError':
           return drop('notification-sent', ev);
         case 'NotifMsg':
+          if (s.name === 'OpenConfirm' && connectionLevel(ev)) return retry(['hold', 'keepalive']);
           return drop('notification-received');
         case 'TcpConnectionFails':
           return drop('tcp');

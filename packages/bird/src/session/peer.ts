@@ -1,8 +1,13 @@
 /**
  * One BGP neighbour: the FSM (fsm.ts) driven by its connection(s) and timers, capability
- * negotiation, connection-collision resolution (RFC 4271 §6.8) and message dispatch.
- * Routes are not handled here: Established sessions emit 'update' frames and 'refresh'
- * requests, and the speaker sends UPDATEs through `send`.
+ * negotiation, connection collisions (collision.ts) and message dispatch. Routes are not
+ * handled here: Established sessions emit 'update' frames and 'refresh' requests, and the
+ * speaker sends UPDATEs through `send`.
+ *
+ * A connection the peer opens while a session is already under way (OpenSent, OpenConfirm,
+ * Established) is kept aside as the candidate: we send our OPEN on it and decide on its
+ * OPEN which of the two the session keeps. Messages that arrive on the candidate are held
+ * and replayed in order when it wins, so nothing read together with its OPEN is lost.
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
@@ -14,8 +19,10 @@ import {
   encodeOpen,
   errorName,
   type OpenMessage,
+  openCapabilities,
 } from 'bgp-parser-ts';
 import { buildOpen, type Family, type LocalOpenConfig, type Negotiated, negotiate } from './capabilities.js';
+import { collisionChoice } from './collision.js';
 import { Connection } from './connection.js';
 import {
   DEFAULT_FSM_CONFIG,
@@ -48,12 +55,39 @@ export interface PeerConfig {
   families: Family[];
 }
 
+export const MESSAGE_TYPES = ['open', 'update', 'notification', 'keepalive', 'refresh'] as const;
+export type MessageCounts = Record<(typeof MESSAGE_TYPES)[number], number>;
+
 export interface PeerStats {
-  updatesIn: number;
-  updatesOut: number;
+  /** Messages received, by type (BIRD's `show protocols all` statistics). */
+  rx: MessageCounts;
+  /** Messages sent, by type. */
+  tx: MessageCounts;
   establishedTotal: number;
   lastError: string;
   lastStateChange: number;
+  /** Connection collisions resolved (RFC 4271 §6.8), either way. */
+  collisions: number;
+}
+
+/** How long an Established session's old connection gets to show it is dead (probe KEEPALIVE → reset). */
+export const PROBE_MS = 1000;
+
+const TYPE_NAMES: Record<number, keyof MessageCounts> = {
+  1: 'open',
+  2: 'update',
+  3: 'notification',
+  4: 'keepalive',
+  5: 'refresh',
+};
+
+interface Candidate {
+  conn: Connection;
+  /** Everything received on it so far, its OPEN first. */
+  frames: Uint8Array[];
+  open: OpenMessage | undefined;
+  probeSurvived: boolean;
+  timer: NodeJS.Timeout | undefined;
 }
 
 export interface Peer {
@@ -62,8 +96,12 @@ export interface Peer {
   on(ev: 'down', fn: (reason: DownReason, n: Negotiated | undefined) => void): this;
   on(ev: 'update', fn: (frame: Uint8Array, n: Negotiated) => void): this;
   on(ev: 'refresh', fn: (afi: number, safi: number) => void): this;
-  on(ev: 'log', fn: (level: 'info' | 'warn', msg: string, extra?: object) => void): this;
+  /** The socket accepts writes again after `send` returned false. */
+  on(ev: 'drain', fn: () => void): this;
+  on(ev: 'log', fn: (level: 'info' | 'warn' | 'debug', msg: string, extra?: object) => void): this;
 }
+
+const counts = (): MessageCounts => ({ open: 0, update: 0, notification: 0, keepalive: 0, refresh: 0 });
 
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: typed event overloads for EventEmitter
 export class Peer extends EventEmitter {
@@ -71,15 +109,18 @@ export class Peer extends EventEmitter {
   private readonly fsmCfg: FsmConfig;
   private readonly timers: Timers<TimerName>;
   private conn: Connection | undefined;
-  private second: Connection | undefined;
+  private candidate: Candidate | undefined;
   private myOpen: OpenMessage;
   negotiated: Negotiated | undefined;
+  /** The peer's last OPEN (capabilities for `show protocols all`). */
+  remoteOpen: OpenMessage | undefined;
   readonly stats: PeerStats = {
-    updatesIn: 0,
-    updatesOut: 0,
+    rx: counts(),
+    tx: counts(),
     establishedTotal: 0,
     lastError: '',
     lastStateChange: Date.now(),
+    collisions: 0,
   };
 
   constructor(
@@ -111,6 +152,39 @@ export class Peer extends EventEmitter {
     return this.conn?.localAddress;
   }
 
+  /** Addresses and ports of the current connection, when there is one. */
+  get endpoints(): { local: string; localPort: number; remotePort: number; outgoing: boolean } | undefined {
+    const c = this.conn;
+    if (!c || c.isClosed) return undefined;
+    return {
+      local: c.localAddress,
+      localPort: c.socket.localPort ?? 0,
+      remotePort: c.socket.remotePort ?? 0,
+      outgoing: c.outgoing,
+    };
+  }
+
+  /** Timers as configured and negotiated (seconds), and flaps behind the current backoff. */
+  get timing() {
+    return {
+      holdTime: this.fsm.holdTime,
+      keepaliveTime: this.fsm.keepaliveTime,
+      connectRetry: this.fsmCfg.connectRetrySeconds,
+      flaps: this.fsm.flaps,
+      establishedAt: this.fsm.name === 'Established' ? this.fsm.establishedAt : undefined,
+    };
+  }
+
+  /** Bytes queued in the socket and not yet taken by the kernel. */
+  get writeQueue(): number {
+    return this.conn?.socket.writableLength ?? 0;
+  }
+
+  /** Our OPEN (capabilities for `show protocols all`). */
+  get localOpen(): OpenMessage {
+    return this.myOpen;
+  }
+
   /** Restarting flag for the next OPENs (graceful restart, RFC 4724). */
   setRestarting(restarting: boolean): void {
     if (this.local.gracefulRestart) this.local.gracefulRestart.restarting = restarting;
@@ -133,8 +207,7 @@ export class Peer extends EventEmitter {
 
   stop(): void {
     this.dispatch({ type: 'ManualStop' });
-    this.second?.close();
-    this.second = undefined;
+    this.dropCandidate();
     this.timers.stopAll();
   }
 
@@ -145,17 +218,19 @@ export class Peer extends EventEmitter {
   abort(): void {
     this.timers.stopAll();
     this.fsm = { ...this.fsm, name: 'Idle', enabled: false };
-    this.second?.socket.destroy();
-    this.second = undefined;
+    const k = this.candidate;
+    this.candidate = undefined;
+    if (k) clearTimeout(k.timer);
+    k?.conn.socket.destroy();
     const c = this.conn;
     this.conn = undefined;
     c?.socket.destroy();
   }
 
-  /** Sends an UPDATE (or any encoded message) on an Established session. */
-  send(bytes: Uint8Array): boolean {
+  /** Sends an UPDATE (or any encoded message) on an Established session; false when the socket is full. */
+  send(bytes: Uint8Array, messages = 1): boolean {
     if (!this.conn || this.fsm.name !== 'Established') return false;
-    this.stats.updatesOut++;
+    this.stats.tx.update += messages;
     return this.conn.write(bytes);
   }
 
@@ -164,85 +239,152 @@ export class Peer extends EventEmitter {
     const c = new Connection(socket, false);
     const st = this.fsm.name;
     if (!this.fsm.enabled || (st === 'Idle' && this.fsm.flaps >= 4)) {
-      this.emit('log', 'info', 'refusing connection (stopped or backing off)');
+      this.emit('log', 'info', 'refusing connection (stopped or backing off after errors)');
+      c.write(encodeNotification({ code: 6, subcode: 5, data: new Uint8Array(0) }));
       c.close();
       return;
     }
     if (st === 'Idle' || st === 'Connect' || st === 'Active') {
-      if (this.conn) this.conn.close();
+      // Nothing under way that a collision could concern: an attempt of ours still
+      // connecting is given up for this connection.
+      this.conn?.close();
+      this.conn = undefined;
       this.adopt(c);
       this.dispatch({ type: 'TcpConnectionConfirmed' });
       return;
     }
-    if (st === 'Established') {
-      // The peer opened a new session: the old one is dead on its side (e.g. it restarted).
-      this.emit('log', 'info', 'new connection while Established: peer restarted, dropping the old session');
-      this.dispatch({ type: 'TcpConnectionFails' });
-      this.adopt(c);
-      this.dispatch({ type: 'TcpConnectionConfirmed' });
-      return;
-    }
-    // OpenSent / OpenConfirm: connection collision, resolved once this connection's OPEN arrives.
-    if (this.second) {
-      c.close();
-      return;
-    }
-    this.second = c;
+    // OpenSent / OpenConfirm / Established: decided on this connection's OPEN.
+    this.dropCandidate();
+    const k: Candidate = { conn: c, frames: [], open: undefined, probeSurvived: false, timer: undefined };
+    this.candidate = k;
+    this.emit('log', 'debug', `second connection while ${st}: waiting for its OPEN`);
+    c.handlers = {
+      frames: (frames) => {
+        k.frames.push(...frames);
+        this.checkCandidate();
+      },
+      decodeError: (e) => this.refuseCandidate(k, e.code, e.subcode, e.message),
+      closed: () => {
+        if (this.candidate !== k) return;
+        clearTimeout(k.timer);
+        this.candidate = undefined;
+      },
+      connected: () => undefined,
+    };
     c.write(encodeOpen(this.myOpen));
-    c.on('frames', (frames: Uint8Array[]) => {
-      if (this.second !== c) return;
-      for (const f of frames) {
-        if (f[18] !== 1) continue;
-        let open: OpenMessage;
-        try {
-          open = decodeMessageAt(f, 0).message as OpenMessage;
-        } catch {
-          c.close();
-          this.second = undefined;
-          return;
-        }
-        this.resolveCollision(c, open, f);
-        return;
-      }
-    });
-    c.on('closed', () => {
-      if (this.second === c) this.second = undefined;
-    });
+    this.stats.tx.open++;
+    if (st === 'Established' && this.conn) {
+      // A restarted peer's kernel answers this on the old connection with a reset.
+      this.conn.write(encodeKeepalive());
+      this.stats.tx.keepalive++;
+    }
+    k.timer = setTimeout(() => {
+      if (this.candidate === k) this.refuseCandidate(k, 4, 0, 'no OPEN on the second connection');
+    }, this.fsmCfg.openHoldSeconds * 1000);
+    k.timer.unref();
   }
 
-  private resolveCollision(c: Connection, open: OpenMessage, frame: Uint8Array): void {
-    this.second = undefined;
-    const keepOutgoing = this.local.routerId >>> 0 > open.bgpId >>> 0;
-    const existing = this.conn;
-    if (!existing || existing.outgoing === keepOutgoing) {
-      this.emit('log', 'info', 'connection collision: keeping the existing connection');
-      c.write(encodeNotification({ code: 6, subcode: 7, data: new Uint8Array(0) }));
-      c.close();
+  private dropCandidate(): void {
+    const k = this.candidate;
+    if (!k) return;
+    this.candidate = undefined;
+    clearTimeout(k.timer);
+    k.conn.close();
+  }
+
+  private refuseCandidate(k: Candidate, code: number, subcode: number, why: string): void {
+    if (this.candidate !== k) return;
+    this.emit('log', 'info', `second connection closed: ${why}`);
+    k.conn.write(encodeNotification({ code, subcode, data: new Uint8Array(0) }));
+    this.stats.tx.notification++;
+    this.dropCandidate();
+  }
+
+  /** Decides the candidate once its OPEN is in (and, when Established, once the probe had time). */
+  private checkCandidate(): void {
+    const k = this.candidate;
+    if (!k || k.frames.length === 0) return;
+    if (!k.open) {
+      const f = k.frames[0]!;
+      if (f[18] !== 1) {
+        this.refuseCandidate(k, 5, 1, 'first message is not an OPEN');
+        return;
+      }
+      let open: OpenMessage;
+      try {
+        open = decodeMessageAt(f, 0).message as OpenMessage;
+      } catch (e) {
+        if (!(e instanceof BgpDecodeError)) throw e;
+        this.refuseCandidate(k, e.code, e.subcode, `bad OPEN: ${e.message}`);
+        return;
+      }
+      const n = negotiate(this.myOpen, open, {
+        peerAs: this.cfg.remoteAs,
+        keepaliveTime: this.cfg.keepaliveTime,
+      });
+      if ('code' in n) {
+        this.refuseCandidate(k, n.code, n.subcode, `OPEN rejected: ${n.message}`);
+        return;
+      }
+      k.open = open;
+    }
+    const gr = openCapabilities(k.open).find((c) => c.kind === 'graceful-restart');
+    const choice = collisionChoice({
+      state: this.fsm.name,
+      existingOutgoing: this.conn?.outgoing,
+      localId: this.local.routerId,
+      remoteId: k.open.bgpId,
+      restarting: gr?.kind === 'graceful-restart' && (gr.restartFlags & 8) !== 0,
+      probeSurvived: k.probeSurvived,
+    });
+    if (choice === 'wait') {
+      clearTimeout(k.timer);
+      k.timer = setTimeout(() => {
+        k.probeSurvived = true;
+        this.checkCandidate();
+      }, PROBE_MS);
+      k.timer.unref();
       return;
     }
-    this.emit('log', 'info', 'connection collision: switching to the new connection');
-    existing.write(encodeNotification({ code: 6, subcode: 7, data: new Uint8Array(0) }));
-    existing.close();
-    this.conn = undefined;
-    this.timers.stop('keepalive');
-    this.fsm = { ...this.fsm, name: 'OpenSent' };
-    this.adopt(c);
-    this.onFrames(c, [frame]);
+    this.stats.collisions++;
+    if (choice === 'keep-existing') {
+      this.refuseCandidate(k, 6, 7, `connection collision: keeping the ${this.fsm.name} session`);
+      return;
+    }
+    this.switchTo(k);
+  }
+
+  /** The candidate wins: the session continues on it in OpenSent, its messages replayed in order. */
+  private switchTo(k: Candidate): void {
+    this.candidate = undefined;
+    clearTimeout(k.timer);
+    const was = this.fsm.name;
+    this.emit('log', 'info', `continuing on the peer's new connection (was ${was})`);
+    this.dispatch({ type: 'CollisionSwitch' });
+    if (k.conn.isClosed) return;
+    this.adopt(k.conn);
+    this.onFrames(k.conn, k.frames);
   }
 
   private adopt(c: Connection): void {
     this.conn = c;
-    c.removeAllListeners('frames');
-    c.removeAllListeners('closed');
-    c.on('frames', (frames: Uint8Array[]) => this.onFrames(c, frames));
-    c.on('decodeError', (e: BgpDecodeError) => {
-      if (this.conn === c) this.messageError(e);
-    });
-    c.on('closed', (err?: Error) => {
-      if (this.conn !== c) return;
-      if (err) this.stats.lastError = err.message;
-      this.conn = undefined;
-      this.dispatch({ type: 'TcpConnectionFails' });
+    c.handlers = {
+      frames: (frames) => this.onFrames(c, frames),
+      decodeError: (e) => {
+        if (this.conn === c) this.messageError(e);
+      },
+      closed: (err?: Error) => {
+        if (this.conn !== c) return;
+        if (err) this.stats.lastError = err.message;
+        this.conn = undefined;
+        this.dispatch({ type: 'TcpConnectionFails' });
+      },
+      connected: () => {
+        if (this.conn === c) this.dispatch({ type: 'TcpConnectionSucceeds' });
+      },
+    };
+    c.socket.on('drain', () => {
+      if (this.conn === c) this.emit('drain');
     });
   }
 
@@ -255,19 +397,23 @@ export class Peer extends EventEmitter {
     for (const f of frames) {
       if (this.conn !== c) return;
       const type = f[18]!;
+      const name = TYPE_NAMES[type];
+      if (name) this.stats.rx[name]++;
       try {
         if (type === 2) {
           if (this.fsm.name !== 'Established' || !this.negotiated) {
             this.dispatch({ type: 'UpdateMsg' });
             continue;
           }
-          this.stats.updatesIn++;
           this.dispatch({ type: 'UpdateMsg' });
           this.emit('update', f, this.negotiated);
           continue;
         }
-        const ctx = c.decoder.context;
-        const m = decodeMessageAt(f, 0, ctx).message;
+        if (type === 4 && f.length === 19) {
+          this.dispatch({ type: 'KeepAliveMsg' });
+          continue;
+        }
+        const m = decodeMessageAt(f, 0, c.decoder.context).message;
         switch (m.type) {
           case 'OPEN': {
             if (this.fsm.name !== 'OpenSent') {
@@ -291,6 +437,7 @@ export class Peer extends EventEmitter {
               return;
             }
             this.negotiated = n;
+            this.remoteOpen = m;
             c.setContext(n.ctx);
             this.dispatch({ type: 'BGPOpen', holdTime: n.holdTime, keepaliveTime: n.keepaliveTime });
             break;
@@ -301,7 +448,7 @@ export class Peer extends EventEmitter {
           case 'NOTIFICATION':
             this.stats.lastError = `received ${errorName(m.code, m.subcode)}`;
             this.emit('log', 'warn', `NOTIFICATION received: ${errorName(m.code, m.subcode)}`);
-            this.dispatch({ type: 'NotifMsg' });
+            this.dispatch({ type: 'NotifMsg', code: m.code, subcode: m.subcode });
             return;
           case 'ROUTE-REFRESH':
             this.dispatch({ type: 'RouteRefreshMsg' });
@@ -339,23 +486,26 @@ export class Peer extends EventEmitter {
       this.stats.lastStateChange = Date.now();
       this.emit('state', r.state.name, old);
     }
+    // The session lost its connection while the peer's other one waits: continue there.
+    const k = this.candidate;
+    if (k && !this.conn && this.fsm.enabled && ev.type !== 'CollisionSwitch') this.switchTo(k);
   }
 
   private perform(a: FsmAction): void {
     switch (a.type) {
       case 'connect': {
+        this.conn?.close();
         const c = Connection.connect(this.cfg.address, this.cfg.port, this.cfg.localAddress);
         this.adopt(c);
-        c.once('connected', () => {
-          if (this.conn === c) this.dispatch({ type: 'TcpConnectionSucceeds' });
-        });
         break;
       }
       case 'sendOpen':
         this.conn?.write(encodeOpen(this.myOpen));
+        this.stats.tx.open++;
         break;
       case 'sendKeepalive':
         this.conn?.write(encodeKeepalive());
+        this.stats.tx.keepalive++;
         break;
       case 'sendNotification': {
         const text = errorName(a.code, a.subcode);
@@ -364,6 +514,7 @@ export class Peer extends EventEmitter {
         this.conn?.write(
           encodeNotification({ code: a.code, subcode: a.subcode, data: a.data ?? new Uint8Array(0) }),
         );
+        this.stats.tx.notification++;
         break;
       }
       case 'closeConnection':
