@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DEFAULT_BGP_CONFIGURATION, validateNode } from '@tricolor/datastore';
 import {
   connectVeth,
   type Daemon,
@@ -20,6 +21,7 @@ import {
   Segment,
   waitFor,
 } from '@tricolor/testkit';
+import { peersFromResources } from '../src/config/etcd.js';
 import { kernelRoutes, learned, protocols, routes, startOurs, waitEstablished } from './helpers.js';
 
 const addr = (i: number) => `10.61.0.${i}`;
@@ -92,10 +94,8 @@ describe('cluster', { concurrency: false }, () => {
     if (!requireRoot(t) || !requireCommands(t, 'ip')) return;
     await withCluster(3, 'mesh', async (nss, dir, nodes) => {
       const start = async (i: number, extra: string[] = []) => {
-        // Mesh rule: the lower address of a pair is passive, the higher one connects.
-        const peers = [1, 2, 3]
-          .filter((j) => j !== i)
-          .flatMap((j) => ['--peer', `${addr(j)}${j > i ? ',passive' : ''}`]);
+        // Mesh rule: both sides connect (a restarting node's connections collide with its peers').
+        const peers = [1, 2, 3].filter((j) => j !== i).flatMap((j) => ['--peer', addr(j)]);
         const args = nodeArgs(i, peers, [
           '--hold-time',
           '3',
@@ -156,6 +156,78 @@ describe('cluster', { concurrency: false }, () => {
         const l = await learned(nodes[1]!.ctl);
         return l.get(block(1)) === addr(1) && (await kernelRoutes(nodes[1]!.ns)).get(block(1)) === addr(1);
       });
+    });
+  });
+
+  test('mesh of 10 nodes starting in a burst (highest address first, connect-retry 60 s): every session up within seconds of the last start', async (t) => {
+    if (!requireRoot(t) || !requireCommands(t, 'ip')) return;
+    const n = 10;
+    await withCluster(n, 'burst', async (nss, dir, nodes) => {
+      // The peers each node's etcd mode would derive (config/etcd.ts), written as a config file.
+      const resources = Array.from({ length: n }, (_, k) =>
+        validateNode({
+          kind: 'Node',
+          apiVersion: 'tricolor.dev/v1',
+          metadata: { name: `node-${k + 1}` },
+          spec: { bgp: { ipv4Address: `${addr(k + 1)}/24` } },
+        }),
+      );
+      const configure = (i: number) => {
+        const file = join(dir, `burst${i}.json`);
+        writeFileSync(
+          file,
+          JSON.stringify({
+            routerId: addr(i),
+            as: 64512,
+            listen: addr(i),
+            peers: peersFromResources(`node-${i}`, resources, DEFAULT_BGP_CONFIGURATION, []),
+            exports: [block(i)],
+            kernel: false,
+            connectRetry: 60,
+          }),
+        );
+        return file;
+      };
+      const start = async (i: number) => {
+        rmSync(join(dir, `burst${i}.ctl`), { force: true }); // wait for the new daemon's socket
+        const { d, ctl } = await startOurs(nss[i - 1]!, dir, `burst${i}`, ['--config', configure(i)]);
+        nodes[i - 1] = { ns: nss[i - 1]!, i, d, ctl, args: [] };
+      };
+      const meshed = async (what: string) => {
+        const t0 = performance.now();
+        let waiting: string[] = [];
+        try {
+          await waitFor(
+            what,
+            async () => {
+              waiting = [];
+              for (const x of nodes)
+                for (const p of await protocols(x.ctl))
+                  if (p.state !== 'Established') waiting.push(`${addr(x.i)}→${p.address} ${p.state}`);
+              return waiting.length === 0;
+            },
+            20_000,
+          );
+        } catch (e) {
+          throw new Error(`${(e as Error).message}; not Established: ${waiting.join(', ')}`);
+        }
+        t.diagnostic(`${what}: ${((performance.now() - t0) / 1000).toFixed(1)} s after the last start`);
+      };
+      // One after the other, highest address first: every node's first attempts are refused.
+      for (let i = n; i >= 1; i--) await start(i);
+      await meshed('full mesh, nodes started one by one');
+      // All at once: both connections of every pair collide; one survives, no session drops.
+      for (const x of nodes) await x.d.stop('SIGKILL');
+      await Promise.all(nodes.map((x) => start(x.i)));
+      await meshed('full mesh, nodes started together');
+      await new Promise((r) => setTimeout(r, 2000));
+      for (const x of nodes)
+        for (const p of await protocols(x.ctl))
+          assert.deepEqual(
+            [p.address, p.state, p.establishedTotal],
+            [p.address, 'Established', 1],
+            `on ${addr(x.i)}`,
+          );
     });
   });
 

@@ -1,4 +1,4 @@
-/** The pure etcd → peers derivation: mesh, passive rule, route reflectors, BGPPeers. */
+/** The pure etcd → peers derivation: mesh, route reflectors, BGPPeers. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
@@ -23,14 +23,14 @@ const node = (
     spec: { bgp: { ipv4Address: `${ip}/24`, ...extra } },
   });
 
-test('full mesh of all nodes; the lower address of a pair is passive', () => {
+test('full mesh of all nodes; both sides of a pair connect', () => {
   const nodes = [node('a', '10.0.0.1'), node('b', '10.0.0.2'), node('c', '10.0.0.3')];
   const p = peersFromResources('b', nodes, DEFAULT_BGP_CONFIGURATION, []);
   assert.deepEqual(
     p.map((x) => [x.address, x.as, x.passive]),
     [
-      ['10.0.0.1', 64512, false],
-      ['10.0.0.3', 64512, true],
+      ['10.0.0.1', 64512, undefined],
+      ['10.0.0.3', 64512, undefined],
     ],
   );
   assert.deepEqual(

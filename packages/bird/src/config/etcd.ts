@@ -1,8 +1,12 @@
 /**
  * Peers from the datastore, pure: Nodes + BGPConfiguration + BGPPeers + this node → peers.
  * - Full mesh (nodeToNodeMeshEnabled) between nodes without routeReflectorClusterID.
- *   Passive rule: of each pair, the node with the LOWER address is passive and the higher
- *   one connects, so exactly one TCP connection forms.
+ *   Both sides of every pair connect (as BIRD and GoBGP do by default): a node that starts
+ *   or joins reaches every peer itself as soon as it listens, whatever the peers' retry
+ *   timers; the two connections of a pair that start together are resolved on their OPENs
+ *   (RFC 4271 §6.8, session/collision.ts). Calico's templates make the mesh one-way (the
+ *   lower address passive) to dodge BIRD treating the second connection as a restart; that
+ *   left a joining node waiting for the higher peers' connect-retry timers.
  * - BGPPeer with peerIP: applies to `node`, or nodes matching `nodeSelector`, or all nodes.
  * - BGPPeer with peerSelector: every matching node (at its BGP address), e.g. route
  *   reflectors; a reflector peering with non-reflector nodes marks them rr-client.
@@ -17,10 +21,6 @@ import {
 import type { PeerSpec } from './types.js';
 
 const ip = (cidr: string | undefined) => cidr?.split('/')[0];
-
-function v4key(a: string): number {
-  return a.split('.').reduce((x, o) => x * 256 + Number(o), 0);
-}
 
 export interface NodeBgp {
   name: string;
@@ -72,7 +72,6 @@ export function peersFromResources(
         address: n.address,
         as: n.as,
         name: `Mesh_${n.address.replace(/\./g, '_')}`,
-        passive: v4key(self.address) < v4key(n.address),
       });
     }
   }
@@ -111,7 +110,6 @@ export function peersFromResources(
         as: n.as,
         name: `Node_${n.address.replace(/\./g, '_')}`,
         rrClient,
-        passive: v4key(self.address) < v4key(n.address),
       });
     }
   }
@@ -130,7 +128,6 @@ export function peersFromResources(
           as: n.as,
           name: `Node_${n.address.replace(/\./g, '_')}`,
           rrClient: true,
-          passive: v4key(self.address) < v4key(n.address),
         });
       }
     }
