@@ -68,7 +68,8 @@ export async function secondsUntil(
 export async function destroyNamespace(ns: Netns): Promise<void> {
   for (let attempt = 0; attempt < 10; attempt++) {
     await ns.destroy();
-    if (!(await run('ip', ['netns', 'list'])).stdout.split('\n').some((l) => l.split(' ')[0] === ns.name)) return;
+    if (!(await run('ip', ['netns', 'list'])).stdout.split('\n').some((l) => l.split(' ')[0] === ns.name))
+      return;
     await sleep(500);
   }
   process.stderr.write(`could not delete namespace ${ns.name}\n`);

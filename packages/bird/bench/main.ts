@@ -25,7 +25,8 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tb-bench-'));
   try {
     if (want('rr'))
-      for (const n of benchSizes([10, 500], 'BIRD_BENCH_RR_CLIENTS')) rows.push(...reflectorRows(n, await measureReflectors(n, dir)));
+      for (const n of benchSizes([10, 500], 'BIRD_BENCH_RR_CLIENTS'))
+        rows.push(...reflectorRows(n, await measureReflectors(n, dir)));
   } finally {
     await stopAll();
     rmSync(dir, { recursive: true, force: true });

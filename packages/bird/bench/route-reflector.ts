@@ -14,12 +14,19 @@
  * sessions that went down after being up (from the client BIRD's state log); the
  * reflector's peak RSS (VmHWM) and CPU seconds over the run.
  */
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
 import { type BenchRow, type Bird, Daemon, Netns, Segment, startBird, startGobgp } from '@tricolor/testkit';
 import { BIRD_JS } from '../test/helpers.js';
-import { birdRouteCount, cpuSeconds, destroyNamespace, peakRssMiB, secondsUntil, sleep, track } from './lib.js';
+import {
+  birdRouteCount,
+  cpuSeconds,
+  destroyNamespace,
+  peakRssMiB,
+  secondsUntil,
+  sleep,
+  track,
+} from './lib.js';
 
 const RR = '10.64.0.1';
 /**
@@ -64,7 +71,9 @@ export interface ReflectorFigures {
 export function clientConfig(n: number, log: string): string {
   const clients = Array.from({ length: n }, (_, i) => {
     const extra =
-      i === 0 ? `protocol static extra { disabled yes; ipv4 { table t${i}; }; route ${EXTRA} blackhole; }\n` : '';
+      i === 0
+        ? `protocol static extra { disabled yes; ipv4 { table t${i}; }; route ${EXTRA} blackhole; }\n`
+        : '';
     return `ipv4 table t${i};
 protocol static s${i} { ipv4 { table t${i}; }; route ${clientBlock(i)} blackhole; }
 ${extra}protocol bgp c${i} from client_tpl { router id ${clientAddress(i)}; local ${clientAddress(i)} as 64512;
@@ -110,7 +119,7 @@ const ours: Starter = async (ns, dir, n) => {
       clusterId: CLUSTER_ID,
       kernel: false,
       controlPath: join(dir, 'ours-rr.ctl'),
-      logLevel: 'warn',
+      logLevel: process.env.BIRD_BENCH_OURS_LOG ?? 'warn',
       peers: Array.from({ length: n }, (_, i) => ({
         address: clientAddress(i),
         localAddress: reflectorAddress(i),
@@ -126,7 +135,8 @@ const ours: Starter = async (ns, dir, n) => {
 const bird2: Starter = async (ns, dir, n) => {
   const sessions = Array.from(
     { length: n },
-    (_, i) => `protocol bgp c${i} from rr_tpl { local ${reflectorAddress(i)} as 64512; neighbor ${clientAddress(i)} as 64512; }`,
+    (_, i) =>
+      `protocol bgp c${i} from rr_tpl { local ${reflectorAddress(i)} as 64512; neighbor ${clientAddress(i)} as 64512; }`,
   ).join('\n');
   const b = await startBird(ns, {
     dir,
@@ -207,7 +217,12 @@ export async function measureReflectors(n: number, dir: string): Promise<Reflect
         track(clients.daemon);
         const c = clients;
         process.stderr.write(`RR ${n} clients, ${r.name}: client BIRD started\n`);
-        await secondsUntil('client BIRD loaded', performance.now(), async () => (await birdRouteCount(c)) >= n + 1, 60_000);
+        await secondsUntil(
+          'client BIRD loaded',
+          performance.now(),
+          async () => (await birdRouteCount(c)) >= n + 1,
+          60_000,
+        );
         const base = await birdRouteCount(c); // the statics and the connected /16
         const t0 = performance.now();
         rr = track(await r.start(rrNs, dir, n));
@@ -233,10 +248,15 @@ export async function measureReflectors(n: number, dir: string): Promise<Reflect
           100,
         );
         await sleep(3000); // sessions that drop after converging count too
-        if (process.env.BIRD_BENCH_KEEP_LOGS) copyFileSync(log, join(process.env.BIRD_BENCH_KEEP_LOGS, `clients-${n}-${r.name}.log`));
-        const ups = [...readFileSync(log, 'utf8').matchAll(/(\d\d):(\d\d):(\d\d\.\d+) <TRACE> c\d+: State changed to up/g)].map(
-          (m) => Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]),
-        );
+        if (process.env.BIRD_BENCH_KEEP_LOGS && r.name === 'tricolor-bird')
+          writeFileSync(join(process.env.BIRD_BENCH_KEEP_LOGS, `ours-${n}.log`), d.logs());
+        if (process.env.BIRD_BENCH_KEEP_LOGS)
+          copyFileSync(log, join(process.env.BIRD_BENCH_KEEP_LOGS, `clients-${n}-${r.name}.log`));
+        const ups = [
+          ...readFileSync(log, 'utf8').matchAll(
+            /(\d\d):(\d\d):(\d\d\.\d+) <TRACE> c\d+: State changed to up/g,
+          ),
+        ].map((m) => Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]));
         if (ups.length)
           process.stderr.write(
             `RR ${n} clients, ${r.name}: ${ups.length} sessions up over ${(Math.max(...ups) - Math.min(...ups)).toFixed(2)} s\n`,
@@ -317,6 +337,11 @@ export function reflectorRows(n: number, figs: ReflectorFigures[]): BenchRow[] {
     ...anchor(b, (x) => x.cpuSeconds),
   });
   if (g)
-    rows.push({ row: `RR ${n} clients: converge vs GoBGP`, figure: o.convergeSeconds, unit: 's', ...anchor(g, (x) => x.convergeSeconds) });
+    rows.push({
+      row: `RR ${n} clients: converge vs GoBGP`,
+      figure: o.convergeSeconds,
+      unit: 's',
+      ...anchor(g, (x) => x.convergeSeconds),
+    });
   return rows;
 }

@@ -1,75 +1,75 @@
 /**
- * The speaker: peers (session/), RIBs (rib/), export/import policy (policy/), kernel
- * (kernel/), control socket, health and metrics, wired together.
+ * The speaker: sessions (session/) feed their Adj-RIBs-In into the Loc-RIB (rib/); the
+ * decision process feeds every channel (channels/) — one Adj-RIB-Out per Established
+ * session and the kernel exporter — the prefixes whose best paths changed; the speaker
+ * wires them together with graceful restart, origination, control socket, health and
+ * metrics. Views for tricolor-birdc are in views.ts.
  */
 import { createServer, type Server } from 'node:net';
-import { BgpDecodeError, ipv4FromString, ipv6ToString, parsePrefix } from 'bgp-parser-ts';
-import type { FastifyInstance } from 'fastify';
+import { BgpDecodeError, ipv4FromString, parsePrefix } from 'bgp-parser-ts';
 import pino, { type Logger } from 'pino';
+import type { Channel } from './channels/channel.js';
+import { KernelChannel } from './channels/kernel-channel.js';
+import { Exporter } from './channels/outbound.js';
+import { PeerChannel } from './channels/peer-channel.js';
+import { endOfRib } from './channels/update-builder.js';
 import type { PeerSpec, SpeakerConfig } from './config/types.js';
 import { query } from './control/client.js';
 import { startControl } from './control/server.js';
 import { startHealth } from './health.js';
-import { KernelRoutes, type NextHop, routeSpec } from './kernel/routes.js';
+import { IpCommand, type KernelIo } from './kernel/io.js';
 import { Metrics, STATE_NUMBER } from './metrics.js';
-import { localAttributes, outboundPath } from './policy/export.js';
+import { localAttributes } from './policy/export.js';
 import { type ImportPolicy, makeImportPolicy } from './policy/import.js';
-import { AdjRibOut, endOfRib } from './rib/adj-rib-out.js';
-import { AttrStore, originName } from './rib/attrs.js';
+import { AttrStore } from './rib/attrs.js';
 import { addressSortKey } from './rib/decision.js';
-import { LocRib, type PathRef, type RibPeer } from './rib/loc-rib.js';
+import { LocRib, type RibPeer } from './rib/loc-rib.js';
 import { v4String } from './rib/prefix-table.js';
-import { mayAdvertise } from './rib/reflection.js';
+import { canonical, u32 } from './rib/prefix-text.js';
 import { applyUpdate, type ImportContext } from './rib/update-in.js';
 import type { Family, LocalOpenConfig, Negotiated } from './session/capabilities.js';
 import { normalizeAddress } from './session/connection.js';
 import type { DownReason } from './session/fsm.js';
 import { Peer } from './session/peer.js';
+import { type CommandHandler, commandHandler } from './views.js';
 
 export { query };
 
-/** One prefix of `show route`: its paths, best first (also what tricolor-birdc prints). */
-export interface RouteView {
-  prefix: string;
-  paths: {
-    from: string;
-    nextHop: string;
-    asPath: string;
-    localPref?: number;
-    med?: number;
-    origin: string;
-    best: boolean;
-    stale: boolean;
-  }[];
-}
-
-interface PeerEntry {
+/** One configured neighbour: its session, its Adj-RIB-In, and its Adj-RIB-Out while Established. */
+export interface PeerEntry {
   spec: PeerSpec;
   key: string;
   session: Peer;
   rib: RibPeer;
-  out: AdjRibOut;
-  /** Initial export sent (then End-of-RIB). */
-  synced: boolean;
+  /** The Adj-RIB-Out: exists while the session is Established. */
+  channel: PeerChannel | undefined;
   /** Families for which the peer's End-of-RIB arrived since the session came up. */
   eor: Set<number>;
   grTimer: NodeJS.Timeout | undefined;
-  established: number;
 }
 
 const LOCAL_ATTR_KEY = '\u0000local';
+
+export interface SpeakerOptions {
+  logger?: Logger;
+  restarting?: boolean;
+  /** The kernel; `ip` when omitted. */
+  kernelIo?: KernelIo;
+}
 
 export class Speaker {
   readonly store = new AttrStore();
   readonly rib = new LocRib(this.store);
   readonly metrics = new Metrics();
   readonly log: Logger;
-  readonly kernel: KernelRoutes | undefined;
-  private readonly local: RibPeer;
-  private readonly peers = new Map<string, PeerEntry>();
+  readonly kernel: KernelChannel | undefined;
+  readonly exporter: Exporter;
+  readonly local: RibPeer;
+  readonly peers = new Map<string, PeerEntry>();
+  private readonly byAddress = new Map<string, PeerEntry>();
   private server: Server | undefined;
   private control: Server | undefined;
-  private http: FastifyInstance[] = [];
+  private http: { close(): Promise<unknown> }[] = [];
   private exports = new Set<string>();
   private importPolicy: ImportPolicy;
   private importCtx: ImportContext;
@@ -78,14 +78,16 @@ export class Speaker {
   private restartTimer: NodeJS.Timeout | undefined;
   readonly startedAt = Date.now();
   private readonly openCfg: LocalOpenConfig;
-  private readonly routerIdNum: number;
+  readonly routerIdNum: number;
   private readonly clusterIdNum: number | undefined;
   restarting = false;
   private stopped = false;
+  private poolsKnown = false;
+  private readonly commands: CommandHandler;
 
   constructor(
     readonly cfg: SpeakerConfig,
-    opts: { logger?: Logger; restarting?: boolean } = {},
+    opts: SpeakerOptions = {},
   ) {
     this.log = opts.logger ?? pino({ level: cfg.logLevel, base: { name: 'tricolor-bird' } });
     this.routerIdNum = ipv4FromString(cfg.routerId);
@@ -109,17 +111,26 @@ export class Speaker {
       addressKey: '',
       rrClient: false,
     });
+    this.exporter = new Exporter(this.rib, {
+      localAs: cfg.localAs,
+      routerId: this.routerIdNum,
+      clusterId: this.clusterIdNum,
+    });
     this.importPolicy = makeImportPolicy({ allow: cfg.importAllow });
     this.importCtx = this.makeImportCtx();
     this.rib.onDirty = () => this.scheduleFlush();
     if (cfg.kernel)
-      this.kernel = new KernelRoutes({
-        onWrite: (s) => {
-          this.metrics.kernelWriteSeconds.observe(s);
-          this.metrics.routesInstalled.set(this.kernel?.desired.size ?? 0);
+      this.kernel = new KernelChannel({
+        rib: this.rib,
+        io: opts.kernelIo ?? new IpCommand(),
+        log: this.log.child({ channel: 'kernel' }),
+        onResolved: () => this.refeed(this.kernel!),
+        onWrite: (seconds, _lines, installed) => {
+          this.metrics.kernelWriteSeconds.observe(seconds);
+          this.metrics.routesInstalled.set(installed);
         },
-        onError: (e) => this.log.warn({ err: e.message }, 'kernel write failed'),
       });
+    this.commands = commandHandler(this);
   }
 
   private makeImportCtx(): ImportContext {
@@ -133,32 +144,28 @@ export class Speaker {
     };
   }
 
-  private poolsKnown = false;
-
   /** Replaces the import policy (etcd mode: from the IP pools). Re-evaluation applies to new UPDATEs. */
   setImportPolicy(policy: ImportPolicy, fromPools: boolean): void {
     this.importPolicy = policy;
     this.poolsKnown = fromPools;
     this.importCtx = this.makeImportCtx();
-    // Kernel devices (tunl0 for IPIP pools) may have changed: recompute every learned route.
-    this.rib.forEachRoute((p) => this.kernelUpdate(p, this.rib.paths(p)));
-    void this.kernel?.flush();
+    if (this.kernel) {
+      // Kernel devices (tunl0 for IPIP pools) may have changed: every route is looked at again.
+      this.kernel.setOverride(policy);
+      this.refeed(this.kernel);
+    }
   }
 
   async start(): Promise<void> {
-    if (this.kernel && this.cfg.gracefulRestart.enabled && !this.restarting) {
+    const k = this.kernel;
+    if (k && this.cfg.gracefulRestart.enabled && !this.restarting) {
       // Routes of ours still in the kernel mean we restarted: keep them (forwarding state
       // preserved) and tell peers with the R bit, until they sent End-of-RIB.
-      try {
-        const out = await this.kernel.ip(['-json', 'route', 'show', 'table', 'main', 'proto', 'bird']);
-        if (out.trim() && (JSON.parse(out) as unknown[]).length > 0) this.restarting = true;
-      } catch {
-        /* no ip command: not restarting */
-      }
+      this.restarting = await k.anyInKernel().catch(() => false);
     }
     if (this.openCfg.gracefulRestart) this.openCfg.gracefulRestart.restarting = this.restarting;
-    if (this.kernel) {
-      this.kernel.sweepAllowed = !this.restarting;
+    if (k) {
+      k.sweepAllowed = !this.restarting;
       if (this.restarting)
         this.restartTimer = setTimeout(
           () => this.finishRestart('restart time elapsed'),
@@ -193,7 +200,7 @@ export class Speaker {
   private listen(host: string, port: number): Promise<void> {
     const server = createServer((sock) => {
       const addr = normalizeAddress(sock.remoteAddress ?? '');
-      const entry = [...this.peers.values()].find((p) => p.spec.address === addr);
+      const entry = this.byAddress.get(addr);
       if (!entry) {
         this.log.info({ from: addr }, 'connection from an unknown address refused');
         sock.destroy();
@@ -214,7 +221,7 @@ export class Speaker {
           ),
         ),
       );
-      server.listen(port, host, () => resolve());
+      server.listen({ port, host, backlog: 4096 }, () => resolve());
     });
   }
 
@@ -242,9 +249,7 @@ export class Speaker {
     const want = new Map(specs.map((s) => [`${s.address}|${s.port ?? 179}`, s]));
     for (const [k, e] of this.peers) {
       const s = want.get(k);
-      if (!s || JSON.stringify(s) !== JSON.stringify(e.spec)) {
-        this.removePeer(e);
-      }
+      if (!s || JSON.stringify(s) !== JSON.stringify(e.spec)) this.removePeer(e);
     }
     for (const [k, s] of want) if (!this.peers.has(k)) this.addPeer(k, s);
   }
@@ -277,18 +282,9 @@ export class Speaker {
       addressKey: addressSortKey(spec.address),
       rrClient: spec.rrClient ?? false,
     });
-    const e: PeerEntry = {
-      spec,
-      key,
-      session,
-      rib,
-      out: new AdjRibOut(),
-      synced: false,
-      eor: new Set(),
-      grTimer: undefined,
-      established: 0,
-    };
+    const e: PeerEntry = { spec, key, session, rib, channel: undefined, eor: new Set(), grTimer: undefined };
     this.peers.set(key, e);
+    this.byAddress.set(spec.address, e);
     const log = this.log.child({ peer: spec.address, name });
     session.on('log', (level, msg, extra) => log[level](extra ?? {}, msg));
     session.on('state', (st, old) => {
@@ -298,10 +294,12 @@ export class Speaker {
     session.on('established', (n) => this.onEstablished(e, n));
     session.on('down', (reason, n) => this.onDown(e, reason, n));
     session.on('update', (frame, n) => this.onUpdate(e, frame, n));
+    session.on('drain', () => e.channel?.drained());
     session.on('refresh', (afi) => {
       log.info({ afi }, 'route refresh requested');
-      e.out.reset();
-      this.fullExport(e);
+      if (!e.channel) return;
+      e.channel.reset();
+      this.refeed(e.channel);
     });
     this.metrics.sessionState.set({ peer: spec.address }, 1);
     session.start();
@@ -310,15 +308,17 @@ export class Speaker {
   private removePeer(e: PeerEntry): void {
     e.session.stop();
     clearTimeout(e.grTimer);
+    e.channel?.reset();
+    e.channel = undefined;
     this.rib.removePeer(e.rib);
     this.peers.delete(e.key);
+    if (this.byAddress.get(e.spec.address) === e) this.byAddress.delete(e.spec.address);
     this.metrics.sessionState.remove({ peer: e.spec.address });
   }
 
   private onEstablished(e: PeerEntry, n: Negotiated): void {
     e.rib.ebgp = n.peerAs !== this.cfg.localAs;
     e.rib.routerId = n.peerId;
-    e.established = Date.now();
     e.eor.clear();
     this.metrics.establishedTotal.inc({ peer: e.spec.address });
     this.log.info(
@@ -333,15 +333,36 @@ export class Speaker {
     );
     // A restarting peer that no longer does graceful restart: drop its stale routes now.
     if (e.grTimer && !n.gracefulRestart) this.sweepStale(e, 0, 'peer came back without graceful restart');
-    e.out.reset();
-    this.fullExport(e);
-    for (const f of n.families) e.session.send(endOfRib(f === 'ipv4' ? 1 : 2, n.ctx));
-    e.synced = true;
+    const la = e.session.localAddress ?? '';
+    const channel = new PeerChannel({
+      name: e.session.cfg.name,
+      exporter: this.exporter,
+      target: {
+        peerIdx: e.rib.idx,
+        ebgp: e.rib.ebgp,
+        rrClient: e.rib.rrClient,
+        fourOctetAs: n.ctx.fourOctetAs,
+      },
+      families: n.families,
+      selfV4: la && !la.includes(':') ? la : (this.cfg.nextHopV4 ?? this.cfg.routerId),
+      selfV6: la.includes(':') && !la.startsWith('fe80') ? la : (this.cfg.nextHopV6 ?? ''),
+      write: (bytes, messages) => {
+        this.metrics.updatesSent.inc({ peer: e.spec.address }, messages);
+        return e.session.send(bytes, messages);
+      },
+    });
+    e.channel?.reset();
+    e.channel = channel;
+    this.refeed(channel);
+    // End-of-RIB (RFC 4724) once the initial export has left.
+    channel.whenSent(() => {
+      for (const f of n.families) e.session.send(endOfRib(f === 'ipv4' ? 1 : 2, n.ctx));
+    });
   }
 
   private onDown(e: PeerEntry, reason: DownReason, n: Negotiated | undefined): void {
-    e.synced = false;
-    e.out.reset();
+    e.channel?.reset();
+    e.channel = undefined;
     const gr =
       n?.gracefulRestart &&
       (reason === 'tcp' || reason === 'hold-expired' || reason === 'peer-restarted') &&
@@ -461,6 +482,14 @@ export class Speaker {
 
   // ------------------------------------------------------------------ propagation
 
+  /** The channels fed now: every Established session's Adj-RIB-Out and the kernel. */
+  private channels(): Channel[] {
+    const out: Channel[] = [];
+    for (const e of this.peers.values()) if (e.channel) out.push(e.channel);
+    if (this.kernel) out.push(this.kernel);
+    return out;
+  }
+
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
@@ -470,167 +499,43 @@ export class Speaker {
     });
   }
 
+  /** Feeds the prefixes whose best paths changed to every channel, then lets each write. */
   private flush(): void {
-    const targets = [...this.peers.values()].filter((e) => e.synced && e.session.established);
-    const cache = new Map<
-      string,
-      { key: string; attributes: import('bgp-parser-ts').PathAttribute[]; nextHop: string } | undefined
-    >();
-    const kernel = this.kernel;
-    this.rib.drainDirty(
+    const channels = this.channels();
+    const rib = this.rib;
+    rib.drainDirty(
       (a, l) => {
-        if (!kernel && targets.length === 0) return;
-        const paths = this.rib.pathsV4(a, l);
-        if (targets.length === 0 && paths.length === 1 && this.rib.peers[paths[0]!.peer]?.local && !kernel)
-          return;
-        const p = v4String(a, l);
-        if (kernel) this.kernelUpdate(p, paths);
-        for (const t of targets) t.out.stage(p, this.outFor(t, paths, cache));
+        if (channels.length === 0) return;
+        const paths = rib.pathsV4(a, l);
+        for (const c of channels) c.updateV4(a, l, paths);
       },
       (p) => {
-        const paths = this.rib.paths(p);
-        if (kernel) this.kernelUpdate(p, paths);
-        for (const t of targets) t.out.stage(p, this.outFor(t, paths, cache));
+        const paths = rib.paths(p);
+        for (const c of channels) c.updateOther(p, paths);
       },
     );
-    for (const t of targets) this.sendQueued(t);
-    if (kernel) void kernel.flush();
-    this.metrics.locRibPrefixes.set(this.rib.size);
+    for (const c of channels) c.flush();
+    this.exporter.endBatch();
+    this.metrics.locRibPrefixes.set(rib.size);
   }
 
-  private outFor(
-    t: PeerEntry,
-    paths: readonly PathRef[],
-    cache: Map<
-      string,
-      { key: string; attributes: import('bgp-parser-ts').PathAttribute[]; nextHop: string } | undefined
-    >,
-  ) {
-    const best = paths[0];
-    if (!best) return undefined;
-    const ck = `${t.key}#${best.peer}#${best.attrId}`;
-    if (cache.has(ck)) return cache.get(ck);
-    const src = this.rib.peers[best.peer]!;
-    const isReflector = this.clusterIdNum !== undefined;
-    let out:
-      | { key: string; attributes: import('bgp-parser-ts').PathAttribute[]; nextHop: string }
-      | undefined;
-    if (
-      mayAdvertise(
-        {
-          peerIdx: src.idx,
-          local: src.local,
-          ebgp: src.ebgp,
-          rrClient: src.rrClient,
-          routerId: src.routerId,
-        },
-        { peerIdx: t.rib.idx, ebgp: t.rib.ebgp, rrClient: t.rib.rrClient },
-        isReflector,
-      )
-    ) {
-      const reflecting = !src.local && !src.ebgp && !t.rib.ebgp;
-      const o = outboundPath(
-        this.store.get(best.attrId),
-        { local: src.local, ebgp: src.ebgp, routerId: src.routerId },
-        { ebgp: t.rib.ebgp },
-        reflecting,
-        {
-          localAs: this.cfg.localAs,
-          routerId: this.routerIdNum,
-          clusterId: this.clusterIdNum,
-        },
-      );
-      out = {
-        key: `${o.nextHop}|${JSON.stringify(o.attributes)}`,
-        attributes: o.attributes,
-        nextHop: o.nextHop,
-      };
-    }
-    cache.set(ck, out);
-    return out;
-  }
-
-  private selfNextHops(t: PeerEntry): { v4: string | undefined; v6: string | undefined } {
-    const la = t.session.localAddress ?? '';
-    return {
-      v4: la && !la.includes(':') ? la : (this.cfg.nextHopV4 ?? this.cfg.routerId),
-      v6: la.includes(':') && !la.startsWith('fe80') ? la : this.cfg.nextHopV6,
-    };
-  }
-
-  private sendQueued(t: PeerEntry): void {
-    if (!t.out.pending || !t.session.negotiated) return;
-    const self = this.selfNextHops(t);
-    for (const m of t.out.build(t.session.negotiated.ctx, self.v4, self.v6)) {
-      t.session.send(m);
-      this.metrics.updatesSent.inc({ peer: t.spec.address });
-    }
-  }
-
-  private fullExport(e: PeerEntry): void {
-    const cache = new Map();
-    this.rib.forEachRoute((p, paths) => e.out.stage(p, this.outFor(e, paths, cache)));
-    this.sendQueued(e);
-  }
-
-  // ------------------------------------------------------------------ kernel
-
-  private kernelUpdate(prefix: string, paths: readonly PathRef[]): void {
-    const k = this.kernel;
-    if (!k) return;
-    const best = paths[0];
-    const src = best ? this.rib.peers[best.peer] : undefined;
-    if (!best || !src || src.local || this.exports.has(prefix)) {
-      k.set(prefix, undefined);
-      return;
-    }
-    const forced = this.importPolicy.device(prefix);
-    const hops: NextHop[] = [];
-    for (const p of paths) {
-      const nh = this.store.get(p.attrId).nextHop;
-      if (!nh || hops.some((h) => h.via === nh)) continue;
-      const dev = forced ?? this.devices.get(nh);
-      if (dev === undefined) {
-        this.resolveDevice(nh, prefix);
-        continue;
-      }
-      if (dev) hops.push({ via: nh, dev });
-    }
-    k.set(prefix, hops.length ? routeSpec(hops) : undefined);
-  }
-
-  private readonly devices = new Map<string, string>();
-  private readonly resolving = new Map<string, Set<string>>();
-
-  private resolveDevice(nh: string, prefix: string): void {
-    let waiting = this.resolving.get(nh);
-    if (waiting) {
-      waiting.add(prefix);
-      return;
-    }
-    waiting = new Set([prefix]);
-    this.resolving.set(nh, waiting);
-    void this.kernel!.deviceFor(nh).then((dev) => {
-      this.devices.set(nh, dev);
-      const ps = this.resolving.get(nh)!;
-      this.resolving.delete(nh);
-      if (!dev)
-        this.log.warn({ nextHop: nh }, 'next hop is not reachable through any device; route not installed');
-      for (const p of ps) this.kernelUpdate(p, this.rib.paths(p));
-      void this.kernel?.flush();
-    });
+  /** Feeds a channel the whole Loc-RIB (a new session, a route refresh, new kernel devices). */
+  refeed(c: Channel): void {
+    this.rib.forEachV4((a, l, paths) => c.updateV4(a, l, paths));
+    for (const [p, paths] of this.rib.other) c.updateOther(p, paths);
+    c.flush();
+    this.exporter.endBatch();
   }
 
   async reconcile(): Promise<void> {
     if (!this.kernel) return;
     try {
-      await this.kernel.flush();
       const n = await this.kernel.reconcile();
       if (n) {
         this.metrics.kernelRepairs.inc(n);
         this.log.warn({ lines: n }, 'kernel drift repaired');
       }
-      this.metrics.routesInstalled.set(this.kernel.desired.size);
+      this.metrics.routesInstalled.set(this.kernel.installed);
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'kernel read-back failed');
     }
@@ -648,102 +553,16 @@ export class Speaker {
     return { ready: reasons.length === 0, reasons };
   }
 
-  protocols() {
-    return [...this.peers.values()].map((e) => {
-      const n = e.session.negotiated;
-      for (const [k, v] of [[e.spec.address, e.rib.adjIn.size]] as const)
-        this.metrics.prefixesReceived.set({ peer: k }, v);
-      return {
-        name: e.session.cfg.name,
-        address: e.spec.address,
-        port: e.spec.port ?? 179,
-        as: e.session.established && n ? n.peerAs : (e.spec.as ?? this.cfg.localAs),
-        type: e.rib.ebgp ? 'eBGP' : 'iBGP',
-        passive: e.spec.passive ?? false,
-        rrClient: e.spec.rrClient ?? false,
-        state: e.session.state,
-        since: new Date(e.session.stats.lastStateChange).toISOString(),
-        routerId: e.session.established && n ? ipv4(n.peerId) : '',
-        holdTime: e.session.established && n ? n.holdTime : undefined,
-        families: e.session.established && n ? [...n.families] : [],
-        gracefulRestart: { negotiated: !!n?.gracefulRestart, pending: !!e.grTimer },
-        prefixesReceived: e.rib.adjIn.size,
-        prefixesSent: e.out.size,
-        updatesIn: e.session.stats.rx.update,
-        updatesOut: e.session.stats.tx.update,
-        establishedTotal: e.session.stats.establishedTotal,
-        lastError: e.session.stats.lastError,
-      };
-    });
-  }
-
-  routes(prefix?: string) {
-    const out: RouteView[] = [];
-    const describe = (p: string, paths: readonly PathRef[]) => {
-      out.push({
-        prefix: p,
-        paths: paths.map((r, i) => {
-          const s = this.store.get(r.attrId);
-          const src = this.rib.peers[r.peer];
-          const o: RouteView['paths'][number] = {
-            from: src?.local ? 'local' : (src?.name ?? '?'),
-            nextHop: src?.local ? 'self' : s.nextHop,
-            asPath: s.asPath
-              .map((g) => (g.type === 1 ? `{${g.asns.join(' ')}}` : g.asns.join(' ')))
-              .join(' '),
-            origin: originName(s.origin),
-            best: i === 0,
-            stale: r.stale,
-          };
-          if (s.localPref !== undefined) o.localPref = s.localPref;
-          if (s.med !== undefined) o.med = s.med;
-          return o;
-        }),
-      });
-    };
-    if (prefix) describe(canonical(prefix), this.rib.paths(canonical(prefix)));
-    else this.rib.forEachRoute(describe);
-    return out.sort((a, b) => (a.prefix < b.prefix ? -1 : 1));
-  }
-
-  status() {
-    return {
-      routerId: this.cfg.routerId,
-      as: this.cfg.localAs,
-      clusterId: this.cfg.clusterId ?? null,
-      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-      restarting: this.restarting,
-      peers: this.peers.size,
-      established: [...this.peers.values()].filter((e) => e.session.established).length,
-      locRibPrefixes: this.rib.size,
-      attributeSets: this.store.size,
-      exported: this.exported,
-      kernelRoutes: this.kernel?.desired.size ?? null,
-      ready: this.readiness(),
-      rssBytes: process.memoryUsage.rss(),
-    };
+  /** The peer named like BIRD's protocol (or by its address). */
+  peer(name: string): PeerEntry | undefined {
+    for (const e of this.peers.values()) if (e.session.cfg.name === name || e.spec.address === name) return e;
+    return undefined;
   }
 
   command(cmd: string, args: string[]): unknown {
-    if (cmd === 'show protocols') return this.protocols();
-    if (cmd === 'show route') return this.routes(args[0]);
-    return this.status();
+    return this.commands(cmd, args);
   }
 }
 
-function u32(b: Uint8Array): number {
-  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
-}
-
-function ipv4(n: number): string {
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
-
-/** Canonical prefix text (host bits cleared, IPv6 compressed). */
-export function canonical(p: string): string {
-  const pf = parsePrefix(p.includes('/') ? p : `${p}/${p.includes(':') ? 128 : 32}`);
-  return pf.afi === 1 ? v4String(u32(pf.addr), pf.len) : `${ipv6ToString(pf.addr)}/${pf.len}`;
-}
-
 export type { Family };
-export { BgpDecodeError };
+export { BgpDecodeError, canonical };

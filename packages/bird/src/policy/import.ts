@@ -11,6 +11,8 @@ export interface ImportPolicy {
   accept(prefix: string): boolean;
   /** Device override for the kernel route ('tunl0' for IPIP pools). */
   device(prefix: string): string | undefined;
+  /** The same for an IPv4 prefix given as numbers (no string on the bulk path). */
+  deviceV4(addr: number, len: number): string | undefined;
 }
 
 export function makeImportPolicy(opts: {
@@ -23,6 +25,7 @@ export function makeImportPolicy(opts: {
     .filter((p) => p.c);
   const allow = (opts.allow ?? []).map((s) => parseCidr(s)).filter((c): c is Cidr => c !== undefined);
   const usePools = opts.pools !== undefined;
+  const anyIpip = pools.some((p) => p.ipip);
   return {
     accept(prefix) {
       const c = parseCidr(prefix);
@@ -32,9 +35,18 @@ export function makeImportPolicy(opts: {
       return true;
     },
     device(prefix) {
+      if (!anyIpip) return undefined;
       const c = parseCidr(prefix);
       if (!c) return undefined;
       return pools.some((p) => p.ipip && cidrContains(p.c, c)) ? 'tunl0' : undefined;
+    },
+    deviceV4(addr, len) {
+      if (!anyIpip) return undefined;
+      return pools.some(
+        (p) => p.ipip && cidrContains(p.c, { family: 4, address: BigInt(addr), prefixLength: len }),
+      )
+        ? 'tunl0'
+        : undefined;
     },
   };
 }

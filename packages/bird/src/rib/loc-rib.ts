@@ -1,15 +1,19 @@
 /**
  * Loc-RIB: the best path (and its ECMP siblings) of every prefix across all Adj-RIBs-In.
- * IPv4 best paths live in a PrefixTable (a = peer index, b = attribute-set id); prefixes
- * with several equal paths or add-path ids also get an entry in `v4multi`; IPv6 prefixes
- * are in `other`. Every change of a best path marks the prefix dirty; the speaker drains
- * the dirty sets into Adj-RIBs-Out and the kernel.
+ * IPv4 best paths live in a PrefixTable (a = peer index, b = attribute-set id · 2 + stale);
+ * prefixes with several equal paths or add-path ids also get an entry in `v4multi`; IPv6
+ * prefixes are in `other`. Every change of a best path marks the prefix dirty (a list, kept
+ * free of repeats by a flag on the prefix's slot); the speaker drains the dirty prefixes
+ * into its channels (channels/): each peer's Adj-RIB-Out and the kernel.
  */
 
 import { AdjRibIn, STALE } from './adj-rib-in.js';
 import type { AttrSet, AttrStore } from './attrs.js';
 import { type Candidate, selectBest } from './decision.js';
-import { PrefixTable, v4String } from './prefix-table.js';
+import { PrefixList, PrefixTable, v4String } from './prefix-table.js';
+
+/** Slot flag of `v4`: the prefix is in the dirty list already. */
+const DIRTY = 1;
 
 export interface RibPeer {
   readonly idx: number;
@@ -47,8 +51,9 @@ export class LocRib {
   readonly v4 = new PrefixTable(1024);
   readonly v4multi = new Map<string, PathRef[]>();
   readonly other = new Map<string, PathRef[]>();
-  readonly dirtyV4 = new PrefixTable(64);
-  readonly dirtyOther = new Set<string>();
+  private dirtyV4 = new PrefixList();
+  private spareV4 = new PrefixList();
+  private readonly dirtyOther = new Set<string>();
   /** Called once when the first prefix becomes dirty after a drain. */
   onDirty: (() => void) | undefined;
   private activePeers: RibPeer[] = [];
@@ -84,14 +89,24 @@ export class LocRib {
     return this.v4.size + this.other.size;
   }
 
-  private markV4(addr: number, len: number): void {
-    if (this.dirtyV4.size === 0 && this.dirtyOther.size === 0) this.onDirty?.();
-    this.dirtyV4.set(addr, len, 0);
+  /** Marks a prefix whose best paths changed; `slot` is its slot in `v4`, or -1 once removed. */
+  private markV4(addr: number, len: number, slot: number): void {
+    if (slot >= 0) {
+      if (this.v4.slotFlags(slot) & DIRTY) return;
+      this.v4.setSlotFlags(slot, DIRTY);
+    }
+    if (this.dirtyV4.length === 0 && this.dirtyOther.size === 0) this.onDirty?.();
+    this.dirtyV4.push(addr, len);
   }
 
   private markOther(p: string): void {
-    if (this.dirtyV4.size === 0 && this.dirtyOther.size === 0) this.onDirty?.();
+    if (this.dirtyV4.length === 0 && this.dirtyOther.size === 0) this.onDirty?.();
     this.dirtyOther.add(p);
+  }
+
+  /** Prefixes waiting to be drained. */
+  get dirtyCount(): number {
+    return this.dirtyV4.length + this.dirtyOther.size;
   }
 
   private candidate(ref: PathRef): Candidate {
@@ -138,15 +153,14 @@ export class LocRib {
       if (slot < 0) return;
       this.v4.deleteSlot(slot);
       if (this.v4multi.size > 0) this.v4multi.delete(key ?? v4String(addr, len));
-      this.markV4(addr, len);
+      this.markV4(addr, len, -1);
       return;
     }
     if (refs.length === 1 && refs[0]!.pathId === 0 && this.v4multi.size === 0) {
       const r = refs[0]!;
       const b = r.attrId * 2 + (r.stale ? 1 : 0);
       if (slot >= 0 && this.v4.slotA(slot) === r.peer && this.v4.slotB(slot) === b) return;
-      this.v4.set(addr, len, r.peer, b);
-      this.markV4(addr, len);
+      this.markV4(addr, len, this.store4(addr, len, slot, r.peer, b));
       return;
     }
     const best = this.choose(refs);
@@ -161,10 +175,21 @@ export class LocRib {
       this.v4.slotB(slot) === b &&
       (multi ? sameList(old, best) : old === undefined);
     if (same) return;
-    this.v4.set(addr, len, first.peer, b);
+    const at = this.store4(addr, len, slot, first.peer, b);
     if (multi) this.v4multi.set(key, best);
     else this.v4multi.delete(key);
-    this.markV4(addr, len);
+    this.markV4(addr, len, at);
+  }
+
+  /** Writes a best path into `v4` (at `slot` when the prefix is there); returns its slot. */
+  private store4(addr: number, len: number, slot: number, peer: number, b: number): number {
+    if (slot >= 0) {
+      this.v4.setSlotA(slot, peer);
+      this.v4.setSlotB(slot, b);
+      return slot;
+    }
+    this.v4.set(addr, len, peer, b);
+    return this.v4.find(addr, len);
   }
 
   /** Recomputes an IPv6 prefix (or an add-path IPv4 prefix, which is handed to updateV4). */
@@ -218,18 +243,31 @@ export class LocRib {
     return this.store.get(ref.attrId);
   }
 
-  /** Takes the dirty prefixes (IPv4 as string only when asked, to keep bulk work cheap). */
+  /**
+   * Takes the dirty prefixes, IPv4 as numbers (no strings on the bulk path). A prefix may
+   * come twice (removed and added again in one batch); handlers look at its paths now.
+   */
   drainDirty(onV4: (addr: number, len: number) => void, onOther: (p: string) => void): void {
+    // Swapped out first: prefixes marked while the handlers run wait for the next drain.
     const v4 = this.dirtyV4;
+    this.dirtyV4 = this.spareV4;
+    this.spareV4 = v4;
     const other = [...this.dirtyOther];
     this.dirtyOther.clear();
-    const pairs: number[] = [];
-    v4.forEach((a, l) => {
-      pairs.push(a, l);
-    });
+    for (let i = 0; i < v4.length; i++) {
+      const addr = v4.addr(i);
+      const len = v4.len(i);
+      const slot = this.v4.find(addr, len);
+      if (slot >= 0) this.v4.setSlotFlags(slot, 0);
+      onV4(addr, len);
+    }
     v4.clear();
-    for (let i = 0; i < pairs.length; i += 2) onV4(pairs[i]!, pairs[i + 1]!);
     for (const p of other) onOther(p);
+  }
+
+  /** Every IPv4 prefix with its best paths, as numbers. */
+  forEachV4(cb: (addr: number, len: number, paths: PathRef[]) => void): void {
+    this.v4.forEach((addr, len) => cb(addr, len, this.pathsV4(addr, len)));
   }
 
   /** Every prefix with its best paths (for display). */

@@ -1,7 +1,8 @@
 /**
  * A compact hash table of IPv4 prefixes: open addressing over typed arrays, no object per
- * prefix. Each entry holds two unsigned 32-bit values (`a`, `b`) whose meaning belongs to
- * the user (attribute-set id, peer index, flags). A million entries take about 18 MB.
+ * prefix. Each entry holds two unsigned 32-bit values (`a`, `b`) and a flags byte whose
+ * meaning belongs to the user (attribute-set id, peer index, dirty/pending marks). A
+ * million entries take 28–56 MB (14 bytes a slot, the table kept at most half full).
  */
 const EMPTY = 0;
 const TOMB = 255;
@@ -12,6 +13,7 @@ export class PrefixTable {
   private lens: Uint8Array;
   private va: Uint32Array;
   private vb: Uint32Array;
+  private fl: Uint8Array;
   private mask: number;
   private used = 0; // live + tombstones
   size = 0;
@@ -23,6 +25,7 @@ export class PrefixTable {
     this.lens = new Uint8Array(cap);
     this.va = new Uint32Array(cap);
     this.vb = new Uint32Array(cap);
+    this.fl = new Uint8Array(cap);
     this.mask = cap - 1;
   }
 
@@ -61,7 +64,33 @@ export class PrefixTable {
     this.vb[slot] = b;
   }
 
-  /** Inserts or overwrites; returns true when the prefix was new. */
+  setSlotA(slot: number, a: number): void {
+    this.va[slot] = a;
+  }
+
+  /**
+   * The first live slot at or after `from`, -1 at the end: a walk that may pause (a
+   * generator) while entries are added or removed; a table that grew meanwhile is walked in
+   * its new order, so an entry may be visited twice or not at all.
+   */
+  nextSlot(from: number): number {
+    const lens = this.lens;
+    for (let i = from; i < lens.length; i++) {
+      const s = lens[i]!;
+      if (s !== EMPTY && s !== TOMB) return i;
+    }
+    return -1;
+  }
+
+  slotFlags(slot: number): number {
+    return this.fl[slot]!;
+  }
+
+  setSlotFlags(slot: number, f: number): void {
+    this.fl[slot] = f;
+  }
+
+  /** Inserts or overwrites (an overwritten entry keeps its flags); returns true when the prefix was new. */
   set(addr: number, len: number, a: number, b = 0): boolean {
     if ((this.used + 1) * 2 > this.lens.length) this.grow();
     const l = len + 1;
@@ -85,8 +114,25 @@ export class PrefixTable {
     this.lens[i] = l;
     this.va[i] = a;
     this.vb[i] = b;
+    this.fl[i] = 0;
     this.size++;
     return true;
+  }
+
+  /** Slot of the prefix, inserting it (a = b = flags = 0) when absent. */
+  slotFor(addr: number, len: number): number {
+    const i = this.find(addr, len);
+    if (i >= 0) return i;
+    this.set(addr, len, 0, 0);
+    return this.find(addr, len);
+  }
+
+  addrOf(slot: number): number {
+    return this.addrs[slot]!;
+  }
+
+  lenOf(slot: number): number {
+    return this.lens[slot]! - 1;
   }
 
   delete(addr: number, len: number): boolean {
@@ -127,9 +173,14 @@ export class PrefixTable {
     this.size--;
   }
 
-  /** Approximate bytes held by the arrays. */
+  /** Bytes held by the arrays. */
   get bytes(): number {
-    return this.lens.length * 13;
+    return this.lens.length * 14;
+  }
+
+  /** Slots in the arrays (live entries, tombstones and free ones). */
+  get capacity(): number {
+    return this.lens.length;
   }
 
   private grow(): void {
@@ -137,19 +188,64 @@ export class PrefixTable {
     const oldL = this.lens;
     const oldVa = this.va;
     const oldVb = this.vb;
+    const oldFl = this.fl;
     // Only grow when live entries need it; otherwise rehash in place to drop tombstones.
     const cap = this.size * 4 > oldL.length ? oldL.length * 2 : oldL.length;
     this.addrs = new Uint32Array(cap);
     this.lens = new Uint8Array(cap);
     this.va = new Uint32Array(cap);
     this.vb = new Uint32Array(cap);
+    this.fl = new Uint8Array(cap);
     this.mask = cap - 1;
     this.used = 0;
     this.size = 0;
     for (let i = 0; i < oldL.length; i++) {
       const s = oldL[i]!;
-      if (s !== EMPTY && s !== TOMB) this.set(oldA[i]!, s - 1, oldVa[i]!, oldVb[i]!);
+      if (s !== EMPTY && s !== TOMB) {
+        this.set(oldA[i]!, s - 1, oldVa[i]!, oldVb[i]!);
+        if (oldFl[i]) this.fl[this.find(oldA[i]!, s - 1)] = oldFl[i]!;
+      }
     }
+  }
+}
+
+/** An append-only list of IPv4 prefixes (address, length) in a growable typed array. */
+export class PrefixList {
+  private buf: Uint32Array;
+  length = 0;
+
+  constructor(capacity = 32) {
+    this.buf = new Uint32Array(capacity * 2);
+  }
+
+  push(addr: number, len: number): void {
+    if ((this.length + 1) * 2 > this.buf.length) {
+      const next = new Uint32Array(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf[this.length * 2] = addr;
+    this.buf[this.length * 2 + 1] = len;
+    this.length++;
+  }
+
+  /** Address and length pairs, `length` of them. */
+  get raw(): Uint32Array {
+    return this.buf;
+  }
+
+  addr(i: number): number {
+    return this.buf[i * 2]!;
+  }
+
+  len(i: number): number {
+    return this.buf[i * 2 + 1]!;
+  }
+
+  /** Empties the list; a large buffer is given back rather than kept. */
+  clear(): void {
+    this.length = 0;
+    if (this.buf.length > 1 << 16) this.buf = new Uint32Array(64);
   }
 }
 

@@ -1,0 +1,360 @@
+/**
+ * The kernel as a consumer of the Loc-RIB (BIRD's `kernel` protocol): the best paths of a
+ * prefix become one route (`proto bird`, `via <next hop> dev <device> onlink`, every ECMP
+ * next hop), nothing for paths we originate. It owns next-hop resolution (the device that
+ * reaches a next hop, asked once per next hop, or tunl0 for IPIP pools) and batching: the
+ * desired route of every prefix is a route-spec id in a compact prefix table with
+ * pending/installed marks, and writes stream lines out of that table into `ip -batch`
+ * while new changes keep arriving — no batch is ever built in memory. A periodic read-back
+ * compares the kernel with the table line by line and repairs drift.
+ */
+import type { Logger } from 'pino';
+import type { KernelIo } from '../kernel/io.js';
+import { type NextHop, routeLine, routeSpec } from '../kernel/routes.js';
+import type { LocRib, PathRef } from '../rib/loc-rib.js';
+import { PrefixList, PrefixTable, v4String } from '../rib/prefix-table.js';
+import type { Channel } from './channel.js';
+
+/** Slot flags of the IPv4 table. */
+const PENDING = 1; // the kernel may differ from the table: write it
+const INSTALLED = 2; // a route of ours is in the kernel for this prefix
+const SEEN = 4; // found in the kernel by the current read-back
+
+export interface DeviceOverride {
+  device(prefix: string): string | undefined;
+  deviceV4(addr: number, len: number): string | undefined;
+}
+
+export interface KernelChannelOptions {
+  rib: LocRib;
+  io: KernelIo;
+  log: Logger;
+  /** Told when a next hop's device became known: the channel wants a full feed again. */
+  onResolved: () => void;
+  /** After every write: seconds it took, lines, routes installed now. */
+  onWrite?: (seconds: number, lines: number, installed: number) => void;
+}
+
+interface OtherEntry {
+  spec: number;
+  flags: number;
+}
+
+export class KernelChannel implements Channel {
+  readonly name = 'kernel';
+  private readonly t4 = new PrefixTable(1024);
+  private readonly other = new Map<string, OtherEntry>();
+  private readonly specs: string[] = [''];
+  private readonly specIds = new Map<string, number>();
+  private readonly devices = new Map<string, string>();
+  private readonly resolving = new Set<string>();
+  /** attribute set → route spec of a single-path route, for the current batch. */
+  private readonly specCache = new Map<number, number>();
+  private override: DeviceOverride | undefined;
+  private pendingCount = 0;
+  private installedCount = 0;
+  private writing: Promise<void> | undefined;
+  private again = false;
+  /** false while our own graceful restart runs: routes of the previous run are kept. */
+  sweepAllowed = false;
+
+  constructor(private readonly o: KernelChannelOptions) {}
+
+  /** Routes of ours in the kernel (as far as our writes know). */
+  get installed(): number {
+    return this.installedCount;
+  }
+
+  /** Prefixes whose kernel route is to be written. */
+  get pending(): number {
+    return this.pendingCount;
+  }
+
+  /** Device overrides (IPIP pools); the caller feeds the channel again afterwards. */
+  setOverride(o: DeviceOverride | undefined): void {
+    this.override = o;
+    this.specCache.clear();
+  }
+
+  private specId(spec: string): number {
+    let id = this.specIds.get(spec);
+    if (id === undefined) {
+      id = this.specs.length;
+      this.specs.push(spec);
+      this.specIds.set(spec, id);
+    }
+    return id;
+  }
+
+  /** The route spec id for a prefix's best paths; 0 = no kernel route. */
+  private specFor(paths: readonly PathRef[], forced: string | undefined): number {
+    const best = paths[0];
+    if (!best) return 0;
+    const src = this.o.rib.peers[best.peer];
+    if (!src || src.local) return 0;
+    const single = paths.length === 1 && forced === undefined;
+    if (single) {
+      const hit = this.specCache.get(best.attrId);
+      if (hit !== undefined) return hit;
+    }
+    const hops: NextHop[] = [];
+    let unresolved = false;
+    for (const p of paths) {
+      const nh = this.o.rib.store.get(p.attrId).nextHop;
+      if (!nh || hops.some((h) => h.via === nh)) continue;
+      const dev = forced ?? this.devices.get(nh);
+      if (dev === undefined) {
+        unresolved = true;
+        this.resolve(nh);
+        continue;
+      }
+      if (dev) hops.push({ via: nh, dev });
+    }
+    const id = hops.length ? this.specId(routeSpec(hops)) : 0;
+    if (single && !unresolved) this.specCache.set(best.attrId, id);
+    return id;
+  }
+
+  private resolve(nh: string): void {
+    if (this.resolving.has(nh)) return;
+    this.resolving.add(nh);
+    void this.o.io.deviceFor(nh).then((dev) => {
+      this.resolving.delete(nh);
+      this.devices.set(nh, dev);
+      this.specCache.clear();
+      if (!dev)
+        this.o.log.warn({ nextHop: nh }, 'next hop is not reachable through any device; route not installed');
+      this.o.onResolved();
+    });
+  }
+
+  updateV4(addr: number, len: number, paths: readonly PathRef[]): void {
+    const id = this.specFor(paths, paths.length ? this.override?.deviceV4(addr, len) : undefined);
+    const t = this.t4;
+    const slot = t.find(addr, len);
+    if (slot < 0) {
+      if (!id) return;
+      t.set(addr, len, id, 0);
+      t.setSlotFlags(t.find(addr, len), PENDING);
+      this.pendingCount++;
+      return;
+    }
+    if (t.slotA(slot) === id) return;
+    const f = t.slotFlags(slot);
+    if (!id && !(f & INSTALLED)) {
+      if (f & PENDING) this.pendingCount--;
+      t.deleteSlot(slot);
+      return;
+    }
+    t.setSlotA(slot, id);
+    if (!(f & PENDING)) {
+      t.setSlotFlags(slot, f | PENDING);
+      this.pendingCount++;
+    }
+  }
+
+  updateOther(prefix: string, paths: readonly PathRef[]): void {
+    const id = this.specFor(paths, paths.length ? this.override?.device(prefix) : undefined);
+    const e = this.other.get(prefix);
+    if (!e) {
+      if (!id) return;
+      this.other.set(prefix, { spec: id, flags: PENDING });
+      this.pendingCount++;
+      return;
+    }
+    if (e.spec === id) return;
+    if (!id && !(e.flags & INSTALLED)) {
+      if (e.flags & PENDING) this.pendingCount--;
+      this.other.delete(prefix);
+      return;
+    }
+    e.spec = id;
+    if (!(e.flags & PENDING)) {
+      e.flags |= PENDING;
+      this.pendingCount++;
+    }
+  }
+
+  /** Ends a batch: starts a write unless one runs (which then goes round once more). */
+  flush(): void {
+    this.specCache.clear();
+    if (this.pendingCount === 0) return;
+    if (this.writing) {
+      this.again = true;
+      return;
+    }
+    this.writing = this.write().finally(() => {
+      this.writing = undefined;
+      if (this.again || this.pendingCount > 0) {
+        this.again = false;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Resolves once everything pending now (and meanwhile) is written. */
+  async settle(): Promise<void> {
+    while (this.writing || this.pendingCount > 0) {
+      if (!this.writing) this.flush();
+      await this.writing;
+    }
+  }
+
+  /** Lines for the pending entries, marking each written as it is taken. */
+  private *lines(): Generator<string> {
+    const t = this.t4;
+    for (let slot = t.nextSlot(0); slot >= 0; slot = t.nextSlot(slot + 1)) {
+      const f = t.slotFlags(slot);
+      if (!(f & PENDING)) continue;
+      const addr = t.addrOf(slot);
+      const len = t.lenOf(slot);
+      const id = t.slotA(slot);
+      this.pendingCount--;
+      if (id) {
+        if (!(f & INSTALLED)) this.installedCount++;
+        t.setSlotFlags(slot, (f & ~PENDING) | INSTALLED);
+        yield routeLine(v4String(addr, len), this.specs[id]);
+      } else {
+        if (f & INSTALLED) this.installedCount--;
+        t.deleteSlot(slot);
+        yield routeLine(v4String(addr, len), undefined);
+      }
+    }
+    for (const [p, e] of [...this.other]) {
+      if (!(e.flags & PENDING)) continue;
+      this.pendingCount--;
+      if (e.spec) {
+        if (!(e.flags & INSTALLED)) this.installedCount++;
+        e.flags = INSTALLED;
+        yield routeLine(p, this.specs[e.spec]);
+      } else {
+        if (e.flags & INSTALLED) this.installedCount--;
+        this.other.delete(p);
+        yield routeLine(p, undefined);
+      }
+    }
+  }
+
+  private async write(): Promise<void> {
+    const t0 = process.hrtime.bigint();
+    try {
+      const r = await this.o.io.apply(this.lines());
+      if (r.failed || r.errors.length)
+        this.o.log.warn({ failed: r.failed, errors: r.errors }, 'kernel route write had errors');
+      this.o.onWrite?.(Number(process.hrtime.bigint() - t0) / 1e9, r.lines, this.installedCount);
+    } catch (e) {
+      this.o.log.warn({ err: (e as Error).message }, 'kernel write failed');
+    }
+  }
+
+  /**
+   * Reads our routes back and repairs drift: routes missing or different are written again;
+   * routes of ours we do not want (left from before a restart, added by hand) are removed
+   * once sweeping is allowed. Returns the number of lines written.
+   */
+  async reconcile(): Promise<number> {
+    await this.settle();
+    const t = this.t4;
+    const stray4 = new PrefixList();
+    const strayOther: string[] = [];
+    const seenOther = new Set<string>();
+    let repaired = 0;
+    for await (const r of this.o.io.routes()) {
+      if (!r.prefix.includes(':')) {
+        const [a, l] = r.prefix.split('/');
+        const o = a!.split('.').map(Number);
+        const addr = ((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0;
+        const len = Number(l);
+        const slot = t.find(addr, len);
+        if (slot < 0 || t.slotA(slot) === 0) {
+          if (this.sweepAllowed) stray4.push(addr, len);
+          continue;
+        }
+        const f = t.slotFlags(slot);
+        t.setSlotFlags(slot, f | SEEN);
+        if (this.specs[t.slotA(slot)] !== r.spec && !(f & PENDING)) {
+          t.setSlotFlags(slot, f | SEEN | PENDING);
+          this.pendingCount++;
+          repaired++;
+        }
+      } else {
+        const e = this.other.get(r.prefix);
+        if (!e || !e.spec) {
+          if (this.sweepAllowed) strayOther.push(r.prefix);
+          continue;
+        }
+        seenOther.add(r.prefix);
+        if (this.specs[e.spec] !== r.spec && !(e.flags & PENDING)) {
+          e.flags |= PENDING;
+          this.pendingCount++;
+          repaired++;
+        }
+      }
+    }
+    // Installed routes the kernel lost: write them again.
+    t.forEachSlot((slot) => {
+      const f = t.slotFlags(slot);
+      if (f & SEEN) t.setSlotFlags(slot, f & ~SEEN);
+      else if (f & INSTALLED && !(f & PENDING)) {
+        t.setSlotFlags(slot, f | PENDING);
+        this.pendingCount++;
+        repaired++;
+      }
+    });
+    for (const [p, e] of this.other)
+      if (!seenOther.has(p) && e.flags & INSTALLED && !(e.flags & PENDING)) {
+        e.flags |= PENDING;
+        this.pendingCount++;
+        repaired++;
+      }
+    const strays = function* () {
+      for (let i = 0; i < stray4.length; i++)
+        yield routeLine(v4String(stray4.addr(i), stray4.len(i)), undefined);
+      for (const p of strayOther) yield routeLine(p, undefined);
+    };
+    if (stray4.length + strayOther.length) await this.o.io.apply(strays());
+    this.flush();
+    await this.settle();
+    return repaired + stray4.length + strayOther.length;
+  }
+
+  /** Whether routes of ours are in the kernel now (a previous run's: we are restarting). */
+  async anyInKernel(): Promise<boolean> {
+    for await (const _ of this.o.io.routes()) return true;
+    return false;
+  }
+
+  /** Removes every route we installed (a clean stop without graceful restart). */
+  async removeAll(): Promise<void> {
+    await this.settle();
+    const t = this.t4;
+    t.forEachSlot((slot) => {
+      t.setSlotA(slot, 0);
+      if (!(t.slotFlags(slot) & PENDING)) {
+        t.setSlotFlags(slot, t.slotFlags(slot) | PENDING);
+        this.pendingCount++;
+      }
+    });
+    for (const e of this.other.values()) {
+      e.spec = 0;
+      if (!(e.flags & PENDING)) {
+        e.flags |= PENDING;
+        this.pendingCount++;
+      }
+    }
+    this.flush();
+    await this.settle();
+  }
+
+  /** Installed route of a prefix, for `show route` views ('' when none). */
+  routeOf(prefix: string): string {
+    if (prefix.includes(':')) {
+      const e = this.other.get(prefix);
+      return e && e.flags & INSTALLED ? this.specs[e.spec]! : '';
+    }
+    const [a, l] = prefix.split('/');
+    const o = a!.split('.').map(Number);
+    const slot = this.t4.find(((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0, Number(l));
+    return slot >= 0 && this.t4.slotFlags(slot) & INSTALLED ? this.specs[this.t4.slotA(slot)]! : '';
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * What a best path looks like on the wire towards a peer, computed once for all peers that
+ * see it alike. Export rules (policy/export.ts, rib/reflection.ts) depend on the target only
+ * through split horizon (its peer index) and its kind (eBGP or iBGP, route-reflector
+ * client, 4-octet AS), so within a batch the outbound set of (path, kind) is computed once
+ * and shared: a route reflector with 500 clients encodes a reflected path's attributes once,
+ * not 500 times. Outbound sets are interned by their encoded bytes and reference counted by
+ * the Adj-RIBs-Out that hold them.
+ */
+import { Buffer } from 'node:buffer';
+import { createContext, encodeAttribute, Writer } from 'bgp-parser-ts';
+import { type ExportLocal, outboundPath } from '../policy/export.js';
+import type { LocRib, PathRef } from '../rib/loc-rib.js';
+import { mayAdvertise } from '../rib/reflection.js';
+
+export interface OutSet {
+  readonly id: number;
+  readonly key: string;
+  /** Encoded path attributes without NEXT_HOP and MP_REACH/MP_UNREACH. */
+  readonly attrs: Uint8Array;
+  /** Where NEXT_HOP goes in `attrs` (after ORIGIN and AS_PATH). */
+  readonly nhPos: number;
+  /** The next hop to announce; '' = the session's own address (next hop self). */
+  readonly nextHop: string;
+  refs: number;
+}
+
+/** The receiving side as export rules see it. */
+export interface ExportTarget {
+  readonly peerIdx: number;
+  readonly ebgp: boolean;
+  readonly rrClient: boolean;
+  readonly fourOctetAs: boolean;
+}
+
+const CTX4 = createContext({ fourOctetAs: true });
+const CTX2 = createContext({ fourOctetAs: false });
+
+export class OutStore {
+  private readonly byKey = new Map<string, OutSet>();
+  private readonly byId: (OutSet | undefined)[] = [undefined]; // id 0 = "not advertised"
+  private readonly free: number[] = [];
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  intern(attrs: Uint8Array, nhPos: number, nextHop: string): OutSet {
+    const key = `${nextHop}|${Buffer.from(attrs.buffer, attrs.byteOffset, attrs.length).toString('latin1')}`;
+    const hit = this.byKey.get(key);
+    if (hit) return hit;
+    const id = this.free.pop() ?? this.byId.length;
+    const set: OutSet = { id, key, attrs, nhPos, nextHop, refs: 0 };
+    this.byKey.set(key, set);
+    this.byId[id] = set;
+    return set;
+  }
+
+  get(id: number): OutSet {
+    const s = this.byId[id];
+    if (!s) throw new Error(`outbound set ${id} does not exist`);
+    return s;
+  }
+
+  ref(id: number): void {
+    this.byId[id]!.refs++;
+  }
+
+  unref(id: number): void {
+    const s = this.byId[id];
+    if (!s) return;
+    if (--s.refs <= 0) this.drop(s);
+  }
+
+  /** Removes a set nobody holds (one computed in a batch but never staged). */
+  release(id: number): void {
+    const s = this.byId[id];
+    if (s && s.refs <= 0) this.drop(s);
+  }
+
+  private drop(s: OutSet): void {
+    this.byKey.delete(s.key);
+    this.byId[s.id] = undefined;
+    this.free.push(s.id);
+  }
+}
+
+export class Exporter {
+  readonly out = new OutStore();
+  /** (attribute set, source peer, target kind) → outbound set id, for the current batch. */
+  private batch = new Map<number, number>();
+  private readonly writer = new Writer(512);
+
+  constructor(
+    private readonly rib: LocRib,
+    private readonly local: ExportLocal,
+  ) {}
+
+  /** The outbound set id of a best path towards a target; 0 when it must not be advertised. */
+  outbound(best: PathRef | undefined, t: ExportTarget): number {
+    if (!best) return 0;
+    const src = this.rib.peers[best.peer];
+    if (!src) return 0;
+    const reflector = this.local.clusterId !== undefined;
+    if (
+      !mayAdvertise(
+        {
+          peerIdx: src.idx,
+          local: src.local,
+          ebgp: src.ebgp,
+          rrClient: src.rrClient,
+          routerId: src.routerId,
+        },
+        t,
+        reflector,
+      )
+    )
+      return 0;
+    const key = (best.attrId * 65536 + best.peer) * 4 + (t.ebgp ? 1 : 0) + (t.fourOctetAs ? 2 : 0);
+    const hit = this.batch.get(key);
+    if (hit !== undefined) return hit;
+    const reflecting = !src.local && !src.ebgp && !t.ebgp;
+    const o = outboundPath(
+      this.rib.store.get(best.attrId),
+      { local: src.local, ebgp: src.ebgp, routerId: src.routerId },
+      { ebgp: t.ebgp },
+      reflecting,
+      this.local,
+    );
+    const w = this.writer;
+    w.pos = 0;
+    let nhPos = 0;
+    const ctx = t.fourOctetAs ? CTX4 : CTX2;
+    for (const a of o.attributes) {
+      encodeAttribute(a, w, ctx);
+      if (a.kind === 'origin' || a.kind === 'as-path') nhPos = w.pos;
+    }
+    const set = this.out.intern(w.finish(), nhPos, o.nextHop);
+    this.batch.set(key, set.id);
+    return set.id;
+  }
+
+  /** Ends a batch: cached results are forgotten and sets nobody took are freed. */
+  endBatch(): void {
+    for (const id of this.batch.values()) this.out.release(id);
+    this.batch.clear();
+  }
+}
