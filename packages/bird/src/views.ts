@@ -271,9 +271,9 @@ export function routesFrom(sp: Speaker, e: PeerEntry): RouteView[] {
     p!.best = !!best && best.peer === idx && best.attrId === attrId;
     out.push({ prefix, paths: [p!] });
   };
-  e.rib.adjIn.v4.forEach((addr, len, attrId, flags) =>
-    add(v4String(addr, len), attrId, 0, (flags & 1) === 1),
-  );
+  e.rib.adjIn.v4.forEach((addr, len, attrId, flags) => {
+    add(v4String(addr, len), attrId, 0, (flags & 1) === 1);
+  });
   for (const [prefix, m] of e.rib.adjIn.other)
     for (const [pathId, v] of m) add(prefix, v >> 1, pathId, (v & 1) === 1);
   return out.sort(byPrefix);

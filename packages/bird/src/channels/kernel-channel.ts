@@ -279,7 +279,7 @@ export class KernelChannel implements Channel {
         }
       } else {
         const e = this.other.get(r.prefix);
-        if (!e || !e.spec) {
+        if (!e?.spec) {
           if (this.sweepAllowed) strayOther.push(r.prefix);
           continue;
         }

@@ -226,9 +226,9 @@ export class PeerChannel implements Channel {
     const out = this.o.exporter.out;
     const rows: { prefix: string; nextHop: string }[] = [];
     const nh = (id: number, self: string) => out.get(id).nextHop || self;
-    this.sent4.forEach((addr, len, id) =>
-      rows.push({ prefix: v4String(addr, len), nextHop: nh(id, this.o.selfV4) }),
-    );
+    this.sent4.forEach((addr, len, id) => {
+      rows.push({ prefix: v4String(addr, len), nextHop: nh(id, this.o.selfV4) });
+    });
     for (const [p, id] of this.sentOther) rows.push({ prefix: p, nextHop: nh(id, this.o.selfV6) });
     return rows;
   }
@@ -236,7 +236,9 @@ export class PeerChannel implements Channel {
   /** Forgets everything (session down): every reference is given back. */
   reset(): void {
     const out = this.o.exporter.out;
-    this.sent4.forEach((_a, _l, id) => out.unref(id));
+    this.sent4.forEach((_a, _l, id) => {
+      out.unref(id);
+    });
     this.pend4.forEach((_a, _l, id) => {
       if (id) out.unref(id);
     });

@@ -267,7 +267,9 @@ export class LocRib {
 
   /** Every IPv4 prefix with its best paths, as numbers. */
   forEachV4(cb: (addr: number, len: number, paths: PathRef[]) => void): void {
-    this.v4.forEach((addr, len) => cb(addr, len, this.pathsV4(addr, len)));
+    this.v4.forEach((addr, len) => {
+      cb(addr, len, this.pathsV4(addr, len));
+    });
   }
 
   /** Every prefix with its best paths (for display). */
