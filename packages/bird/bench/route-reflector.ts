@@ -4,7 +4,8 @@
  * importing everything reflected), and the reflector under test is (re)started against
  * them. Reflectors, one after the other, each against a freshly started client BIRD:
  * tricolor-bird, BIRD 2 and GoBGP, all configured alike (every client an rr-client, both
- * sides connecting, connect-retry 5 s, no kernel). BIRD listens with a backlog of 8, so its
+ * sides connecting, connect-retry 5 s, no kernel; otherwise each daemon's defaults, e.g. a
+ * connect delay of up to 5 s in BIRD and ours). BIRD listens with a backlog of 8, so its
  * sessions bind their own listening socket each (`strict bind`): with one shared socket 500
  * simultaneous connects overflow it and SYN retransmits, not the reflector, set the pace.
  *
@@ -129,7 +130,8 @@ const ours: Starter = async (ns, dir, n) => {
       })),
     }),
   );
-  return Daemon.spawn(ns, process.execPath, [BIRD_JS, '--config', file], 'tricolor-bird');
+  const nodeArgs = process.env.BIRD_BENCH_OURS_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  return Daemon.spawn(ns, process.execPath, [...nodeArgs, BIRD_JS, '--config', file], 'tricolor-bird');
 };
 
 const bird2: Starter = async (ns, dir, n) => {
@@ -144,7 +146,7 @@ const bird2: Starter = async (ns, dir, n) => {
     config: `router id ${RR};
 protocol device {}
 template bgp rr_tpl { direct; strict bind on; ${process.env.BIRD_BENCH_RR_PASSIVE ? 'passive on;' : ''} rr client; rr cluster id ${CLUSTER_ID};
-  connect delay time 1; connect retry time 5; error wait time 1, 10; ipv4 { import all; export all; }; }
+  connect retry time 5; ipv4 { import all; export all; }; }
 ${sessions}
 `,
   });
@@ -275,7 +277,7 @@ export async function measureReflectors(n: number, dir: string): Promise<Reflect
             `drops ${fig.drops}, peak RSS ${fig.peakRssMiB.toFixed(0)} MiB, CPU ${fig.cpuSeconds.toFixed(1)} s\n`,
         );
       } finally {
-        await rr?.stop('SIGKILL');
+        await rr?.stop('SIGTERM');
         await clients?.stop('SIGKILL');
       }
     }

@@ -267,6 +267,7 @@ export class Speaker {
         holdTime: spec.holdTime ?? this.cfg.holdTime,
         keepaliveTime: spec.keepaliveTime ?? this.cfg.keepaliveTime,
         connectRetry: this.cfg.connectRetry,
+        ...this.connectDelay(),
         gracefulRestart: (spec.gracefulRestart ?? true) && this.cfg.gracefulRestart.enabled,
         rrClient: spec.rrClient ?? false,
         families: spec.families ?? ['ipv4', 'ipv6'],
@@ -303,6 +304,18 @@ export class Speaker {
     });
     this.metrics.sessionState.set({ peer: spec.address }, 1);
     session.start();
+  }
+
+  /**
+   * A speaker that has just started gives its peers a connect delay's time (4–5 s by
+   * default, as BIRD's) to reach it first, so a restarted route reflector does not race
+   * hundreds of clients that are already connecting; a peer configured later (a node that
+   * joins) is reached within a second.
+   */
+  private connectDelay(): { connectDelay: number; connectDelaySpread: number } {
+    const d = this.cfg.connectDelay;
+    if (Date.now() - this.startedAt < d * 1000) return { connectDelay: d, connectDelaySpread: 0.2 };
+    return { connectDelay: Math.min(1, d), connectDelaySpread: 0.8 };
   }
 
   private removePeer(e: PeerEntry): void {
@@ -344,6 +357,7 @@ export class Speaker {
         fourOctetAs: n.ctx.fourOctetAs,
       },
       families: n.families,
+      expectedPrefixes: this.rib.size,
       selfV4: la && !la.includes(':') ? la : (this.cfg.nextHopV4 ?? this.cfg.routerId),
       selfV6: la.includes(':') && !la.startsWith('fe80') ? la : (this.cfg.nextHopV6 ?? ''),
       write: (bytes, messages) => {
@@ -515,7 +529,6 @@ export class Speaker {
       },
     );
     for (const c of channels) c.flush();
-    this.exporter.endBatch();
     this.metrics.locRibPrefixes.set(rib.size);
   }
 
@@ -524,7 +537,6 @@ export class Speaker {
     this.rib.forEachV4((a, l, paths) => c.updateV4(a, l, paths));
     for (const [p, paths] of this.rib.other) c.updateOther(p, paths);
     c.flush();
-    this.exporter.endBatch();
   }
 
   async reconcile(): Promise<void> {

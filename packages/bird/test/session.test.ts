@@ -64,6 +64,8 @@ async function ours(s: Scene, ...peer: string[]): Promise<string> {
     '--export',
     '10.91.9.0/24',
     '--no-kernel',
+    '--connect-delay',
+    '0',
     '--log-level',
     'debug',
   ]);

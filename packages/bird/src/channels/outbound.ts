@@ -1,14 +1,15 @@
 /**
  * What a best path looks like on the wire towards a peer, computed once for all peers that
  * see it alike. Export rules (policy/export.ts, rib/reflection.ts) depend on the target only
- * through split horizon (its peer index) and its kind (eBGP or iBGP, route-reflector
- * client, 4-octet AS), so within a batch the outbound set of (path, kind) is computed once
- * and shared: a route reflector with 500 clients encodes a reflected path's attributes once,
- * not 500 times. Outbound sets are interned by their encoded bytes and reference counted by
- * the Adj-RIBs-Out that hold them.
+ * through split horizon (its peer index) and its kind (eBGP or iBGP, 4-octet AS), so the
+ * outbound set of (attribute set, source peer, kind) is computed once and kept until the
+ * attribute set goes away: a route reflector with 500 clients encodes a reflected path's
+ * attributes once, not 500 times, and not again when a client session comes up. Outbound
+ * sets are interned by their encoded bytes and reference counted by the Adj-RIBs-Out (and
+ * this cache) that hold them.
  */
 import { Buffer } from 'node:buffer';
-import { createContext, encodeAttribute, Writer } from 'bgp-parser-ts';
+import { createContext, encodeAttribute, ipv4FromString, Writer } from 'bgp-parser-ts';
 import { type ExportLocal, outboundPath } from '../policy/export.js';
 import type { LocRib, PathRef } from '../rib/loc-rib.js';
 import { mayAdvertise } from '../rib/reflection.js';
@@ -22,6 +23,8 @@ export interface OutSet {
   readonly nhPos: number;
   /** The next hop to announce; '' = the session's own address (next hop self). */
   readonly nextHop: string;
+  /** `nextHop` as a number when it is IPv4 (0 otherwise). */
+  readonly nextHop4: number;
   refs: number;
 }
 
@@ -50,7 +53,8 @@ export class OutStore {
     const hit = this.byKey.get(key);
     if (hit) return hit;
     const id = this.free.pop() ?? this.byId.length;
-    const set: OutSet = { id, key, attrs, nhPos, nextHop, refs: 0 };
+    const nextHop4 = nextHop && !nextHop.includes(':') ? ipv4FromString(nextHop) : 0;
+    const set: OutSet = { id, key, attrs, nhPos, nextHop, nextHop4, refs: 0 };
     this.byKey.set(key, set);
     this.byId[id] = set;
     return set;
@@ -72,12 +76,6 @@ export class OutStore {
     if (--s.refs <= 0) this.drop(s);
   }
 
-  /** Removes a set nobody holds (one computed in a batch but never staged). */
-  release(id: number): void {
-    const s = this.byId[id];
-    if (s && s.refs <= 0) this.drop(s);
-  }
-
   private drop(s: OutSet): void {
     this.byKey.delete(s.key);
     this.byId[s.id] = undefined;
@@ -85,16 +83,31 @@ export class OutStore {
   }
 }
 
+interface Cached {
+  id: number;
+  /** The source's router id when computed (reflection puts it in ORIGINATOR_ID). */
+  routerId: number;
+}
+
 export class Exporter {
   readonly out = new OutStore();
-  /** (attribute set, source peer, target kind) → outbound set id, for the current batch. */
-  private batch = new Map<number, number>();
+  /** attribute set id → (source peer, target kind) → outbound set, while the attribute set lives. */
+  private readonly cache = new Map<number, Map<number, Cached>>();
   private readonly writer = new Writer(512);
 
   constructor(
     private readonly rib: LocRib,
     private readonly local: ExportLocal,
-  ) {}
+  ) {
+    rib.store.onFree = (set) => this.forget(set.id);
+  }
+
+  private forget(attrId: number): void {
+    const m = this.cache.get(attrId);
+    if (!m) return;
+    this.cache.delete(attrId);
+    for (const c of m.values()) this.out.unref(c.id);
+  }
 
   /** The outbound set id of a best path towards a target; 0 when it must not be advertised. */
   outbound(best: PathRef | undefined, t: ExportTarget): number {
@@ -116,9 +129,10 @@ export class Exporter {
       )
     )
       return 0;
-    const key = (best.attrId * 65536 + best.peer) * 4 + (t.ebgp ? 1 : 0) + (t.fourOctetAs ? 2 : 0);
-    const hit = this.batch.get(key);
-    if (hit !== undefined) return hit;
+    const key = ((best.peer * 2 + (src.ebgp ? 1 : 0)) * 2 + (t.ebgp ? 1 : 0)) * 2 + (t.fourOctetAs ? 1 : 0);
+    let m = this.cache.get(best.attrId);
+    const hit = m?.get(key);
+    if (hit && hit.routerId === src.routerId) return hit.id;
     const reflecting = !src.local && !src.ebgp && !t.ebgp;
     const o = outboundPath(
       this.rib.store.get(best.attrId),
@@ -136,13 +150,13 @@ export class Exporter {
       if (a.kind === 'origin' || a.kind === 'as-path') nhPos = w.pos;
     }
     const set = this.out.intern(w.finish(), nhPos, o.nextHop);
-    this.batch.set(key, set.id);
+    this.out.ref(set.id);
+    if (hit) this.out.unref(hit.id);
+    if (!m) {
+      m = new Map();
+      this.cache.set(best.attrId, m);
+    }
+    m.set(key, { id: set.id, routerId: src.routerId });
     return set.id;
-  }
-
-  /** Ends a batch: cached results are forgotten and sets nobody took are freed. */
-  endBatch(): void {
-    for (const id of this.batch.values()) this.out.release(id);
-    this.batch.clear();
   }
 }

@@ -24,6 +24,8 @@ export interface PeerChannelOptions {
   selfV6: string;
   /** Sends encoded UPDATEs; false when the socket's buffer is full (call `drained` on 'drain'). */
   write(bytes: Uint8Array, messages: number): boolean;
+  /** About how many prefixes the peer will be sent (sizes the table once instead of growing it). */
+  expectedPrefixes?: number;
 }
 
 /** Bytes of UPDATEs built per write before waiting for the socket to take them. */
@@ -31,9 +33,9 @@ const ROUND_BYTES = 1 << 20;
 
 export class PeerChannel implements Channel {
   readonly name: string;
-  private readonly sent4 = new PrefixTable(16);
+  private readonly sent4: PrefixTable;
   private readonly sentOther = new Map<string, number>();
-  private readonly pend4 = new PrefixTable(16);
+  private pend4 = new PrefixTable(16);
   private readonly pendOther = new Map<string, number>();
   private blocked = false;
   private readonly buffer = new UpdateBuffer();
@@ -42,6 +44,7 @@ export class PeerChannel implements Channel {
 
   constructor(private readonly o: PeerChannelOptions) {
     this.name = o.name;
+    this.sent4 = new PrefixTable(o.expectedPrefixes ?? 16);
     this.self4 = o.selfV4 ? ipv4FromString(o.selfV4) : 0;
   }
 
@@ -129,6 +132,9 @@ export class PeerChannel implements Channel {
 
   private build4(b: UpdateBuffer): void {
     if (this.pend4.size === 0) return;
+    // A table grown for a full export is walked on every later change: start small again.
+    if (this.pend4.capacity > 1024 && this.pend4.size * 16 < this.pend4.capacity)
+      this.pend4 = this.pend4.copy();
     const out = this.o.exporter.out;
     const groups = new Map<number, PrefixList>();
     const withdraw = new PrefixList(4);
@@ -162,7 +168,7 @@ export class PeerChannel implements Channel {
     for (const [id, list] of groups) {
       if (b.pos >= ROUND_BYTES) break;
       const set = out.get(id);
-      const nh = set.nextHop ? (set.nextHop.includes(':') ? 0 : ipv4FromString(set.nextHop)) : this.self4;
+      const nh = set.nextHop ? set.nextHop4 : this.self4;
       if (!nh) {
         // No IPv4 next hop to give: not advertised (what was sent before is withdrawn).
         for (let i = 0; i < list.length; i++) {

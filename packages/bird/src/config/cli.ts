@@ -154,6 +154,9 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}):
       case '--connect-retry':
         c.connectRetry = Number(need(i++, a));
         break;
+      case '--connect-delay':
+        c.connectDelay = Number(need(i++, a));
+        break;
       case '--no-graceful-restart':
         c.gracefulRestart.enabled = false;
         break;

@@ -32,6 +32,8 @@ export interface SpeakerConfig {
   holdTime: number;
   keepaliveTime: number | undefined;
   connectRetry: number;
+  /** Seconds (at most) a session waits before its first connect (BIRD's connect delay time). */
+  connectDelay: number;
   gracefulRestart: { enabled: boolean; restartTime: number };
   /** Act as a route reflector with this cluster id (dotted quad). */
   clusterId: string | undefined;
@@ -56,6 +58,7 @@ export const DEFAULTS: SpeakerConfig = {
   holdTime: 90,
   keepaliveTime: undefined,
   connectRetry: 5,
+  connectDelay: 5,
   gracefulRestart: { enabled: true, restartTime: 120 },
   clusterId: undefined,
   nextHopV4: undefined,

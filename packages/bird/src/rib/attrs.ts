@@ -108,6 +108,8 @@ export function summarize(
 }
 
 export class AttrStore {
+  /** Told when a set is gone (nothing refers to it): caches keyed by its id must forget it. */
+  onFree: ((set: AttrSet) => void) | undefined;
   private readonly byKey = new Map<string, AttrSet>();
   private readonly byId: (AttrSet | undefined)[] = [undefined]; // id 0 is never used
   private readonly free: number[] = [];
@@ -149,6 +151,7 @@ export class AttrStore {
       this.byKey.delete(s.key);
       this.byId[id] = undefined;
       this.free.push(id);
+      this.onFree?.(s);
     }
   }
 }

@@ -173,6 +173,16 @@ export class PrefixTable {
     this.size--;
   }
 
+  /** A copy sized for the live entries (flags kept). */
+  copy(): PrefixTable {
+    const t = new PrefixTable(Math.max(16, this.size));
+    this.forEachSlot((slot, addr, len) => {
+      t.set(addr, len, this.va[slot]!, this.vb[slot]!);
+      if (this.fl[slot]) t.fl[t.find(addr, len)] = this.fl[slot]!;
+    });
+    return t;
+  }
+
   /** Bytes held by the arrays. */
   get bytes(): number {
     return this.lens.length * 14;

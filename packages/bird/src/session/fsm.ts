@@ -62,7 +62,8 @@ export type FsmAction =
   | { type: 'sendKeepalive' }
   | { type: 'sendNotification'; code: number; subcode: number; data?: Uint8Array }
   | { type: 'closeConnection' }
-  | { type: 'startTimer'; timer: TimerName; seconds: number }
+  /** `spread`: the share of `seconds` taken off at random (jitter); RFC 4271's 25 % when absent. */
+  | { type: 'startTimer'; timer: TimerName; seconds: number; spread?: number }
   | { type: 'stopTimer'; timer: TimerName }
   | { type: 'established' }
   | { type: 'sessionDown'; reason: DownReason };
@@ -71,6 +72,13 @@ export interface FsmConfig {
   /** Never initiate connections; wait for the peer. */
   passive: boolean;
   connectRetrySeconds: number;
+  /**
+   * Wait before the first connect of a session (BIRD's "connect delay time"): a peer that
+   * connects meanwhile is taken without a second connection. 0 connects at once.
+   */
+  connectDelaySeconds: number;
+  /** The share of the connect delay taken off at random (0..1). */
+  connectDelaySpread: number;
   /** Hold time proposed in our OPEN. */
   holdTimeSeconds: number;
   /** Hold time while waiting for the OPEN (RFC 4271 suggests 4 minutes). */
@@ -83,6 +91,8 @@ export interface FsmConfig {
 export const DEFAULT_FSM_CONFIG: FsmConfig = {
   passive: false,
   connectRetrySeconds: 5,
+  connectDelaySeconds: 0,
+  connectDelaySpread: 0,
   holdTimeSeconds: 90,
   openHoldSeconds: 240,
   idleHoldSeconds: 1,
@@ -159,6 +169,15 @@ export function step(cfg: FsmConfig, s: FsmState, ev: FsmEvent, now: number): St
   };
   const start = (): Step => {
     if (cfg.passive) return to('Active', { enabled: true });
+    if (cfg.connectDelaySeconds > 0) {
+      actions.push({
+        type: 'startTimer',
+        timer: 'connectRetry',
+        seconds: cfg.connectDelaySeconds,
+        spread: cfg.connectDelaySpread,
+      });
+      return to('Active', { enabled: true });
+    }
     actions.push({ type: 'connect' });
     actions.push({ type: 'startTimer', timer: 'connectRetry', seconds: cfg.connectRetrySeconds });
     return to('Connect', { enabled: true });

@@ -49,6 +49,9 @@ export interface PeerConfig {
   holdTime: number;
   keepaliveTime?: number | undefined;
   connectRetry: number;
+  /** Seconds (at most) before the first connect, and the share taken off at random; see FsmConfig. */
+  connectDelay: number;
+  connectDelaySpread: number;
   gracefulRestart: boolean;
   /** We reflect routes to this peer as a route-reflector client (RFC 4456). */
   rrClient: boolean;
@@ -134,6 +137,8 @@ export class Peer extends EventEmitter {
       ...fsm,
       passive: cfg.passive,
       connectRetrySeconds: cfg.connectRetry,
+      connectDelaySeconds: cfg.connectDelay,
+      connectDelaySpread: cfg.connectDelaySpread,
       holdTimeSeconds: cfg.holdTime,
     };
     this.timers = new Timers((name) => this.onTimer(name));
@@ -493,12 +498,16 @@ export class Peer extends EventEmitter {
 
   private perform(a: FsmAction): void {
     switch (a.type) {
-      case 'connect': {
+      case 'connect':
         this.conn?.close();
-        const c = Connection.connect(this.cfg.address, this.cfg.port, this.cfg.localAddress);
-        this.adopt(c);
+        this.conn = undefined;
+        // Connections already waiting in our accept queue go first (the poll phase runs
+        // before immediates): when the peer's is among them, we never open a second one.
+        setImmediate(() => {
+          if (this.fsm.name !== 'Connect' || this.conn) return;
+          this.adopt(Connection.connect(this.cfg.address, this.cfg.port, this.cfg.localAddress));
+        });
         break;
-      }
       case 'sendOpen':
         this.conn?.write(encodeOpen(this.myOpen));
         this.stats.tx.open++;
@@ -525,7 +534,11 @@ export class Peer extends EventEmitter {
         }
         break;
       case 'startTimer':
-        this.timers.start(a.timer, a.seconds, a.timer === 'keepalive' || a.timer === 'connectRetry');
+        this.timers.start(
+          a.timer,
+          a.seconds,
+          a.spread ?? (a.timer === 'keepalive' || a.timer === 'connectRetry' ? 0.25 : 0),
+        );
         break;
       case 'stopTimer':
         this.timers.stop(a.timer);

@@ -4,10 +4,13 @@ export class Timers<N extends string> {
 
   constructor(private readonly fire: (name: N) => void) {}
 
-  /** Starts (or restarts) a timer; keepalive and connect-retry get RFC 4271 jitter (75–100 %). */
-  start(name: N, seconds: number, jitter = false): void {
+  /**
+   * Starts (or restarts) a timer. `spread` takes that share off at random: 0.25 is RFC 4271's
+   * jitter for keepalive and connect-retry (75–100 %).
+   */
+  start(name: N, seconds: number, spread = 0): void {
     this.stop(name);
-    const factor = jitter ? 0.75 + Math.random() * 0.25 : 1;
+    const factor = 1 - Math.random() * spread;
     const h = setTimeout(
       () => {
         this.handles.delete(name);
