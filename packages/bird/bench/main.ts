@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BenchRow, benchSizes, hasCommand, isRoot, printSummary } from '@tricolor/testkit';
 import { stopAll } from './lib.js';
-import { measureReflectors, reflectorRows } from './route-reflector.js';
+import { measureReflectors, type ReflectorMode, reflectorRows } from './route-reflector.js';
 
 async function main(): Promise<void> {
   const missing = ['bird', 'birdc', 'gobgpd', 'gobgp', 'ip'].filter((c) => !hasCommand(c));
@@ -24,9 +24,11 @@ async function main(): Promise<void> {
   const rows: BenchRow[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'tb-bench-'));
   try {
-    if (want('rr'))
+    if (want('rr')) {
+      const modes = (process.env.BIRD_BENCH_RR_MODES ?? 'waits,connects').split(',') as ReflectorMode[];
       for (const n of benchSizes([10, 500], 'BIRD_BENCH_RR_CLIENTS'))
-        rows.push(...reflectorRows(n, await measureReflectors(n, dir)));
+        for (const mode of modes) rows.push(...reflectorRows(n, mode, await measureReflectors(n, mode, dir)));
+    }
   } finally {
     await stopAll();
     rmSync(dir, { recursive: true, force: true });

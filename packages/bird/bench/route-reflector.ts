@@ -18,7 +18,8 @@
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type BenchRow, type Bird, Daemon, Netns, Segment, startBird, startGobgp } from '@tricolor/testkit';
-import { BIRD_JS } from '../test/helpers.js';
+import { query } from '../src/control/client.js';
+import { BIRD_BIN, BIRD_JS } from '../test/helpers.js';
 import {
   birdRouteCount,
   cpuSeconds,
@@ -107,9 +108,16 @@ export function dropsFromLog(log: string): number {
   return drops;
 }
 
-type Starter = (ns: Netns, dir: string, n: number) => Promise<Daemon>;
+/**
+ * `waits`: the reflector is passive towards its clients (as tricolor-bird derives it from
+ * etcd); `connects`: both sides connect and their connections collide (the reflector wins
+ * none: every client has the higher BGP identifier).
+ */
+export type ReflectorMode = 'waits' | 'connects';
 
-const ours: Starter = async (ns, dir, n) => {
+type Starter = (ns: Netns, dir: string, n: number, mode: ReflectorMode) => Promise<Daemon>;
+
+const ours: Starter = async (ns, dir, n, mode) => {
   const file = join(dir, 'ours-rr.json');
   writeFileSync(
     file,
@@ -125,16 +133,20 @@ const ours: Starter = async (ns, dir, n) => {
         address: clientAddress(i),
         localAddress: reflectorAddress(i),
         rrClient: true,
-        passive: !!process.env.BIRD_BENCH_RR_PASSIVE,
+        passive: mode === 'waits',
         name: `c${i}`,
       })),
     }),
   );
-  const nodeArgs = process.env.BIRD_BENCH_OURS_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  return Daemon.spawn(ns, process.execPath, [...nodeArgs, BIRD_JS, '--config', file], 'tricolor-bird');
+  // The command operators run (the bin script, with the node flags of its #! line), unless
+  // node flags are given for profiling.
+  const nodeArgs = process.env.BIRD_BENCH_OURS_NODE_ARGS?.split(' ').filter(Boolean);
+  if (nodeArgs)
+    return Daemon.spawn(ns, process.execPath, [...nodeArgs, BIRD_JS, '--config', file], 'tricolor-bird');
+  return Daemon.spawn(ns, BIRD_BIN, ['--config', file], 'tricolor-bird');
 };
 
-const bird2: Starter = async (ns, dir, n) => {
+const bird2: Starter = async (ns, dir, n, mode) => {
   const sessions = Array.from(
     { length: n },
     (_, i) =>
@@ -145,7 +157,7 @@ const bird2: Starter = async (ns, dir, n) => {
     name: 'rr-bird',
     config: `router id ${RR};
 protocol device {}
-template bgp rr_tpl { direct; strict bind on; ${process.env.BIRD_BENCH_RR_PASSIVE ? 'passive on;' : ''} rr client; rr cluster id ${CLUSTER_ID};
+template bgp rr_tpl { direct; strict bind on; ${mode === 'waits' ? 'passive on;' : ''} rr client; rr cluster id ${CLUSTER_ID};
   connect retry time 5; ipv4 { import all; export all; }; }
 ${sessions}
 `,
@@ -153,7 +165,7 @@ ${sessions}
   return b.daemon;
 };
 
-const gobgp: Starter = async (ns, dir, n) => {
+const gobgp: Starter = async (ns, dir, n, mode) => {
   const neighbors = Array.from(
     { length: n },
     (_, i) => `[[neighbors]]
@@ -162,7 +174,7 @@ const gobgp: Starter = async (ns, dir, n) => {
     peer-as = 64512
   [neighbors.transport.config]
     local-address = "${reflectorAddress(i)}"
-    passive-mode = ${!!process.env.BIRD_BENCH_RR_PASSIVE}
+    passive-mode = ${mode === 'waits'}
   [neighbors.timers.config]
     connect-retry = 5
   [neighbors.route-reflector.config]
@@ -190,7 +202,11 @@ export const REFLECTORS: { name: string; start: Starter }[] = [
 ];
 
 /** Runs every reflector against N clients; namespaces and processes are removed however it ends. */
-export async function measureReflectors(n: number, dir: string): Promise<ReflectorFigures[]> {
+export async function measureReflectors(
+  n: number,
+  mode: ReflectorMode,
+  dir: string,
+): Promise<ReflectorFigures[]> {
   const seg = await Segment.create('rrb');
   const rrNs = await Netns.create('rr');
   const clNs = await Netns.create('cl');
@@ -218,7 +234,7 @@ export async function measureReflectors(n: number, dir: string): Promise<Reflect
         });
         track(clients.daemon);
         const c = clients;
-        process.stderr.write(`RR ${n} clients, ${r.name}: client BIRD started\n`);
+        process.stderr.write(`RR ${n} clients, reflector ${mode}, ${r.name}: client BIRD started\n`);
         await secondsUntil(
           'client BIRD loaded',
           performance.now(),
@@ -227,7 +243,7 @@ export async function measureReflectors(n: number, dir: string): Promise<Reflect
         );
         const base = await birdRouteCount(c); // the statics and the connected /16
         const t0 = performance.now();
-        rr = track(await r.start(rrNs, dir, n));
+        rr = track(await r.start(rrNs, dir, n, mode));
         const d = rr;
         const alive = async () => {
           if (!d.alive) throw new Error(`${r.name} exited: ${d.logs().slice(-2000)}`);
@@ -250,6 +266,27 @@ export async function measureReflectors(n: number, dir: string): Promise<Reflect
           100,
         );
         await sleep(3000); // sessions that drop after converging count too
+        if (r.name === 'tricolor-bird') {
+          const st = (await query(join(dir, 'ours-rr.ctl'), 'show status').catch(() => undefined)) as
+            | { memory: Record<string, number>; eventLoopDelayMs: Record<string, number> }
+            | undefined;
+          if (process.env.BIRD_BENCH_HEAPSNAPSHOT) {
+            // Needs BIRD_BENCH_OURS_NODE_ARGS=--heapsnapshot-signal=SIGUSR2; written in the daemon's cwd.
+            d.signal('SIGUSR2');
+            await sleep(15_000);
+          }
+          const roll = readFileSync(`/proc/${d.child.pid}/smaps_rollup`, 'utf8');
+          const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(roll)?.[1] ?? 0) / 1024;
+          process.stderr.write(
+            `RR ${n} clients, reflector ${mode}, ${r.name}: resident ${kb('Rss').toFixed(1)} MiB = anonymous ${kb('Anonymous').toFixed(1)} + files ${(kb('Rss') - kb('Anonymous')).toFixed(1)}\n`,
+          );
+          if (st)
+            process.stderr.write(
+              `RR ${n} clients, reflector ${mode}, ${r.name}: memory now ${Object.entries(st.memory)
+                .map(([k, v]) => `${k} ${(v / 1048576).toFixed(1)}`)
+                .join(', ')} MiB; event loop delay ${JSON.stringify(st.eventLoopDelayMs)} ms\n`,
+            );
+        }
         if (process.env.BIRD_BENCH_KEEP_LOGS && r.name === 'tricolor-bird')
           writeFileSync(join(process.env.BIRD_BENCH_KEEP_LOGS, `ours-${n}.log`), d.logs());
         if (process.env.BIRD_BENCH_KEEP_LOGS)
@@ -261,7 +298,7 @@ export async function measureReflectors(n: number, dir: string): Promise<Reflect
         ].map((m) => Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]));
         if (ups.length)
           process.stderr.write(
-            `RR ${n} clients, ${r.name}: ${ups.length} sessions up over ${(Math.max(...ups) - Math.min(...ups)).toFixed(2)} s\n`,
+            `RR ${n} clients, reflector ${mode}, ${r.name}: ${ups.length} sessions up over ${(Math.max(...ups) - Math.min(...ups)).toFixed(2)} s\n`,
           );
         const fig: ReflectorFigures = {
           name: r.name,
@@ -273,7 +310,7 @@ export async function measureReflectors(n: number, dir: string): Promise<Reflect
         };
         out.push(fig);
         process.stderr.write(
-          `RR ${n} clients, ${r.name}: converge ${fig.convergeSeconds.toFixed(2)} s, one block ${fig.spreadSeconds.toFixed(2)} s, ` +
+          `RR ${n} clients, reflector ${mode}, ${r.name}: converge ${fig.convergeSeconds.toFixed(2)} s, one block ${fig.spreadSeconds.toFixed(2)} s, ` +
             `drops ${fig.drops}, peak RSS ${fig.peakRssMiB.toFixed(0)} MiB, CPU ${fig.cpuSeconds.toFixed(1)} s\n`,
         );
       } finally {
@@ -287,8 +324,8 @@ export async function measureReflectors(n: number, dir: string): Promise<Reflect
   return out;
 }
 
-/** Summary rows for one size: ours against BIRD 2 (time, drops) and GoBGP (memory). */
-export function reflectorRows(n: number, figs: ReflectorFigures[]): BenchRow[] {
+/** Summary rows for one size and mode: ours against BIRD 2 (time, drops) and GoBGP (memory). */
+export function reflectorRows(n: number, mode: ReflectorMode, figs: ReflectorFigures[]): BenchRow[] {
   const by = (name: string) => figs.find((f) => f.name === name);
   const o = by('tricolor-bird');
   const b = by('BIRD 2');
@@ -298,49 +335,49 @@ export function reflectorRows(n: number, figs: ReflectorFigures[]): BenchRow[] {
   const anchor = (f: ReflectorFigures | undefined, v: (x: ReflectorFigures) => number) =>
     f ? { anchor: { name: f.name, figure: v(f) } } : {};
   rows.push({
-    row: `RR ${n} clients: converge`,
+    row: `RR ${n} clients, reflector ${mode}: converge`,
     figure: o.convergeSeconds,
     unit: 's',
     ...anchor(b, (x) => x.convergeSeconds),
     target: { on: 'ratio', op: '<=', value: 1.5 },
   });
   rows.push({
-    row: `RR ${n} clients: spread one block`,
+    row: `RR ${n} clients, reflector ${mode}: spread one block`,
     figure: o.spreadSeconds,
     unit: 's',
     ...anchor(b, (x) => x.spreadSeconds),
     target: { on: 'ratio', op: '<=', value: 1.5 },
   });
   rows.push({
-    row: `RR ${n} clients: session drops`,
+    row: `RR ${n} clients, reflector ${mode}: session drops`,
     figure: o.drops,
     unit: '',
     ...anchor(b, (x) => x.drops),
     target: { on: 'figure', op: '<=', value: 0 },
   });
   rows.push({
-    row: `RR ${n} clients: peak RSS`,
+    row: `RR ${n} clients, reflector ${mode}: peak RSS`,
     figure: o.peakRssMiB,
     unit: 'MiB',
     ...anchor(b, (x) => x.peakRssMiB),
     target: { on: 'figure', op: '<=', value: 150 },
   });
   rows.push({
-    row: `RR ${n} clients: peak RSS vs GoBGP`,
+    row: `RR ${n} clients, reflector ${mode}: peak RSS vs GoBGP`,
     figure: o.peakRssMiB,
     unit: 'MiB',
     ...anchor(g, (x) => x.peakRssMiB),
     target: { on: 'ratio', op: '<', value: 1 },
   });
   rows.push({
-    row: `RR ${n} clients: CPU`,
+    row: `RR ${n} clients, reflector ${mode}: CPU`,
     figure: o.cpuSeconds,
     unit: 's',
     ...anchor(b, (x) => x.cpuSeconds),
   });
   if (g)
     rows.push({
-      row: `RR ${n} clients: converge vs GoBGP`,
+      row: `RR ${n} clients, reflector ${mode}: converge vs GoBGP`,
       figure: o.convergeSeconds,
       unit: 's',
       ...anchor(g, (x) => x.convergeSeconds),

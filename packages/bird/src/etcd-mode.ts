@@ -20,8 +20,8 @@ import { affinityNode, allocationsOf, decodeBlock, ipOf, ownedBlocksFromAffiniti
 import type { Logger } from 'pino';
 import { peersFromResources } from './config/etcd.js';
 import { BirdConfigError, type SpeakerConfig } from './config/types.js';
-import { exportedPrefixes, type PoolInfo } from './policy/export.js';
 import { makeImportPolicy } from './policy/import.js';
+import { exportedPrefixes, type PoolInfo } from './policy/originate.js';
 import { Speaker } from './speaker.js';
 
 export async function runEtcdMode(

@@ -1,5 +1,8 @@
-/** Read-only HTTP endpoints: /liveness, /readiness (fastify) and /metrics (prom-client). */
-import Fastify, { type FastifyInstance } from 'fastify';
+/**
+ * Read-only HTTP endpoints: /liveness, /readiness (fastify) and /metrics (prom-client).
+ * The HTTP server is loaded only when something is to be served.
+ */
+import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 
 export interface HealthSource {
@@ -9,11 +12,13 @@ export interface HealthSource {
 
 export async function startHealth(
   src: HealthSource,
-  registry: Registry,
+  registry: Registry | undefined,
   health: { host: string; port: number } | undefined,
   metrics: { host: string; port: number } | undefined,
 ): Promise<FastifyInstance[]> {
   const apps: FastifyInstance[] = [];
+  if (!health && !metrics) return apps;
+  const { default: Fastify } = await import('fastify');
   const routes = (app: FastifyInstance, withHealth: boolean, withMetrics: boolean) => {
     if (withHealth) {
       app.get('/liveness', async (_req, reply) =>
@@ -26,7 +31,9 @@ export async function startHealth(
     }
     if (withMetrics)
       app.get('/metrics', async (_req, reply) =>
-        reply.header('content-type', registry.contentType).send(await registry.metrics()),
+        registry
+          ? reply.header('content-type', registry.contentType).send(await registry.metrics())
+          : reply.code(404).send('metrics are not collected'),
       );
   };
   const same = health && metrics && health.host === metrics.host && health.port === metrics.port;

@@ -6,6 +6,7 @@
  * metrics. Views for tricolor-birdc are in views.ts.
  */
 import { createServer, type Server } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BgpDecodeError, ipv4FromString, parsePrefix } from 'bgp-parser-ts';
 import pino, { type Logger } from 'pino';
 import type { Channel } from './channels/channel.js';
@@ -60,7 +61,8 @@ export interface SpeakerOptions {
 export class Speaker {
   readonly store = new AttrStore();
   readonly rib = new LocRib(this.store);
-  readonly metrics = new Metrics();
+  /** Instruments that do nothing until start() finds metrics are to be served. */
+  metrics = Metrics.none();
   readonly log: Logger;
   readonly kernel: KernelChannel | undefined;
   readonly exporter: Exporter;
@@ -84,6 +86,8 @@ export class Speaker {
   private stopped = false;
   private poolsKnown = false;
   private readonly commands: CommandHandler;
+  /** How long the event loop was held up (timers late by), for `show status`. */
+  readonly loopDelay = monitorEventLoopDelay({ resolution: 20 });
 
   constructor(
     readonly cfg: SpeakerConfig,
@@ -157,6 +161,8 @@ export class Speaker {
   }
 
   async start(): Promise<void> {
+    this.loopDelay.enable();
+    if (this.cfg.metrics) this.metrics = await Metrics.load();
     const k = this.kernel;
     if (k && this.cfg.gracefulRestart.enabled && !this.restarting) {
       // Routes of ours still in the kernel mean we restarted: keep them (forwarding state
@@ -227,6 +233,7 @@ export class Speaker {
 
   async stop(opts: { graceful?: boolean } = {}): Promise<void> {
     this.stopped = true;
+    this.loopDelay.disable();
     const graceful = opts.graceful ?? this.cfg.gracefulRestart.enabled;
     clearInterval(this.reconcileTimer);
     clearTimeout(this.restartTimer);

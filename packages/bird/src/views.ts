@@ -88,6 +88,12 @@ export function status(sp: Speaker) {
     kernelPending: sp.kernel?.pending ?? null,
     ready: sp.readiness(),
     rssBytes: process.memoryUsage.rss(),
+    memory: process.memoryUsage(),
+    eventLoopDelayMs: {
+      p50: Math.round(sp.loopDelay.percentile(50) / 1e6),
+      p99: Math.round(sp.loopDelay.percentile(99) / 1e6),
+      max: Math.round(sp.loopDelay.max / 1e6),
+    },
   };
 }
 

@@ -52,15 +52,16 @@ test('route reflectors leave the mesh and serve the nodes that select them', () 
     spec: { peerSelector: "rr == 'yes'" },
   });
   const cfg = { ...DEFAULT_BGP_CONFIGURATION, nodeToNodeMeshEnabled: false };
+  // Clients connect to the reflector; the reflector waits for them.
   assert.deepEqual(
-    peersFromResources('b', nodes, cfg, [toRr]).map((x) => [x.address, !!x.rrClient]),
-    [['10.0.0.1', false]],
+    peersFromResources('b', nodes, cfg, [toRr]).map((x) => [x.address, !!x.rrClient, !!x.passive]),
+    [['10.0.0.1', false, false]],
   );
   assert.deepEqual(
-    peersFromResources('rr', nodes, cfg, [toRr]).map((x) => [x.address, x.rrClient]),
+    peersFromResources('rr', nodes, cfg, [toRr]).map((x) => [x.address, x.rrClient, x.passive]),
     [
-      ['10.0.0.2', true],
-      ['10.0.0.3', true],
+      ['10.0.0.2', true, true],
+      ['10.0.0.3', true, true],
     ],
   );
   const router = validateBGPPeer({

@@ -7,6 +7,8 @@ import { query } from '../src/control/client.js';
 
 export const BIRD_JS = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'bird.js');
 export const BIRDC_JS = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'birdc.js');
+/** The command operators run: bin/tricolor-bird.js, with the node flags of its #! line. */
+export const BIRD_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'tricolor-bird.js');
 
 /** Our speaker in a namespace (standalone mode). */
 export async function startOurs(

@@ -5,8 +5,9 @@ import { BgpDecodeError, createContext, encodeUpdate, parsePrefix } from 'bgp-pa
 import { parseArgs, parsePeerFlag } from '../src/config/cli.js';
 import { BirdConfigError } from '../src/config/types.js';
 import { parseRouteLines, routeLine, routeSpec } from '../src/kernel/routes.js';
-import { exportedPrefixes, outboundPath } from '../src/policy/export.js';
+import { outboundPath } from '../src/policy/export.js';
 import { makeImportPolicy } from '../src/policy/import.js';
+import { exportedPrefixes } from '../src/policy/originate.js';
 import { AttrStore } from '../src/rib/attrs.js';
 import { type Candidate, selectBest } from '../src/rib/decision.js';
 import { LocRib } from '../src/rib/loc-rib.js';

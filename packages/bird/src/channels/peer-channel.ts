@@ -31,6 +31,12 @@ export interface PeerChannelOptions {
 /** Bytes of UPDATEs built per write before waiting for the socket to take them. */
 const ROUND_BYTES = 1 << 20;
 
+/**
+ * One build buffer for every channel (building is synchronous and each batch leaves as a
+ * copy): a buffer per peer would keep up to a round's bytes per peer for nothing.
+ */
+const buffer = new UpdateBuffer();
+
 export class PeerChannel implements Channel {
   readonly name: string;
   private readonly sent4: PrefixTable;
@@ -38,7 +44,6 @@ export class PeerChannel implements Channel {
   private pend4 = new PrefixTable(16);
   private readonly pendOther = new Map<string, number>();
   private blocked = false;
-  private readonly buffer = new UpdateBuffer();
   private idle: (() => void)[] = [];
   private readonly self4: number;
 
@@ -108,6 +113,7 @@ export class PeerChannel implements Channel {
 
   flush(): void {
     this.send();
+    this.shrinkPending();
     if (this.pending === 0 && this.idle.length) {
       const fns = this.idle;
       this.idle = [];
@@ -116,9 +122,10 @@ export class PeerChannel implements Channel {
   }
 
   private send(): void {
+    this.shrinkPending();
     let idle = 0;
     while (!this.blocked && this.pending > 0) {
-      const b = this.buffer;
+      const b = buffer;
       b.reset();
       this.build4(b);
       if (b.pos < ROUND_BYTES) this.buildOther(b);
@@ -130,11 +137,14 @@ export class PeerChannel implements Channel {
     }
   }
 
+  /** A pending table grown for a full export is walked on every later change, and held: start small again. */
+  private shrinkPending(): void {
+    if (this.pend4.capacity > 64 && this.pend4.size * 16 < this.pend4.capacity)
+      this.pend4 = this.pend4.copy();
+  }
+
   private build4(b: UpdateBuffer): void {
     if (this.pend4.size === 0) return;
-    // A table grown for a full export is walked on every later change: start small again.
-    if (this.pend4.capacity > 1024 && this.pend4.size * 16 < this.pend4.capacity)
-      this.pend4 = this.pend4.copy();
     const out = this.o.exporter.out;
     const groups = new Map<number, PrefixList>();
     const withdraw = new PrefixList(4);

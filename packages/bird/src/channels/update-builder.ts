@@ -32,7 +32,7 @@ export class UpdateBuffer {
   reset(): void {
     this.pos = 0;
     this.messages = 0;
-    if (this.buf.length > 1 << 20) this.buf = new Uint8Array(4096);
+    if (this.buf.length > 2 << 20) this.buf = new Uint8Array(4096);
   }
 
   private header(start: number): void {

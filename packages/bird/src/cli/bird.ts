@@ -6,14 +6,13 @@
  * etcd mode (no --router-id/--peer/--config): NODENAME, IP, ETCD_ENDPOINTS… as in DESIGN.md.
  */
 import pino from 'pino';
-import { parseArgs, USAGE } from '../config/cli.js';
+import { parseArgs, USAGE, wantsHelp } from '../config/cli.js';
 import { BirdConfigError } from '../config/types.js';
-import { runEtcdMode } from '../etcd-mode.js';
 import { Speaker } from '../speaker.js';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  if (argv.includes('-h') || argv.includes('--help')) {
+  if (wantsHelp(argv)) {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
@@ -37,6 +36,8 @@ async function main(): Promise<void> {
       await sp.start();
       stop = () => sp.stop();
     } else {
+      // The datastore client (etcd, gRPC) is loaded only by nodes that use it.
+      const { runEtcdMode } = await import('../etcd-mode.js');
       stop = await runEtcdMode(parsed.config, process.env, log);
     }
   } catch (e) {

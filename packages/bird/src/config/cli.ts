@@ -4,7 +4,8 @@
  *     --export CIDR... [--import CIDR...] [--kernel|--no-kernel] [--control PATH] [--config FILE]
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import { parseArgs as parseOptions } from 'node:util';
 import type { Family } from '../session/capabilities.js';
 import { BirdConfigError, DEFAULTS, type PeerSpec, type SpeakerConfig } from './types.js';
 import { checkAs, validateSpeakerConfig } from './validate.js';
@@ -12,7 +13,7 @@ import { checkAs, validateSpeakerConfig } from './validate.js';
 export const USAGE = `usage: tricolor-bird [--config FILE] [--router-id IPv4] [--as N] [--listen ADDR[:PORT]|--no-listen]
   [--peer IP[:AS][,passive][,rr-client][,port=N][,hold=N][,no-gr][,families=ipv4+ipv6] ...]
   [--export CIDR ...] [--import CIDR ...] [--kernel|--no-kernel] [--control PATH]
-  [--hold-time S] [--keepalive S] [--connect-retry S] [--no-graceful-restart] [--restart-time S]
+  [--hold-time S] [--keepalive S] [--connect-retry S] [--connect-delay S] [--no-graceful-restart] [--restart-time S]
   [--cluster-id A.B.C.D] [--next-hop-v6 IP] [--log-level L]
   without --router-id/--peer flags and with ETCD_ENDPOINTS set, peers and exports come from etcd.`;
 
@@ -23,6 +24,30 @@ export function splitHostPort(s: string, defPort: number): { host: string; port:
   const v4 = /^([\d.]+):(\d+)$/.exec(s);
   if (v4) return { host: v4[1]!, port: Number(v4[2]) };
   return { host: s, port: defPort };
+}
+
+const PEER_KEYS = new Set([
+  'address',
+  'port',
+  'as',
+  'passive',
+  'name',
+  'rrClient',
+  'holdTime',
+  'keepaliveTime',
+  'gracefulRestart',
+  'families',
+  'localAddress',
+]);
+
+/** A peer given as an object in a config file: known keys only. */
+function peerObject(p: unknown, i: number): PeerSpec {
+  if (typeof p !== 'object' || p === null || Array.isArray(p))
+    throw new BirdConfigError(`peers[${i}]`, 'must be "ADDRESS[:AS][,option...]" or an object');
+  for (const k of Object.keys(p))
+    if (!PEER_KEYS.has(k))
+      throw new BirdConfigError(`peers[${i}].${k}`, `unknown peer key (known: ${[...PEER_KEYS].join(', ')})`);
+  return p as PeerSpec;
 }
 
 /** Parses a --peer value. */
@@ -58,10 +83,18 @@ export function parsePeerFlag(v: string): PeerSpec {
 }
 
 function fromFile(path: string): Partial<SpeakerConfig> & { peers?: PeerSpec[] } {
-  const text = readFileSync(path, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new BirdConfigError('--config', `${path}: ${(e as Error).message}`);
+  }
   let raw: Record<string, unknown>;
   try {
-    raw = (path.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) as Record<string, unknown>;
+    // yaml is loaded only for YAML files.
+    raw = (
+      path.endsWith('.json') ? JSON.parse(text) : createRequire(import.meta.url)('yaml').parse(text)
+    ) as Record<string, unknown>;
   } catch (e) {
     throw new BirdConfigError('--config', `${path}: ${(e as Error).message}`);
   }
@@ -70,7 +103,7 @@ function fromFile(path: string): Partial<SpeakerConfig> & { peers?: PeerSpec[] }
     if (k === 'listen' && typeof v === 'string') out.listen = splitHostPort(v, 179);
     else if (k === 'as') out.localAs = checkAs('as', v);
     else if (k === 'peers' && Array.isArray(v))
-      out.peers = v.map((p) => (typeof p === 'string' ? parsePeerFlag(p) : (p as PeerSpec)));
+      out.peers = v.map((p, i) => (typeof p === 'string' ? parsePeerFlag(p) : peerObject(p, i)));
     else if (k === 'import') out.importAllow = v as string[];
     else if (k in DEFAULTS) (out as Record<string, unknown>)[k] = v;
     else throw new BirdConfigError(k, 'unknown configuration key');
@@ -85,7 +118,54 @@ export interface ParsedArgs {
   restarting: boolean | undefined;
 }
 
+const OPTIONS = {
+  config: { type: 'string' },
+  'router-id': { type: 'string' },
+  as: { type: 'string' },
+  listen: { type: 'string' },
+  'no-listen': { type: 'boolean' },
+  peer: { type: 'string', multiple: true },
+  export: { type: 'string', multiple: true },
+  import: { type: 'string', multiple: true },
+  kernel: { type: 'boolean' },
+  control: { type: 'string' },
+  'hold-time': { type: 'string' },
+  keepalive: { type: 'string' },
+  'connect-retry': { type: 'string' },
+  'connect-delay': { type: 'string' },
+  'graceful-restart': { type: 'boolean' },
+  'restart-time': { type: 'string' },
+  restarting: { type: 'boolean' },
+  'cluster-id': { type: 'string' },
+  'next-hop-v4': { type: 'string' },
+  'next-hop-v6': { type: 'string' },
+  reconcile: { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** A number of seconds given to a flag: a non-negative number, else a clear error. */
+function seconds(flag: string, v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new BirdConfigError(flag, `${JSON.stringify(v)} is not a number of seconds`);
+  return n;
+}
+
+/** `--help` asked for: the caller prints USAGE. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes('-h') || argv.includes('--help');
+}
+
 export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): ParsedArgs {
+  const { values } = (() => {
+    try {
+      return parseOptions({ args: [...argv], options: OPTIONS, allowNegative: true, strict: true });
+    } catch (e) {
+      const m = /'(-[^']+)'/.exec((e as Error).message);
+      throw new BirdConfigError(m?.[1] ?? 'arguments', `${(e as Error).message}\n${USAGE}`);
+    }
+  })();
   let c: SpeakerConfig = {
     ...DEFAULTS,
     peers: [],
@@ -94,97 +174,41 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}):
     gracefulRestart: { ...DEFAULTS.gracefulRestart },
   };
   let standalone = false;
-  let restarting: boolean | undefined;
-  const need = (i: number, flag: string) => {
-    const v = argv[i + 1];
-    if (v === undefined) throw new BirdConfigError(flag, 'needs a value');
-    return v;
-  };
   // The file first, so flags override it.
-  const ci = argv.indexOf('--config');
-  if (ci >= 0) {
-    const f = fromFile(need(ci, '--config'));
+  if (values.config !== undefined) {
+    const f = fromFile(values.config);
     c = { ...c, ...f, gracefulRestart: { ...c.gracefulRestart, ...(f.gracefulRestart ?? {}) } };
     standalone = true;
   }
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    switch (a) {
-      case '--config':
-        i++;
-        break;
-      case '--router-id':
-        c.routerId = need(i++, a);
-        standalone = true;
-        break;
-      case '--as':
-        c.localAs = checkAs(a, need(i++, a));
-        break;
-      case '--listen':
-        c.listen = splitHostPort(need(i++, a), 179);
-        break;
-      case '--no-listen':
-        c.listen = undefined;
-        break;
-      case '--peer':
-        c.peers.push(parsePeerFlag(need(i++, a)));
-        standalone = true;
-        break;
-      case '--export':
-        c.exports.push(need(i++, a));
-        break;
-      case '--import':
-        c.importAllow.push(need(i++, a));
-        break;
-      case '--kernel':
-        c.kernel = true;
-        break;
-      case '--no-kernel':
-        c.kernel = false;
-        break;
-      case '--control':
-        c.controlPath = need(i++, a);
-        break;
-      case '--hold-time':
-        c.holdTime = Number(need(i++, a));
-        break;
-      case '--keepalive':
-        c.keepaliveTime = Number(need(i++, a));
-        break;
-      case '--connect-retry':
-        c.connectRetry = Number(need(i++, a));
-        break;
-      case '--connect-delay':
-        c.connectDelay = Number(need(i++, a));
-        break;
-      case '--no-graceful-restart':
-        c.gracefulRestart.enabled = false;
-        break;
-      case '--restart-time':
-        c.gracefulRestart.restartTime = Number(need(i++, a));
-        break;
-      case '--restarting':
-        restarting = true;
-        break;
-      case '--cluster-id':
-        c.clusterId = need(i++, a);
-        break;
-      case '--next-hop-v4':
-        c.nextHopV4 = need(i++, a);
-        break;
-      case '--next-hop-v6':
-        c.nextHopV6 = need(i++, a);
-        break;
-      case '--reconcile':
-        c.kernelReconcileSeconds = Number(need(i++, a));
-        break;
-      case '--log-level':
-        c.logLevel = need(i++, a);
-        break;
-      default:
-        throw new BirdConfigError(a, `unknown flag\n${USAGE}`);
-    }
+  const v = values as Record<string, string | boolean | string[] | undefined>;
+  const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  if (str('router-id') !== undefined) {
+    c.routerId = str('router-id')!;
+    standalone = true;
   }
+  if (str('as') !== undefined) c.localAs = checkAs('--as', str('as'));
+  if (v['no-listen']) c.listen = undefined;
+  else if (str('listen') !== undefined) c.listen = splitHostPort(str('listen')!, 179);
+  if (values.peer) {
+    c.peers = [...c.peers, ...values.peer.map(parsePeerFlag)];
+    standalone = true;
+  }
+  if (values.export) c.exports = [...c.exports, ...values.export];
+  if (values.import) c.importAllow = [...c.importAllow, ...values.import];
+  if (values.kernel !== undefined) c.kernel = values.kernel;
+  if (str('control') !== undefined) c.controlPath = str('control');
+  if (str('hold-time') !== undefined) c.holdTime = seconds('--hold-time', str('hold-time')!);
+  if (str('keepalive') !== undefined) c.keepaliveTime = seconds('--keepalive', str('keepalive')!);
+  if (str('connect-retry') !== undefined) c.connectRetry = seconds('--connect-retry', str('connect-retry')!);
+  if (str('connect-delay') !== undefined) c.connectDelay = seconds('--connect-delay', str('connect-delay')!);
+  if (values['graceful-restart'] === false) c.gracefulRestart.enabled = false;
+  if (str('restart-time') !== undefined)
+    c.gracefulRestart.restartTime = seconds('--restart-time', str('restart-time')!);
+  if (str('cluster-id') !== undefined) c.clusterId = str('cluster-id');
+  if (str('next-hop-v4') !== undefined) c.nextHopV4 = str('next-hop-v4');
+  if (str('next-hop-v6') !== undefined) c.nextHopV6 = str('next-hop-v6');
+  if (str('reconcile') !== undefined) c.kernelReconcileSeconds = seconds('--reconcile', str('reconcile')!);
+  if (str('log-level') !== undefined) c.logLevel = str('log-level')!;
   const hp = (h: string | undefined, p: string | undefined, defPort: number) =>
     h || p ? { host: h || '127.0.0.1', port: p ? Number(p) : defPort } : undefined;
   c.health = hp(env.BIRD_HEALTHHOST, env.BIRD_HEALTHPORT, 9098) ?? c.health;
@@ -197,5 +221,5 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}):
   }
   if (env.BIRD_LOGLEVEL) c.logLevel = env.BIRD_LOGLEVEL;
   if (standalone) validateSpeakerConfig(c);
-  return { config: c, standalone, restarting };
+  return { config: c, standalone, restarting: values.restarting };
 }

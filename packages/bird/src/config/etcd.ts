@@ -7,6 +7,10 @@
  *   (RFC 4271 §6.8, session/collision.ts). Calico's templates make the mesh one-way (the
  *   lower address passive) to dodge BIRD treating the second connection as a restart; that
  *   left a joining node waiting for the higher peers' connect-retry timers.
+ * - A route reflector waits for its clients (passive towards them): a client that starts
+ *   or joins connects at once, a restarted reflector is reached by every client within its
+ *   connect-retry, and no reflector connection can cross a client's — BIRD takes a second
+ *   connection accepted while Established for a restart and drops the session.
  * - BGPPeer with peerIP: applies to `node`, or nodes matching `nodeSelector`, or all nodes.
  * - BGPPeer with peerSelector: every matching node (at its BGP address), e.g. route
  *   reflectors; a reflector peering with non-reflector nodes marks them rr-client.
@@ -110,6 +114,7 @@ export function peersFromResources(
         as: n.as,
         name: `Node_${n.address.replace(/\./g, '_')}`,
         rrClient,
+        ...(rrClient ? { passive: true } : {}),
       });
     }
   }
@@ -128,6 +133,7 @@ export function peersFromResources(
           as: n.as,
           name: `Node_${n.address.replace(/\./g, '_')}`,
           rrClient: true,
+          passive: true,
         });
       }
     }

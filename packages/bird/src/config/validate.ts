@@ -1,5 +1,5 @@
 /** Checks a SpeakerConfig; errors name the field. */
-import { parseCidr, parseIp } from '@tricolor/datastore';
+import { addressFamily, parseNet } from '../policy/prefixes.js';
 import { BirdConfigError, type SpeakerConfig } from './types.js';
 
 export const AS_MAX = 4294967295;
@@ -12,19 +12,17 @@ export function checkAs(field: string, v: unknown): number {
 }
 
 export function validateSpeakerConfig(c: SpeakerConfig): SpeakerConfig {
-  const id = parseIp(c.routerId);
-  if (id?.family !== 4)
+  if (addressFamily(c.routerId) !== 4)
     throw new BirdConfigError('routerId', `${JSON.stringify(c.routerId)} is not an IPv4 address`);
   checkAs('as', c.localAs);
   if (c.holdTime !== 0 && (c.holdTime < 3 || c.holdTime > 65535))
     throw new BirdConfigError('holdTime', `${c.holdTime} must be 0 or 3..65535 seconds`);
-  if (c.clusterId !== undefined && parseIp(c.clusterId)?.family !== 4)
+  if (c.clusterId !== undefined && addressFamily(c.clusterId) !== 4)
     throw new BirdConfigError('clusterId', `${JSON.stringify(c.clusterId)} is not a dotted quad`);
-  if (c.listen && (c.listen.port < 1 || c.listen.port > 65535 || !parseIp(c.listen.host)))
+  if (c.listen && (c.listen.port < 1 || c.listen.port > 65535 || !addressFamily(c.listen.host)))
     throw new BirdConfigError('listen', `${c.listen.host}:${c.listen.port} is not an address and port`);
   c.peers.forEach((p, i) => {
-    const ip = parseIp(p.address);
-    if (!ip)
+    if (!addressFamily(p.address))
       throw new BirdConfigError(
         `peers[${i}].address`,
         `${JSON.stringify(p.address)} is not an IPv4 or IPv6 address (unknown address family)`,
@@ -40,10 +38,10 @@ export function validateSpeakerConfig(c: SpeakerConfig): SpeakerConfig {
         );
   });
   c.exports.forEach((e, i) => {
-    if (!parseCidr(e)) throw new BirdConfigError(`exports[${i}]`, `${JSON.stringify(e)} is not a CIDR`);
+    if (!parseNet(e)) throw new BirdConfigError(`exports[${i}]`, `${JSON.stringify(e)} is not a CIDR`);
   });
   c.importAllow.forEach((e, i) => {
-    if (!parseCidr(e)) throw new BirdConfigError(`import[${i}]`, `${JSON.stringify(e)} is not a CIDR`);
+    if (!parseNet(e)) throw new BirdConfigError(`import[${i}]`, `${JSON.stringify(e)} is not a CIDR`);
   });
   return c;
 }

@@ -4,8 +4,8 @@
  * anything when none are configured) and is not one of this node's own prefixes. The
  * kernel route goes through tunl0 for IPIP pools.
  */
-import { type Cidr, cidrContains, parseCidr } from '@tricolor/datastore';
-import type { PoolInfo } from './export.js';
+import type { PoolInfo } from './originate.js';
+import { type Net, netContains, netV4, parseNet } from './prefixes.js';
 
 export interface ImportPolicy {
   accept(prefix: string): boolean;
@@ -21,32 +21,29 @@ export function makeImportPolicy(opts: {
 }): ImportPolicy {
   const pools = (opts.pools ?? [])
     .filter((p) => !p.disabled)
-    .map((p) => ({ c: parseCidr(p.cidr)!, ipip: p.ipip }))
+    .map((p) => ({ c: parseNet(p.cidr)!, ipip: p.ipip }))
     .filter((p) => p.c);
-  const allow = (opts.allow ?? []).map((s) => parseCidr(s)).filter((c): c is Cidr => c !== undefined);
+  const allow = (opts.allow ?? []).map((s) => parseNet(s)).filter((c): c is Net => c !== undefined);
   const usePools = opts.pools !== undefined;
   const anyIpip = pools.some((p) => p.ipip);
   return {
     accept(prefix) {
-      const c = parseCidr(prefix);
+      const c = parseNet(prefix);
       if (!c) return false;
-      if (usePools) return pools.some((p) => cidrContains(p.c, c));
-      if (allow.length) return allow.some((a) => cidrContains(a, c));
+      if (usePools) return pools.some((p) => netContains(p.c, c));
+      if (allow.length) return allow.some((a) => netContains(a, c));
       return true;
     },
     device(prefix) {
       if (!anyIpip) return undefined;
-      const c = parseCidr(prefix);
+      const c = parseNet(prefix);
       if (!c) return undefined;
-      return pools.some((p) => p.ipip && cidrContains(p.c, c)) ? 'tunl0' : undefined;
+      return pools.some((p) => p.ipip && netContains(p.c, c)) ? 'tunl0' : undefined;
     },
     deviceV4(addr, len) {
       if (!anyIpip) return undefined;
-      return pools.some(
-        (p) => p.ipip && cidrContains(p.c, { family: 4, address: BigInt(addr), prefixLength: len }),
-      )
-        ? 'tunl0'
-        : undefined;
+      const c = netV4(addr, len);
+      return pools.some((p) => p.ipip && netContains(p.c, c)) ? 'tunl0' : undefined;
     },
   };
 }

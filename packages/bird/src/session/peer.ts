@@ -76,6 +76,15 @@ export interface PeerStats {
 /** How long an Established session's old connection gets to show it is dead (probe KEEPALIVE → reset). */
 export const PROBE_MS = 1000;
 
+/**
+ * A first connect whose delay timer fires this late waits another delay, up to
+ * MAX_POSTPONE times: a late timer means a busy event loop, and connections of peers that
+ * already reached us are likely still waiting to be read — a connect of ours now would
+ * collide with them.
+ */
+const LATE_MS = 250;
+const MAX_POSTPONE = 6;
+
 const TYPE_NAMES: Record<number, keyof MessageCounts> = {
   1: 'open',
   2: 'update',
@@ -114,6 +123,9 @@ export class Peer extends EventEmitter {
   private conn: Connection | undefined;
   private candidate: Candidate | undefined;
   private myOpen: OpenMessage;
+  /** The first connect is still being delayed (see LATE_MS), and how often it was postponed. */
+  private firstDelay = false;
+  private postponed = 0;
   negotiated: Negotiated | undefined;
   /** The peer's last OPEN (capabilities for `show protocols all`). */
   remoteOpen: OpenMessage | undefined;
@@ -141,7 +153,7 @@ export class Peer extends EventEmitter {
       connectDelaySpread: cfg.connectDelaySpread,
       holdTimeSeconds: cfg.holdTime,
     };
-    this.timers = new Timers((name) => this.onTimer(name));
+    this.timers = new Timers((name, late) => this.onTimer(name, late));
     this.myOpen = this.makeOpen();
   }
 
@@ -207,6 +219,8 @@ export class Peer extends EventEmitter {
 
   start(): void {
     this.myOpen = this.makeOpen();
+    this.firstDelay = !this.cfg.passive && this.cfg.connectDelay > 0;
+    this.postponed = 0;
     this.dispatch({ type: 'ManualStart' });
   }
 
@@ -472,7 +486,15 @@ export class Peer extends EventEmitter {
     }
   }
 
-  private onTimer(name: TimerName): void {
+  private onTimer(name: TimerName, lateMs: number): void {
+    if (name === 'connectRetry' && this.firstDelay && this.fsm.name === 'Active') {
+      if (lateMs > LATE_MS && this.postponed < MAX_POSTPONE) {
+        this.postponed++;
+        this.timers.start('connectRetry', this.cfg.connectDelay, this.cfg.connectDelaySpread);
+        return;
+      }
+      this.firstDelay = false;
+    }
     const ev: Record<TimerName, FsmEvent> = {
       connectRetry: { type: 'ConnectRetryTimerExpires' },
       hold: { type: 'HoldTimerExpires' },
