@@ -1,90 +1,104 @@
 /**
- * Learning a full table: a BIRD 2 sender with 1,000,000 static IPv4 /24s announces them
- * over eBGP to, one after the other, our speaker (Loc-RIB only), BIRD 2, GoBGP, and our
- * speaker again with kernel install. For each receiver: seconds from process start until
- * all routes are in its RIB (and kernel), and peak RSS (VmHWM). Needs root, bird, gobgpd.
- * Usage: node dist/bench/full-table.js [count]
+ * Learning a full table: a BIRD 2 sender with N static IPv4 /24s announces them over eBGP
+ * to, one after the other: our speaker (Loc-RIB only), BIRD 2 (RIB only), GoBGP (RIB
+ * only), our speaker with kernel install (main table, proto bird) and BIRD 2 with a
+ * `kernel` protocol exporting into a routing table of its own. For each receiver: seconds
+ * from process start until all routes are in its RIB (and the kernel), and peak RSS (VmHWM).
+ * Kernel routes are counted from /proc/net/fib_triestat (no dump of a million routes).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type BenchRow,
   type Bird,
   Daemon,
   type Gobgp,
-  hasCommand,
-  isRoot,
   Netns,
   Segment,
   startBird,
   startGobgp,
-  waitFor,
 } from '@tricolor/testkit';
 import { query } from '../src/control/client.js';
-import { BIRD_JS } from '../test/helpers.js';
+import { BIRD_BIN } from '../test/helpers.js';
+import { birdRouteCount, destroyNamespace, peakRssMiB, secondsUntil, sleep, track } from './lib.js';
 
-const COUNT = Number(process.argv[2] ?? 1_000_000);
 const SENDER = '10.63.0.1';
+const RECEIVER = '10.63.0.2';
+const KERNEL_TABLE = 100;
 
-function hwm(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
+export interface ReceiverFigures {
+  name: string;
+  seconds: number;
+  peakRssMiB: number;
 }
 
-async function main(): Promise<void> {
-  if (!isRoot() || !hasCommand('bird') || !hasCommand('gobgpd')) {
-    console.error('bench needs root, bird and gobgpd');
-    process.exit(1);
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'tb-bench-'));
-  const seg = await Segment.create('bench');
+/** Prefixes the kernel holds in a table (`Main` or `Id N`), from /proc/net/fib_triestat. */
+async function kernelPrefixes(ns: Netns, table: 'Main' | number): Promise<number> {
+  const out = (await ns.exec('cat', ['/proc/net/fib_triestat'])).stdout;
+  const head = table === 'Main' ? 'Main:' : `Id ${table}:`;
+  const at = out.indexOf(`\n${head}`);
+  if (at < 0) return 0;
+  return Number(/Prefixes:\s+(\d+)/.exec(out.slice(at))?.[1] ?? 0);
+}
+
+export async function measureFullTable(count: number, dir: string): Promise<ReceiverFigures[]> {
+  const seg = await Segment.create('ftb');
   const sender = await Netns.create('snd');
   const recv = await Netns.create('rcv');
-  await seg.attach(sender, `${SENDER}/16`);
-  await seg.attach(recv, '10.63.0.2/16');
-  const daemons: Daemon[] = [];
-  const rows: string[][] = [];
+  const figs: ReceiverFigures[] = [];
+  let snd: Bird | undefined;
   try {
+    await seg.attach(sender, `${SENDER}/16`);
+    await seg.attach(recv, `${RECEIVER}/16`);
     const lines: string[] = [];
-    for (let i = 0; i < COUNT; i++)
+    for (let i = 0; i < count; i++)
       lines.push(`route ${16 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24 blackhole;`);
-    const snd = await startBird(sender, {
+    snd = await startBird(sender, {
       dir,
       name: 'sender',
       readyTimeoutMs: 300_000,
       config: `router id ${SENDER};
 protocol device {}
 protocol static big { ipv4; ${lines.join('\n')} }
-protocol bgp rcv { local ${SENDER} as 65000; neighbor 10.63.0.2 as 64512; passive on; hold time 240;
+protocol bgp rcv { local ${SENDER} as 65000; neighbor ${RECEIVER} as 64512; passive on; hold time 240;
   ipv4 { import none; export all; next hop self; }; }
 `,
     });
-    daemons.push(snd.daemon);
-    await waitFor(
+    lines.length = 0;
+    track(snd.daemon);
+    const s = snd;
+    await secondsUntil(
       'sender loaded',
-      async () =>
-        /(\d+) of (\d+) routes/.exec(await snd.birdc('show route count', { timeoutMs: 60_000 }))?.[1] ===
-        String(COUNT),
+      performance.now(),
+      async () => (await birdRouteCount(s)) >= count,
       300_000,
+      1000,
     );
-    console.error(`sender ready with ${COUNT} routes`);
+    process.stderr.write(`full table ${count}: sender ready\n`);
+    const mainBase = await kernelPrefixes(recv, 'Main');
 
     const measure = async (name: string, start: () => Promise<Daemon>, done: () => Promise<boolean>) => {
       const t0 = performance.now();
-      const d = await start();
-      daemons.push(d);
-      await waitFor(
-        `${name} full table`,
-        async () => (d.alive ? await done() : Promise.reject(new Error(d.logs()))),
-        600_000,
-      );
-      const secs = (performance.now() - t0) / 1000;
-      const rss = hwm(d.child.pid!);
-      rows.push([name, secs.toFixed(1), rss.toFixed(0)]);
-      console.error(`${name}: ${secs.toFixed(1)} s, peak RSS ${rss.toFixed(0)} MiB`);
-      await d.stop('SIGKILL');
-      await new Promise((r) => setTimeout(r, 2000));
+      const d = track(await start());
+      try {
+        const secs = await secondsUntil(
+          `${name}: full table`,
+          t0,
+          async () => {
+            if (!d.alive) throw new Error(`${name} exited: ${d.logs().slice(-2000)}`);
+            return done();
+          },
+          900_000,
+          250,
+        );
+        const f = { name, seconds: secs, peakRssMiB: peakRssMiB(d.child.pid!) };
+        figs.push(f);
+        process.stderr.write(
+          `full table ${count}, ${name}: ${secs.toFixed(1)} s, peak RSS ${f.peakRssMiB.toFixed(0)} MiB\n`,
+        );
+      } finally {
+        await d.stop('SIGKILL');
+        await sleep(1000);
+      }
     };
 
     const ours = (kernel: boolean) => {
@@ -93,71 +107,78 @@ protocol bgp rcv { local ${SENDER} as 65000; neighbor 10.63.0.2 as 64512; passiv
         start: async () =>
           Daemon.spawn(
             recv,
-            process.execPath,
+            BIRD_BIN,
             [
-              BIRD_JS,
               '--router-id',
-              '10.63.0.2',
+              RECEIVER,
               '--as',
               '64512',
               '--listen',
-              '10.63.0.2',
+              RECEIVER,
               '--peer',
               `${SENDER}:65000`,
               '--control',
               ctl,
               '--connect-retry',
               '1',
+              '--connect-delay',
+              '0',
               '--no-graceful-restart',
               '--reconcile',
               '3600',
               '--log-level',
               'warn',
-              ...(kernel ? ['--kernel'] : ['--no-kernel']),
+              kernel ? '--kernel' : '--no-kernel',
             ],
-            'ours',
+            'tricolor-bird',
           ),
         done: async () => {
-          const s = (await query(ctl, 'show status').catch(() => undefined)) as
-            | { locRibPrefixes: number; kernelRoutes: number | null }
+          const st = (await query(ctl, 'show status').catch(() => undefined)) as
+            | { locRibPrefixes: number }
             | undefined;
-          if (!s || s.locRibPrefixes < COUNT) return false;
-          if (!kernel) return true;
-          const n = Number(
-            execFileSync('sh', ['-c', `ip -n ${recv.name} -4 route show proto bird | wc -l`]).toString(),
-          );
-          return n >= COUNT;
+          if (!st || st.locRibPrefixes < count) return false;
+          return !kernel || (await kernelPrefixes(recv, 'Main')) - mainBase >= count;
         },
       };
     };
     const o1 = ours(false);
     await measure('tricolor-bird (Loc-RIB)', o1.start, o1.done);
 
-    let rbird: Bird | undefined;
-    await measure(
-      'BIRD 2.0 (RIB)',
-      async () => {
-        rbird = await startBird(recv, {
-          dir,
-          name: 'rbird',
-          config: `router id 10.63.0.2;
+    const birdReceiver = (kernel: boolean) => {
+      let b: Bird | undefined;
+      return {
+        start: async () => {
+          b = await startBird(recv, {
+            dir,
+            name: kernel ? 'rbird-kernel' : 'rbird',
+            config: `router id ${RECEIVER};
 protocol device {}
-protocol bgp snd { local 10.63.0.2 as 64512; neighbor ${SENDER} as 65000; connect delay time 0; connect retry time 1;
+${kernel ? `protocol kernel k { ipv4 { export all; }; kernel table ${KERNEL_TABLE}; learn off; scan time 3600; }` : ''}
+protocol bgp snd { local ${RECEIVER} as 64512; neighbor ${SENDER} as 65000; connect delay time 0; connect retry time 1;
   ipv4 { import all; export none; }; }
 `,
-        });
-        return rbird.daemon;
-      },
-      async () =>
-        /(\d+) of/.exec((await rbird?.birdc('show route count', { timeoutMs: 60_000 })) ?? '')?.[1] ===
-        String(COUNT),
-    );
+          });
+          return b.daemon;
+        },
+        done: async () => {
+          if (!b || (await birdRouteCount(b)) < count) return false;
+          return !kernel || (await kernelPrefixes(recv, KERNEL_TABLE)) >= count;
+        },
+      };
+    };
+    const b1 = birdReceiver(false);
+    await measure('BIRD 2 (RIB)', b1.start, b1.done);
 
     let gobgpd: Gobgp | undefined;
-    const gobgpToml = `[global.config]
+    await measure(
+      'GoBGP (RIB)',
+      async () => {
+        gobgpd = await startGobgp(recv, {
+          dir,
+          toml: `[global.config]
   as = 64512
-  router-id = "10.63.0.2"
-  local-address-list = ["10.63.0.2"]
+  router-id = "${RECEIVER}"
+  local-address-list = ["${RECEIVER}"]
 [[neighbors]]
   [neighbors.config]
     neighbor-address = "${SENDER}"
@@ -168,11 +189,8 @@ protocol bgp snd { local 10.63.0.2 as 64512; neighbor ${SENDER} as 65000; connec
   [[neighbors.afi-safis]]
     [neighbors.afi-safis.config]
       afi-safi-name = "ipv4-unicast"
-`;
-    await measure(
-      'GoBGP 3.10 (RIB)',
-      async () => {
-        gobgpd = await startGobgp(recv, { dir, toml: gobgpToml });
+`,
+        });
         return gobgpd.daemon;
       },
       async () => {
@@ -180,23 +198,75 @@ protocol bgp snd { local 10.63.0.2 as 64512; neighbor ${SENDER} as 65000; connec
           allowFail: true,
           timeoutMs: 60_000,
         });
-        return Number(/Destination:\s*(\d+)/.exec(r?.stdout ?? '')?.[1] ?? 0) >= COUNT;
+        return Number(/Destination:\s*(\d+)/.exec(r?.stdout ?? '')?.[1] ?? 0) >= count;
       },
     );
 
     const o2 = ours(true);
     await measure('tricolor-bird (Loc-RIB + kernel)', o2.start, o2.done);
-
-    console.log(`\nFull table: ${COUNT.toLocaleString('en-US')} IPv4 /24s from a BIRD 2 sender over eBGP`);
-    console.log(`${'receiver'.padEnd(36)}${'seconds'.padStart(9)}${'peak RSS MiB'.padStart(14)}`);
-    for (const r of rows) console.log(`${r[0]!.padEnd(36)}${r[1]!.padStart(9)}${r[2]!.padStart(14)}`);
+    const b2 = birdReceiver(true);
+    await measure('BIRD 2 (RIB + kernel)', b2.start, b2.done);
   } finally {
-    for (const d of daemons) await d.stop('SIGKILL');
-    await recv.destroy();
-    await sender.destroy();
-    await seg.destroy();
-    rmSync(dir, { recursive: true, force: true });
+    await snd?.stop('SIGKILL');
+    for (const ns of [recv, sender, seg.hub]) await destroyNamespace(ns);
   }
+  return figs;
 }
 
-void main();
+export function fullTableRows(count: number, figs: ReceiverFigures[]): BenchRow[] {
+  const by = (name: string) => figs.find((f) => f.name === name);
+  const rows: BenchRow[] = [];
+  const n = count.toLocaleString('en-US');
+  const pair = (
+    row: string,
+    ours: ReceiverFigures | undefined,
+    anchor: ReceiverFigures | undefined,
+    value: (f: ReceiverFigures) => number,
+    unit: string,
+    target: BenchRow['target'],
+  ) => {
+    if (!ours) return;
+    rows.push({
+      row,
+      figure: value(ours),
+      unit,
+      ...(anchor ? { anchor: { name: anchor.name, figure: value(anchor) } } : {}),
+      ...(target ? { target } : {}),
+    });
+  };
+  const rib = by('tricolor-bird (Loc-RIB)');
+  const kern = by('tricolor-bird (Loc-RIB + kernel)');
+  pair(`full table ${n}: RIB only`, rib, by('BIRD 2 (RIB)'), (f) => f.seconds, 's', {
+    on: 'ratio',
+    op: '<=',
+    value: 2,
+  });
+  pair(`full table ${n}: RIB only vs GoBGP`, rib, by('GoBGP (RIB)'), (f) => f.seconds, 's', {
+    on: 'ratio',
+    op: '<',
+    value: 1,
+  });
+  pair(`full table ${n}: RIB only, peak RSS`, rib, by('BIRD 2 (RIB)'), (f) => f.peakRssMiB, 'MiB', {
+    on: 'ratio',
+    op: '<=',
+    value: 3,
+  });
+  pair(`full table ${n}: into the kernel`, kern, by('BIRD 2 (RIB + kernel)'), (f) => f.seconds, 's', {
+    on: 'ratio',
+    op: '<=',
+    value: 1,
+  });
+  pair(
+    `full table ${n}: into the kernel, peak RSS`,
+    kern,
+    by('BIRD 2 (RIB + kernel)'),
+    (f) => f.peakRssMiB,
+    'MiB',
+    {
+      on: 'figure',
+      op: '<=',
+      value: 300,
+    },
+  );
+  return rows;
+}

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BenchRow, benchSizes, hasCommand, isRoot, printSummary } from '@tricolor/testkit';
+import { fullTableRows, measureFullTable } from './full-table.js';
 import { stopAll } from './lib.js';
 import { measureReflectors, type ReflectorMode, reflectorRows } from './route-reflector.js';
 
@@ -29,6 +30,9 @@ async function main(): Promise<void> {
       for (const n of benchSizes([10, 500], 'BIRD_BENCH_RR_CLIENTS'))
         for (const mode of modes) rows.push(...reflectorRows(n, mode, await measureReflectors(n, mode, dir)));
     }
+    if (want('full-table'))
+      for (const n of benchSizes([10_000, 1_000_000], 'BIRD_BENCH_ROUTES'))
+        rows.push(...fullTableRows(n, await measureFullTable(n, dir)));
   } finally {
     await stopAll();
     rmSync(dir, { recursive: true, force: true });

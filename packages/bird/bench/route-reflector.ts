@@ -15,7 +15,7 @@
  * sessions that went down after being up (from the client BIRD's state log); the
  * reflector's peak RSS (VmHWM) and CPU seconds over the run.
  */
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type BenchRow, type Bird, Daemon, Netns, Segment, startBird, startGobgp } from '@tricolor/testkit';
 import { query } from '../src/control/client.js';
@@ -222,13 +222,14 @@ export async function measureReflectors(
     await aliases(rrNs, reflectorAddress);
     const only = process.env.BIRD_BENCH_REFLECTORS?.split(',');
     for (const r of REFLECTORS.filter((x) => !only || only.includes(x.name))) {
-      const log = join(dir, `clients-${out.length}.log`);
+      const log = join(dir, `clients-${n}-${mode}-${out.length}.log`);
+      rmSync(log, { force: true });
       let clients: Bird | undefined;
       let rr: Daemon | undefined;
       try {
         clients = await startBird(clNs, {
           dir,
-          name: `clients-${out.length}`,
+          name: `clients-${n}-${mode}-${out.length}`,
           config: clientConfig(n, log),
           readyTimeoutMs: 60_000,
         });
@@ -275,6 +276,11 @@ export async function measureReflectors(
             d.signal('SIGUSR2');
             await sleep(15_000);
           }
+          if (process.env.BIRD_BENCH_SMAPS)
+            writeFileSync(
+              join(process.env.BIRD_BENCH_SMAPS, `ours-${n}.smaps`),
+              readFileSync(`/proc/${d.child.pid}/smaps`),
+            );
           const roll = readFileSync(`/proc/${d.child.pid}/smaps_rollup`, 'utf8');
           const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(roll)?.[1] ?? 0) / 1024;
           process.stderr.write(

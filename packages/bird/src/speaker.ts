@@ -356,6 +356,7 @@ export class Speaker {
     const la = e.session.localAddress ?? '';
     const channel = new PeerChannel({
       name: e.session.cfg.name,
+      rib: this.rib,
       exporter: this.exporter,
       target: {
         peerIdx: e.rib.idx,
@@ -364,7 +365,6 @@ export class Speaker {
         fourOctetAs: n.ctx.fourOctetAs,
       },
       families: n.families,
-      expectedPrefixes: this.rib.size,
       selfV4: la && !la.includes(':') ? la : (this.cfg.nextHopV4 ?? this.cfg.routerId),
       selfV6: la.includes(':') && !la.startsWith('fe80') ? la : (this.cfg.nextHopV6 ?? ''),
       write: (bytes, messages) => {
@@ -525,10 +525,10 @@ export class Speaker {
     const channels = this.channels();
     const rib = this.rib;
     rib.drainDirty(
-      (a, l) => {
+      (a, l, id) => {
         if (channels.length === 0) return;
         const paths = rib.pathsV4(a, l);
-        for (const c of channels) c.updateV4(a, l, paths);
+        for (const c of channels) c.updateV4(a, l, paths, id);
       },
       (p) => {
         const paths = rib.paths(p);
@@ -541,7 +541,7 @@ export class Speaker {
 
   /** Feeds a channel the whole Loc-RIB (a new session, a route refresh, new kernel devices). */
   refeed(c: Channel): void {
-    this.rib.forEachV4((a, l, paths) => c.updateV4(a, l, paths));
+    this.rib.forEachV4((a, l, paths, id) => c.updateV4(a, l, paths, id));
     for (const [p, paths] of this.rib.other) c.updateOther(p, paths);
     c.flush();
   }

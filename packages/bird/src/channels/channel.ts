@@ -9,8 +9,11 @@ import type { PathRef } from '../rib/loc-rib.js';
 
 export interface Channel {
   readonly name: string;
-  /** The best paths of an IPv4 prefix changed (empty: no route any more). */
-  updateV4(addr: number, len: number, paths: readonly PathRef[]): void;
+  /**
+   * The best paths of an IPv4 prefix changed (empty: no route any more). `id` is the
+   * prefix's id in the Loc-RIB (LocRib.idOfV4), the one it had for a removed prefix.
+   */
+  updateV4(addr: number, len: number, paths: readonly PathRef[], id: number): void;
   /** The same for an IPv6 prefix or an add-path IPv4 one, as text. */
   updateOther(prefix: string, paths: readonly PathRef[]): void;
   /** The end of a batch: send or write what changed. */

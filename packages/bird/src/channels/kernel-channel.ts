@@ -128,7 +128,7 @@ export class KernelChannel implements Channel {
     });
   }
 
-  updateV4(addr: number, len: number, paths: readonly PathRef[]): void {
+  updateV4(addr: number, len: number, paths: readonly PathRef[], _id: number): void {
     const id = this.specFor(paths, paths.length ? this.override?.deviceV4(addr, len) : undefined);
     const t = this.t4;
     const slot = t.find(addr, len);

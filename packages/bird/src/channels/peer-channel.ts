@@ -1,13 +1,15 @@
 /**
- * The Adj-RIB-Out of one Established session: what was sent per prefix (an outbound set
- * id, outbound.ts) and what is to be sent, both in compact prefix tables, and the UPDATEs
- * that turn one into the other — prefixes sharing an outbound set packed together, every
- * message of a batch in one socket write. When the socket is full the rest waits in the
- * pending table for 'drain', so a slow peer costs a table entry per prefix, not buffered
- * messages. Both tables hold a reference on the outbound sets they name.
+ * The Adj-RIB-Out of one Established session, kept as BIRD keeps its export state: one bit
+ * per Loc-RIB prefix id for "advertised to this peer" (what it was advertised with follows
+ * from the Loc-RIB and the shared outbound sets, outbound.ts), and a pending table of
+ * changes to send (prefix → outbound set, 0 = withdraw). UPDATEs pack prefixes sharing an
+ * outbound set, and every message of a batch leaves in one socket write. When the socket
+ * is full the rest waits in the pending table for 'drain', so a slow peer costs a table
+ * entry per prefix, not buffered messages. A route reflector with 500 clients and 500
+ * prefixes keeps 500 × 63 bytes of export state, not 500 tables.
  */
 import { ipv4FromString } from 'bgp-parser-ts';
-import type { PathRef } from '../rib/loc-rib.js';
+import type { LocRib, PathRef } from '../rib/loc-rib.js';
 import { PrefixList, PrefixTable, v4String } from '../rib/prefix-table.js';
 import type { Family } from '../session/capabilities.js';
 import type { Channel } from './channel.js';
@@ -16,6 +18,7 @@ import { UpdateBuffer } from './update-builder.js';
 
 export interface PeerChannelOptions {
   name: string;
+  rib: LocRib;
   exporter: Exporter;
   target: ExportTarget;
   families: ReadonlySet<Family>;
@@ -24,8 +27,6 @@ export interface PeerChannelOptions {
   selfV6: string;
   /** Sends encoded UPDATEs; false when the socket's buffer is full (call `drained` on 'drain'). */
   write(bytes: Uint8Array, messages: number): boolean;
-  /** About how many prefixes the peer will be sent (sizes the table once instead of growing it). */
-  expectedPrefixes?: number;
 }
 
 /** Bytes of UPDATEs built per write before waiting for the socket to take them. */
@@ -39,7 +40,9 @@ const buffer = new UpdateBuffer();
 
 export class PeerChannel implements Channel {
   readonly name: string;
-  private readonly sent4: PrefixTable;
+  /** Bit per Loc-RIB prefix id: advertised to the peer. */
+  private sentBits = new Uint8Array(16);
+  private sentCount = 0;
   private readonly sentOther = new Map<string, number>();
   private pend4 = new PrefixTable(16);
   private readonly pendOther = new Map<string, number>();
@@ -49,13 +52,29 @@ export class PeerChannel implements Channel {
 
   constructor(private readonly o: PeerChannelOptions) {
     this.name = o.name;
-    this.sent4 = new PrefixTable(o.expectedPrefixes ?? 16);
     this.self4 = o.selfV4 ? ipv4FromString(o.selfV4) : 0;
   }
 
   /** Prefixes advertised to the peer. */
   get size(): number {
-    return this.sent4.size + this.sentOther.size;
+    return this.sentCount + this.sentOther.size;
+  }
+
+  private sent(id: number): boolean {
+    const i = id >>> 3;
+    return id !== 0 && i < this.sentBits.length && (this.sentBits[i]! & (1 << (id & 7))) !== 0;
+  }
+
+  private mark(id: number, on: boolean): void {
+    if (id === 0 || this.sent(id) === on) return;
+    const i = id >>> 3;
+    if (i >= this.sentBits.length) {
+      const next = new Uint8Array(Math.max(i + 1, this.sentBits.length * 2));
+      next.set(this.sentBits);
+      this.sentBits = next;
+    }
+    this.sentBits[i]! ^= 1 << (id & 7);
+    this.sentCount += on ? 1 : -1;
   }
 
   /** Changes waiting for the socket. */
@@ -63,24 +82,33 @@ export class PeerChannel implements Channel {
     return this.pend4.size + this.pendOther.size;
   }
 
-  updateV4(addr: number, len: number, paths: readonly PathRef[]): void {
+  updateV4(addr: number, len: number, paths: readonly PathRef[], prefixId: number): void {
     if (!this.o.families.has('ipv4')) return;
-    const id = this.o.exporter.outbound(paths[0], this.o.target);
+    const want = this.o.exporter.outbound(paths[0], this.o.target);
     const out = this.o.exporter.out;
-    const s = this.sent4.find(addr, len);
-    const cur = s >= 0 ? this.sent4.slotA(s) : 0;
-    const p = this.pend4.find(addr, len);
-    if (p >= 0) {
-      const queued = this.pend4.slotA(p);
-      if (queued === id) return;
-      if (queued) out.unref(queued);
-      if (id === cur) {
-        this.pend4.deleteSlot(p);
-        return;
+    let advertised = this.sent(prefixId);
+    if (paths.length) {
+      // Removed and added again within one batch, the prefix has a new id: the mark follows.
+      const now = this.o.rib.idOfV4(addr, len);
+      if (now !== prefixId) {
+        this.mark(prefixId, false);
+        if (advertised) this.mark(now, true);
+        advertised = this.sent(now);
       }
-    } else if (id === cur) return;
-    if (id) out.ref(id);
-    this.pend4.set(addr, len, id, 0);
+    } else this.mark(prefixId, false); // the id goes back to the Loc-RIB
+    const p = this.pend4.find(addr, len);
+    const queued = p >= 0 ? this.pend4.slotA(p) : -1;
+    if (queued === want) return;
+    if (queued > 0) out.unref(queued);
+    if (want === 0 && !advertised && !(queued === 0)) {
+      if (p >= 0) this.pend4.deleteSlot(p);
+      return;
+    }
+    if (want) out.ref(want);
+    if (p >= 0) this.pend4.setSlotA(p, want);
+    else this.pend4.set(addr, len, want, 0);
+    // A withdrawal is settled now: the bit is cleared when staged, as the id may be reused.
+    if (want === 0) this.mark(this.o.rib.idOfV4(addr, len), false);
   }
 
   updateOther(prefix: string, paths: readonly PathRef[]): void {
@@ -164,10 +192,10 @@ export class PeerChannel implements Channel {
       for (let i = 0; i < list.length; i++) {
         const addr = list.addr(i);
         const len = list.len(i);
-        const s = this.sent4.find(addr, len);
-        if (s >= 0) out.unref(this.sent4.slotA(s));
-        if (id) this.sent4.set(addr, len, id, 0);
-        else if (s >= 0) this.sent4.deleteSlot(s);
+        if (id) {
+          out.unref(id);
+          this.mark(this.o.rib.idOfV4(addr, len), true);
+        }
         this.pend4.delete(addr, len);
       }
     };
@@ -182,9 +210,12 @@ export class PeerChannel implements Channel {
       if (!nh) {
         // No IPv4 next hop to give: not advertised (what was sent before is withdrawn).
         for (let i = 0; i < list.length; i++) {
+          const id4 = this.o.rib.idOfV4(list.addr(i), list.len(i));
           out.unref(id);
-          if (this.sent4.has(list.addr(i), list.len(i))) this.pend4.set(list.addr(i), list.len(i), 0, 0);
-          else this.pend4.delete(list.addr(i), list.len(i));
+          if (this.sent(id4)) {
+            this.pend4.set(list.addr(i), list.len(i), 0, 0);
+            this.mark(id4, false);
+          } else this.pend4.delete(list.addr(i), list.len(i));
         }
         continue;
       }
@@ -237,13 +268,17 @@ export class PeerChannel implements Channel {
     }
   }
 
-  /** Prefixes advertised with the next hop they carry ('' = ours). */
+  /** Prefixes advertised with the next hop they carry. */
   exported(): { prefix: string; nextHop: string }[] {
-    const out = this.o.exporter.out;
+    const ex = this.o.exporter;
     const rows: { prefix: string; nextHop: string }[] = [];
-    const nh = (id: number, self: string) => out.get(id).nextHop || self;
-    this.sent4.forEach((addr, len, id) => {
-      rows.push({ prefix: v4String(addr, len), nextHop: nh(id, this.o.selfV4) });
+    const nh = (id: number, self: string) => (id ? ex.out.get(id).nextHop : '') || self;
+    this.o.rib.forEachV4((addr, len, paths, id) => {
+      if (this.sent(id))
+        rows.push({
+          prefix: v4String(addr, len),
+          nextHop: nh(ex.outbound(paths[0], this.o.target), this.o.selfV4),
+        });
     });
     for (const [p, id] of this.sentOther) rows.push({ prefix: p, nextHop: nh(id, this.o.selfV6) });
     return rows;
@@ -252,15 +287,13 @@ export class PeerChannel implements Channel {
   /** Forgets everything (session down): every reference is given back. */
   reset(): void {
     const out = this.o.exporter.out;
-    this.sent4.forEach((_a, _l, id) => {
-      out.unref(id);
-    });
     this.pend4.forEach((_a, _l, id) => {
       if (id) out.unref(id);
     });
     for (const id of this.sentOther.values()) out.unref(id);
     for (const id of this.pendOther.values()) if (id) out.unref(id);
-    this.sent4.clear();
+    this.sentBits = new Uint8Array(16);
+    this.sentCount = 0;
     this.pend4.clear();
     this.sentOther.clear();
     this.pendOther.clear();

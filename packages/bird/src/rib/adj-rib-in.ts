@@ -10,7 +10,7 @@ import { PrefixTable } from './prefix-table.js';
 export const STALE = 1;
 
 export class AdjRibIn {
-  readonly v4 = new PrefixTable(64);
+  readonly v4 = new PrefixTable(4);
   /** prefix string → path id → attrId * 2 + stale bit. */
   readonly other = new Map<string, Map<number, number>>();
 

@@ -1,6 +1,8 @@
 /**
  * Loc-RIB: the best path (and its ECMP siblings) of every prefix across all Adj-RIBs-In.
- * IPv4 best paths live in a PrefixTable (a = peer index, b = attribute-set id · 2 + stale);
+ * IPv4 best paths live in a PrefixTable (a = peer index, b = attribute-set id · 2 + stale,
+ * c = the prefix's id: a small number that channels index bitsets with, given back for
+ * reuse once every channel saw the prefix go);
  * prefixes with several equal paths or add-path ids also get an entry in `v4multi`; IPv6
  * prefixes are in `other`. Every change of a best path marks the prefix dirty (a list, kept
  * free of repeats by a flag on the prefix's slot); the speaker drains the dirty prefixes
@@ -10,7 +12,7 @@
 import { AdjRibIn, STALE } from './adj-rib-in.js';
 import type { AttrSet, AttrStore } from './attrs.js';
 import { type Candidate, selectBest } from './decision.js';
-import { PrefixList, PrefixTable, v4String } from './prefix-table.js';
+import { PrefixList, PrefixTable, U32List, v4String } from './prefix-table.js';
 
 /** Slot flag of `v4`: the prefix is in the dirty list already. */
 const DIRTY = 1;
@@ -48,11 +50,18 @@ function sameList(a: readonly PathRef[] | undefined, b: readonly PathRef[]): boo
 
 export class LocRib {
   readonly peers: (RibPeer | undefined)[] = [];
-  readonly v4 = new PrefixTable(1024);
+  readonly v4 = new PrefixTable(1024, true);
   readonly v4multi = new Map<string, PathRef[]>();
   readonly other = new Map<string, PathRef[]>();
   private dirtyV4 = new PrefixList();
   private spareV4 = new PrefixList();
+  /** Prefix id of each entry of the dirty list (the id it had when it went, for removed prefixes). */
+  private dirtyIds = new U32List();
+  private spareIds = new U32List();
+  private nextId = 1;
+  private readonly freeIds: number[] = [];
+  /** Ids of prefixes removed since the last drain: free again once channels saw them go. */
+  private retiring: number[] = [];
   private readonly dirtyOther = new Set<string>();
   /** Called once when the first prefix becomes dirty after a drain. */
   onDirty: (() => void) | undefined;
@@ -90,13 +99,20 @@ export class LocRib {
   }
 
   /** Marks a prefix whose best paths changed; `slot` is its slot in `v4`, or -1 once removed. */
-  private markV4(addr: number, len: number, slot: number): void {
+  private markV4(addr: number, len: number, slot: number, id: number): void {
     if (slot >= 0) {
       if (this.v4.slotFlags(slot) & DIRTY) return;
       this.v4.setSlotFlags(slot, DIRTY);
     }
     if (this.dirtyV4.length === 0 && this.dirtyOther.size === 0) this.onDirty?.();
     this.dirtyV4.push(addr, len);
+    this.dirtyIds.push(id);
+  }
+
+  /** The id of an IPv4 prefix in the Loc-RIB, 0 when it has no route. */
+  idOfV4(addr: number, len: number): number {
+    const slot = this.v4.find(addr, len);
+    return slot >= 0 ? this.v4.slotC(slot) : 0;
   }
 
   private markOther(p: string): void {
@@ -151,16 +167,21 @@ export class LocRib {
     const slot = this.v4.find(addr, len);
     if (refs.length === 0) {
       if (slot < 0) return;
+      const id = this.v4.slotC(slot);
       this.v4.deleteSlot(slot);
+      this.retiring.push(id);
       if (this.v4multi.size > 0) this.v4multi.delete(key ?? v4String(addr, len));
-      this.markV4(addr, len, -1);
+      this.markV4(addr, len, -1, id);
       return;
     }
     if (refs.length === 1 && refs[0]!.pathId === 0 && this.v4multi.size === 0) {
       const r = refs[0]!;
       const b = r.attrId * 2 + (r.stale ? 1 : 0);
       if (slot >= 0 && this.v4.slotA(slot) === r.peer && this.v4.slotB(slot) === b) return;
-      this.markV4(addr, len, this.store4(addr, len, slot, r.peer, b));
+      // Only the stale mark changed (graceful restart): nothing a channel shows changes.
+      const quiet = slot >= 0 && this.v4.slotA(slot) === r.peer && this.v4.slotB(slot) >> 1 === r.attrId;
+      const at = this.store4(addr, len, slot, r.peer, b);
+      if (!quiet) this.markV4(addr, len, at, this.v4.slotC(at));
       return;
     }
     const best = this.choose(refs);
@@ -178,7 +199,7 @@ export class LocRib {
     const at = this.store4(addr, len, slot, first.peer, b);
     if (multi) this.v4multi.set(key, best);
     else this.v4multi.delete(key);
-    this.markV4(addr, len, at);
+    this.markV4(addr, len, at, this.v4.slotC(at));
   }
 
   /** Writes a best path into `v4` (at `slot` when the prefix is there); returns its slot. */
@@ -189,7 +210,9 @@ export class LocRib {
       return slot;
     }
     this.v4.set(addr, len, peer, b);
-    return this.v4.find(addr, len);
+    const at = this.v4.find(addr, len);
+    this.v4.setSlotC(at, this.freeIds.pop() ?? this.nextId++);
+    return at;
   }
 
   /** Recomputes an IPv6 prefix (or an add-path IPv4 prefix, which is handed to updateV4). */
@@ -247,11 +270,16 @@ export class LocRib {
    * Takes the dirty prefixes, IPv4 as numbers (no strings on the bulk path). A prefix may
    * come twice (removed and added again in one batch); handlers look at its paths now.
    */
-  drainDirty(onV4: (addr: number, len: number) => void, onOther: (p: string) => void): void {
+  drainDirty(onV4: (addr: number, len: number, id: number) => void, onOther: (p: string) => void): void {
     // Swapped out first: prefixes marked while the handlers run wait for the next drain.
     const v4 = this.dirtyV4;
+    const ids = this.dirtyIds;
     this.dirtyV4 = this.spareV4;
     this.spareV4 = v4;
+    this.dirtyIds = this.spareIds;
+    this.spareIds = ids;
+    const retired = this.retiring;
+    this.retiring = [];
     const other = [...this.dirtyOther];
     this.dirtyOther.clear();
     for (let i = 0; i < v4.length; i++) {
@@ -259,16 +287,18 @@ export class LocRib {
       const len = v4.len(i);
       const slot = this.v4.find(addr, len);
       if (slot >= 0) this.v4.setSlotFlags(slot, 0);
-      onV4(addr, len);
+      onV4(addr, len, ids.at(i));
     }
     v4.clear();
+    ids.clear();
+    for (const id of retired) this.freeIds.push(id);
     for (const p of other) onOther(p);
   }
 
-  /** Every IPv4 prefix with its best paths, as numbers. */
-  forEachV4(cb: (addr: number, len: number, paths: PathRef[]) => void): void {
-    this.v4.forEach((addr, len) => {
-      cb(addr, len, this.pathsV4(addr, len));
+  /** Every IPv4 prefix with its best paths and id, as numbers. */
+  forEachV4(cb: (addr: number, len: number, paths: PathRef[], id: number) => void): void {
+    this.v4.forEachSlot((slot, addr, len) => {
+      cb(addr, len, this.pathsV4(addr, len), this.v4.slotC(slot));
     });
   }
 

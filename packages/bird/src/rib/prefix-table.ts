@@ -14,11 +14,16 @@ export class PrefixTable {
   private va: Uint32Array;
   private vb: Uint32Array;
   private fl: Uint8Array;
+  /** A third value per entry, for tables created with `withC`. */
+  private vc: Uint32Array | undefined;
   private mask: number;
   private used = 0; // live + tombstones
   size = 0;
 
-  constructor(capacity = 16) {
+  constructor(
+    capacity = 16,
+    private readonly withC = false,
+  ) {
     let cap = 16;
     while (cap < capacity * 2) cap *= 2;
     this.addrs = new Uint32Array(cap);
@@ -26,7 +31,16 @@ export class PrefixTable {
     this.va = new Uint32Array(cap);
     this.vb = new Uint32Array(cap);
     this.fl = new Uint8Array(cap);
+    if (withC) this.vc = new Uint32Array(cap);
     this.mask = cap - 1;
+  }
+
+  slotC(slot: number): number {
+    return this.vc![slot]!;
+  }
+
+  setSlotC(slot: number, c: number): void {
+    this.vc![slot] = c;
   }
 
   private static hash(addr: number, len: number): number {
@@ -115,6 +129,7 @@ export class PrefixTable {
     this.va[i] = a;
     this.vb[i] = b;
     this.fl[i] = 0;
+    if (this.vc) this.vc[i] = 0;
     this.size++;
     return true;
   }
@@ -175,17 +190,19 @@ export class PrefixTable {
 
   /** A copy sized for the live entries (flags kept). */
   copy(): PrefixTable {
-    const t = new PrefixTable(Math.max(16, this.size));
+    const t = new PrefixTable(Math.max(16, this.size), this.withC);
     this.forEachSlot((slot, addr, len) => {
       t.set(addr, len, this.va[slot]!, this.vb[slot]!);
-      if (this.fl[slot]) t.fl[t.find(addr, len)] = this.fl[slot]!;
+      const j = t.find(addr, len);
+      t.fl[j] = this.fl[slot]!;
+      if (t.vc) t.vc[j] = this.vc![slot]!;
     });
     return t;
   }
 
   /** Bytes held by the arrays. */
   get bytes(): number {
-    return this.lens.length * 14;
+    return this.lens.length * (this.vc ? 18 : 14);
   }
 
   /** Slots in the arrays (live entries, tombstones and free ones). */
@@ -199,6 +216,7 @@ export class PrefixTable {
     const oldVa = this.va;
     const oldVb = this.vb;
     const oldFl = this.fl;
+    const oldVc = this.vc;
     // Only grow when live entries need it; otherwise rehash in place to drop tombstones.
     const cap = this.size * 4 > oldL.length ? oldL.length * 2 : oldL.length;
     this.addrs = new Uint32Array(cap);
@@ -206,6 +224,7 @@ export class PrefixTable {
     this.va = new Uint32Array(cap);
     this.vb = new Uint32Array(cap);
     this.fl = new Uint8Array(cap);
+    if (oldVc) this.vc = new Uint32Array(cap);
     this.mask = cap - 1;
     this.used = 0;
     this.size = 0;
@@ -213,9 +232,41 @@ export class PrefixTable {
       const s = oldL[i]!;
       if (s !== EMPTY && s !== TOMB) {
         this.set(oldA[i]!, s - 1, oldVa[i]!, oldVb[i]!);
-        if (oldFl[i]) this.fl[this.find(oldA[i]!, s - 1)] = oldFl[i]!;
+        if (oldFl[i] || oldVc?.[i]) {
+          const j = this.find(oldA[i]!, s - 1);
+          this.fl[j] = oldFl[i]!;
+          if (oldVc) this.vc![j] = oldVc[i]!;
+        }
       }
     }
+  }
+}
+
+/** An append-only list of unsigned 32-bit numbers in a growable typed array. */
+export class U32List {
+  private buf: Uint32Array;
+  length = 0;
+
+  constructor(capacity = 32) {
+    this.buf = new Uint32Array(capacity);
+  }
+
+  push(v: number): void {
+    if (this.length === this.buf.length) {
+      const next = new Uint32Array(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf[this.length++] = v;
+  }
+
+  at(i: number): number {
+    return this.buf[i]!;
+  }
+
+  clear(): void {
+    this.length = 0;
+    if (this.buf.length > 1 << 16) this.buf = new Uint32Array(32);
   }
 }
 
