@@ -22,7 +22,16 @@ import {
   waitFor,
 } from '@tricolor/testkit';
 import { peersFromResources } from '../src/config/etcd.js';
-import { kernelRoutes, learned, protocols, routes, startOurs, waitEstablished } from './helpers.js';
+import { query } from '../src/control/client.js';
+import {
+  kernelRoutes,
+  learned,
+  protocols,
+  type RouteRow,
+  routes,
+  startOurs,
+  waitEstablished,
+} from './helpers.js';
 
 const addr = (i: number) => `10.61.0.${i}`;
 const block = (i: number) => `10.244.${i}.0/26`;
@@ -247,6 +256,29 @@ describe('cluster', { concurrency: false }, () => {
       // Reflected paths carry ORIGINATOR_ID/CLUSTER_LIST; the RR is not the next hop.
       const l3 = await learned(nodes[2]!.ctl);
       assert.equal(l3.get(block(4)), addr(4));
+      // What the reflector shows of it (tricolor-birdc's views): what node 2 announced, what
+      // node 2 is sent (the other blocks, next hops unchanged), where a packet to node 4 goes.
+      const rr = nodes[0]!.ctl;
+      const name2 = `peer_${addr(2).replace(/\./g, '_')}`;
+      const from2 = (await query(rr, 'show route', ['protocol', name2])) as RouteRow[];
+      assert.deepEqual(
+        from2.map((r) => [r.prefix, r.paths[0]!.best]),
+        [[block(2), true]],
+      );
+      const to2 = (await query(rr, 'show route', ['export', name2])) as RouteRow[];
+      assert.deepEqual(
+        to2.map((r) => [r.prefix, r.paths[0]!.nextHop]),
+        [
+          [block(1), addr(1)],
+          [block(3), addr(3)],
+          [block(4), addr(4)],
+        ],
+      );
+      const via = (await query(rr, 'show route', ['for', '10.244.4.9'])) as RouteRow[];
+      assert.deepEqual(
+        via.map((r) => [r.prefix, r.paths[0]!.from]),
+        [[block(4), `peer_${addr(4).replace(/\./g, '_')}`]],
+      );
       // Node 4 leaves: its block is withdrawn from 2 and 3 through the reflector.
       await nodes[3]!.d.stop('SIGTERM');
       await waitFor('withdrawal reflected', () => meshConverged(nodes, [1, 2, 3]));
