@@ -19,7 +19,15 @@ import {
 } from '@tricolor/testkit';
 import { query } from '../src/control/client.js';
 import { BIRD_BIN } from '../test/helpers.js';
-import { birdRouteCount, destroyNamespace, peakRssMiB, secondsUntil, sleep, track } from './lib.js';
+import {
+  birdRouteCount,
+  cpuSeconds,
+  destroyNamespace,
+  peakRssMiB,
+  secondsUntil,
+  sleep,
+  track,
+} from './lib.js';
 
 const SENDER = '10.63.0.1';
 const RECEIVER = '10.63.0.2';
@@ -29,6 +37,8 @@ export interface ReceiverFigures {
   name: string;
   seconds: number;
   peakRssMiB: number;
+  /** CPU seconds, with those of the `ip` processes our speaker ran. */
+  cpuSeconds: number;
 }
 
 /** Prefixes the kernel holds in a table (`Main` or `Id N`), from /proc/net/fib_triestat. */
@@ -90,10 +100,11 @@ protocol bgp rcv { local ${SENDER} as 65000; neighbor ${RECEIVER} as 64512; pass
           900_000,
           250,
         );
-        const f = { name, seconds: secs, peakRssMiB: peakRssMiB(d.child.pid!) };
+        const pid = d.child.pid!;
+        const f = { name, seconds: secs, peakRssMiB: peakRssMiB(pid), cpuSeconds: cpuSeconds(pid, true) };
         figs.push(f);
         process.stderr.write(
-          `full table ${count}, ${name}: ${secs.toFixed(1)} s, peak RSS ${f.peakRssMiB.toFixed(0)} MiB\n`,
+          `full table ${count}, ${name}: ${secs.toFixed(1)} s, peak RSS ${f.peakRssMiB.toFixed(0)} MiB, CPU ${f.cpuSeconds.toFixed(1)} s\n`,
         );
       } finally {
         await d.stop('SIGKILL');

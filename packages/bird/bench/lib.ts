@@ -8,12 +8,17 @@ export function peakRssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
-/** CPU seconds (user + system) a live process used so far. */
-export function cpuSeconds(pid: number): number {
+/**
+ * CPU seconds (user + system) a live process used so far; with `children`, also what its
+ * exited children used (the `ip` processes a speaker runs).
+ */
+export function cpuSeconds(pid: number, children = false): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may hold spaces) start at ") ".
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
+  // utime, stime (and cutime, cstime) in USER_HZ, 100 on Linux
+  const own = Number(f[11]) + Number(f[12]);
+  return (children ? own + Number(f[13]) + Number(f[14]) : own) / 100;
 }
 
 const live = new Set<Daemon>();
