@@ -279,5 +279,13 @@ export function fullTableRows(count: number, figs: ReceiverFigures[]): BenchRow[
       value: 300,
     },
   );
+  pair(
+    `full table ${n}: into the kernel, CPU with ip`,
+    kern,
+    by('BIRD 2 (RIB + kernel)'),
+    (f) => f.cpuSeconds,
+    's',
+    undefined,
+  );
   return rows;
 }
