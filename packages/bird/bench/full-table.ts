@@ -224,7 +224,13 @@ protocol bgp snd { local ${RECEIVER} as 64512; neighbor ${SENDER} as 65000; conn
   return figs;
 }
 
+/**
+ * Summary rows for one table size. The targets are set for a full table (a million routes);
+ * with a few thousand, session start-up and Node's footprint are most of the figures, so
+ * smaller sizes are shown without them.
+ */
 export function fullTableRows(count: number, figs: ReceiverFigures[]): BenchRow[] {
+  const atScale = count >= 100_000;
   const by = (name: string) => figs.find((f) => f.name === name);
   const rows: BenchRow[] = [];
   const n = count.toLocaleString('en-US');
@@ -242,7 +248,7 @@ export function fullTableRows(count: number, figs: ReceiverFigures[]): BenchRow[
       figure: value(ours),
       unit,
       ...(anchor ? { anchor: { name: anchor.name, figure: value(anchor) } } : {}),
-      ...(target ? { target } : {}),
+      ...(target && atScale ? { target } : {}),
     });
   };
   const rib = by('tricolor-bird (Loc-RIB)');

@@ -330,8 +330,14 @@ export async function measureReflectors(
   return out;
 }
 
-/** Summary rows for one size and mode: ours against BIRD 2 (time, drops) and GoBGP (memory). */
+/**
+ * Summary rows for one size and mode: ours against BIRD 2 (time, drops) and GoBGP (memory).
+ * The targets are the issue's, set for hundreds of clients; at a handful of clients process
+ * start-up is most of the time and Node's own footprint most of the memory, so smaller sizes
+ * are shown without them (drops excepted).
+ */
 export function reflectorRows(n: number, mode: ReflectorMode, figs: ReflectorFigures[]): BenchRow[] {
+  const atScale = n >= 100;
   const by = (name: string) => figs.find((f) => f.name === name);
   const o = by('tricolor-bird');
   const b = by('BIRD 2');
@@ -345,14 +351,14 @@ export function reflectorRows(n: number, mode: ReflectorMode, figs: ReflectorFig
     figure: o.convergeSeconds,
     unit: 's',
     ...anchor(b, (x) => x.convergeSeconds),
-    target: { on: 'ratio', op: '<=', value: 1.5 },
+    ...(atScale ? { target: { on: 'ratio', op: '<=', value: 1.5 } } : {}),
   });
   rows.push({
     row: `RR ${n} clients, reflector ${mode}: spread one block`,
     figure: o.spreadSeconds,
     unit: 's',
     ...anchor(b, (x) => x.spreadSeconds),
-    target: { on: 'ratio', op: '<=', value: 1.5 },
+    ...(atScale ? { target: { on: 'ratio', op: '<=', value: 1.5 } } : {}),
   });
   rows.push({
     row: `RR ${n} clients, reflector ${mode}: session drops`,
@@ -366,14 +372,14 @@ export function reflectorRows(n: number, mode: ReflectorMode, figs: ReflectorFig
     figure: o.peakRssMiB,
     unit: 'MiB',
     ...anchor(b, (x) => x.peakRssMiB),
-    target: { on: 'figure', op: '<=', value: 150 },
+    ...(atScale ? { target: { on: 'figure', op: '<=', value: 150 } } : {}),
   });
   rows.push({
     row: `RR ${n} clients, reflector ${mode}: peak RSS vs GoBGP`,
     figure: o.peakRssMiB,
     unit: 'MiB',
     ...anchor(g, (x) => x.peakRssMiB),
-    target: { on: 'ratio', op: '<', value: 1 },
+    ...(atScale ? { target: { on: 'ratio', op: '<', value: 1 } } : {}),
   });
   rows.push({
     row: `RR ${n} clients, reflector ${mode}: CPU`,

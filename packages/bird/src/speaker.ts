@@ -32,7 +32,7 @@ import type { Family, LocalOpenConfig, Negotiated } from './session/capabilities
 import { normalizeAddress } from './session/connection.js';
 import type { DownReason } from './session/fsm.js';
 import { Peer } from './session/peer.js';
-import { type CommandHandler, commandHandler } from './views.js';
+import { type CommandHandler, commandHandler, protocols, routes, status } from './views.js';
 
 export { query };
 
@@ -580,6 +580,19 @@ export class Speaker {
 
   command(cmd: string, args: string[]): unknown {
     return this.commands(cmd, args);
+  }
+
+  /** `show status`, `show protocols`, `show route [PREFIX]` as data (views.ts). */
+  status() {
+    return status(this);
+  }
+
+  protocols() {
+    return protocols(this);
+  }
+
+  routes(prefix?: string) {
+    return routes(this, prefix);
   }
 }
 

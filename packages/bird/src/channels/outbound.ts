@@ -11,12 +11,11 @@
 import { Buffer } from 'node:buffer';
 import { createContext, encodeAttribute, ipv4FromString, Writer } from 'bgp-parser-ts';
 import { type ExportLocal, outboundPath } from '../policy/export.js';
+import { type Interned, InternStore } from '../rib/intern.js';
 import type { LocRib, PathRef } from '../rib/loc-rib.js';
 import { mayAdvertise } from '../rib/reflection.js';
 
-export interface OutSet {
-  readonly id: number;
-  readonly key: string;
+export interface OutSet extends Interned {
   /** Encoded path attributes without NEXT_HOP and MP_REACH/MP_UNREACH. */
   readonly attrs: Uint8Array;
   /** Where NEXT_HOP goes in `attrs` (after ORIGIN and AS_PATH). */
@@ -25,7 +24,6 @@ export interface OutSet {
   readonly nextHop: string;
   /** `nextHop` as a number when it is IPv4 (0 otherwise). */
   readonly nextHop4: number;
-  refs: number;
 }
 
 /** The receiving side as export rules see it. */
@@ -39,47 +37,23 @@ export interface ExportTarget {
 const CTX4 = createContext({ fourOctetAs: true });
 const CTX2 = createContext({ fourOctetAs: false });
 
-export class OutStore {
-  private readonly byKey = new Map<string, OutSet>();
-  private readonly byId: (OutSet | undefined)[] = [undefined]; // id 0 = "not advertised"
-  private readonly free: number[] = [];
-
-  get size(): number {
-    return this.byKey.size;
+export class OutStore extends InternStore<OutSet> {
+  constructor() {
+    super('outbound set');
   }
 
-  intern(attrs: Uint8Array, nhPos: number, nextHop: string): OutSet {
+  /** The set of these encoded attributes and next hop. Does not add a reference. */
+  internOut(attrs: Uint8Array, nhPos: number, nextHop: string): OutSet {
     const key = `${nextHop}|${Buffer.from(attrs.buffer, attrs.byteOffset, attrs.length).toString('latin1')}`;
-    const hit = this.byKey.get(key);
-    if (hit) return hit;
-    const id = this.free.pop() ?? this.byId.length;
-    const nextHop4 = nextHop && !nextHop.includes(':') ? ipv4FromString(nextHop) : 0;
-    const set: OutSet = { id, key, attrs, nhPos, nextHop, nextHop4, refs: 0 };
-    this.byKey.set(key, set);
-    this.byId[id] = set;
-    return set;
-  }
-
-  get(id: number): OutSet {
-    const s = this.byId[id];
-    if (!s) throw new Error(`outbound set ${id} does not exist`);
-    return s;
-  }
-
-  ref(id: number): void {
-    this.byId[id]!.refs++;
-  }
-
-  unref(id: number): void {
-    const s = this.byId[id];
-    if (!s) return;
-    if (--s.refs <= 0) this.drop(s);
-  }
-
-  private drop(s: OutSet): void {
-    this.byKey.delete(s.key);
-    this.byId[s.id] = undefined;
-    this.free.push(s.id);
+    return this.internWith(key, (id) => ({
+      id,
+      key,
+      attrs,
+      nhPos,
+      nextHop,
+      nextHop4: nextHop && !nextHop.includes(':') ? ipv4FromString(nextHop) : 0,
+      refs: 0,
+    }));
   }
 }
 
@@ -149,7 +123,7 @@ export class Exporter {
       encodeAttribute(a, w, ctx);
       if (a.kind === 'origin' || a.kind === 'as-path') nhPos = w.pos;
     }
-    const set = this.out.intern(w.finish(), nhPos, o.nextHop);
+    const set = this.out.internOut(w.finish(), nhPos, o.nextHop);
     this.out.ref(set.id);
     if (hit) this.out.unref(hit.id);
     if (!m) {

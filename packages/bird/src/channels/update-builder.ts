@@ -83,20 +83,32 @@ export class UpdateBuffer {
       b[p++] = nextHop & 255;
       b.set(attrs.subarray(nhPos), p);
       p += attrs.length - nhPos;
-      let used = 0;
-      while (i < count) {
-        const addr = prefixes[i * 2]!;
-        const len = prefixes[i * 2 + 1]!;
-        const n = (len + 7) >> 3;
-        if (used + 1 + n > room) break;
-        b[p++] = len;
-        for (let k = 0; k < n; k++) b[p++] = (addr >>> (24 - 8 * k)) & 255;
-        used += 1 + n;
-        i++;
-      }
+      [p, i] = this.packV4(p, prefixes, i, count, room);
       this.pos = p;
       this.finish(start);
     }
+  }
+
+  /** Packs IPv4 prefixes from index `i` into at most `room` bytes at `p`: [end position, next index]. */
+  private packV4(
+    p: number,
+    prefixes: ArrayLike<number>,
+    i: number,
+    count: number,
+    room: number,
+  ): [number, number] {
+    const b = this.buf;
+    const end = p + room;
+    while (i < count) {
+      const addr = prefixes[i * 2]!;
+      const len = prefixes[i * 2 + 1]!;
+      const n = (len + 7) >> 3;
+      if (p + 1 + n > end) break;
+      b[p++] = len;
+      for (let k = 0; k < n; k++) b[p++] = (addr >>> (24 - 8 * k)) & 255;
+      i++;
+    }
+    return [p, i];
   }
 
   /** IPv4 withdrawals, packed into the withdrawn-routes field. */
@@ -109,17 +121,8 @@ export class UpdateBuffer {
       this.header(start);
       let p = start + HEADER + 2;
       const b = this.buf;
-      let used = 0;
-      while (i < count) {
-        const addr = prefixes[i * 2]!;
-        const len = prefixes[i * 2 + 1]!;
-        const n = (len + 7) >> 3;
-        if (used + 1 + n > room) break;
-        b[p++] = len;
-        for (let k = 0; k < n; k++) b[p++] = (addr >>> (24 - 8 * k)) & 255;
-        used += 1 + n;
-        i++;
-      }
+      [p, i] = this.packV4(p, prefixes, i, count, room);
+      const used = p - start - HEADER - 2;
       b[start + HEADER] = used >> 8;
       b[start + HEADER + 1] = used & 255;
       b[p++] = 0; // no path attributes

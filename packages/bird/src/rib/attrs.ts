@@ -14,11 +14,9 @@ import {
   ipv6ToString,
   type PathAttribute,
 } from 'bgp-parser-ts';
+import { type Interned, InternStore } from './intern.js';
 
-export interface AttrSet {
-  readonly id: number;
-  readonly key: string;
-  refs: number;
+export interface AttrSet extends Interned {
   /** Attributes without MP_REACH/MP_UNREACH (the next hop is in `nextHop`). */
   readonly attributes: PathAttribute[];
   /** Printable next hop ("192.0.2.1" / "2001:db8::1"), '' when none. */
@@ -107,52 +105,14 @@ export function summarize(
   };
 }
 
-export class AttrStore {
-  /** Told when a set is gone (nothing refers to it): caches keyed by its id must forget it. */
-  onFree: ((set: AttrSet) => void) | undefined;
-  private readonly byKey = new Map<string, AttrSet>();
-  private readonly byId: (AttrSet | undefined)[] = [undefined]; // id 0 is never used
-  private readonly free: number[] = [];
-
-  get size(): number {
-    return this.byKey.size;
-  }
-
-  lookup(key: string): AttrSet | undefined {
-    return this.byKey.get(key);
+export class AttrStore extends InternStore<AttrSet> {
+  constructor() {
+    super('attribute set');
   }
 
   /** Returns the set for `key`, creating it from `make()` when new. Does not add a reference. */
   intern(key: string, make: () => Omit<AttrSet, 'id' | 'key' | 'refs'>): AttrSet {
-    const hit = this.byKey.get(key);
-    if (hit) return hit;
-    const id = this.free.pop() ?? this.byId.length;
-    const set: AttrSet = { ...make(), id, key, refs: 0 };
-    this.byKey.set(key, set);
-    this.byId[id] = set;
-    return set;
-  }
-
-  get(id: number): AttrSet {
-    const s = this.byId[id];
-    if (!s) throw new Error(`attribute set ${id} does not exist`);
-    return s;
-  }
-
-  ref(id: number, n = 1): void {
-    this.byId[id]!.refs += n;
-  }
-
-  unref(id: number, n = 1): void {
-    const s = this.byId[id];
-    if (!s) return;
-    s.refs -= n;
-    if (s.refs <= 0) {
-      this.byKey.delete(s.key);
-      this.byId[id] = undefined;
-      this.free.push(id);
-      this.onFree?.(s);
-    }
+    return this.internWith(key, (id) => ({ ...make(), id, key, refs: 0 }));
   }
 }
 
