@@ -181,6 +181,8 @@ function compactAttributes(b: Block): void {
 export interface Released {
   ordinal: number;
   handleId: string | null;
+  /** The allocation's attributes (namespace, pod, node, containerID, …) as they were. */
+  secondary: Record<string, string>;
 }
 
 /**
@@ -195,7 +197,12 @@ export function releaseOrdinals(b: Block, ordinals: number[]): { block: Block; r
   const next = clone(b);
   const released: Released[] = [];
   for (const o of todo) {
-    released.push({ ordinal: o, handleId: next.attributes[next.allocations[o]!]?.handleId ?? null });
+    const attr = next.attributes[next.allocations[o]!];
+    released.push({
+      ordinal: o,
+      handleId: attr?.handleId ?? null,
+      secondary: { ...(attr?.secondary ?? {}) },
+    });
     next.allocations[o] = null;
     next.unallocated.push(o);
   }

@@ -1,9 +1,10 @@
 import type { AffinityEntry } from '@tricolor/contract';
-import { cidrContains, type IPPool, parseCidr, type WorkloadEndpoint } from '@tricolor/datastore';
+import { cidrContains, formatCidr, type IPPool, parseCidr, type WorkloadEndpoint } from '@tricolor/datastore';
 import {
   affinityNode,
   allocationsOf,
   type Block,
+  type BlockAttribute,
   blockProblems,
   handleCounts,
   hostCidrOf,
@@ -23,6 +24,8 @@ export type ProblemKind =
   | 'block-unreadable'
   /** An allocation whose workload (or, for tunnel addresses, node) no longer exists. */
   | 'leaked-address'
+  /** A WorkloadEndpoint none of whose addresses is allocated to it (felix would route a freed or reused address). */
+  | 'ghost-endpoint'
   /** A handle's per-block counts disagree with the allocations carrying it. */
   | 'handle-mismatch'
   /** A handle record no allocation refers to. */
@@ -51,6 +54,8 @@ export interface Problem {
   node?: string;
   /** For handle-mismatch: the counts the handle should hold. */
   expected?: Record<string, number>;
+  /** For ghost-endpoint: the endpoint as the check saw it (repair deletes only that version). */
+  endpoint?: { namespace: string; name: string; resourceVersion?: string };
   repairable: boolean;
 }
 
@@ -82,6 +87,14 @@ export interface IpamSnapshot {
   handles: { id: string; handle: Handle }[];
   nodes: ReadonlySet<string>;
   workloads: readonly WorkloadEndpoint[];
+  /**
+   * The blocks read again after the workloads. A CNI ADD writes the address before the
+   * endpoint, so an endpoint listed earlier has its address in this later read unless it was
+   * released since: endpoints are judged against these (default: `blocks`), allocations
+   * against the workloads read after `blocks`. Neither judgement can then see a pod that is
+   * merely half-way through its ADD.
+   */
+  blocksAfterWorkloads?: SnapshotBlock[];
   pools: readonly IPPool[];
   /** Clock of the check (ms since the epoch) and how young an allocation may be and still lack its endpoint. */
   now?: number;
@@ -309,6 +322,8 @@ export function checkSnapshot(s: IpamSnapshot): CheckReport {
     });
   }
 
+  problems.push(...ghostEndpoints(s));
+
   return {
     ok: problems.length === 0,
     revision: s.revision,
@@ -322,6 +337,59 @@ export function checkSnapshot(s: IpamSnapshot): CheckReport {
     },
     problems,
   };
+}
+
+/** The host CIDR text of an address in any notation ("10.0.0.1", "10.0.0.1/32", "fd00::1/128"). */
+function hostKey(ip: string): string {
+  const c = parseCidr(ip);
+  return c ? formatCidr({ ...c, prefixLength: c.family === 4 ? 32 : 128 }) : ip;
+}
+
+/** Whether an allocation is the endpoint's: by container id when both carry one, else by pod. */
+function allocationBelongsTo(attr: BlockAttribute, w: WorkloadEndpoint): boolean {
+  const container = attr.handleId ? containerOfHandle(attr.handleId) : undefined;
+  if (container !== undefined && w.spec.containerID) return container === w.spec.containerID;
+  const ns = attr.secondary.namespace;
+  const pod = attr.secondary.pod;
+  if (ns === undefined || pod === undefined) return false;
+  return (
+    (w.metadata.namespace === ns && w.spec.pod === pod) ||
+    (w.spec.workload !== undefined && w.spec.workload === `${ns}/${pod}`)
+  );
+}
+
+/** Endpoints none of whose addresses IPAM holds for them (after the grace period). */
+function ghostEndpoints(s: IpamSnapshot): Problem[] {
+  const byIp = new Map<string, BlockAttribute>();
+  for (const sb of s.blocksAfterWorkloads ?? s.blocks) {
+    if (!sb.block) continue;
+    for (const { ordinal, attr } of allocationsOf(sb.block))
+      if (attr) byIp.set(hostCidrOf(sb.block, ordinal), attr);
+  }
+  const out: Problem[] = [];
+  for (const w of s.workloads) {
+    const nets = w.spec.ipNetworks ?? [];
+    if (nets.length === 0 || withinGrace(s, w.metadata.creationTimestamp)) continue;
+    const held = nets.map((n) => ({ ip: hostKey(n), attr: byIp.get(hostKey(n)) }));
+    if (held.some((h) => h.attr && allocationBelongsTo(h.attr, w))) continue;
+    const why = held
+      .map(({ ip, attr }) =>
+        attr
+          ? `${ip} is allocated to handle ${attr.handleId ?? '(none)'}${attr.secondary.pod ? ` (pod ${attr.secondary.namespace}/${attr.secondary.pod})` : ''}`
+          : `${ip} is not allocated`,
+      )
+      .join(', ');
+    const ns = w.metadata.namespace ?? '';
+    out.push({
+      kind: 'ghost-endpoint',
+      ip: held[0]!.ip,
+      node: w.spec.node,
+      endpoint: { namespace: ns, name: w.metadata.name, resourceVersion: w.metadata.resourceVersion },
+      message: `WorkloadEndpoint ${ns}/${w.metadata.name} (pod ${w.spec.workload}${w.spec.containerID ? `, container ${w.spec.containerID}` : ''}, node ${w.spec.node}) has no allocation: ${why}`,
+      repairable: true,
+    });
+  }
+  return out;
 }
 
 function sameCounts(a: Record<string, number>, b: Record<string, number>): boolean {

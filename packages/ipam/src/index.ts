@@ -14,6 +14,7 @@ export * from './config.js';
 export * from './errors.js';
 export * from './handle.js';
 export {
+  type Allocation,
   type AssignIpRequest,
   type AutoAssignRequest,
   type AutoAssignResult,
@@ -26,6 +27,7 @@ export {
   type PoolUsage,
   parseHostIp,
   type ReleaseAffinitiesResult,
+  type ReleasedAddress,
   type RepairResult,
 } from './ipam.js';
 export * from './pool-blocks.js';

@@ -8,6 +8,7 @@ import {
 } from '@tricolor/contract';
 import {
   type Cidr,
+  ConflictError,
   cidrContains,
   cidrContainsIp,
   cidrFromKeyPart,
@@ -24,6 +25,7 @@ import {
 import {
   affinityNode,
   allocate,
+  allocationsOf,
   assignOrdinal,
   type Block,
   decodeBlock,
@@ -117,6 +119,22 @@ export interface AssignIpRequest {
   attributes?: Record<string, string>;
 }
 
+/** One allocated address as the blocks hold it. */
+export interface Allocation {
+  /** Host CIDR, e.g. 10.244.1.5/32. */
+  ip: string;
+  block: string;
+  handle: string | null;
+  attributes: Record<string, string>;
+}
+
+/** An address given back by a release, with the attributes it was allocated with. */
+export interface ReleasedAddress {
+  /** Host CIDR, e.g. 10.244.1.5/32. */
+  ip: string;
+  attributes: Record<string, string>;
+}
+
 export interface ReleaseAffinitiesResult {
   /** Blocks given up: deleted when empty, or (force) left without owner. */
   released: string[];
@@ -173,6 +191,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const REPAIR_ORDER: Problem['kind'][] = [
   'block-inconsistent',
   'leaked-address',
+  'ghost-endpoint',
   'pending-affinity',
   'pending-deletion-affinity',
   'affinity-without-block',
@@ -853,13 +872,24 @@ export class Ipam {
 
   /** Releases every address of a handle; [] when it holds none (a second release is a no-op). */
   async releaseByHandle(handle: string): Promise<string[]> {
+    return (await this.releaseAllocationsByHandle(handle)).map((r) => r.ip);
+  }
+
+  /**
+   * `releaseByHandle` that also says whose each address was (the attributes written with it:
+   * namespace, pod, node, containerID…), so a caller can clean up what hung on the address
+   * (the CNI plugin removes the endpoint of the node that allocated it).
+   */
+  async releaseAllocationsByHandle(handle: string): Promise<ReleasedAddress[]> {
     checkHandleId(handle);
     const snap = await this.readHandle(handle);
     if (!snap) return [];
-    const out: string[] = [];
+    const out: ReleasedAddress[] = [];
     for (const cidr of Object.keys(snap.handle.block)) {
       const r = await this.releaseInBlock(cidr, (b) => ordinalsOfHandle(b, handle));
-      if (r) for (const rel of r.released) out.push(hostCidrOf(r.block, rel.ordinal));
+      if (r)
+        for (const rel of r.released)
+          out.push({ ip: hostCidrOf(r.block, rel.ordinal), attributes: rel.secondary });
     }
     // Block first, handle second: the handle never under-counts. Subtract what the snapshot
     // recorded (an over-count left by a crash is cleared with it).
@@ -875,7 +905,29 @@ export class Ipam {
       if (ok) break;
       await this.backoff(i);
     }
-    return out.sort(compareCidrText);
+    return out.sort((a, b) => compareCidrText(a.ip, b.ip));
+  }
+
+  /** Every allocated address with its handle and attributes (one range read per family). */
+  async allocations(): Promise<Allocation[]> {
+    const lists = await Promise.all(
+      ([4, 6] as const).map((f) => this.kv.list(ipamKeys.blocksPrefix(this.prefix, f))),
+    );
+    const out: Allocation[] = [];
+    for (const { items } of lists) {
+      for (const v of items) {
+        const b = tryDecodeBlock(v.value);
+        if (!b) continue;
+        for (const { ordinal, attr } of allocationsOf(b))
+          out.push({
+            ip: hostCidrOf(b, ordinal),
+            block: b.cidr,
+            handle: attr?.handleId ?? null,
+            attributes: { ...(attr?.secondary ?? {}) },
+          });
+      }
+    }
+    return out;
   }
 
   async ipsByHandle(handle: string): Promise<string[]> {
@@ -1031,24 +1083,35 @@ export class Ipam {
   /** Reads one consistent snapshot of IPAM state (a single range read) plus the resources it is judged against. */
   async check(opts: { leakGraceMs?: number } = {}): Promise<CheckReport> {
     const ipamPrefix = `${this.prefix}ipam/v2/`;
-    const [ipam, nodes, weps, pools] = await Promise.all([
-      this.kv.list(ipamPrefix),
+    // IPAM, then the resources, then the blocks again: allocations are judged against
+    // endpoints read after them, endpoints against blocks read after them (see IpamSnapshot).
+    const ipam = await this.kv.list(ipamPrefix);
+    const [nodes, weps, pools] = await Promise.all([
       this.ds.list('Node'),
       this.ds.list('WorkloadEndpoint'),
       this.ds.list('IPPool'),
     ]);
+    const [after4, after6] = await Promise.all([
+      this.kv.list(ipamKeys.blocksPrefix(this.prefix, 4)),
+      this.kv.list(ipamKeys.blocksPrefix(this.prefix, 6)),
+    ]);
     const blocks: SnapshotBlock[] = [];
+    const blocksAfterWorkloads: SnapshotBlock[] = [];
     const handles: { id: string; handle: Handle }[] = [];
     const affEntries: { key: string; value: string }[] = [];
     const bp4 = ipamKeys.blocksPrefix(this.prefix, 4);
     const bp6 = ipamKeys.blocksPrefix(this.prefix, 6);
     const hp = ipamKeys.handlesPrefix(this.prefix);
+    const snapshotBlock = (key: string, value: string): SnapshotBlock => {
+      const part = key.slice((key.startsWith(bp4) ? bp4 : bp6).length);
+      const c = cidrFromKeyPart(part);
+      return { key, cidr: c ? formatCidr(c) : part, block: tryDecodeBlock(value) };
+    };
+    for (const v of [...after4.items, ...after6.items])
+      blocksAfterWorkloads.push(snapshotBlock(v.key, v.value));
     for (const v of ipam.items) {
       if (v.key.startsWith(bp4) || v.key.startsWith(bp6)) {
-        const part = v.key.slice((v.key.startsWith(bp4) ? bp4 : bp6).length);
-        const c = cidrFromKeyPart(part);
-        const block = tryDecodeBlock(v.value);
-        blocks.push({ key: v.key, cidr: c ? formatCidr(c) : part, block });
+        blocks.push(snapshotBlock(v.key, v.value));
       } else if (v.key.startsWith(hp)) {
         const id = v.key.slice(hp.length);
         handles.push({ id, handle: decodeHandle(v.value, id) });
@@ -1063,6 +1126,7 @@ export class Ipam {
       handles,
       nodes: new Set(nodes.items.map((n) => n.metadata.name)),
       workloads: weps.items,
+      blocksAfterWorkloads,
       pools: pools.items,
       now: Date.now(),
       leakGraceMs: opts.leakGraceMs ?? this.leakGraceMs,
@@ -1123,6 +1187,8 @@ export class Ipam {
         await this.adjustHandleCount(p.handle!, p.block!, -1);
         return `released leaked ${p.ip} (handle ${p.handle})`;
       }
+      case 'ghost-endpoint':
+        return this.deleteGhostEndpoint(p);
       case 'pending-affinity': {
         const c = parseCidr(p.block!)!;
         const got = await this.finishClaim(p.node!, c, ipamKeys.affinity(this.prefix, p.node!, c), false);
@@ -1204,6 +1270,47 @@ export class Ipam {
       default:
         return undefined;
     }
+  }
+
+  /**
+   * Deletes an endpoint that no allocation backs, after checking again on fresh reads: the
+   * endpoint must be the very version the check saw (a CNI ADD rewriting it changes its
+   * resourceVersion, and the delete is a compare-and-swap on it), and still none of its
+   * addresses may be allocated to it.
+   */
+  private async deleteGhostEndpoint(p: Problem): Promise<string | undefined> {
+    const { namespace, name, resourceVersion } = p.endpoint!;
+    const w = await this.ds.get('WorkloadEndpoint', name, namespace);
+    if (!w || (resourceVersion && w.metadata.resourceVersion !== resourceVersion)) return undefined;
+    const blocks: SnapshotBlock[] = [];
+    for (const net of w.spec.ipNetworks) {
+      const c = parseCidr(net);
+      const ip = c && { family: c.family, value: c.address };
+      const cidr = ip && (await this.blockCidrs(ip.family)).find((b) => cidrContainsIp(parseCidr(b)!, ip));
+      const cur = cidr ? await this.readBlock(cidr) : undefined;
+      if (cur) blocks.push({ key: cur.key, cidr: cur.block.cidr, block: cur.block });
+    }
+    const still = checkSnapshot({
+      revision: '0',
+      blocks: [],
+      blocksAfterWorkloads: blocks,
+      affinities: [],
+      handles: [],
+      nodes: new Set(),
+      workloads: [w],
+      pools: [],
+      leakGraceMs: 0,
+    }).problems.some((q) => q.kind === 'ghost-endpoint');
+    if (!still) return undefined;
+    try {
+      const rv = w.metadata.resourceVersion!;
+      if (!(await this.ds.delete('WorkloadEndpoint', name, namespace, { resourceVersion: rv })))
+        return undefined;
+    } catch (e) {
+      if (e instanceof ConflictError) return undefined; // rewritten meanwhile: judged again next time
+      throw e;
+    }
+    return `deleted ghost WorkloadEndpoint ${namespace}/${name} (${p.message.replace(/^.*has no allocation: /, '')})`;
   }
 
   /** Recounts a handle from fresh block reads and rewrites (or deletes) its record. */

@@ -57,10 +57,14 @@ test('FIFO: released ordinals go to the back and allocation wraps around to them
 
 test('release is idempotent and compacts attributes', () => {
   let b = newBlock('10.0.0.0/29', null);
-  ({ block: b } = allocate(b, 1, 'a'));
+  ({ block: b } = allocate(b, 1, 'a', { pod: 'web-0', node: 'n1' }));
   ({ block: b } = allocate(b, 1, 'b'));
   const r1 = releaseOrdinals(b, [0]);
-  assert.deepEqual(r1.released, [{ ordinal: 0, handleId: 'a' }]);
+  assert.deepEqual(
+    r1.released,
+    [{ ordinal: 0, handleId: 'a', secondary: { pod: 'web-0', node: 'n1' } }],
+    'a release says whose address it was',
+  );
   assert.equal(r1.block.attributes.length, 1);
   assert.equal(r1.block.attributes[r1.block.allocations[1]!]!.handleId, 'b');
   const r2 = releaseOrdinals(r1.block, [0]);

@@ -527,3 +527,115 @@ test('check finds leaked addresses, stale affinities and broken handles; repair 
     assert.deepEqual(await ipam.ownedBlocks('gone'), []);
     assert.equal(await ds.kv.get(ipamKeys.handle(ds.prefix, 'orphan')), undefined);
   }));
+
+/** A WorkloadEndpoint as the CNI plugin writes it. */
+const endpoint = (pod: string, containerID: string, ips: string[]) => ({
+  kind: 'WorkloadEndpoint' as const,
+  apiVersion: 'tricolor.dev/v1' as const,
+  metadata: { name: `a-k8s-${pod}-eth0`, namespace: 'ns' },
+  spec: {
+    node: 'a',
+    orchestrator: 'k8s',
+    workload: `ns/${pod}`,
+    pod,
+    containerID,
+    endpoint: 'eth0',
+    interfaceName: `cali${containerID.padStart(11, '0').slice(-11)}`,
+    ipNetworks: ips,
+    profiles: [],
+  },
+});
+
+test("issue 17's scenario: 12 endpoints against 11 allocations — the ghost is reported and repair removes only it", () =>
+  withStore(async (ds) => {
+    await addPool(ds, 'p', '10.15.0.0/24');
+    await addNodes(ds, 'a');
+    const ipam = new Ipam(ds, { leakGraceMs: 0 });
+    for (let i = 0; i < 12; i++) {
+      const got = await ipam.autoAssign({
+        node: 'a',
+        handle: `k8s-pod-network.c${i}`,
+        attributes: { namespace: 'ns', pod: `web-${i}`, node: 'a' },
+      });
+      await ds.create(endpoint(`web-${i}`, `c${i}`, got.ipv4));
+    }
+    assert.equal((await ipam.check()).ok, true);
+    // A DEL that freed the address but left the endpoint (the issue: DEL under another node name).
+    const freed = await ipam.releaseByHandle('k8s-pod-network.c11');
+    const report = await ipam.check();
+    assert.equal(report.summary.workloadEndpoints, 12);
+    assert.equal(report.summary.allocations, 11);
+    assert.deepEqual(
+      report.problems.map((p) => [p.kind, p.endpoint?.name, p.ip]),
+      [['ghost-endpoint', 'a-k8s-web-11-eth0', freed[0]]],
+    );
+    assert.match(
+      report.problems[0]!.message,
+      /ns\/a-k8s-web-11-eth0 .*container c11.* has no allocation: .* is not allocated/,
+    );
+    const res = await ipam.repair(report);
+    assert.equal(res.ok, true, JSON.stringify(res, null, 1));
+    assert.deepEqual(res.actions.length, 1);
+    assert.match(res.actions[0]!, /deleted ghost WorkloadEndpoint ns\/a-k8s-web-11-eth0/);
+    assert.equal(await ds.get('WorkloadEndpoint', 'a-k8s-web-11-eth0', 'ns'), undefined);
+    assert.equal((await ds.list('WorkloadEndpoint', 'ns')).items.length, 11, 'live endpoints stay');
+  }));
+
+test('ghost endpoints: an address reused by another pod counts as none; a young one waits for the grace period; a rewritten one is kept', () =>
+  withStore(async (ds) => {
+    await addPool(ds, 'p', '10.16.0.0/24');
+    await addNodes(ds, 'a');
+    const ipam = new Ipam(ds, { leakGraceMs: 0 });
+    const old = await ipam.autoAssign({
+      node: 'a',
+      handle: 'k8s-pod-network.old',
+      attributes: { namespace: 'ns', pod: 'old' },
+    });
+    await ds.create(endpoint('old', 'old', old.ipv4));
+    await ipam.releaseByHandle('k8s-pod-network.old');
+    // The address goes to another pod: the stale endpoint still names it.
+    await ipam.assignIp({
+      ip: old.ipv4[0]!,
+      node: 'a',
+      handle: 'k8s-pod-network.new',
+      attributes: { namespace: 'ns', pod: 'new' },
+    });
+    await ds.create(endpoint('new', 'new', old.ipv4));
+    const report = await ipam.check();
+    assert.deepEqual(
+      report.problems.map((p) => `${p.kind}:${p.endpoint?.name}`),
+      ['ghost-endpoint:a-k8s-old-eth0'],
+    );
+    assert.match(report.problems[0]!.message, /is allocated to handle k8s-pod-network\.new \(pod ns\/new\)/);
+    // Within the default grace period (10 minutes) an endpoint this young is not judged.
+    assert.equal((await new Ipam(ds).check()).ok, true);
+    // Rewritten between check and repair (a new ADD of the same pod): repair leaves it alone.
+    const again = await ipam.autoAssign({
+      node: 'a',
+      handle: 'k8s-pod-network.old2',
+      attributes: { namespace: 'ns', pod: 'old' },
+    });
+    await ds.apply(endpoint('old', 'old2', again.ipv4));
+    const res = await ipam.repair(report);
+    assert.deepEqual(res.actions, []);
+    assert.equal(res.ok, true, JSON.stringify(res.remaining));
+    assert.deepEqual((await ds.get('WorkloadEndpoint', 'a-k8s-old-eth0', 'ns'))?.spec.ipNetworks, again.ipv4);
+  }));
+
+test('releaseAllocationsByHandle says whose addresses it released', () =>
+  withStore(async (ds) => {
+    await addPool(ds, 'p', '10.17.0.0/24');
+    await addNodes(ds, 'a');
+    const ipam = new Ipam(ds);
+    const got = await ipam.autoAssign({
+      node: 'a',
+      handle: 'k8s-pod-network.x',
+      attributes: { namespace: 'ns', pod: 'x', node: 'a', containerID: 'x' },
+    });
+    const rel = await ipam.releaseAllocationsByHandle('k8s-pod-network.x');
+    assert.equal(rel.length, 1);
+    assert.equal(rel[0]!.ip, got.ipv4[0]);
+    assert.equal(rel[0]!.attributes.pod, 'x');
+    assert.equal(rel[0]!.attributes.node, 'a');
+    assert.deepEqual(await ipam.releaseAllocationsByHandle('k8s-pod-network.x'), []);
+  }));
