@@ -19,6 +19,8 @@ export const CniCode = {
   KubernetesUnavailable: 103,
   /** A malformed IPAM annotation on the pod or its namespace. */
   InvalidAnnotation: 104,
+  /** The node has no Node resource (felix has not registered it, or `nodename` is wrong); nothing allocated. */
+  NodeNotRegistered: 105,
   Internal: 199,
 } as const;
 

@@ -6,7 +6,10 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 export interface InstallOptions {
   binDir: string;
   confDir: string;
-  nodename: string;
+  /** Written as the conflist's `nodename`; without it the plugin reads felix's node name file. */
+  nodename?: string;
+  /** The conflist's `nodename_file` (default in the plugin: /var/lib/tricolor/nodename). */
+  nodenameFile?: string;
   etcdEndpoints: string;
   mtu: number;
   networkName: string;
@@ -42,7 +45,8 @@ export function conflist(o: InstallOptions): Record<string, unknown> {
   const plugin: Record<string, unknown> = {
     type: 'tricolor',
     mtu: o.mtu,
-    nodename: o.nodename,
+    ...(o.nodename ? { nodename: o.nodename } : {}),
+    ...(o.nodenameFile ? { nodename_file: o.nodenameFile } : {}),
     etcd_endpoints: o.etcdEndpoints,
     ipam: { type: 'tricolor-ipam', assign_ipv4: true, assign_ipv6: false },
   };
@@ -125,6 +129,7 @@ export function installFromArgs(argv: string[], env: NodeJS.ProcessEnv): { plugi
     'bin-dir': { type: 'string', default: '/opt/cni/bin' },
     'conf-dir': { type: 'string', default: '/etc/cni/net.d' },
     nodename: { type: 'string' },
+    'nodename-file': { type: 'string' },
     'etcd-endpoints': { type: 'string' },
     mtu: { type: 'string', default: env.CNI_MTU ?? '1500' },
     'network-name': { type: 'string', default: 'k8s-pod-network' },
@@ -140,7 +145,9 @@ export function installFromArgs(argv: string[], env: NodeJS.ProcessEnv): { plugi
   });
   const nodename = values.nodename ?? env.NODENAME;
   const etcd = values['etcd-endpoints'] ?? env.ETCD_ENDPOINTS;
-  if (!nodename) throw new Error('install: --nodename (or NODENAME) is required');
+  const nodenameFile = values['nodename-file'];
+  if (nodenameFile !== undefined && !nodenameFile.startsWith('/'))
+    throw new Error(`install: --nodename-file ${JSON.stringify(nodenameFile)} is not an absolute path`);
   if (!etcd) throw new Error('install: --etcd-endpoints (or ETCD_ENDPOINTS) is required');
   const mtu = Number(values.mtu);
   if (!Number.isInteger(mtu) || mtu < 576 || mtu > 9216)
@@ -165,7 +172,8 @@ export function installFromArgs(argv: string[], env: NodeJS.ProcessEnv): { plugi
     logFile: values['log-file'],
     binDir: values['bin-dir']!,
     confDir: values['conf-dir']!,
-    nodename,
+    nodename: nodename || undefined,
+    nodenameFile,
     etcdEndpoints: etcd,
     mtu,
     networkName: values['network-name']!,

@@ -124,7 +124,7 @@ async function main(): Promise<number> {
   }
   if (process.argv[2] === '--help' || process.argv[2] === '-h') {
     process.stdout.write(
-      'usage: tricolor-cni (run by the container runtime with CNI_* env)\n       tricolor-cni install [--bin-dir D] [--conf-dir D] [--nodename N] [--etcd-endpoints E] [--mtu M]\n',
+      'usage: tricolor-cni (run by the container runtime with CNI_* env)\n       tricolor-cni install [--bin-dir D] [--conf-dir D] [--nodename N | --nodename-file F] [--etcd-endpoints E] [--mtu M]\n',
     );
     return 0;
   }

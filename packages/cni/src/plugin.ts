@@ -1,9 +1,7 @@
-import { hostname } from 'node:os';
 import {
   AlreadyExistsError,
   configFromEnv,
   Datastore,
-  ipamKeys,
   type KeyValueStore,
   type WorkloadEndpoint,
 } from '@tricolor/datastore';
@@ -13,6 +11,7 @@ import { checkAgentsReady } from './health.js';
 import { kubePodInfo } from './k8s/add.js';
 import { endpointProfiles } from './k8s/pod.js';
 import { endpointName, handleId, hostInterfaceName, workloadOf } from './names.js';
+import { requireNodeResource, resolveNodename } from './node.js';
 import { type CniRequest, type CniResult, type NetConf, parseNetConf, SUPPORTED_VERSIONS } from './spec.js';
 import { checkVeth, createVeth, deleteVeth, GATEWAY_V4, GATEWAY_V6 } from './veth.js';
 
@@ -20,7 +19,10 @@ import { checkVeth, createVeth, deleteVeth, GATEWAY_V4, GATEWAY_V6 } from './vet
 export interface Context {
   conf: NetConf;
   req: CniRequest;
-  node: string;
+  /** This node (config `nodename`, else felix's node name file); undefined when neither says. */
+  node: string | undefined;
+  /** Why `node` is unknown: ADD, CHECK and GC fail with it; DEL manages without. */
+  nodeError: CniError | undefined;
   /** On the HTTP transport: a per-pod process must not spend 150–300 ms loading gRPC. */
   ds: Datastore<KeyValueStore>;
   ipam: Ipam;
@@ -28,7 +30,6 @@ export interface Context {
   pod: string;
   hostIf: string;
   handle: string;
-  wepName: string;
 }
 
 export function openContext(conf: NetConf, req: CniRequest, env: NodeJS.ProcessEnv): Context {
@@ -45,20 +46,37 @@ export function openContext(conf: NetConf, req: CniRequest, env: NodeJS.ProcessE
   } catch (e) {
     throw new CniError(CniCode.InvalidNetworkConfig, (e as Error).message);
   }
-  const node = conf.nodename || env.NODENAME || hostname();
+  let node: string | undefined;
+  let nodeError: CniError | undefined;
+  try {
+    node = resolveNodename(conf);
+  } catch (e) {
+    nodeError = e as CniError;
+  }
   const { namespace, pod } = workloadOf(req.args, req.containerId);
   return {
     conf,
     req,
     node,
+    nodeError,
     ds,
     ipam: new Ipam(ds),
     namespace,
     pod,
     hostIf: hostInterfaceName(namespace, pod),
     handle: handleId(conf.name, req.containerId),
-    wepName: endpointName(node, pod, req.ifname || 'eth0'),
   };
+}
+
+/** This node's name, or the reason it is unknown (ADD, CHECK, GC cannot go on without it). */
+function nodeOf(ctx: Context): string {
+  if (ctx.node === undefined) throw ctx.nodeError!;
+  return ctx.node;
+}
+
+/** The pod's endpoint name on a node (Calico's "<node>-k8s-<pod>-<endpoint>"). */
+function wepNameOn(ctx: Context, node: string): string {
+  return endpointName(node, ctx.pod, ctx.req.ifname || 'eth0');
 }
 
 /** Maps failures of the layers below to CNI codes, so kubelet and users see what went wrong. */
@@ -112,30 +130,37 @@ function result(ctx: Context, ips: string[], hostMac: string, podMac: string): C
 /** ADD: address, veth, endpoint record. Any failure undoes all of it, the addresses included. */
 export async function cmdAdd(ctx: Context): Promise<CniResult> {
   const { conf, ipam } = ctx;
+  const node = nodeOf(ctx);
   // With a kubeconfig: the pod (labels, service account, ports, UID, IPAM annotations) is read
   // before anything is allocated, so an unreachable API server leaves nothing behind.
   const kube = await kubePodInfo(conf, ctx.namespace, ctx.pod);
+  // Never claim blocks for a node without a Node resource (nobody would export them); read
+  // beside the handle so it costs no extra round trip.
+  const registered = requireNodeResource(ctx.ds, node).catch((e: unknown) => {
+    throw classify(e);
+  });
+  registered.catch(() => undefined); // awaited below
   let ips: string[] = [];
   try {
     // A retried ADD (kubelet does retry) keeps the addresses it already holds.
     ips = await ipam.ipsByHandle(ctx.handle);
+    await registered;
     if (ips.length === 0) {
       const attributes: Record<string, string> = {
         namespace: ctx.namespace,
         pod: ctx.pod,
-        node: ctx.node,
+        node,
         containerID: ctx.req.containerId,
       };
       // The IPAM GC of tricolor-kube-controllers judges an address by the UID of its pod.
       const podUID = kube?.uid ?? ctx.req.args.K8S_POD_UID;
       if (podUID) attributes.podUID = podUID;
       if (kube?.ipam.ipAddrs) {
-        for (const ip of kube.ipam.ipAddrs)
-          await ipam.assignIp({ ip, node: ctx.node, handle: ctx.handle, attributes });
+        for (const ip of kube.ipam.ipAddrs) await ipam.assignIp({ ip, node, handle: ctx.handle, attributes });
         ips = await ipam.ipsByHandle(ctx.handle);
       } else {
         const got = await ipam.autoAssign({
-          node: ctx.node,
+          node,
           handle: ctx.handle,
           attributes,
           num4: conf.ipam.assign_ipv4 ? 1 : 0,
@@ -160,12 +185,12 @@ export async function cmdAdd(ctx: Context): Promise<CniResult> {
       kind: 'WorkloadEndpoint',
       apiVersion: 'tricolor.dev/v1',
       metadata: {
-        name: ctx.wepName,
+        name: wepNameOn(ctx, node),
         namespace: ctx.namespace,
         labels: kube ? { ...labelsOf(ctx), ...kube.endpoint.labels } : labelsOf(ctx),
       },
       spec: {
-        node: ctx.node,
+        node,
         orchestrator: 'k8s',
         workload: `${ctx.namespace}/${ctx.pod}`,
         pod: ctx.pod,
@@ -186,34 +211,52 @@ export async function cmdAdd(ctx: Context): Promise<CniResult> {
     });
     return result(ctx, ips, veth.hostMac, veth.podMac);
   } catch (e) {
-    await undo(ctx).catch(() => undefined);
+    // A node without its Node resource: nothing was allocated, and the handle may hold
+    // addresses of an earlier ADD that are not ours to release.
+    if (e instanceof CniError && e.code === CniCode.NodeNotRegistered) throw e;
+    await undo(ctx, node).catch(() => undefined);
     throw classify(e);
   }
 }
 
-async function undo(ctx: Context): Promise<void> {
+async function undo(ctx: Context, node: string): Promise<void> {
   await deleteVeth(ctx.hostIf).catch(() => undefined);
-  await deleteEndpointIfOurs(ctx).catch(() => undefined);
+  await deleteEndpointIfOurs(ctx, node).catch(() => undefined);
   await ctx.ipam.releaseByHandle(ctx.handle);
 }
 
-/** Deletes the endpoint record unless it already belongs to a newer container of the same pod. */
-async function deleteEndpointIfOurs(ctx: Context): Promise<void> {
-  const wep = await ctx.ds.get('WorkloadEndpoint', ctx.wepName, ctx.namespace);
-  if (!wep || (wep.spec.containerID && wep.spec.containerID !== ctx.req.containerId)) return;
-  await ctx.ds.delete('WorkloadEndpoint', ctx.wepName, ctx.namespace, {
+/**
+ * Deletes the pod's endpoint on `node` unless it belongs to a newer container of the same
+ * pod. Returns whether an endpoint of this container was there (deleted now).
+ */
+async function deleteEndpointIfOurs(ctx: Context, node: string): Promise<'ours' | 'newer' | 'none'> {
+  const name = wepNameOn(ctx, node);
+  const wep = await ctx.ds.get('WorkloadEndpoint', name, ctx.namespace);
+  if (!wep) return 'none';
+  if (wep.spec.containerID && wep.spec.containerID !== ctx.req.containerId) return 'newer';
+  await ctx.ds.delete('WorkloadEndpoint', name, ctx.namespace, {
     resourceVersion: wep.metadata.resourceVersion!,
   });
+  return 'ours';
 }
 
-/** DEL: idempotent; works when the netns is already gone or ADD never finished. */
+/**
+ * DEL: idempotent; works when the netns is already gone, ADD never finished, or this node's
+ * name cannot be found any more. The endpoint is looked for on the node that allocated the
+ * addresses (recorded with them) as well as on the node of the config, so a DEL under another
+ * config than the ADD's still removes what the ADD wrote (issue 17: the address was freed, the
+ * endpoint stayed behind as a ghost).
+ */
 export async function cmdDel(ctx: Context): Promise<void> {
   try {
-    await ctx.ipam.releaseByHandle(ctx.handle);
-    const wep = await ctx.ds.get('WorkloadEndpoint', ctx.wepName, ctx.namespace);
+    const released = await ctx.ipam.releaseAllocationsByHandle(ctx.handle);
+    const nodes = new Set<string>();
+    for (const r of released) if (r.attributes.node) nodes.add(r.attributes.node);
+    if (ctx.node) nodes.add(ctx.node);
+    let newer = false;
+    for (const node of nodes) if ((await deleteEndpointIfOurs(ctx, node)) === 'newer') newer = true;
     // Never tear down the veth of a newer sandbox of the same pod.
-    if (!wep || wep.spec.containerID === ctx.req.containerId) await deleteVeth(ctx.hostIf);
-    await deleteEndpointIfOurs(ctx);
+    if (!newer) await deleteVeth(ctx.hostIf);
   } catch (e) {
     throw classify(e);
   }
@@ -236,8 +279,9 @@ export async function cmdCheck(ctx: Context): Promise<void> {
     const held = new Set(await ctx.ipam.ipsByHandle(ctx.handle));
     for (const ip of ips)
       if (!held.has(ip)) throw new CniError(CniCode.Internal, `IPAM does not hold ${ip} for ${ctx.handle}`);
-    if (!(await ctx.ds.get('WorkloadEndpoint', ctx.wepName, ctx.namespace))) {
-      throw new CniError(CniCode.Internal, `WorkloadEndpoint ${ctx.namespace}/${ctx.wepName} is missing`);
+    const name = wepNameOn(ctx, nodeOf(ctx));
+    if (!(await ctx.ds.get('WorkloadEndpoint', name, ctx.namespace))) {
+      throw new CniError(CniCode.Internal, `WorkloadEndpoint ${ctx.namespace}/${name} is missing`);
     }
   } catch (e) {
     throw classify(e);
@@ -262,8 +306,13 @@ export async function cmdStatus(ctx: Context): Promise<void> {
   await agents;
 }
 
-/** GC (CNI 1.1): releases addresses of this network whose attachment the runtime no longer knows. */
+/**
+ * GC (CNI 1.1): releases the addresses of this network that this node's runtime no longer
+ * knows (allocated by this node: the runtime speaks only for its own attachments), and removes
+ * the endpoints of the containers whose addresses it released.
+ */
 export async function cmdGc(ctx: Context): Promise<string[]> {
+  const node = nodeOf(ctx);
   const valid = new Set(
     (
       (ctx.conf as unknown as Record<string, unknown>)['cni.dev/valid-attachments'] as
@@ -271,12 +320,30 @@ export async function cmdGc(ctx: Context): Promise<string[]> {
         | undefined
     )?.map((a) => handleId(ctx.conf.name, a.containerID)) ?? [],
   );
+  const stale = new Set<string>();
+  for (const a of await ctx.ipam.allocations()) {
+    if (!a.handle?.startsWith(`${ctx.conf.name}.`) || valid.has(a.handle) || a.attributes.node !== node)
+      continue;
+    stale.add(a.handle);
+  }
   const released: string[] = [];
-  const prefix = ipamKeys.handlesPrefix(ctx.ds.prefix);
-  for (const kv of (await ctx.ds.kv.list(prefix)).items) {
-    const handle = kv.key.slice(prefix.length);
-    if (!handle.startsWith(`${ctx.conf.name}.`) || valid.has(handle)) continue;
-    released.push(...(await ctx.ipam.releaseByHandle(handle)));
+  const gone = new Map<string, Set<string>>(); // namespace → container ids
+  for (const handle of stale) {
+    for (const r of await ctx.ipam.releaseAllocationsByHandle(handle)) {
+      released.push(r.ip);
+      const ns = r.attributes.namespace ?? 'default';
+      const set = gone.get(ns) ?? new Set<string>();
+      set.add(handle.slice(ctx.conf.name.length + 1));
+      gone.set(ns, set);
+    }
+  }
+  for (const [ns, containers] of gone) {
+    for (const w of (await ctx.ds.list('WorkloadEndpoint', ns)).items) {
+      if (w.spec.node !== node || !w.spec.containerID || !containers.has(w.spec.containerID)) continue;
+      await ctx.ds
+        .delete('WorkloadEndpoint', w.metadata.name, ns, { resourceVersion: w.metadata.resourceVersion! })
+        .catch(() => undefined); // rewritten meanwhile by a new ADD: not ours any more
+    }
   }
   return released;
 }

@@ -10,6 +10,8 @@ export interface NetConf {
   type: string;
   mtu: number;
   nodename?: string;
+  /** Where felix writes the node name, read when `nodename` is not given (Calico's `nodename_file`). */
+  nodename_file?: string;
   etcd_endpoints?: string;
   etcd_ca_cert_file?: string;
   etcd_cert_file?: string;
@@ -108,6 +110,11 @@ export function parseNetConf(text: string): NetConf {
     if (!Array.isArray(h) || h.some((u) => typeof u !== 'string' || !/^https?:\/\//.test(u)))
       fail('health_urls', 'must be a list of http(s) URLs');
   }
+  if (
+    raw.nodename_file !== undefined &&
+    (typeof raw.nodename_file !== 'string' || !raw.nodename_file.startsWith('/'))
+  )
+    fail('nodename_file', 'must be an absolute file path');
   if (
     raw.log_file_path !== undefined &&
     (typeof raw.log_file_path !== 'string' || !raw.log_file_path.startsWith('/'))

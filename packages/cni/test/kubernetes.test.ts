@@ -44,6 +44,7 @@ before(async () => {
       metadata: { name: name! },
       spec: { cidr: cidr! },
     });
+  await ds.create({ kind: 'Node', apiVersion: 'tricolor.dev/v1', metadata: { name: 'node-a' }, spec: {} });
   api.create({
     kind: 'Namespace',
     metadata: { name: 'shop', annotations: { 'cni.projectcalico.org/ipv4pools': '["special"]' } },

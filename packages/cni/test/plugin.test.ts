@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -71,7 +71,13 @@ before(async () => {
     metadata: { name: 'default' },
     spec: { cidr: '10.244.0.0/16' },
   });
+  // felix registers its node at start; the plugin allocates only for registered nodes.
+  await addNode(ds, 'node-a');
 });
+
+async function addNode(store: Datastore, name: string): Promise<void> {
+  await store.apply({ kind: 'Node', apiVersion: 'tricolor.dev/v1', metadata: { name }, spec: {} });
+}
 
 after(async () => {
   ds?.close();
@@ -258,6 +264,7 @@ test('exhausted pools and unreachable etcd give clear CNI errors', async (t) => 
       metadata: { name: 'tiny' },
       spec: { cidr: '10.99.0.0/30', blockSize: 30 },
     });
+    await addNode(tds, 'node-a');
     const conf = netconf({ datastore_prefix: tiny });
     let last: Run | undefined;
     for (let i = 0; i < 5; i++) {
@@ -278,4 +285,173 @@ test('exhausted pools and unreachable etcd give clear CNI errors', async (t) => 
   assert.equal(down.out.code, 50);
   const version = await cni(node, { CNI_COMMAND: 'VERSION' }, '');
   assert.ok((version.out.supportedVersions as string[]).includes('1.0.0'));
+});
+
+test('node identity: no nodename and no node name file fails (11) and allocates nothing; the file felix writes is used', async (t) => {
+  if (!requireRoot(t)) return;
+  const pod = await Netns.create('pod');
+  const netns = `/var/run/netns/${pod.name}`;
+  const dir = mkdtempSync(join(tmpdir(), 'cni-nodename-'));
+  const file = join(dir, 'nodename');
+  try {
+    const blocksBefore = (await ds.kv.list(`${prefix}ipam/v2/assignment/`)).items.length;
+    const none = await cni(
+      node,
+      envFor('ADD', 'n1', netns, 'who-0'),
+      netconf({ nodename: undefined, nodename_file: file }),
+    );
+    assert.equal(none.code, 1);
+    assert.equal(none.out.code, 11, JSON.stringify(none.out));
+    assert.match(String(none.out.msg), new RegExp(`no "nodename" and ${file} does not exist`));
+    assert.deepEqual(await new Ipam(ds).ipsByHandle('k8s-pod-network.n1'), []);
+    assert.equal(
+      (await ds.kv.list(`${prefix}ipam/v2/assignment/`)).items.length,
+      blocksBefore,
+      'no block claimed',
+    );
+
+    writeFileSync(file, 'node-a\n');
+    const add = await cni(
+      node,
+      envFor('ADD', 'n1', netns, 'who-0'),
+      netconf({ nodename: undefined, nodename_file: file }),
+    );
+    assert.equal(add.code, 0, JSON.stringify(add.out));
+    const wep = (await ds.list('WorkloadEndpoint', 'shop')).items.find((w) => w.spec.pod === 'who-0');
+    assert.equal(wep?.spec.node, 'node-a');
+    assert.equal(wep?.metadata.name, 'node--a-k8s-who--0-eth0');
+    const del = await cni(
+      node,
+      envFor('DEL', 'n1', netns, 'who-0'),
+      netconf({ nodename: undefined, nodename_file: file }),
+    );
+    assert.equal(del.code, 0, JSON.stringify(del.out));
+  } finally {
+    await pod.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('node identity: a node without a Node resource gets no address and no block (105)', async (t) => {
+  if (!requireRoot(t)) return;
+  const pod = await Netns.create('pod');
+  try {
+    const before = (await ds.kv.list(`${prefix}ipam/v2/`)).items.map((i) => i.key);
+    const add = await cni(
+      node,
+      envFor('ADD', 'u1', `/var/run/netns/${pod.name}`, 'lost-0'),
+      netconf({ nodename: 'not-a-node' }),
+    );
+    assert.equal(add.code, 1);
+    assert.equal(add.out.code, 105, JSON.stringify(add.out));
+    assert.match(String(add.out.msg), /node "not-a-node" has no Node resource: no address is allocated/);
+    assert.deepEqual(
+      (await ds.kv.list(`${prefix}ipam/v2/`)).items.map((i) => i.key),
+      before,
+      'IPAM untouched',
+    );
+    assert.equal(
+      (await ds.list('WorkloadEndpoint', 'shop')).items.filter((w) => w.spec.pod === 'lost-0').length,
+      0,
+    );
+    const link = await pod.exec('ip', ['link', 'show', 'eth0'], { allowFail: true });
+    assert.notEqual(link.code, 0, 'no interface in the pod');
+  } finally {
+    await pod.destroy();
+  }
+});
+
+test('a DEL under another node name than the ADD still removes the endpoint with the address (no ghost)', async (t) => {
+  if (!requireRoot(t)) return;
+  const pod = await Netns.create('pod');
+  const netns = `/var/run/netns/${pod.name}`;
+  try {
+    await addNode(ds, 'node-b');
+    const add = await cni(node, envFor('ADD', 'd1', netns, 'moved-0'), netconf());
+    assert.equal(add.code, 0, JSON.stringify(add.out));
+    assert.equal(
+      (await ds.list('WorkloadEndpoint', 'shop')).items.filter((w) => w.spec.pod === 'moved-0').length,
+      1,
+    );
+    // The kubelet's config changed between ADD and DEL (node-a → node-b).
+    const del = await cni(node, envFor('DEL', 'd1', netns, 'moved-0'), netconf({ nodename: 'node-b' }));
+    assert.equal(del.code, 0, JSON.stringify(del.out));
+    assert.deepEqual(await new Ipam(ds).ipsByHandle('k8s-pod-network.d1'), []);
+    assert.deepEqual(
+      (await ds.list('WorkloadEndpoint', 'shop')).items.filter((w) => w.spec.pod === 'moved-0'),
+      [],
+      'the endpoint went with its address',
+    );
+    const report = await new Ipam(ds, { leakGraceMs: 0 }).check();
+    assert.deepEqual(
+      report.problems.filter((p) => p.kind === 'ghost-endpoint'),
+      [],
+    );
+    // A DEL with neither nodename nor node name file still works (kubelet must be able to clean up).
+    const again = await cni(
+      node,
+      envFor('DEL', 'd1', netns, 'moved-0'),
+      netconf({ nodename: undefined, nodename_file: '/nonexistent/nodename' }),
+    );
+    assert.equal(again.code, 0, JSON.stringify(again.out));
+  } finally {
+    await pod.destroy();
+  }
+});
+
+test("GC releases only this node's stale addresses and removes their endpoints", async (t) => {
+  if (!requireRoot(t)) return;
+  const pods: Netns[] = [];
+  try {
+    await addNode(ds, 'node-b');
+    const made: { id: string; node: string; ip: string }[] = [];
+    for (const [id, nodename] of [
+      ['g1', 'node-a'],
+      ['g2', 'node-a'],
+      ['g3', 'node-b'],
+    ] as const) {
+      const pod = await Netns.create('gc');
+      pods.push(pod);
+      const add = await cni(
+        node,
+        envFor('ADD', id, `/var/run/netns/${pod.name}`, `gc-${id}`),
+        netconf({ nodename }),
+      );
+      assert.equal(add.code, 0, JSON.stringify(add.out));
+      made.push({ id, node: nodename, ip: (add.out.ips as { address: string }[])[0]!.address });
+    }
+    // node-a's runtime still knows g1 only: g2 goes; g3 is node-b's business.
+    const gc = await cni(
+      node,
+      { CNI_COMMAND: 'GC', CNI_PATH: '/opt/cni/bin' },
+      JSON.stringify({
+        ...JSON.parse(netconf({ cniVersion: '1.1.0' })),
+        'cni.dev/valid-attachments': [{ containerID: 'g1', ifname: 'eth0' }],
+      }),
+    );
+    assert.equal(gc.code, 0, JSON.stringify(gc.out) + gc.stderr);
+    const ipam = new Ipam(ds);
+    assert.deepEqual(await ipam.ipsByHandle('k8s-pod-network.g1'), [made[0]!.ip]);
+    assert.deepEqual(await ipam.ipsByHandle('k8s-pod-network.g2'), [], "node-a's stale address is released");
+    assert.deepEqual(
+      await ipam.ipsByHandle('k8s-pod-network.g3'),
+      [made[2]!.ip],
+      "node-b's is not node-a's to judge",
+    );
+    const pods2 = (await ds.list('WorkloadEndpoint', 'shop')).items
+      .map((w) => w.spec.pod)
+      .filter((p) => p?.startsWith('gc-'));
+    assert.deepEqual(pods2.sort(), ['gc-g1', 'gc-g3'], 'the endpoint of the released address is gone');
+    for (const [i, m] of made.entries()) {
+      if (m.id === 'g2') continue;
+      const del = await cni(
+        node,
+        envFor('DEL', m.id, `/var/run/netns/${pods[i]!.name}`, `gc-${m.id}`),
+        netconf({ nodename: m.node }),
+      );
+      assert.equal(del.code, 0);
+    }
+  } finally {
+    for (const p of pods) await p.destroy();
+  }
 });
