@@ -291,6 +291,11 @@ function printReport(ctx: Ctx, rep: CheckReport, wide: boolean): void {
     `checked ${s.blocks} blocks, ${s.allocations} allocations, ${s.handles} handles, ${s.affinities} affinities ` +
       `against ${s.nodes} nodes and ${s.workloadEndpoints} workload endpoints (revision ${rep.revision})\n`,
   );
+  const count = (kind: string) => rep.problems.filter((p) => p.kind === kind).length;
+  ctx.out(
+    `allocations without endpoint (leaked): ${count('leaked-address')}; ` +
+      `endpoints without allocation (ghosts): ${count('ghost-endpoint')}\n`,
+  );
   if (rep.ok) ctx.out('IPAM is consistent\n');
   else {
     ctx.out(`${rep.problems.length} problem(s):\n`);
@@ -413,7 +418,9 @@ export const IPAM_COMMANDS = {
     run: release,
   },
   'ipam check': {
-    usage: ['ipam check [--repair] [--leak-grace SECONDS (default 600)] [-o table|wide|json|yaml]'],
+    usage: [
+      'ipam check [--repair] [--leak-grace SECONDS (default 600)] [-o table|wide|json|yaml]   leaked addresses, ghost endpoints, blocks, affinities, handles',
+    ],
     options: CHECK_OPTIONS,
     run: check,
   },
