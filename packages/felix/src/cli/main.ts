@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Datastore, configFromEnv as etcdConfigFromEnv } from '@tricolor/datastore';
 import { pino } from 'pino';
 import { Agent } from '../agent.js';
@@ -60,6 +62,19 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   await agent.start();
+  // The CNI plugin's node identity when its config has no nodename (Calico's
+  // /var/lib/calico/nodename): written once this node is registered and converged, atomically.
+  const nodenameFile = process.env.TRICOLOR_NODENAME_FILE ?? '/var/lib/tricolor/nodename';
+  if (nodenameFile) {
+    try {
+      mkdirSync(dirname(nodenameFile), { recursive: true });
+      writeFileSync(`${nodenameFile}.tmp`, `${st.nodeName}\n`);
+      renameSync(`${nodenameFile}.tmp`, nodenameFile);
+      log.info({ file: nodenameFile }, 'node name written for the CNI plugin');
+    } catch (e) {
+      log.error({ file: nodenameFile, err: (e as Error).message }, 'cannot write the node name file');
+    }
+  }
 }
 
 main().catch((e) => {
