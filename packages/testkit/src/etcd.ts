@@ -16,99 +16,140 @@ export interface EtcdOptions {
   verbose?: boolean;
 }
 
-const live = new Set<EtcdServer>();
+/** What one member needs to run: its ports, data, the cluster it belongs to and its TLS files. */
+export interface EtcdMemberSpec {
+  name: string;
+  host: string;
+  clientPort: number;
+  peerPort: number;
+  dataDir: string;
+  /** `name=peerURL,…` of every member. */
+  initialCluster: string;
+  /** Client and (for clusters) peer TLS with client-certificate authentication on both. */
+  tls?: TlsMaterial;
+  peerTls?: boolean;
+  netns?: string;
+  verbose?: boolean;
+  /** Raft timing (ms); etcd's defaults are 100/1000. */
+  heartbeatMs?: number;
+  electionMs?: number;
+}
+
+const live = new Set<EtcdMember>();
+/** Data directories removed at exit unless kept (demo --keep). */
+export const liveDataRoots = new Set<string>();
 process.once('exit', () => {
-  for (const e of live) e.killSync();
+  for (const m of live) m.killSync();
+  for (const d of liveDataRoots) rmSync(d, { recursive: true, force: true });
 });
 
 /**
- * A real etcd server (Debian's etcd-server) on free ports with a temporary data
- * directory. It can be stopped, killed and restarted on the same ports and data, which
- * is what the watch-resume tests need.
+ * One etcd process (Debian's etcd-server): started, stopped (SIGTERM), killed (SIGKILL) and
+ * started again on the same ports and data. The building block of EtcdServer and EtcdCluster.
  */
-export class EtcdServer {
+export class EtcdMember {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
 
-  private constructor(
-    readonly dataRoot: string,
-    readonly host: string,
-    readonly clientPort: number,
-    readonly peerPort: number,
-    readonly tls: TlsMaterial | undefined,
-    private readonly opts: EtcdOptions,
-  ) {}
+  constructor(readonly spec: EtcdMemberSpec) {}
 
-  static async start(opts: EtcdOptions = {}): Promise<EtcdServer> {
-    const host = opts.host ?? '127.0.0.1';
-    const dataRoot = mkdtempSync(join(tmpdir(), 'tricolor-etcd-'));
-    const tls = opts.tls ? await makeTlsMaterial(join(dataRoot, 'tls')) : undefined;
-    const server = new EtcdServer(dataRoot, host, await freePort(), await freePort(), tls, opts);
-    await server.launch();
-    live.add(server);
-    return server;
+  get name(): string {
+    return this.spec.name;
   }
 
-  /** The client URL, e.g. http://127.0.0.1:23790. */
+  get clientPort(): number {
+    return this.spec.clientPort;
+  }
+
+  /** The client URL, e.g. https://127.0.0.1:23790. */
   get endpoint(): string {
-    return `${this.tls ? 'https' : 'http'}://${this.host}:${this.clientPort}`;
+    return `${this.spec.tls ? 'https' : 'http'}://${this.spec.host}:${this.spec.clientPort}`;
+  }
+
+  get peerUrl(): string {
+    return `${this.spec.peerTls ? 'https' : 'http'}://${this.spec.host}:${this.spec.peerPort}`;
   }
 
   get running(): boolean {
     return this.child !== undefined;
   }
 
-  private async launch(): Promise<void> {
-    const scheme = this.tls ? 'https' : 'http';
-    const client = `${scheme}://${this.host}:${this.clientPort}`;
-    const peer = `http://${this.host}:${this.peerPort}`;
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  private args(): string[] {
+    const s = this.spec;
     const args = [
       '--name',
-      'default',
+      s.name,
       '--data-dir',
-      join(this.dataRoot, 'data'),
+      s.dataDir,
       '--listen-client-urls',
-      client,
+      this.endpoint,
       '--advertise-client-urls',
-      client,
+      this.endpoint,
       '--listen-peer-urls',
-      peer,
+      this.peerUrl,
       '--initial-advertise-peer-urls',
-      peer,
+      this.peerUrl,
       '--initial-cluster',
-      `default=${peer}`,
+      s.initialCluster,
+      '--initial-cluster-state',
+      'new',
       '--logger',
       'zap',
       '--log-level',
-      this.opts.verbose ? 'info' : 'error',
+      s.verbose ? 'info' : 'error',
     ];
-    if (this.tls) {
+    if (s.heartbeatMs) args.push('--heartbeat-interval', String(s.heartbeatMs));
+    if (s.electionMs) args.push('--election-timeout', String(s.electionMs));
+    if (s.tls) {
       args.push(
         '--cert-file',
-        this.tls.serverCertFile,
+        s.tls.serverCertFile,
         '--key-file',
-        this.tls.serverKeyFile,
+        s.tls.serverKeyFile,
         '--trusted-ca-file',
-        this.tls.caFile,
+        s.tls.caFile,
         '--client-cert-auth',
       );
+      if (s.peerTls) {
+        args.push(
+          '--peer-cert-file',
+          s.tls.serverCertFile,
+          '--peer-key-file',
+          s.tls.serverKeyFile,
+          '--peer-trusted-ca-file',
+          s.tls.caFile,
+          '--peer-client-cert-auth',
+        );
+      }
     }
-    const [cmd, full] = this.opts.netns
-      ? ['ip', ['netns', 'exec', this.opts.netns, 'etcd', ...args]]
+    return args;
+  }
+
+  /** Starts the process; resolves once its client port accepts connections (not: has a leader). */
+  async start(): Promise<void> {
+    if (this.child) return;
+    const args = this.args();
+    const [cmd, full] = this.spec.netns
+      ? ['ip', ['netns', 'exec', this.spec.netns, 'etcd', ...args]]
       : ['etcd', args];
     const child = spawn(cmd as string, full as string[], {
-      stdio: ['ignore', 'ignore', this.opts.verbose ? 'inherit' : 'ignore'],
+      stdio: ['ignore', 'ignore', this.spec.verbose ? 'inherit' : 'ignore'],
     });
     this.child = child;
+    live.add(this);
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     child.once('exit', () => {
       if (this.child === child) this.child = undefined;
     });
-    if (this.opts.netns) {
+    if (this.spec.netns) {
       // From the host we cannot reach a namespace's address; trust etcd's own health wait below.
       await new Promise((r) => setTimeout(r, 1500));
     } else {
-      await waitForPort(this.host, this.clientPort, 20_000);
+      await waitForPort(this.spec.host, this.spec.clientPort, 20_000);
     }
   }
 
@@ -127,25 +168,118 @@ export class EtcdServer {
   /** Starts again on the same ports with the same data. */
   async restart(): Promise<void> {
     if (this.child) await this.stop();
-    await this.launch();
+    await this.start();
   }
 
-  /** Leaves the server running when this process exits (for `demo --keep`). */
+  /** Leaves the process running when this one exits (for `demo --keep`). */
   keep(): number | undefined {
     live.delete(this);
     this.child?.unref();
     return this.child?.pid;
   }
 
+  killSync(): void {
+    this.child?.kill('SIGKILL');
+  }
+
+  forget(): void {
+    live.delete(this);
+  }
+}
+
+/**
+ * A real single-member etcd on free loopback ports with a temporary data directory. It can be
+ * stopped, killed and restarted on the same ports and data, which is what the watch-resume
+ * tests need. For several members see EtcdCluster.
+ */
+export class EtcdServer {
+  private constructor(
+    readonly dataRoot: string,
+    readonly host: string,
+    readonly clientPort: number,
+    readonly peerPort: number,
+    readonly tls: TlsMaterial | undefined,
+    private readonly member: EtcdMember,
+  ) {}
+
+  static async start(opts: EtcdOptions = {}): Promise<EtcdServer> {
+    const host = opts.host ?? '127.0.0.1';
+    const dataRoot = mkdtempSync(join(tmpdir(), 'tricolor-etcd-'));
+    const tls = opts.tls ? await makeTlsMaterial(join(dataRoot, 'tls')) : undefined;
+    const [clientPort, peerPort] = [await freePort(), await freePort()];
+    const member = new EtcdMember({
+      name: 'default',
+      host,
+      clientPort,
+      peerPort,
+      dataDir: join(dataRoot, 'data'),
+      initialCluster: `default=http://${host}:${peerPort}`,
+      tls,
+      netns: opts.netns,
+      verbose: opts.verbose,
+    });
+    const server = new EtcdServer(dataRoot, host, clientPort, peerPort, tls, member);
+    liveDataRoots.add(dataRoot);
+    await member.start();
+    return server;
+  }
+
+  /** The client URL, e.g. http://127.0.0.1:23790. */
+  get endpoint(): string {
+    return this.member.endpoint;
+  }
+
+  get running(): boolean {
+    return this.member.running;
+  }
+
+  /** ETCD_ENDPOINTS and, with TLS, ETCD_CA_CERT_FILE/ETCD_CERT_FILE/ETCD_KEY_FILE for a client. */
+  clientEnv(): Record<string, string> {
+    return etcdClientEnv([this.endpoint], this.tls);
+  }
+
+  /** Graceful stop (SIGTERM); the data directory is kept for a restart. */
+  stop(): Promise<void> {
+    return this.member.stop();
+  }
+
+  /** Abrupt stop (SIGKILL), like a crash; the data directory is kept. */
+  kill(): Promise<void> {
+    return this.member.kill();
+  }
+
+  /** Starts again on the same ports with the same data. */
+  restart(): Promise<void> {
+    return this.member.restart();
+  }
+
+  /** Leaves the server running when this process exits (for `demo --keep`). */
+  keep(): number | undefined {
+    liveDataRoots.delete(this.dataRoot);
+    return this.member.keep();
+  }
+
   /** Stops the server and removes its data. */
   async destroy(): Promise<void> {
-    await this.kill();
-    live.delete(this);
+    await this.member.kill();
+    this.member.forget();
+    liveDataRoots.delete(this.dataRoot);
     rmSync(this.dataRoot, { recursive: true, force: true });
   }
 
   killSync(): void {
-    this.child?.kill('SIGKILL');
+    this.member.killSync();
     rmSync(this.dataRoot, { recursive: true, force: true });
   }
+}
+
+/** The environment every Tricolor component reads etcd's address and client certificate from. */
+export function etcdClientEnv(endpoints: string[], tls: TlsMaterial | undefined): Record<string, string> {
+  const env: Record<string, string> = { ETCD_ENDPOINTS: endpoints.join(',') };
+  if (tls) {
+    env.ETCD_CA_CERT_FILE = tls.caFile;
+    env.ETCD_CERT_FILE = tls.clientCertFile;
+    env.ETCD_KEY_FILE = tls.clientKeyFile;
+  }
+  return env;
 }

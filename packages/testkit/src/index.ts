@@ -14,7 +14,8 @@ export {
 } from './bench.js';
 export { LoopbackBridge } from './bridge.js';
 export { Daemon } from './daemon.js';
-export { type EtcdOptions, EtcdServer } from './etcd.js';
+export { EtcdMember, type EtcdMemberSpec, type EtcdOptions, EtcdServer, etcdClientEnv } from './etcd.js';
+export { EtcdCluster, type EtcdClusterOptions, type MemberStatus } from './etcd-cluster.js';
 export { hasCommand, type RunResult, run, runSync } from './exec.js';
 export {
   FakeApiServer,
