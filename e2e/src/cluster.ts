@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configFromEnv, Datastore, ipamKeys } from '@tricolor/datastore';
 import { parseAffinities } from '@tricolor/ipam';
-import { EtcdServer, LoopbackBridge, Netns, run, Segment, waitFor } from '@tricolor/testkit';
+import { EtcdCluster, LoopbackBridge, Netns, run, Segment, waitFor } from '@tricolor/testkit';
 import { Daemon } from './daemon.js';
 import { BINARIES } from './paths.js';
 
@@ -21,6 +21,13 @@ export interface ClusterOptions {
   log?: (line: string) => void;
   /** Short BGP timers make fault tests quick (hold 9 s, keepalive 3 s). */
   fastTimers?: boolean;
+  /** etcd members (default 1; the chaos run uses 3). */
+  etcdMembers?: number;
+  /**
+   * etcd with TLS and client certificates on client and peer ports (default true, as people
+   * should run it); every component gets the certificate through ETCD_* variables.
+   */
+  etcdTls?: boolean;
 }
 
 export interface NodeHandle {
@@ -46,7 +53,6 @@ export interface PodHandle {
 }
 
 const NODE_SUBNET = '192.168.200';
-const ETCD_IN_NETNS = 'http://127.0.0.1:2379';
 
 export interface CniOutcome {
   code: number;
@@ -55,9 +61,11 @@ export interface CniOutcome {
 }
 
 /**
- * A Tricolor cluster on one machine: a real etcd, one network namespace per node on a
- * shared L2 segment, felix and bird running inside each node's namespace, pods created
- * through the real CNI plugin exactly as kubelet would.
+ * A Tricolor cluster on one machine: a real etcd (TLS with client certificates; one member or
+ * several), one network namespace per node on a shared L2 segment, felix and bird running
+ * inside each node's namespace, pods created through the real CNI plugin exactly as kubelet
+ * would. Every etcd member's client URL is the same on the host and inside every node (a
+ * loopback hop per member into each namespace), so one ETCD_* environment serves everything.
  */
 export class Cluster {
   readonly nodes = new Map<string, NodeHandle>();
@@ -67,7 +75,7 @@ export class Cluster {
 
   private constructor(
     readonly opts: Required<Omit<ClusterOptions, 'log'>> & { log: (l: string) => void },
-    readonly etcd: EtcdServer,
+    readonly etcd: EtcdCluster,
     readonly ds: Datastore,
     readonly segment: Segment,
     readonly bridge: LoopbackBridge,
@@ -79,18 +87,22 @@ export class Cluster {
       routeReflectors: 1,
       poolCidr: '10.244.0.0/16',
       fastTimers: false,
+      etcdMembers: 1,
+      etcdTls: true,
       log: () => undefined,
       ...options,
     };
     const dir = mkdtempSync(join(tmpdir(), 'tricolor-cluster-'));
-    opts.log(`etcd: starting`);
-    const etcd = await EtcdServer.start();
-    const ds = Datastore.connect(configFromEnv({}, { endpoints: [etcd.endpoint] }));
+    opts.log(
+      `etcd: starting ${opts.etcdMembers} member(s)${opts.etcdTls ? ' with TLS and client certificates' : ''}`,
+    );
+    const etcd = await EtcdCluster.start({ members: opts.etcdMembers, tls: opts.etcdTls });
+    const ds = Datastore.connect(configFromEnv(etcd.clientEnv()));
     const segment = await Segment.create('lan');
     // Nodes have a default route, as real ones do: proxy ARP for the pods' 169.254.1.1
     // gateway only answers for addresses routed out of another interface.
     await segment.setGateway(`${NODE_SUBNET}.1/24`);
-    const bridge = await LoopbackBridge.create(etcd.clientPort);
+    const bridge = await LoopbackBridge.create(etcd.members.map((m) => m.clientPort));
     const cluster = new Cluster(opts, etcd, ds, segment, bridge, dir);
     try {
       await cluster.writeClusterResources();
@@ -101,6 +113,11 @@ export class Cluster {
       throw e;
     }
     return cluster;
+  }
+
+  /** ETCD_ENDPOINTS (every member) and the client certificate files: valid on the host and in every node. */
+  etcdEnv(): Record<string, string> {
+    return this.etcd.clientEnv();
   }
 
   private async writeClusterResources(): Promise<void> {
@@ -147,7 +164,7 @@ export class Cluster {
     const address = `${ip}/24`;
     await this.segment.attach(ns, address);
     await ns.exec('ip', ['route', 'add', 'default', 'via', `${NODE_SUBNET}.1`]);
-    await this.bridge.expose(ns, 2379);
+    await this.bridge.expose(ns);
     const dir = join(this.dir, name);
     mkdirSync(join(dir, 'net.d'), { recursive: true });
     mkdirSync(join(dir, 'bin'), { recursive: true });
@@ -162,7 +179,9 @@ export class Cluster {
     const env = {
       NODENAME: name,
       IP: address,
-      ETCD_ENDPOINTS: ETCD_IN_NETNS,
+      ...this.etcdEnv(),
+      // felix writes its node name here (the CNI plugin's fallback identity), not on the host's /var/lib.
+      TRICOLOR_NODENAME_FILE: join(dir, 'nodename'),
       FELIX_ROUTEREFRESHINTERVAL: '5',
       FELIX_IPTABLESREFRESHINTERVAL: '5',
       FELIX_LOGSEVERITYSCREEN: 'info',
@@ -181,20 +200,23 @@ export class Cluster {
       );
       bird.start();
     }
-    await run(process.execPath, [
-      BINARIES.cni,
-      'install',
-      '--bin-dir',
-      join(dir, 'bin'),
-      '--conf-dir',
-      join(dir, 'net.d'),
-      '--nodename',
-      name,
-      '--etcd-endpoints',
-      ETCD_IN_NETNS,
-      '--mtu',
-      this.opts.mode === 'vxlan' ? '1450' : '1500',
-    ]);
+    // The installer writes the etcd endpoints and certificate files (ETCD_*) into the conflist.
+    await run(
+      process.execPath,
+      [
+        BINARIES.cni,
+        'install',
+        '--bin-dir',
+        join(dir, 'bin'),
+        '--conf-dir',
+        join(dir, 'net.d'),
+        '--nodename',
+        name,
+        '--mtu',
+        this.opts.mode === 'vxlan' ? '1450' : '1500',
+      ],
+      { env: { ...process.env, ...this.etcdEnv() } },
+    );
     const conflist = JSON.parse(readFileSync(join(dir, 'net.d', '10-tricolor.conflist'), 'utf8')) as {
       cniVersion: string;
       name: string;
@@ -216,7 +238,7 @@ export class Cluster {
     await node.felix.stop();
     await this.ds.delete('Node', name);
     await run(process.execPath, [BINARIES.ctl, 'ipam', 'check', '--repair'], {
-      env: { ...process.env, ETCD_ENDPOINTS: this.etcd.endpoint },
+      env: { ...process.env, ...this.etcdEnv() },
       allowFail: true,
     });
     await node.ns.destroy();
@@ -387,7 +409,8 @@ export class Cluster {
     }
     const tls = this.etcd.tls;
     return {
-      etcd: this.etcd.endpoint,
+      // Every member, as ETCD_ENDPOINTS takes them (the same URLs work on the host and in the nodes).
+      etcd: this.etcd.endpoints.join(','),
       // The client files a CLI on the host needs when etcd requires client certificates.
       ...(tls
         ? { etcdTls: { caFile: tls.caFile, certFile: tls.clientCertFile, keyFile: tls.clientKeyFile } }
@@ -418,10 +441,15 @@ export class Cluster {
     for (const p of this.pods.values()) p.ns.keep();
     this.segment.hub.keep();
     const relays = this.bridge.keep();
-    const etcdPid = this.etcd.keep();
+    const etcdPids = this.etcd.keep();
     const state = {
       dir: this.dir,
-      etcd: { endpoint: this.etcd.endpoint, pid: etcdPid, dataRoot: this.etcd.dataRoot },
+      etcd: {
+        endpoints: this.etcd.endpoints,
+        env: this.etcdEnv(),
+        pids: etcdPids,
+        dataRoot: this.etcd.dataRoot,
+      },
       daemonPids: pids,
       relayPids: relays.pids,
       relayDir: relays.dir,
@@ -461,7 +489,7 @@ export const podKey = (name: string, namespace: string): string =>
 export async function downFromState(stateFile: string): Promise<void> {
   const state = JSON.parse(readFileSync(stateFile, 'utf8')) as {
     dir: string;
-    etcd: { pid?: number; dataRoot: string };
+    etcd: { pid?: number; pids?: number[]; dataRoot: string };
     daemonPids: number[];
     relayPids: number[];
     relayDir: string;
@@ -485,7 +513,7 @@ export async function downFromState(stateFile: string): Promise<void> {
     }
   }
   for (const pid of state.relayPids) kill(pid, false);
-  kill(state.etcd.pid, false);
+  for (const pid of state.etcd.pids ?? [state.etcd.pid]) kill(pid, false);
   for (const ns of state.namespaces) await Netns.adopt(ns).destroy();
   for (const d of [state.dir, state.relayDir, state.etcd.dataRoot])
     rmSync(d, { recursive: true, force: true });

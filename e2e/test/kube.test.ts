@@ -36,7 +36,7 @@ describe('Kubernetes: pods, namespaces and nodes through the API server', {
       env: {
         PATH: process.env.PATH,
         KUBECONFIG: kubeconfig,
-        ETCD_ENDPOINTS: cluster.etcd.endpoint,
+        ...cluster.etcdEnv(),
         TRICOLOR_KUBECONTROLLERS_HEALTHPORT: String(await freePort()),
         TRICOLOR_KUBECONTROLLERS_METRICSPORT: String(await freePort()),
         LOG_LEVEL: 'info',
