@@ -8,7 +8,17 @@ import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { configFromEnv as etcdConfigFromEnv, validateResource } from '@tricolor/datastore';
 import { parseAllDocuments } from 'yaml';
-import { CHART, ETCD, envNamesIn, find, type K8sObject, ROOT, render, sourceText } from './helpers.js';
+import {
+  CHART,
+  ETCD,
+  ETCD_PLAIN,
+  envNamesIn,
+  find,
+  type K8sObject,
+  ROOT,
+  render,
+  sourceText,
+} from './helpers.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: manifest fragments
 type Any = any;
@@ -104,6 +114,13 @@ async function commonChecks(objs: K8sObject[], values: Any) {
       if (env.ETCD_ENDPOINTS !== undefined) {
         const cfg = etcdConfigFromEnv(env);
         assert.deepEqual(cfg.endpoints, values.etcd.endpoints);
+        // TLS on (the default): every etcd client gets the CA and its client certificate; off: none.
+        const tlsVars = ['ETCD_CA_CERT_FILE', 'ETCD_CERT_FILE', 'ETCD_KEY_FILE'].filter((k) => env[k]);
+        assert.equal(
+          tlsVars.length,
+          values.etcd.tls.enabled ? 3 : 0,
+          `${owner} ${c.name}: etcd TLS variables ${tlsVars.join(', ') || '(none)'} with tls.enabled=${values.etcd.tls.enabled}`,
+        );
         for (const k of ['ETCD_CA_CERT_FILE', 'ETCD_CERT_FILE', 'ETCD_KEY_FILE']) {
           if (!env[k]) continue;
           const mount = (c.volumeMounts ?? []).find((m: Any) => env[k]!.startsWith(`${m.mountPath}/`));
@@ -152,6 +169,16 @@ async function commonChecks(objs: K8sObject[], values: Any) {
   const felixNames = envNamesIn(felixSource);
   for (const name of Object.keys(felixEnv))
     assert.ok(felixNames.has(name) || datastoreEnv.has(name), `felix does not read ${name}`);
+  // felix writes the node name where the CNI plugin looks when its conflist has none: on the host.
+  const cniNode = await importBuilt('packages/cni/dist/src/node.js');
+  if (cniNode) {
+    assert.equal(felixEnv.TRICOLOR_NODENAME_FILE, cniNode.DEFAULT_NODENAME_FILE);
+    const m = felix.volumeMounts.find((v: Any) =>
+      felixEnv.TRICOLOR_NODENAME_FILE!.startsWith(`${v.mountPath}/`),
+    );
+    assert.ok(m, 'the node name file is not on a mounted volume');
+    assert.equal(hostPaths[m.name], m.mountPath, 'the node name file must land on the host at the same path');
+  }
   const felixConfig = await importBuilt('packages/felix/dist/src/config.js');
   if (felixConfig) {
     const { static: st } = felixConfig.configFromEnv(felixEnv);
@@ -383,16 +410,17 @@ const DEFAULTS: Any = (() => {
 })();
 
 const scenarios: [string, object][] = [
-  ['default values (+ etcd endpoints)', {}],
+  ['default values (+ etcd endpoints): TLS with the client certificate of Secret tricolor-etcd', {}],
   [
-    'etcd over TLS from a Secret',
+    'etcd over TLS from another Secret, several members',
     {
       etcd: {
-        endpoints: ['https://10.0.0.1:2379', 'https://10.0.0.2:2379'],
+        endpoints: ['https://10.0.0.1:2379', 'https://10.0.0.2:2379', 'https://10.0.0.3:2379'],
         tls: { secretName: 'tricolor-etcd-client' },
       },
     },
   ],
+  ['plain http etcd, TLS switched off explicitly', ETCD_PLAIN],
   [
     'VXLAN only, no BGP speaker',
     { ipPool: { vxlanMode: 'Always', natOutgoing: false }, bird: { enabled: false } },
@@ -486,9 +514,14 @@ describe('rendered chart', () => {
       /etcd\.endpoints: mixes http and https endpoints/,
     ],
     [
-      'a TLS secret with http endpoints',
-      { etcd: { tls: { secretName: 'etcd-client' } } },
-      /etcd\.tls\.secretName is set but etcd\.endpoints use http/,
+      'http endpoints while TLS is on (the default)',
+      { etcd: { endpoints: ['http://10.0.0.1:2379'] } },
+      /etcd\.endpoints use http but etcd\.tls\.enabled is true \(the default\): give https endpoints and a client certificate Secret/,
+    ],
+    [
+      'TLS without a Secret',
+      { etcd: { tls: { secretName: '' } } },
+      /etcd\.tls\.secretName is empty but etcd\.tls\.enabled is true/,
     ],
     [
       'two daemons on one port',
@@ -518,11 +551,11 @@ describe('rendered chart', () => {
   test('--set overrides work like helm --set', () => {
     const r = render(
       [],
-      ['etcd.endpoints={http://10.0.0.9:2379}', 'bgp.asNumber=65010', 'bird.enabled=false'],
+      ['etcd.endpoints={https://10.0.0.9:2379}', 'bgp.asNumber=65010', 'bird.enabled=false'],
     );
     assert.equal(r.ok, true, r.stderr);
     const cm = find(r.objects, 'ConfigMap', '-config')!;
-    assert.equal(cm.data!.etcd_endpoints, 'http://10.0.0.9:2379');
+    assert.equal(cm.data!.etcd_endpoints, 'https://10.0.0.9:2379');
     assert.match(
       find(r.objects, 'ConfigMap', '-initial-resources')!.data!['resources.yaml']!,
       /asNumber: 65010/,
@@ -540,7 +573,7 @@ test('helm lint passes with the default values', async () => {
   try {
     const r = spawnSync(
       tool('helm'),
-      ['lint', CHART, '--strict', '--set', 'etcd.endpoints={http://10.0.0.1:2379}'],
+      ['lint', CHART, '--strict', '--set', 'etcd.endpoints={https://10.0.0.1:2379}'],
       {
         encoding: 'utf8',
         env: helmEnv(dir),

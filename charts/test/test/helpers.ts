@@ -71,8 +71,11 @@ export interface Rendered {
   objects: K8sObject[];
 }
 
-/** Minimal values every install needs (etcd has no default). */
-export const ETCD = { etcd: { endpoints: ['http://10.96.232.136:6666'] } };
+/** Minimal values every install needs (etcd endpoints have no default; TLS is on by default). */
+export const ETCD = { etcd: { endpoints: ['https://10.96.232.136:6666'] } };
+
+/** A throw-away cluster without etcd TLS: plain http, TLS switched off explicitly. */
+export const ETCD_PLAIN = { etcd: { endpoints: ['http://10.96.232.136:6666'], tls: { enabled: false } } };
 
 /** `helm template tricolor charts/tricolor -n kube-system`: values files are written from `values`, in order. */
 export function render(values: object[] = [ETCD], set: string[] = []): Rendered {

@@ -36,6 +36,10 @@ describe('values.schema.json', () => {
         },
       },
     ],
+    [
+      'plain http with TLS switched off',
+      { etcd: { endpoints: ['http://10.0.0.1:2379'], tls: { enabled: false } } },
+    ],
     ['VXLAN without BGP', { ipPool: { vxlanMode: 'Always' }, bird: { enabled: false } }],
     [
       'route reflectors and IPIP',
@@ -80,6 +84,12 @@ describe('values.schema.json', () => {
       { etcd: { endpoints: ['10.0.0.1:2379'] } },
       '/etcd/endpoints/0',
       "'10.0.0.1:2379' does not match pattern",
+    ],
+    [
+      'TLS switched on with a string',
+      { etcd: { tls: { enabled: 'yes' } } },
+      '/etcd/tls/enabled',
+      'got string, want boolean',
     ],
     [
       'a port out of range',

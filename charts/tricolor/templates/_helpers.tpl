@@ -50,7 +50,7 @@ app.kubernetes.io/component: node
 {{- end -}}
 
 {{/*
-Checks the etcd settings the schema cannot: one URL scheme, and TLS only with https.
+Checks the etcd settings the schema cannot: one URL scheme, https and a Secret when TLS is on.
 Renders nothing; fails the install with a message naming the values.
 */}}
 {{- define "tricolor.checkEtcd" -}}
@@ -61,8 +61,11 @@ Renders nothing; fails the install with a message naming the values.
 {{- if gt (len $schemes) 1 -}}
 {{- fail "etcd.endpoints: mixes http and https endpoints" -}}
 {{- end -}}
-{{- if and .Values.etcd.tls.secretName (hasKey $schemes "http") -}}
-{{- fail "etcd.tls.secretName is set but etcd.endpoints use http; use https endpoints or drop the TLS secret" -}}
+{{- if and .Values.etcd.tls.enabled (hasKey $schemes "http") -}}
+{{- fail "etcd.endpoints use http but etcd.tls.enabled is true (the default): give https endpoints and a client certificate Secret (etcd.tls.secretName), or set etcd.tls.enabled=false for plain http without client authentication (a throw-away cluster only)" -}}
+{{- end -}}
+{{- if and .Values.etcd.tls.enabled (not .Values.etcd.tls.secretName) -}}
+{{- fail "etcd.tls.secretName is empty but etcd.tls.enabled is true: name the Secret holding the etcd client certificate (keys etcd.tls.caKey, certKey, keyKey)" -}}
 {{- end -}}
 {{- end -}}
 
@@ -79,7 +82,7 @@ Renders nothing; fails the install with a message naming the values.
     configMapKeyRef:
       name: {{ include "tricolor.fullname" . }}-config
       key: datastore_prefix
-{{- if .Values.etcd.tls.secretName }}
+{{- if .Values.etcd.tls.enabled }}
 - name: ETCD_CA_CERT_FILE
   value: /etc/tricolor/etcd-tls/{{ .Values.etcd.tls.caKey }}
 - name: ETCD_CERT_FILE
@@ -91,7 +94,7 @@ Renders nothing; fails the install with a message naming the values.
 
 {{/* The etcd client certificate's mount; empty without TLS. */}}
 {{- define "tricolor.etcdTLSMount" -}}
-{{- if .Values.etcd.tls.secretName -}}
+{{- if .Values.etcd.tls.enabled -}}
 - name: etcd-tls
   mountPath: /etc/tricolor/etcd-tls
   readOnly: true
@@ -99,7 +102,7 @@ Renders nothing; fails the install with a message naming the values.
 {{- end -}}
 
 {{- define "tricolor.etcdTLSVolume" -}}
-{{- if .Values.etcd.tls.secretName -}}
+{{- if .Values.etcd.tls.enabled -}}
 - name: etcd-tls
   secret:
     secretName: {{ .Values.etcd.tls.secretName }}
