@@ -276,16 +276,15 @@ export class Cluster {
     this.opts.log('cluster: all daemons ready');
   }
 
-  /** Runs the CNI plugin in the node's namespace exactly as kubelet does. */
-  async cni(
+  /** How kubelet would run the plugin for a pod: argv (inside the node), environment and stdin. */
+  cniInvocation(
     node: NodeHandle,
     command: string,
     pod: { containerId: string; netns: string; name: string; namespace: string },
     extra: Record<string, unknown> = {},
-  ): Promise<CniOutcome> {
-    const t0 = performance.now();
-    const r = await node.ns.exec(process.execPath, [BINARIES.cni], {
-      allowFail: true,
+  ): { argv: string[]; env: Record<string, string>; input: string } {
+    return {
+      argv: ['ip', 'netns', 'exec', node.ns.name, process.execPath, BINARIES.cni],
       input: JSON.stringify({ ...node.cniConf, ...extra }),
       env: {
         PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
@@ -296,7 +295,19 @@ export class Cluster {
         CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${pod.namespace};K8S_POD_NAME=${pod.name}`,
         CNI_PATH: join(node.dir, 'bin'),
       },
-    });
+    };
+  }
+
+  /** Runs the CNI plugin in the node's namespace exactly as kubelet does. */
+  async cni(
+    node: NodeHandle,
+    command: string,
+    pod: { containerId: string; netns: string; name: string; namespace: string },
+    extra: Record<string, unknown> = {},
+  ): Promise<CniOutcome> {
+    const t0 = performance.now();
+    const inv = this.cniInvocation(node, command, pod, extra);
+    const r = await run(inv.argv[0]!, inv.argv.slice(1), { allowFail: true, input: inv.input, env: inv.env });
     const ms = performance.now() - t0;
     return {
       code: r.code,
