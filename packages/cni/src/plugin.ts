@@ -141,10 +141,14 @@ export async function cmdAdd(ctx: Context): Promise<CniResult> {
   });
   registered.catch(() => undefined); // awaited below
   let ips: string[] = [];
+  // How far this ADD got: a failure undoes only what it started, so an ADD that fails on its
+  // first reads (etcd without quorum) answers after one request timeout, not three.
+  let step: 'read' | 'assign' | 'veth' | 'endpoint' = 'read';
   try {
     // A retried ADD (kubelet does retry) keeps the addresses it already holds.
     ips = await ipam.ipsByHandle(ctx.handle);
     await registered;
+    step = 'assign';
     if (ips.length === 0) {
       const attributes: Record<string, string> = {
         namespace: ctx.namespace,
@@ -174,6 +178,7 @@ export async function cmdAdd(ctx: Context): Promise<CniResult> {
       }
     }
     if (ips.length === 0) throw new CniError(CniCode.AddressesExhausted, 'IPAM assigned no address');
+    step = 'veth';
     const veth = await createVeth({
       netns: ctx.req.netns,
       ifname: ctx.req.ifname,
@@ -205,23 +210,23 @@ export async function cmdAdd(ctx: Context): Promise<CniResult> {
     if (kube?.endpoint.serviceAccountName) wep.spec.serviceAccountName = kube.endpoint.serviceAccountName;
     if (kube?.endpoint.ports.length) wep.spec.ports = kube.endpoint.ports;
     // Create first: the record almost never exists yet; a retried ADD finds it and replaces it.
+    step = 'endpoint';
     await ctx.ds.create(wep).catch((e: unknown) => {
       if (e instanceof AlreadyExistsError) return ctx.ds.apply(wep);
       throw e;
     });
     return result(ctx, ips, veth.hostMac, veth.podMac);
   } catch (e) {
-    // A node without its Node resource: nothing was allocated, and the handle may hold
-    // addresses of an earlier ADD that are not ours to release.
-    if (e instanceof CniError && e.code === CniCode.NodeNotRegistered) throw e;
-    await undo(ctx, node).catch(() => undefined);
+    // Failed on the first reads (datastore unavailable, no Node resource): nothing was
+    // allocated, and addresses an earlier ADD holds under the handle are kept for its retry.
+    if (step !== 'read') await undo(ctx, node, step).catch(() => undefined);
     throw classify(e);
   }
 }
 
-async function undo(ctx: Context, node: string): Promise<void> {
-  await deleteVeth(ctx.hostIf).catch(() => undefined);
-  await deleteEndpointIfOurs(ctx, node).catch(() => undefined);
+async function undo(ctx: Context, node: string, step: 'assign' | 'veth' | 'endpoint'): Promise<void> {
+  if (step !== 'assign') await deleteVeth(ctx.hostIf).catch(() => undefined);
+  if (step === 'endpoint') await deleteEndpointIfOurs(ctx, node).catch(() => undefined);
   await ctx.ipam.releaseByHandle(ctx.handle);
 }
 
