@@ -12,4 +12,4 @@ export type ProberEvent =
   | { ack: number }
   | { established: { peer: string; at: number } }
   | { lost: { peer: string; seq: number; at: number } }
-  | { stats: Record<string, { sent: number; received: number; lost: number }> };
+  | { stats: { sent: number; received: number; lost: number } };

@@ -7,7 +7,7 @@
  * `{"v":n,"peers":[{"name","ip"}]}` (a full list; a removed peer's pending probes are dropped,
  * not lost; answered with `{"ack":n}`); events go to stdout as JSON lines: `{"ready":…}`, `{"established":{peer,at}}`,
  * `{"lost":{peer,seq,at}}` (at = send time, ms since the epoch) and every second
- * `{"stats":{peer:{sent,received,lost}}}`.
+ * `{"stats":{sent,received,lost}}` (this pod's totals so far).
  */
 import { createSocket } from 'node:dgram';
 import { createInterface } from 'node:readline';
@@ -30,6 +30,8 @@ interface Peer {
 
 function main(): void {
   const peers = new Map<string, Peer>(); // by ip
+  /** Every probe this pod sent, whatever became of its peer since. */
+  const totals = { sent: 0, received: 0, lost: 0 };
   const sock = createSocket('udp4');
   const emit = (o: ProberEvent) => process.stdout.write(`${JSON.stringify(o)}\n`);
   sock.on('message', (msg, rinfo) => {
@@ -46,6 +48,7 @@ function main(): void {
     if (!p || sentAt === undefined) return; // late (already lost) or a removed peer
     p.pending.delete(seq);
     p.received++;
+    totals.received++;
     if (p.establishedSeq === undefined) {
       p.establishedSeq = seq;
       emit({ established: { peer: p.name, at: Date.now() } });
@@ -76,7 +79,10 @@ function main(): void {
         });
     emit({ ack: cmd.v });
   });
-  process.stdin.on('end', () => process.exit(0));
+  // Last totals out before leaving (a pipe write completes asynchronously).
+  process.stdin.on('end', () =>
+    process.stdout.write(`${JSON.stringify({ stats: totals })}\n`, () => process.exit(0)),
+  );
 
   setInterval(() => {
     const now = Date.now();
@@ -86,6 +92,7 @@ function main(): void {
         p.pending.delete(seq);
         if (p.establishedSeq !== undefined && seq > p.establishedSeq) {
           p.lost++;
+          totals.lost++;
           emit({ lost: { peer: p.name, seq, at } });
         }
       }
@@ -95,14 +102,11 @@ function main(): void {
       out.writeUInt32BE(p.seq >>> 0, 1);
       p.pending.set(p.seq, now);
       p.sent++;
+      totals.sent++;
       sock.send(out, PROBE_PORT, p.ip);
     }
   }, PROBE_INTERVAL_MS);
-  setInterval(() => {
-    const stats: Record<string, { sent: number; received: number; lost: number }> = {};
-    for (const p of peers.values()) stats[p.name] = { sent: p.sent, received: p.received, lost: p.lost };
-    emit({ stats });
-  }, 1_000);
+  setInterval(() => emit({ stats: { ...totals } }), 1_000);
 }
 
 main();

@@ -17,7 +17,7 @@ interface Prober {
   pod: PodHandle;
   child: ChildProcess;
   exited: Promise<void>;
-  stats: Record<string, { sent: number; received: number; lost: number }>;
+  stats: { sent: number; received: number; lost: number };
   established: Set<string>;
   /** The newest peer-list version this prober has put in force. */
   acked: number;
@@ -46,8 +46,8 @@ export class ProbeHub {
     const p: Prober = {
       pod,
       child,
-      exited: new Promise((r) => child.once('exit', () => r())),
-      stats: {},
+      exited: new Promise((r) => child.once('close', () => r())), // after its last stdout line
+      stats: { sent: 0, received: 0, lost: 0 },
       established: new Set(),
       acked: 0,
     };
@@ -82,14 +82,16 @@ export class ProbeHub {
     if (!p) return;
     this.probers.delete(name);
     await this.broadcast();
-    for (const s of Object.values(p.stats)) {
-      this.retired.sent += s.sent;
-      this.retired.received += s.received;
-      this.retired.lost += s.lost;
-    }
     p.child.stdin!.end();
     setTimeout(() => p.child.kill('SIGKILL'), 2_000).unref();
     await p.exited;
+    this.retire(p);
+  }
+
+  private retire(p: Prober): void {
+    this.retired.sent += p.stats.sent;
+    this.retired.received += p.stats.received;
+    this.retired.lost += p.stats.lost;
   }
 
   /** Sends every prober the list of the others and waits until each has put it in force. */
@@ -143,12 +145,11 @@ export class ProbeHub {
   /** Sent, received and lost probes so far (live probers' counters plus the retired ones). */
   totals(): { sent: number; received: number; lost: number } {
     const t = { ...this.retired };
-    for (const p of this.probers.values())
-      for (const s of Object.values(p.stats)) {
-        t.sent += s.sent;
-        t.received += s.received;
-        t.lost += s.lost;
-      }
+    for (const p of this.probers.values()) {
+      t.sent += p.stats.sent;
+      t.received += p.stats.received;
+      t.lost += p.stats.lost;
+    }
     return t;
   }
 
@@ -159,6 +160,7 @@ export class ProbeHub {
       p.child.stdin!.end();
       p.child.kill('SIGTERM');
       await p.exited;
+      this.retire(p);
     }
     this.log('probers stopped');
   }
