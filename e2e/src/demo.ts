@@ -13,6 +13,7 @@ import { isRoot, kernelHasLinkKind } from '@tricolor/testkit';
 import { Cluster, downFromState, MODES, type Mode } from './cluster.js';
 import { DemoEnvError, type DemoManifest, renderDemoEnv } from './demo-env.js';
 import { REPO_ROOT } from './paths.js';
+import { textTable } from './text-table.js';
 
 /** Where a kept cluster is recorded; TRICOLOR_DEMO_STATE_DIR moves it (tests keep their own). */
 const STATE_DIR = process.env.TRICOLOR_DEMO_STATE_DIR || join(REPO_ROOT, '.tricolor-run');
@@ -62,17 +63,6 @@ function parseCommandLine() {
   }
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
 
 async function show(cluster: Cluster, out: (s: string) => void): Promise<boolean> {
   for (const node of cluster.nodes.values()) {
@@ -95,7 +85,7 @@ async function show(cluster: Cluster, out: (s: string) => void): Promise<boolean
       `${a.name} (${a.node})`,
       ...pods.map((b) => (a === b ? '-' : matrix.get(`${a.name}→${b.name}`) ? 'ok' : 'FAIL')),
     ]);
-  out(`\nping matrix (${pods.map((p) => `${p.name}=${p.ip}`).join(', ')}):\n${table(rows)}`);
+  out(`\nping matrix (${pods.map((p) => `${p.name}=${p.ip}`).join(', ')}):\n${textTable(rows)}`);
   const failed = [...matrix.values()].filter((v) => !v).length;
   out(`\n${matrix.size - failed} of ${matrix.size} pod pairs reach each other`);
   return failed === 0;

@@ -115,7 +115,12 @@ describe('the README session on a kept demo cluster', { skip: why }, () => {
         ),
         'demo --keep prints the environment that demo env repeats',
       );
-      assert.match(envOut.stdout, /^export ETCD_ENDPOINTS='http:\/\/127\.0\.0\.1:\d+'$/m);
+      // The demo's etcd talks TLS with client certificates: the CLIs get the files too.
+      assert.match(envOut.stdout, /^export ETCD_ENDPOINTS='https:\/\/127\.0\.0\.1:\d+'$/m);
+      for (const v of ['ETCD_CA_CERT_FILE', 'ETCD_CERT_FILE', 'ETCD_KEY_FILE']) {
+        const file = new RegExp(`^export ${v}='([^']+)'$`, 'm').exec(envOut.stdout)?.[1];
+        assert.ok(file && existsSync(file), `${v} names a file that exists: ${file}`);
+      }
       assert.match(envOut.stdout, /^export BIRD_CONTROL='.*\/node-1\/bird\.ctl'$/m);
       const node2 = await run('bash', ['--norc', demo, 'env', '--node', 'node-2'], { env });
       assert.match(node2.stdout, /^export BIRD_CONTROL='.*\/node-2\/bird\.ctl'$/m);

@@ -3,6 +3,7 @@ import type { FaultResult } from './fault.js';
 import type { Loss } from './probes.js';
 import { FAULT_KINDS, FAULTS, type FaultKind } from './schedule.js';
 import type { FinalCheck } from './verify.js';
+import { textTable } from '../text-table.js';
 
 export interface Budget {
   name: string;
@@ -209,17 +210,6 @@ export function replayCommand(o: ChaosReport['options'] & { seed: number }): str
   return `npm run chaos -- --minutes ${o.minutes} --nodes ${o.nodes} --pods-per-node ${o.podsPerNode}${only} --seed ${o.seed}`;
 }
 
-function table(rows: string[][]): string {
-  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(w[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
 
 /** The human-readable report: probes lost per fault kind, churn, final state, budgets. */
 export function formatReport(r: ChaosReport): string {
@@ -230,7 +220,7 @@ export function formatReport(r: ChaosReport): string {
   );
   out.push('');
   out.push(
-    table([
+    textTable([
       [
         'FAULT KIND',
         'INJECTED',
@@ -264,7 +254,7 @@ export function formatReport(r: ChaosReport): string {
   );
   out.push('');
   out.push(
-    table([
+    textTable([
       ['BUDGET', 'MET', 'DETAIL'],
       ...r.budgets.map((b) => [b.name, b.met ? 'met' : 'MISSED', b.detail]),
     ]),
