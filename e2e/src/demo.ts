@@ -63,7 +63,6 @@ function parseCommandLine() {
   }
 }
 
-
 async function show(cluster: Cluster, out: (s: string) => void): Promise<boolean> {
   for (const node of cluster.nodes.values()) {
     out(`\n== ${node.name} (${node.ip})`);

@@ -1,9 +1,9 @@
+import { textTable } from '../text-table.js';
 import type { ChurnOp } from './churn.js';
 import type { FaultResult } from './fault.js';
 import type { Loss } from './probes.js';
 import { FAULT_KINDS, FAULTS, type FaultKind } from './schedule.js';
 import type { FinalCheck } from './verify.js';
-import { textTable } from '../text-table.js';
 
 export interface Budget {
   name: string;
@@ -209,7 +209,6 @@ export function replayCommand(o: ChaosReport['options'] & { seed: number }): str
   const only = o.kinds ? ` --faults ${o.kinds.join(',')}` : '';
   return `npm run chaos -- --minutes ${o.minutes} --nodes ${o.nodes} --pods-per-node ${o.podsPerNode}${only} --seed ${o.seed}`;
 }
-
 
 /** The human-readable report: probes lost per fault kind, churn, final state, budgets. */
 export function formatReport(r: ChaosReport): string {

@@ -127,7 +127,7 @@ function result(ctx: Context, ips: string[], hostMac: string, podMac: string): C
   return res;
 }
 
-/** ADD: address, veth, endpoint record. Any failure undoes all of it, the addresses included. */
+/** ADD: address, veth, endpoint record. A failure undoes what the ADD had started, the addresses included. */
 export async function cmdAdd(ctx: Context): Promise<CniResult> {
   const { conf, ipam } = ctx;
   const node = nodeOf(ctx);
