@@ -57,6 +57,8 @@ const NODE_SUBNET = '192.168.200';
 export interface CniOutcome {
   code: number;
   out: Record<string, unknown>;
+  /** What the plugin wrote to stderr (a crash, or being killed, leaves no JSON on stdout). */
+  stderr: string;
   ms: number;
 }
 
@@ -307,11 +309,18 @@ export class Cluster {
   ): Promise<CniOutcome> {
     const t0 = performance.now();
     const inv = this.cniInvocation(node, command, pod, extra);
-    const r = await run(inv.argv[0]!, inv.argv.slice(1), { allowFail: true, input: inv.input, env: inv.env });
+    // kubelet waits longer than the plugin's own deadline (60 s): let the plugin answer.
+    const r = await run(inv.argv[0]!, inv.argv.slice(1), {
+      allowFail: true,
+      input: inv.input,
+      env: inv.env,
+      timeoutMs: 180_000,
+    });
     const ms = performance.now() - t0;
     return {
       code: r.code,
       out: r.stdout.trim() ? (JSON.parse(r.stdout) as Record<string, unknown>) : {},
+      stderr: r.stderr,
       ms,
     };
   }

@@ -1,4 +1,4 @@
-import type { PodManager } from './pods.js';
+import { failureText, type PodManager } from './pods.js';
 import type { Rng } from './random.js';
 
 /** One churn operation and how it went. */
@@ -90,7 +90,7 @@ export class Churn {
         msg: r.msg,
         ms: Math.round(r.ms),
       });
-      if (!r.ok) this.log(`churn: DEL of ${name} failed: ${r.code} ${r.msg}`);
+      if (!r.ok) this.log(`churn: DEL of ${name} failed: ${failureText(r)}`);
     } else {
       const node = this.rng.pick([...this.pods.cluster.nodes.keys()]);
       const r = await this.pods.create(node);
@@ -104,7 +104,7 @@ export class Churn {
         msg: r.msg,
         ms: Math.round(r.ms),
       });
-      if (!r.ok) this.log(`churn: ADD of ${r.sandbox.name} on ${node} failed: ${r.code} ${r.msg}`);
+      if (!r.ok) this.log(`churn: ADD of ${r.sandbox.name} on ${node} failed: ${failureText(r)}`);
     }
   }
 }

@@ -1,4 +1,5 @@
 import { type Injector, nodeAt } from './fault.js';
+import { failureText } from './pods.js';
 
 /**
  * A CNI ADD SIGKILLed after 20–800 ms (whatever it had done by then stays), then what kubelet
@@ -17,12 +18,12 @@ export const cniAddKilled: Injector = async (ctx, plan) => {
   if (retry) {
     outcome = await ctx.pods.add(sandbox);
     if (!outcome.ok) {
-      violations.push(`ADD retried after a killed ADD failed: ${outcome.code} ${outcome.msg}`);
+      violations.push(`ADD retried after a killed ADD failed: ${failureText(outcome)}`);
       await ctx.pods.abandon(sandbox);
     }
   } else {
     outcome = await ctx.pods.abandon(sandbox);
-    if (!outcome.ok) violations.push(`DEL after a killed ADD failed: ${outcome.code} ${outcome.msg}`);
+    if (!outcome.ok) violations.push(`DEL after a killed ADD failed: ${failureText(outcome)}`);
   }
   return {
     target: `${node.name}/${sandbox.name}`,

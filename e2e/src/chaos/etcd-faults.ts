@@ -1,6 +1,6 @@
 import { hostInterfaceName } from '@tricolor/cni';
 import { type Injector, nodeAt, sleep } from './fault.js';
-import { NAMESPACE } from './pods.js';
+import { failureText, NAMESPACE } from './pods.js';
 
 /**
  * One etcd member SIGKILLed — half the time the leader — and started again after the hold.
@@ -54,10 +54,10 @@ export const etcdQuorumLoss: Injector = async (ctx, plan) => {
   const healedAt = Date.now();
   // kubelet: DEL for the failed sandbox, then ADD again.
   const del = await ctx.pods.del(sandbox);
-  if (!del.ok) violations.push(`DEL after quorum came back failed: ${del.code} ${del.msg}`);
+  if (!del.ok) violations.push(`DEL after quorum came back failed: ${failureText(del)}`);
   const retry = await ctx.pods.add(sandbox);
   if (!retry.ok) {
-    violations.push(`CNI ADD after quorum came back failed: ${retry.code} ${retry.msg}`);
+    violations.push(`CNI ADD after quorum came back failed: ${failureText(retry)}`);
     await ctx.pods.abandon(sandbox);
   }
   ctx.churn.resume();

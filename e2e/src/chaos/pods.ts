@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { hostInterfaceName } from '@tricolor/cni';
 import { Netns } from '@tricolor/testkit';
-import type { Cluster, NodeHandle, PodHandle } from '../cluster.js';
+import type { Cluster, CniOutcome, NodeHandle, PodHandle } from '../cluster.js';
 import type { ProbeHub } from './probes.js';
 
 export const NAMESPACE = 'chaos';
@@ -23,6 +23,22 @@ export interface CniResult {
   code?: number;
   msg?: string;
   ms: number;
+}
+
+/** "code 101: datastore unavailable: …", or how the command ended when the plugin wrote nothing. */
+export function failureText(r: { code?: number; msg?: string }): string {
+  return `${r.code === undefined ? '' : `code ${r.code}: `}${r.msg ?? ''}`;
+}
+
+/** A failed command: the plugin's error code and message, or how it ended when it wrote none. */
+function failure(r: CniOutcome): CniResult {
+  if (typeof r.out.code === 'number')
+    return { ok: false, code: r.out.code, msg: String(r.out.msg ?? ''), ms: r.ms };
+  return {
+    ok: false,
+    msg: `no answer from the plugin (exit ${r.code}): ${r.stderr.trim().slice(-300)}`,
+    ms: r.ms,
+  };
 }
 
 /** A sandbox on its way: a network namespace and a container id, as kubelet holds them. */
@@ -72,8 +88,7 @@ export class PodManager {
   /** CNI ADD; on success the pod is live and probed. */
   async add(s: Sandbox): Promise<CniResult> {
     const r = await this.cluster.cni(s.node, 'ADD', this.podRef(s));
-    if (r.code !== 0)
-      return { ok: false, code: r.out.code as number, msg: String(r.out.msg ?? ''), ms: r.ms };
+    if (r.code !== 0) return failure(r);
     const ip = (r.out.ips as { address: string }[])[0]!.address.split('/')[0]!;
     const pod: PodHandle = {
       name: s.name,
@@ -101,10 +116,7 @@ export class PodManager {
     let last: CniResult = { ok: false, ms: 0 };
     for (let i = 0; i < attempts; i++) {
       const r = await this.cluster.cni(s.node, 'DEL', this.podRef(s));
-      last =
-        r.code === 0
-          ? { ok: true, ms: r.ms }
-          : { ok: false, code: r.out.code as number, msg: String(r.out.msg ?? ''), ms: r.ms };
+      last = r.code === 0 ? { ok: true, ms: r.ms } : failure(r);
       if (last.ok) return last;
       await new Promise((res) => setTimeout(res, 1_000));
     }

@@ -1,6 +1,7 @@
 import { textTable } from '../text-table.js';
 import type { ChurnOp } from './churn.js';
 import type { FaultResult } from './fault.js';
+import { failureText } from './pods.js';
 import type { Loss } from './probes.js';
 import { FAULT_KINDS, FAULTS, type FaultKind } from './schedule.js';
 import type { FinalCheck } from './verify.js';
@@ -153,7 +154,7 @@ export function buildReport(input: {
     name: 'pod churn: every CNI ADD and DEL succeeds (quorum loss excepted: churn pauses)',
     met: failed.length === 0,
     detail: failed.length
-      ? failed.map((o) => `${o.op} ${o.pod} on ${o.node}: ${o.code} ${o.msg}`).join('; ')
+      ? failed.map((o) => `${o.op} ${o.pod} on ${o.node}: ${failureText(o)}`).join('; ')
       : `${adds.length} ADDs, ${dels.length} DELs`,
   });
   const f = input.final;

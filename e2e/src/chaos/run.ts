@@ -8,7 +8,7 @@ import { kernelDrift } from './drift.js';
 import { etcdMemberKill, etcdQuorumLoss } from './etcd-faults.js';
 import { daemonsReady, type FaultContext, type FaultResult, type Injector, sleep } from './fault.js';
 import { MalformedPeer, malformedUpdates } from './malformed-peer.js';
-import { PodManager } from './pods.js';
+import { failureText, PodManager } from './pods.js';
 import { ProbeHub } from './probes.js';
 import { Rng } from './random.js';
 import { buildReport, type ChaosReport } from './report.js';
@@ -78,7 +78,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       for (let i = 0; i < o.podsPerNode; i++) {
         const at = Date.now();
         const r = await pods.create(node);
-        if (!r.ok) throw new Error(`setup: ADD on ${node} failed: ${r.code} ${r.msg}`);
+        if (!r.ok) throw new Error(`setup: ADD on ${node} failed: ${failureText(r)}`);
         pods.core.add(r.sandbox.name);
         setupOps.push({ at, op: 'add', pod: r.sandbox.name, node, ok: true, ms: Math.round(r.ms) });
       }
