@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Datastore, configFromEnv as etcdConfigFromEnv } from '@tricolor/datastore';
 import { pino } from 'pino';
@@ -64,8 +64,11 @@ async function main(): Promise<void> {
   await agent.start();
   // The CNI plugin's node identity when its config has no nodename (Calico's
   // /var/lib/calico/nodename): written once this node is registered and converged, atomically.
-  const nodenameFile = process.env.TRICOLOR_NODENAME_FILE ?? '/var/lib/tricolor/nodename';
-  if (nodenameFile) {
+  // The default path only where its directory exists (the chart mounts it from the host), so a
+  // felix started by hand or by a test leaves the machine's /var/lib alone.
+  const configured = process.env.TRICOLOR_NODENAME_FILE;
+  const nodenameFile = configured ?? '/var/lib/tricolor/nodename';
+  if (nodenameFile && (configured !== undefined || existsSync(dirname(nodenameFile)))) {
     try {
       mkdirSync(dirname(nodenameFile), { recursive: true });
       writeFileSync(`${nodenameFile}.tmp`, `${st.nodeName}\n`);
