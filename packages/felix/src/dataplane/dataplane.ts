@@ -4,6 +4,7 @@ import { IptablesDriver } from './iptables.js';
 import type { KernelIO } from './kernel-io.js';
 import type { KernelState } from './kernel-state.js';
 import { NeighborDriver, type NeighborReport } from './neighbors.js';
+import { type DataplaneObserver, NO_OBSERVER } from './observer.js';
 import { RouteDriver } from './routes.js';
 import { SysctlDriver } from './sysctl.js';
 import { TunnelDriver } from './tunnels.js';
@@ -60,16 +61,17 @@ export class Dataplane {
   constructor(
     readonly state: KernelState,
     readonly io: KernelIO,
-    opts: { ipv6: boolean },
+    opts: { ipv6: boolean; observer?: DataplaneObserver },
   ) {
     const o = state.opts;
-    this.routes = new RouteDriver(state.routes, io, o.interfacePrefix);
+    const observer = opts.observer ?? NO_OBSERVER;
+    this.routes = new RouteDriver(state.routes, io, o.interfacePrefix, observer);
     this.neighbors = new NeighborDriver(state.neighbors, io);
     this.sysctls = new SysctlDriver(state.sysctls, io);
     this.tunnels = new TunnelDriver(state.tunnels, state.fdb, state, io, o.vxlanDevice);
-    this.ipsets = new IpsetDriver(state.ipsets, state.ipsetMembers, io, o.chainPrefix);
-    this.iptables = new IptablesDriver(4, state.iptables[4], io, state.renderer);
-    if (opts.ipv6) this.ip6tables = new IptablesDriver(6, state.iptables[6], io, state.renderer);
+    this.ipsets = new IpsetDriver(state.ipsets, state.ipsetMembers, io, o.chainPrefix, observer);
+    this.iptables = new IptablesDriver(4, state.iptables[4], io, state.renderer, observer);
+    if (opts.ipv6) this.ip6tables = new IptablesDriver(6, state.iptables[6], io, state.renderer, observer);
   }
 
   /** Both families' iptables drivers. */

@@ -1,6 +1,7 @@
 import type { DeltaTracker } from '../tracker/delta-tracker.js';
 import { canonicalMember, type IpsetMeta, memberKey, splitMemberKey } from './items.js';
 import type { KernelIO } from './kernel-io.js';
+import { type DataplaneObserver, NO_OBSERVER } from './observer.js';
 
 /**
  * felix's ipsets, member by member: one `ipset restore` creates the new sets and adds and
@@ -10,19 +11,31 @@ import type { KernelIO } from './kernel-io.js';
  * stopped using them (`destroyStale`, run by the dataplane after the iptables restore).
  */
 export class IpsetDriver {
-  calls = 0;
-
   constructor(
     private readonly sets: DeltaTracker<string, IpsetMeta>,
     private readonly members: DeltaTracker<string, true>,
     private readonly io: KernelIO,
     private readonly prefix: string,
+    private readonly observer: DataplaneObserver = NO_OBSERVER,
   ) {}
 
+  /** One `ipset restore` of `lines`, reported to the observer. */
+  private async restore(lines: string[]): Promise<void> {
+    try {
+      await this.io.ipsetRestore(lines);
+    } catch (e) {
+      this.observer.ipset(lines.length, false);
+      throw e;
+    }
+    this.observer.ipset(lines.length, true);
+  }
+
   read(): Promise<void> {
-    this.calls++;
     const read = this.io.readIpsets();
-    read.catch(() => undefined); // reported through the trackers' reads below
+    read.then(
+      () => this.observer.ipset(0, true),
+      () => this.observer.ipset(0, false), // and thrown by the trackers' reads below
+    );
     return Promise.all([
       this.sets.resync(async () => {
         const out: [string, IpsetMeta][] = [];
@@ -82,9 +95,8 @@ export class IpsetDriver {
       dropped.push(k);
     }
     if (!lines.length) return false;
-    this.calls++;
     try {
-      await this.io.ipsetRestore(lines);
+      await this.restore(lines);
     } catch (e) {
       this.sets.invalidate();
       this.members.invalidate();
@@ -105,9 +117,8 @@ export class IpsetDriver {
   async destroyStale(): Promise<number> {
     let n = 0;
     for (const [name] of this.sets.pendingDeletes()) {
-      this.calls++;
       try {
-        await this.io.ipsetRestore([`destroy ${name}`]);
+        await this.restore([`destroy ${name}`]);
       } catch {
         continue; // still referenced by someone else's rule: tried again next time
       }

@@ -159,7 +159,13 @@ export interface RestorePlan {
   script: string;
   tables: Map<
     Table,
-    { written: Chain[]; deleted: string[]; hooks: { hook: string; want?: HookJump; after: ParsedChain }[] }
+    {
+      written: Chain[];
+      deleted: string[];
+      hooks: { hook: string; want?: HookJump; after: ParsedChain }[];
+      /** Lines of the script for this table (`felix_iptables_lines_executed`). */
+      lines: number;
+    }
   >;
   changedChains: number;
   deletedChains: number;
@@ -188,7 +194,12 @@ export function planRestore(trackers: IptablesTrackers, renderer: Renderer): Res
   for (const t of TABLES) {
     const { chains, hooks } = trackers[t];
     if (!chains.pendingCount && !hooks.pendingCount) continue;
-    const tt: NonNullable<ReturnType<RestorePlan['tables']['get']>> = { written: [], deleted: [], hooks: [] };
+    const tt: NonNullable<ReturnType<RestorePlan['tables']['get']>> = {
+      written: [],
+      deleted: [],
+      hooks: [],
+      lines: 0,
+    };
     const decl: string[] = [];
     const body: string[] = [];
     const dels: string[] = [];
@@ -236,7 +247,9 @@ export function planRestore(trackers: IptablesTrackers, renderer: Renderer): Res
     plan.tables.set(t, tt);
     // Hook deletions first (a `-D` deletes the first equal rule: it must not meet the jump
     // inserted below), then chain contents and inserts, deletions of stale chains last.
-    parts.push(`*${t}`, ...decl, ...dels, ...body, ...inserts, ...xs, 'COMMIT');
+    const section = [`*${t}`, ...decl, ...dels, ...body, ...inserts, ...xs, 'COMMIT'];
+    tt.lines = section.length;
+    parts.push(...section);
   }
   plan.script = parts.length ? `${parts.join('\n')}\n` : '';
   return plan;

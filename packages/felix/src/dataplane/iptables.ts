@@ -8,6 +8,7 @@ import {
 } from './iptables-render.js';
 import type { KernelIO } from './kernel-io.js';
 import type { IptablesTrackers } from './kernel-state.js';
+import { type DataplaneObserver, NO_OBSERVER } from './observer.js';
 
 export interface IptablesReport {
   changedChains: number;
@@ -23,15 +24,12 @@ export interface IptablesReport {
  * --noflush`. A failed restore drops the view: the next apply reads again.
  */
 export class IptablesDriver {
-  restoreCalls = 0;
-  restoreErrors = 0;
-  saveCalls = 0;
-
   constructor(
     readonly family: 4 | 6,
     private readonly t: IptablesTrackers,
     private readonly io: KernelIO,
     private readonly renderer: Renderer,
+    private readonly observer: DataplaneObserver = NO_OBSERVER,
   ) {}
 
   private get trackers() {
@@ -47,9 +45,11 @@ export class IptablesDriver {
    * takes seconds): what they write meanwhile is kept over the read (see DeltaTracker).
    */
   async read(): Promise<void> {
-    this.saveCalls++;
     const read = this.io.readIptables(this.family);
-    read.catch(() => undefined); // reported through the trackers' reads below
+    read.then(
+      () => this.observer.iptablesSave(this.family, true),
+      () => this.observer.iptablesSave(this.family, false), // and thrown by the trackers' reads below
+    );
     const part = async (tb: (typeof TABLES)[number], builtin: boolean) => {
       const out: [string, ParsedChain][] = [];
       for (const [name, c] of (await read).get(tb)?.chains ?? [])
@@ -80,14 +80,15 @@ export class IptablesDriver {
       written,
     };
     if (!plan.script) return rep;
-    this.restoreCalls++;
+    const lines = new Map([...plan.tables].map(([tb, tt]) => [tb, tt.lines]));
     try {
       await this.io.iptablesRestore(this.family, plan.script);
     } catch (e) {
-      this.restoreErrors++;
+      this.observer.iptablesRestore(this.family, lines, false);
       this.invalidate();
       throw e;
     }
+    this.observer.iptablesRestore(this.family, lines, true);
     commitRestore(this.t, this.renderer, plan);
     return rep;
   }

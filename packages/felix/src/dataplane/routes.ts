@@ -4,6 +4,7 @@ import type { DeltaTracker } from '../tracker/delta-tracker.js';
 import { deviceCheck, writePending } from './batch.js';
 import { isOwnedRoute, type Route, routeKey } from './items.js';
 import type { KernelIO } from './kernel-io.js';
+import { type DataplaneObserver, NO_OBSERVER } from './observer.js';
 
 export function routeCommand(verb: 'replace' | 'del', r: Route | KernelRoute): string {
   if (verb === 'del')
@@ -58,10 +59,16 @@ export class RouteDriver {
     private readonly t: DeltaTracker<string, Route, KernelRoute>,
     private readonly io: KernelIO,
     private readonly interfacePrefix: string,
+    private readonly observer: DataplaneObserver = NO_OBSERVER,
   ) {}
 
   read(): Promise<void> {
-    return this.t.resync(() => routeEntries((add) => this.io.readRoutes(add)));
+    return this.t.resync(async () => {
+      const t0 = performance.now();
+      const routes = await routeEntries((add) => this.io.readRoutes(add));
+      this.observer.routesRead((performance.now() - t0) / 1000);
+      return routes;
+    });
   }
 
   async apply(): Promise<RouteReport> {
