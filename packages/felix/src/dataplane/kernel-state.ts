@@ -59,6 +59,8 @@ export class KernelState {
     this.routes = new DeltaTracker({
       inSync: sameRoute,
       owned: (_k, r) => isOwnedRoute(r, interfacePrefix),
+      // A running count of the IPv6 routes (felix_route_table_num_routes{ip_version}).
+      weigh: (r) => (r.dst.includes(':') ? 1 : 0),
     });
     this.neighbors = new DeltaTracker({
       inSync: (d, p) => d.mac === p.mac,
@@ -99,20 +101,28 @@ export class KernelState {
 
   /** Every tracker, for what applies to all of them. */
   all(): DeltaTracker<string, unknown, unknown>[] {
-    const out: DeltaTracker<string, unknown, unknown>[] = [
-      this.routes,
-      this.neighbors,
-      this.sysctls,
-      this.tunnels,
-      this.fdb,
-      this.ipsets,
-      this.ipsetMembers,
-    ] as DeltaTracker<string, unknown, unknown>[];
+    return this.byKind().map(([, t]) => t);
+  }
+
+  /**
+   * Every tracker with the name of its kind (`route`, `iptablesChain`, …; both IP families'
+   * and every table's iptables trackers share one name): `felix_int_dataplane_messages{type}`.
+   */
+  byKind(): [string, DeltaTracker<string, unknown, unknown>][] {
+    const out = [
+      ['route', this.routes],
+      ['neighbor', this.neighbors],
+      ['sysctl', this.sysctls],
+      ['tunnel', this.tunnels],
+      ['fdb', this.fdb],
+      ['ipset', this.ipsets],
+      ['ipsetMember', this.ipsetMembers],
+    ] as [string, DeltaTracker<string, unknown, unknown>][];
     for (const f of [4, 6] as const)
       for (const t of TABLES)
         out.push(
-          this.iptables[f][t].chains as DeltaTracker<string, unknown, unknown>,
-          this.iptables[f][t].hooks as DeltaTracker<string, unknown, unknown>,
+          ['iptablesChain', this.iptables[f][t].chains as DeltaTracker<string, unknown, unknown>],
+          ['iptablesHook', this.iptables[f][t].hooks as DeltaTracker<string, unknown, unknown>],
         );
     return out;
   }

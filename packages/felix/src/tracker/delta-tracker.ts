@@ -67,11 +67,15 @@ export class DeltaTracker<K, D, P = D> {
     return this.weight;
   }
 
+  /** Desired values set to something new or deleted so far (felix's `felix_int_dataplane_messages`). */
+  desiredChanges = 0;
+
   setDesired(k: K, d: D): void {
     const cur = this.want.get(k);
     if (cur !== undefined && (cur === d || this.sameDesired(cur, d))) return;
     if (this.opts.weigh) this.weight += this.opts.weigh(d) - (cur === undefined ? 0 : this.opts.weigh(cur));
     this.want.set(k, d);
+    this.desiredChanges++;
     this.recompute(k);
   }
 
@@ -80,6 +84,7 @@ export class DeltaTracker<K, D, P = D> {
     if (cur === undefined) return;
     if (this.opts.weigh) this.weight -= this.opts.weigh(cur);
     this.want.delete(k);
+    this.desiredChanges++;
     this.recompute(k);
   }
 
