@@ -26,8 +26,18 @@ export interface Syncer {
   on(event: 'update', fn: (u: Update) => void): this;
   /** A reflector re-listed (its watch could not resume); only differences follow as updates. */
   on(event: 'resync', fn: (info: { reason: string }) => void): this;
+  /** The datastore's state changed (see `SyncStatus`). */
+  on(event: 'status', fn: (status: SyncStatus) => void): this;
   on(event: 'warning', fn: (err: Error) => void): this;
 }
+
+/**
+ * The datastore as felix sees it, Calico's sync states: waiting for the datastore (before
+ * the first complete listing, or while a watch is disconnected), a resync in progress (a
+ * re-list after a watch could not resume), in sync.
+ */
+export type SyncStatus = 'wait-for-datastore' | 'resync-in-progress' | 'in-sync';
+const STATUS_ORDER: SyncStatus[] = ['wait-for-datastore', 'resync-in-progress', 'in-sync'];
 
 /**
  * List+watch of everything felix reads — WorkloadEndpoints, IPPools, Nodes,
@@ -44,6 +54,9 @@ export class Syncer extends EventEmitter {
   readonly configs: Reflector<FelixConfiguration>;
   readonly affinities: Reflector<AffinityEntry>;
   private readonly all: Reflector<unknown>[];
+  /** Each reflector's own state; the syncer's is the least advanced of them. */
+  private readonly states: SyncStatus[] = [];
+  status: SyncStatus = 'wait-for-datastore';
 
   constructor(readonly ds: Datastore) {
     super();
@@ -63,7 +76,14 @@ export class Syncer extends EventEmitter {
           value: e.type === 'put' ? deepFreeze(e.value) : undefined,
         } as Update),
       );
-      r.on('resync', (i) => this.emit('resync', i));
+      const i = this.states.push('wait-for-datastore') - 1;
+      r.on('resync', (info) => {
+        this.setState(i, 'resync-in-progress');
+        this.emit('resync', info);
+      });
+      r.on('synced', () => this.setState(i, 'in-sync'));
+      r.on('disconnected', () => this.setState(i, 'wait-for-datastore'));
+      r.on('connected', () => this.setState(i, 'in-sync'));
       r.on('error', (err) => this.emit('warning', err));
     };
     feed('endpoint', this.endpoints);
@@ -78,6 +98,14 @@ export class Syncer extends EventEmitter {
       this.configs,
       this.affinities,
     ] as Reflector<unknown>[];
+  }
+
+  private setState(i: number, st: SyncStatus): void {
+    this.states[i] = st;
+    const least = STATUS_ORDER[Math.min(...this.states.map((x) => STATUS_ORDER.indexOf(x)))]!;
+    if (least === this.status) return;
+    this.status = least;
+    this.emit('status', least);
   }
 
   /** Resolves once every reflector has its first complete listing (its objects were emitted as updates). */
