@@ -9,7 +9,7 @@ import { Dataplane } from './dataplane/dataplane.js';
 import { KernelState } from './dataplane/kernel-state.js';
 import { type Backend, binaries, detectBackend, ip6tablesUsable, linuxKernel } from './dataplane/linux-io.js';
 import { poolUsage, readBlockUsage } from './ipam-usage.js';
-import type { FelixMetrics } from './metrics.js';
+import { type FelixMetrics, RESYNC_STATE } from './metrics.js';
 import { classifyMonitorLines, kernelRemovals } from './monitor.js';
 import { autodetectIPv4, setBgpAddress, setFelixStatus, updateNode } from './node-status.js';
 import { Syncer } from './syncer.js';
@@ -52,6 +52,10 @@ export class Agent {
   private changedSince: number | undefined;
   /** This node's blocks when the ipam_* gauges were last computed. */
   private ipamBlocksKey: string | undefined;
+  /** When the first apply began (performance.now()): felix_int_dataplane_initial_resync_time_seconds. */
+  private firstApplyAt: number | undefined;
+  /** Each tracker's desired changes already counted in felix_int_dataplane_messages. */
+  private readonly messagesCounted = new Map<object, number>();
   nodeIP: string | undefined;
   ready = false;
   lastConvergedAt: Date | undefined;
@@ -63,6 +67,8 @@ export class Agent {
       this.changedSince ??= performance.now();
       this.schedule();
     });
+    o.metrics.resyncState.set(RESYNC_STATE[this.syncer.status]);
+    this.syncer.on('status', (st) => o.metrics.resyncState.set(RESYNC_STATE[st]));
     this.syncer.on('resync', (i) => {
       o.metrics.resyncsStarted.inc();
       o.log.warn({ reason: i.reason }, 'datastore resync started (dataplane kept; only differences applied)');
@@ -109,6 +115,7 @@ export class Agent {
     });
     this.dataplane = new Dataplane(state, linuxKernel(backend, settings.chainPrefix), {
       ipv6: ipv6 !== false,
+      observer: this.o.metrics,
     });
     // Node identity first: VXLAN needs this node's underlay address.
     const ip =
@@ -173,14 +180,29 @@ export class Agent {
     this.changedSince = undefined;
     const batch = this.queue;
     this.queue = [];
-    calc.apply(batch);
+    if (batch.length) {
+      const endCalc = metrics.calcGraphUpdateTime.startTimer();
+      calc.apply(batch);
+      endCalc();
+      for (const u of batch) metrics.calcGraphUpdatesProcessed.inc({ type: u.kind });
+    } else calc.apply(batch);
+    this.countMessages();
     this.warnPinned();
     this.maybeAllocateTunnel();
-    const end = metrics.applyTime.startTimer();
+    // Calico's apply time is per incremental update; the first converge is the initial resync.
+    const incremental = this.ready;
+    this.firstApplyAt ??= performance.now();
+    const t0 = performance.now();
+    const applied = () => {
+      if (!incremental) return;
+      const s = (performance.now() - t0) / 1000;
+      metrics.applyTime.observe(s);
+      metrics.applyDuration.observe(s);
+    };
     let ended = false;
     try {
       const rep = await dp.apply();
-      end();
+      applied();
       ended = true;
       if (changedSince !== undefined)
         metrics.datastoreConvergence.observe((performance.now() - changedSince) / 1000);
@@ -197,7 +219,12 @@ export class Agent {
       this.failures = 0;
       const st = calc.state;
       metrics.activeLocalEndpoints.set(calc.endpoints.count);
-      metrics.routeTableNumRoutes.set(st.routes.desired.size);
+      const v6Routes = st.routes.desiredWeight;
+      metrics.routeTableNumRoutes.set(
+        { table: 'IPv4:254', ip_version: '4' },
+        st.routes.desired.size - v6Routes,
+      );
+      metrics.routeTableNumRoutes.set({ table: 'IPv6:254', ip_version: '6' }, v6Routes);
       metrics.clusterNumHosts.set(this.syncer.nodes.cache.size);
       metrics.clusterNumWorkloadEndpoints.set(this.syncer.endpoints.cache.size);
       for (const [v, tables] of Object.entries(rep.rules))
@@ -206,8 +233,9 @@ export class Agent {
       for (const [v, tables] of Object.entries(rep.chains))
         for (const [t, n] of Object.entries(tables))
           metrics.iptablesChains.set({ ip_version: v, table: t }, n);
-      metrics.ipsetsTotal.set(st.ipsets.desired.size);
-      this.syncCounters();
+      const sets = { inet: 0, inet6: 0 };
+      for (const m of st.ipsets.desired.values()) sets[m.family]++;
+      for (const [family, n] of Object.entries(sets)) metrics.ipsetsCalico.set({ ip_version: family }, n);
       if (rep.conflicts.length)
         log.warn({ routes: rep.conflicts }, 'routes left alone: an operator route has the same destination');
       if (rep.ipipUnsupported) log.error('IPIP pool present but this kernel cannot create tunl0');
@@ -215,6 +243,7 @@ export class Agent {
       this.lastConvergedAt = new Date();
       if (!this.ready) {
         this.ready = true;
+        metrics.initialResyncTime.set((performance.now() - this.firstApplyAt) / 1000);
         log.info(
           {
             endpoints: calc.endpoints.count,
@@ -232,12 +261,11 @@ export class Agent {
         void this.reportIpam();
       }
     } catch (e) {
-      if (!ended) end();
+      if (!ended) applied();
       if (changedSince !== undefined)
         this.changedSince = Math.min(this.changedSince ?? changedSince, changedSince);
       this.failures++;
       metrics.dataplaneFailures.inc();
-      this.syncCounters();
       dp.invalidateAll();
       log.error({ err: (e as Error).message }, 'dataplane apply failed; retrying');
       if (this.ready) {
@@ -301,23 +329,14 @@ export class Agent {
   /** Set when the neighbor lane is asked to run: it runs once more after its current pass. */
   private neighborsAgain = false;
 
-  private counted = { restore: 0, restoreErr: 0, save: 0, ipset: 0 };
-  private syncCounters(): void {
-    const dp = this.dataplane!;
-    const m = this.o.metrics;
-    const c = this.counted;
-    const sum = (f: (d: Dataplane['iptables']) => number) => dp.iptablesDrivers.reduce((n, d) => n + f(d), 0);
-    const now = {
-      restore: sum((d) => d.restoreCalls),
-      restoreErr: sum((d) => d.restoreErrors),
-      save: sum((d) => d.saveCalls),
-      ipset: dp.ipsets.calls,
-    };
-    m.iptablesRestoreCalls.inc(now.restore - c.restore);
-    m.iptablesRestoreErrors.inc(now.restoreErr - c.restoreErr);
-    m.iptablesSaveCalls.inc(now.save - c.save);
-    m.ipsetsCalls.inc(now.ipset - c.ipset);
-    this.counted = now;
+  /** felix_int_dataplane_messages: the desired items the calculation set or removed, by kind. */
+  private countMessages(): void {
+    for (const [type, t] of this.calc!.state.byKind()) {
+      const before = this.messagesCounted.get(t) ?? 0;
+      if (t.desiredChanges === before) continue;
+      this.o.metrics.dataplaneMessages.inc({ type }, t.desiredChanges - before);
+      this.messagesCounted.set(t, t.desiredChanges);
+    }
   }
 
   /** VXLAN needs this node's tunnel address: allocated from IPAM once, then written to the Node. */
@@ -401,10 +420,7 @@ export class Agent {
       void dp
         .refreshIptables()
         .catch(log('iptables'))
-        .then(() => {
-          this.syncCounters();
-          this.schedule(0);
-        });
+        .then(() => this.schedule(0));
     });
   }
 

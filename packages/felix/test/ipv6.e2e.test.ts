@@ -87,18 +87,37 @@ test('felix daemon, dual stack: ip6tables chains, IPv6 route and sysctls, IPv6 n
     const m = await httpGet(n1, 'http://127.0.0.1:9091/metrics');
     assert.match(m.body, /felix_iptables_rules\{ip_version="6",table="filter"\} [1-9]/);
 
+    assert.match(m.body, /^felix_ipsets_calico\{ip_version="inet6"\} 2$/m);
+
     // Without an IPv6 pool ('auto'), felix's IPv6 chains and hooks go; the operator's stay.
+    // An operator's rule still names felix's IPv6 pool set: the set cannot be destroyed
+    // (counted in felix_ipset_errors, tried again) until that rule is gone.
+    const holdSet = ['INPUT', '-m', 'set', '--match-set', 'tri-all-ipam-pools-v6', 'src', '-j', 'ACCEPT'];
+    await n1.exec('ip6tables-nft', ['-A', ...holdSet]);
     await ds.delete('IPPool', 'v6');
     const after = await until(
       async () => {
         const s = await save6(n1, 'filter');
-        return s.includes('tri-') ? undefined : s;
+        return /^:tri-|-[jg] tri-|comment "?tri:/m.test(s) ? undefined : s;
       },
       10_000,
       'IPv6 chains removed',
     );
     assert.ok(after.includes('-A FORWARD -s 2001:db8::1/128 -j DROP'), 'foreign IPv6 rule kept');
     assert.ok((await save6(n1, 'filter')).length > 0);
+    await until(
+      async () =>
+        /^felix_ipset_errors [1-9]/m.test((await httpGet(n1, 'http://127.0.0.1:9091/metrics')).body),
+      10_000,
+      'the failed destroy of a set in use counted',
+    );
+    assert.equal((await n1.exec('ipset', ['list', '-n'])).stdout.includes('tri-all-ipam-pools-v6'), true);
+    await n1.exec('ip6tables-nft', ['-D', ...holdSet]);
+    await until(
+      async () => !(await n1.exec('ipset', ['list', '-n'])).stdout.includes('tri-all-ipam-pools-v6'),
+      10_000,
+      'the set destroyed once nobody uses it',
+    );
     assert.ok(felix.running, 'felix still running');
   } finally {
     await felix?.stop();

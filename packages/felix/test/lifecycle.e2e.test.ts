@@ -142,20 +142,66 @@ test('felix daemon: workload lifecycle, nat-outgoing, drift repair, foreign rule
       'operator route kept',
     );
 
-    // Metrics.
-    const m = await httpGet(n1, 'http://127.0.0.1:9091/metrics');
-    assert.match(m.body, /^felix_active_local_endpoints 1$/m);
-    assert.match(m.body, /^felix_iptables_restore_calls [1-9]/m);
-    assert.match(m.body, /felix_int_dataplane_apply_time_seconds_count [1-9]/);
-    assert.match(m.body, /^felix_datastore_convergence_seconds_count [1-9]/m, 'endpoint changes were timed');
-    assert.match(m.body, /^felix_route_table_num_routes 2$/m);
+    // Metrics, with Calico's names, types and labels.
+    const metric = (body: string, series: string) => {
+      const line = body.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    };
+    let m = await httpGet(n1, 'http://127.0.0.1:9091/metrics');
+    assert.equal(metric(m.body, 'felix_active_local_endpoints'), 1);
+    assert.equal(metric(m.body, 'felix_resync_state'), 3, 'in sync with the datastore');
+    assert.ok(metric(m.body, 'felix_int_dataplane_initial_resync_time_seconds')! > 0);
+    assert.ok(metric(m.body, 'felix_iptables_restore_calls')! >= 1);
+    assert.ok(metric(m.body, 'felix_iptables_save_calls')! >= 1);
+    assert.ok(metric(m.body, 'felix_iptables_lines_executed{ip_version="4",table="filter"}')! > 0);
+    assert.ok(metric(m.body, 'felix_ipset_calls')! >= 1);
+    assert.ok(metric(m.body, 'felix_ipset_lines_executed')! >= 4, 'create and add lines of the pool sets');
+    assert.equal(metric(m.body, 'felix_ipsets_calico{ip_version="inet"}'), 2);
+    // The address change and the drift repairs were incremental applies: Calico's summary.
+    assert.ok(metric(m.body, 'felix_int_dataplane_apply_time_seconds_count')! >= 1);
+    assert.ok(Number.isFinite(metric(m.body, 'felix_int_dataplane_apply_time_seconds{quantile="0.99"}')));
+    assert.ok(metric(m.body, 'felix_int_dataplane_apply_duration_seconds_count')! >= 1);
+    assert.ok(
+      metric(m.body, 'felix_datastore_convergence_seconds_count')! >= 1,
+      'endpoint changes were timed',
+    );
+    assert.equal(metric(m.body, 'felix_route_table_num_routes{table="IPv4:254",ip_version="4"}'), 2);
+    assert.equal(metric(m.body, 'felix_route_table_num_routes{table="IPv6:254",ip_version="6"}'), 0);
+    assert.ok(
+      metric(m.body, 'felix_route_table_resync_seconds_count')! >= 1,
+      'the refresh timer read the routes',
+    );
+    assert.ok(
+      metric(m.body, 'felix_int_dataplane_messages{type="route"}')! >= 3,
+      'blackhole, the route, its move',
+    );
+    assert.ok(metric(m.body, 'felix_calc_graph_updates_processed{type="endpoint"}')! >= 2);
+    assert.ok(metric(m.body, 'felix_calc_graph_update_time_seconds_count')! >= 2);
+    assert.equal(metric(m.body, 'felix_iptables_restore_errors'), 0);
+    assert.equal(metric(m.body, 'felix_log_errors'), 0);
+    assert.ok(metric(m.body, 'process_cpu_seconds_total')! > 0, 'process metrics');
+    assert.ok(metric(m.body, 'nodejs_heap_size_used_bytes')! > 0);
     // The claimed block counts for its pool; its object was never written: no addresses in use.
     assert.match(m.body, /^ipam_blocks\{ippool="default-pool",node="n1"\} 1$/m);
     assert.match(m.body, /^ipam_allocations_in_use\{ippool="default-pool",node="n1"\} 0$/m);
 
-    // Delete: route and endpoint chains go; the unknown interface is now dropped by dispatch.
+    // Delete while an operator's rule jumps to the endpoint's chain: iptables cannot delete a
+    // chain in use, so felix's restore fails and is retried (counted as Calico counts it)
+    // until the operator's rule is gone; then the endpoint's chains go.
+    await n1.exec('iptables-nft', ['-A', 'INPUT', '-s', '203.0.113.9/32', '-j', `tri-tw-${iface}`]);
     await ds.delete('WorkloadEndpoint', 'pod-a', 'default');
     await until(async () => !(await routesIn(n1)).some((l) => l.includes(iface)), 10_000, 'route removed');
+    m = await until(
+      async () => {
+        const r = await httpGet(n1, 'http://127.0.0.1:9091/metrics');
+        return metric(r.body, 'felix_iptables_restore_errors')! >= 1 ? r : undefined;
+      },
+      10_000,
+      'a failed iptables-restore counted',
+    );
+    assert.ok(metric(m.body, 'felix_int_dataplane_failures')! >= 1);
+    assert.ok((await saveIn(n1, 'filter')).includes(`:tri-tw-${iface}`), 'the chain in use is still there');
+    await n1.exec('iptables-nft', ['-D', 'INPUT', '-s', '203.0.113.9/32', '-j', `tri-tw-${iface}`]);
     filter = await until(
       async () => {
         const s = await saveIn(n1, 'filter');
