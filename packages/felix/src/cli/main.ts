@@ -2,10 +2,10 @@
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Datastore, configFromEnv as etcdConfigFromEnv } from '@tricolor/datastore';
-import { pino } from 'pino';
 import { Agent } from '../agent.js';
 import { configFromEnv, FelixConfigError } from '../config.js';
 import { startHttp } from '../health.js';
+import { felixLogger } from '../log.js';
 import { FelixMetrics } from '../metrics.js';
 
 async function main(): Promise<void> {
@@ -18,13 +18,9 @@ async function main(): Promise<void> {
     process.stderr.write(`tricolor-felix: ${(e as Error).message}\n`);
     process.exit(e instanceof FelixConfigError ? 2 : 3);
   }
-  const log = pino({
-    name: 'felix',
-    level: env.overrides.logLevel ?? 'info',
-    base: { node: env.static.nodeName },
-  });
-  const ds = Datastore.connect(etcd);
   const metrics = new FelixMetrics();
+  const log = felixLogger({ level: env.overrides.logLevel ?? 'info', node: env.static.nodeName }, metrics);
+  const ds = Datastore.connect(etcd);
   const agent = new Agent({ ds, config: env.static, overrides: env.overrides, log, metrics });
   const st = env.static;
   const servers: Awaited<ReturnType<typeof startHttp>>[] = [];
