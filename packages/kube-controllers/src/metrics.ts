@@ -1,7 +1,13 @@
 /** The controllers' Prometheus metrics (prom-client, one registry per process). */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
-export function createMetrics(registry = new Registry()) {
+/**
+ * The controllers' metrics in `registry`, with the process metrics every prom-client process
+ * has (`process_*`, `nodejs_*`: CPU, memory, file descriptors, event-loop lag, GC) unless
+ * `processMetrics` is false.
+ */
+export function createMetrics(registry = new Registry(), { processMetrics = true } = {}) {
+  if (processMetrics) collectDefaultMetrics({ register: registry });
   const opts = { registers: [registry] };
   return {
     registry,
