@@ -55,6 +55,11 @@ export class FelixMetrics implements DataplaneObserver {
     registers: this.r,
   });
 
+  // ---- policy: Calico's felix_active_local_policies, felix_active_local_selectors,
+  // felix_cluster_num_policies and felix_cluster_num_profiles (gauges) go here with felix's
+  // NetworkPolicy enforcement; test/fixtures/calico-felix-dashboard-metrics.json lists them
+  // under `policy`, and the dashboard's Policy row awaits their panels.
+
   // ---- the datastore and the calculation graph ----
   readonly resyncState = new Gauge({
     name: 'felix_resync_state',
