@@ -19,7 +19,7 @@ import { query } from './control/client.js';
 import { startControl } from './control/server.js';
 import { startHealth } from './health.js';
 import { IpCommand, type KernelIo } from './kernel/io.js';
-import { Metrics, STATE_NUMBER } from './metrics.js';
+import { type FamilyChanges, Metrics, STATE_NUMBER, UPDATE_ERROR_ACTIONS } from './metrics.js';
 import { localAttributes } from './policy/export.js';
 import { type ImportPolicy, makeImportPolicy } from './policy/import.js';
 import { AttrStore } from './rib/attrs.js';
@@ -32,7 +32,7 @@ import type { Family, LocalOpenConfig, Negotiated } from './session/capabilities
 import { normalizeAddress } from './session/connection.js';
 import type { DownReason } from './session/fsm.js';
 import { Peer } from './session/peer.js';
-import { type CommandHandler, commandHandler, protocols, routes, status } from './views.js';
+import { type CommandHandler, commandHandler, peerFigures, protocols, routes, status } from './views.js';
 
 export { query };
 
@@ -47,7 +47,17 @@ export interface PeerEntry {
   /** Families for which the peer's End-of-RIB arrived since the session came up. */
   eor: Set<number>;
   grTimer: NodeJS.Timeout | undefined;
+  /** Prefixes announced, filtered and withdrawn each way, per family, across sessions (metrics). */
+  changes: Record<Family, FamilyChanges>;
 }
+
+const noChanges = (): FamilyChanges => ({
+  importUpdates: 0,
+  importFiltered: 0,
+  importWithdraws: 0,
+  exportUpdates: 0,
+  exportWithdraws: 0,
+});
 
 const LOCAL_ATTR_KEY = '\u0000local';
 
@@ -162,7 +172,7 @@ export class Speaker {
 
   async start(): Promise<void> {
     this.loopDelay.enable();
-    if (this.cfg.metrics) this.metrics = await Metrics.load();
+    if (this.cfg.metrics) this.metrics = await Metrics.load(() => peerFigures(this));
     const k = this.kernel;
     if (k && this.cfg.gracefulRestart.enabled && !this.restarting) {
       // Routes of ours still in the kernel mean we restarted: keep them (forwarding state
@@ -290,7 +300,16 @@ export class Speaker {
       addressKey: addressSortKey(spec.address),
       rrClient: spec.rrClient ?? false,
     });
-    const e: PeerEntry = { spec, key, session, rib, channel: undefined, eor: new Set(), grTimer: undefined };
+    const e: PeerEntry = {
+      spec,
+      key,
+      session,
+      rib,
+      channel: undefined,
+      eor: new Set(),
+      grTimer: undefined,
+      changes: { ipv4: noChanges(), ipv6: noChanges() },
+    };
     this.peers.set(key, e);
     this.byAddress.set(spec.address, e);
     const log = this.log.child({ peer: spec.address, name });
@@ -310,6 +329,9 @@ export class Speaker {
       this.refeed(e.channel);
     });
     this.metrics.sessionState.set({ peer: spec.address }, 1);
+    // Zero until the first malformed UPDATE, so a rate shows 0 rather than nothing.
+    for (const action of UPDATE_ERROR_ACTIONS)
+      this.metrics.updateErrors.inc({ peer: spec.address, action }, 0);
     session.start();
   }
 
@@ -334,6 +356,8 @@ export class Speaker {
     this.peers.delete(e.key);
     if (this.byAddress.get(e.spec.address) === e) this.byAddress.delete(e.spec.address);
     this.metrics.sessionState.remove({ peer: e.spec.address });
+    for (const action of UPDATE_ERROR_ACTIONS)
+      this.metrics.updateErrors.remove({ peer: e.spec.address, action });
   }
 
   private onEstablished(e: PeerEntry, n: Negotiated): void {
@@ -367,10 +391,8 @@ export class Speaker {
       families: n.families,
       selfV4: la && !la.includes(':') ? la : (this.cfg.nextHopV4 ?? this.cfg.routerId),
       selfV6: la.includes(':') && !la.startsWith('fe80') ? la : (this.cfg.nextHopV6 ?? ''),
-      write: (bytes, messages) => {
-        this.metrics.updatesSent.inc({ peer: e.spec.address }, messages);
-        return e.session.send(bytes, messages);
-      },
+      write: (bytes, messages) => e.session.send(bytes, messages),
+      sentChanges: e.changes,
     });
     e.channel?.reset();
     e.channel = channel;
@@ -420,8 +442,14 @@ export class Speaker {
   }
 
   private onUpdate(e: PeerEntry, frame: Uint8Array, n: Negotiated): void {
-    this.metrics.updatesReceived.inc({ peer: e.spec.address });
     const r = applyUpdate(frame, n.ctx, e.rib, this.rib, this.importCtx);
+    const { ipv4, ipv6 } = e.changes;
+    ipv4.importUpdates += r.announced + r.filtered - r.v6.announced - r.v6.filtered;
+    ipv4.importFiltered += r.filtered - r.v6.filtered;
+    ipv4.importWithdraws += r.withdrawn - r.v6.withdrawn;
+    ipv6.importUpdates += r.v6.announced + r.v6.filtered;
+    ipv6.importFiltered += r.v6.filtered;
+    ipv6.importWithdraws += r.v6.withdrawn;
     if (r.errors.length) {
       for (const err of r.errors) this.metrics.updateErrors.inc({ peer: e.spec.address, action: err.action });
       this.log.warn(

@@ -4,6 +4,7 @@
  * the speaker, as plain data (the CLI renders tables, JSON or YAML).
  */
 import { type Capability, openCapabilities, parsePrefix } from 'bgp-parser-ts';
+import type { FamilyName, PeerFigures } from './metrics.js';
 import { originName } from './rib/attrs.js';
 import type { PathRef } from './rib/loc-rib.js';
 import { v4String } from './rib/prefix-table.js';
@@ -105,7 +106,6 @@ export function protocols(sp: Speaker) {
   return [...sp.peers.values()].map((e) => {
     const n = e.session.negotiated;
     const up = e.session.established && n;
-    sp.metrics.prefixesReceived.set({ peer: e.spec.address }, e.rib.adjIn.size);
     return {
       name: e.session.cfg.name,
       address: e.spec.address,
@@ -126,6 +126,39 @@ export function protocols(sp: Speaker) {
       updatesOut: e.session.stats.tx.update,
       establishedTotal: e.session.stats.establishedTotal,
       lastError: e.session.stats.lastError,
+    };
+  });
+}
+
+/** Every peer's figures for a Prometheus scrape (metrics.ts names them). */
+export function peerFigures(sp: Speaker): PeerFigures[] {
+  const now = Date.now();
+  return [...sp.peers.values()].map((e) => {
+    const s = e.session;
+    const enabled = new Set<string>(s.negotiated?.families ?? s.cfg.families);
+    const adj = e.rib.adjIn;
+    let importedV6 = 0;
+    let importedV4 = adj.v4.size;
+    // IPv6 and add-path IPv4 paths live in the map keyed by prefix text.
+    for (const [prefix, paths] of adj.other)
+      if (prefix.includes(':')) importedV6 += paths.size;
+      else importedV4 += paths.size;
+    const exported = e.channel?.sizes ?? { ipv4: 0, ipv6: 0 };
+    const family = (f: FamilyName, imported: number) => ({
+      ...e.changes[f],
+      enabled: enabled.has(f),
+      imported,
+      exported: exported[f],
+    });
+    const at = s.timing.establishedAt;
+    return {
+      name: s.cfg.name,
+      address: e.spec.address,
+      established: s.established,
+      uptimeSeconds: at ? Math.max(0, Math.round((now - at) / 1000)) : 0,
+      received: s.stats.rx,
+      sent: s.stats.tx,
+      families: { ipv4: family('ipv4', importedV4), ipv6: family('ipv6', importedV6) },
     };
   });
 }

@@ -27,7 +27,19 @@ export interface PeerChannelOptions {
   selfV6: string;
   /** Sends encoded UPDATEs; false when the socket's buffer is full (call `drained` on 'drain'). */
   write(bytes: Uint8Array, messages: number): boolean;
+  /** Counts of prefixes announced and withdrawn, per family; kept by the peer across sessions. */
+  sentChanges?: Record<Family, ExportChanges>;
 }
+
+export interface ExportChanges {
+  exportUpdates: number;
+  exportWithdraws: number;
+}
+
+const uncounted = (): Record<Family, ExportChanges> => ({
+  ipv4: { exportUpdates: 0, exportWithdraws: 0 },
+  ipv6: { exportUpdates: 0, exportWithdraws: 0 },
+});
 
 /** Bytes of UPDATEs built per write before waiting for the socket to take them. */
 const ROUND_BYTES = 1 << 20;
@@ -49,15 +61,22 @@ export class PeerChannel implements Channel {
   private blocked = false;
   private idle: (() => void)[] = [];
   private readonly self4: number;
+  private readonly counts: Record<Family, ExportChanges>;
 
   constructor(private readonly o: PeerChannelOptions) {
     this.name = o.name;
+    this.counts = o.sentChanges ?? uncounted();
     this.self4 = o.selfV4 ? ipv4FromString(o.selfV4) : 0;
   }
 
   /** Prefixes advertised to the peer. */
   get size(): number {
     return this.sentCount + this.sentOther.size;
+  }
+
+  /** Prefixes advertised to the peer, per family (IPv4 are counted by bit, the others are IPv6). */
+  get sizes(): Record<Family, number> {
+    return { ipv4: this.sentCount, ipv6: this.sentOther.size };
   }
 
   private sent(id: number): boolean {
@@ -201,6 +220,7 @@ export class PeerChannel implements Channel {
     };
     if (withdraw.length) {
       b.withdrawV4(withdraw.raw, withdraw.length);
+      this.counts.ipv4.exportWithdraws += withdraw.length;
       take(withdraw, 0);
     }
     for (const [id, list] of groups) {
@@ -220,6 +240,7 @@ export class PeerChannel implements Channel {
         continue;
       }
       b.announceV4(set.attrs, set.nhPos, nh, list.raw, list.length);
+      this.counts.ipv4.exportUpdates += list.length;
       take(list, id);
     }
   }
@@ -250,7 +271,10 @@ export class PeerChannel implements Channel {
       }
     };
     const sentBefore = withdraw.filter((p) => this.sentOther.has(p));
-    if (sentBefore.length) b.withdrawV6(sentBefore);
+    if (sentBefore.length) {
+      b.withdrawV6(sentBefore);
+      this.counts.ipv6.exportWithdraws += sentBefore.length;
+    }
     take(withdraw, 0);
     for (const [id, list] of groups) {
       const set = out.get(id);
@@ -264,6 +288,7 @@ export class PeerChannel implements Channel {
         continue;
       }
       b.announceV6(set.attrs, nh, list);
+      this.counts.ipv6.exportUpdates += list.length;
       take(list, id);
     }
   }

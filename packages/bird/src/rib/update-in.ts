@@ -38,6 +38,8 @@ export interface UpdateResult {
   withdrawn: number;
   /** Prefixes rejected by import policy or loop detection. */
   filtered: number;
+  /** How many of the announced, withdrawn and filtered prefixes were IPv6 (the rest IPv4). */
+  v6: { announced: number; withdrawn: number; filtered: number };
   /** AFI of an End-of-RIB marker (1 or 2). */
   endOfRib?: 1 | 2;
   /** Non-fatal RFC 7606 errors found (treat-as-withdraw / attribute-discard). */
@@ -65,7 +67,14 @@ export function applyUpdate(
   rib: LocRib,
   ic: ImportContext,
 ): UpdateResult {
-  const res: UpdateResult = { announced: 0, withdrawn: 0, filtered: 0, errors: [], treatAsWithdraw: false };
+  const res: UpdateResult = {
+    announced: 0,
+    withdrawn: 0,
+    filtered: 0,
+    v6: { announced: 0, withdrawn: 0, filtered: 0 },
+    errors: [],
+    treatAsWithdraw: false,
+  };
   const lay = scanUpdate(frame, 19, frame.length);
   const adj = peer.adjIn;
   const ap4 = addPathReceive(ctx, 1, 1);
@@ -157,6 +166,7 @@ function slowPath(
       else rib.updateOther(key);
     }
     res.withdrawn++;
+    if (p.afi === 2) res.v6.withdrawn++;
   };
   const reach = getAttribute(msg, 'mp-reach');
   const unreach = getAttribute(msg, 'mp-unreach');
@@ -186,6 +196,7 @@ function slowPath(
         : ic.acceptOther === undefined || ic.acceptOther(key));
     if (!ok) {
       res.filtered++;
+      if (p.afi === 2) res.v6.filtered++;
       const changed =
         p.afi === 1 && p.pathId === undefined
           ? adj.deleteV4(u32(p.addr), p.len)
@@ -194,6 +205,7 @@ function slowPath(
       return;
     }
     res.announced++;
+    if (p.afi === 2) res.v6.announced++;
     let changed: boolean;
     if (p.afi === 1 && p.pathId === undefined) changed = adj.setV4(u32(p.addr), p.len, set.id);
     else changed = adj.setOther(key, p.pathId ?? 0, set.id);
