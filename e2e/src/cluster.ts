@@ -28,6 +28,11 @@ export interface ClusterOptions {
    * should run it); every component gets the certificate through ETCD_* variables.
    */
   etcdTls?: boolean;
+  /**
+   * felix and bird serve /metrics on the node's address (as the chart's `metrics.bindAddress:
+   * hostIP`), for a Prometheus on the segment; default: the node's loopback.
+   */
+  metricsOnNodeAddress?: boolean;
 }
 
 export interface NodeHandle {
@@ -91,6 +96,7 @@ export class Cluster {
       fastTimers: false,
       etcdMembers: 1,
       etcdTls: true,
+      metricsOnNodeAddress: false,
       log: () => undefined,
       ...options,
     };
@@ -188,6 +194,7 @@ export class Cluster {
       FELIX_IPTABLESREFRESHINTERVAL: '5',
       FELIX_LOGSEVERITYSCREEN: 'info',
       BIRD_CONTROL_SOCKET: join(dir, 'bird.ctl'),
+      ...(this.opts.metricsOnNodeAddress ? { FELIX_PROMETHEUSMETRICSHOST: ip, BIRD_METRICSHOST: ip } : {}),
     };
     const felix = new Daemon('felix', ns, [process.execPath, BINARIES.felix], env, join(dir, 'felix.log'));
     felix.start();

@@ -595,36 +595,96 @@ describe('grafana dashboard', () => {
     assert.deepEqual(JSON.parse(cm.data!['tricolor.json']!), dashboardFile);
   });
 
-  test("charts BGP sessions, routes, IPAM, felix apply time and convergence with the daemons' metric names", () => {
-    const exprs = dashboardFile.panels
-      .flatMap((p: Any) => p.targets.map((t: Any) => t.expr as string))
-      .join('\n');
+  /** Every panel, rows' own panels included, with its targets' expressions. */
+  const panels: { title: string; type: string; exprs: string[] }[] = dashboardFile.panels.flatMap((p: Any) =>
+    [p, ...(p.panels ?? [])].map((x: Any) => ({
+      title: x.title,
+      type: x.type,
+      exprs: (x.targets ?? []).map((t: Any) => t.expr as string),
+    })),
+  );
+  const exprs = panels.flatMap((p) => p.exprs);
+
+  test('rows for the overview, policy, BGP, the dataplane, errors, iptables, ipsets and the processes; every panel queries', () => {
+    const rows = panels.filter((p) => p.type === 'row').map((p) => p.title);
+    for (const r of [
+      /^Overview$/,
+      /^Policy$/,
+      /^BGP/,
+      /^Felix dataplane$/,
+      /^Errors$/,
+      /^iptables$/,
+      /^ipsets$/,
+      /^Process/,
+    ])
+      assert.ok(
+        rows.some((t) => r.test(t)),
+        `no row ${r} in ${rows.join(', ')}`,
+      );
+    for (const p of panels.filter((x) => x.type !== 'row'))
+      assert.ok(p.exprs.length > 0 && p.exprs.every((e) => e.trim()), `panel ${p.title} has no query`);
+    assert.match(panels.map((p) => p.title).join(' | '), /Convergence latency/);
+    // The node selector: the label the chart's monitors put on every target.
+    const nodeVar = dashboardFile.templating.list.find((v: Any) => v.name === 'node');
+    assert.equal(nodeVar.definition, 'label_values(felix_active_local_endpoints, node)');
+    for (const e of exprs) assert.doesNotMatch(e, /\$instance\b/, 'series are selected by node');
+    assert.match(readFileSync(join(CHART, 'templates', 'monitors.yaml'), 'utf8'), /targetLabel: node/);
+  });
+
+  test("charts BGP, routes, IPAM, apply time, convergence, errors, iptables, ipsets and processes with the daemons' metric names and types", async () => {
+    const all = exprs.join('\n');
     for (const m of [
       'felix_active_local_endpoints',
-      'felix_int_dataplane_apply_time_seconds_bucket',
+      'felix_int_dataplane_apply_duration_seconds_bucket',
+      'felix_int_dataplane_apply_time_seconds',
       'felix_iptables_restore_calls',
+      'felix_iptables_restore_errors',
+      'felix_iptables_save_errors',
+      'felix_iptables_lines_executed',
+      'felix_iptables_rules',
+      'felix_ipset_errors',
+      'felix_ipset_calls',
+      'felix_ipsets_calico',
+      'felix_int_dataplane_failures',
+      'felix_log_errors',
       'felix_route_table_num_routes',
       'felix_resyncs_started',
       'bgp_session_state',
-      'bgp_prefixes_received',
+      'bgp_routes_accepted',
       'bgp_routes_installed',
+      'bgp_received_update_total',
+      'bgp_sent_keepalive_total',
+      'bird_protocol_up',
+      'bird_protocol_uptime',
+      'bird_protocol_prefix_export_count',
       'ipam_allocations_in_use',
       'ipam_blocks',
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_gc_duration_seconds_count',
     ])
-      assert.ok(exprs.includes(m), `no panel uses ${m}`);
-    const titles = dashboardFile.panels.map((p: Any) => p.title).join(' | ');
-    assert.match(titles, /Convergence latency/);
-    // Names the daemons define (felix_*, ipam_* from felix, bgp_*) exist in their sources, so a
-    // rename breaks this test.
-    for (const m of exprs.matchAll(/\b((?:felix|ipam|bgp)_[a-z_]+?)(?:_bucket)?\b/g)) {
-      const name = m[1]!;
-      const src = name.startsWith('bgp_') ? birdSource : felixSource;
-      if (src === '') continue;
-      assert.ok(
-        src.includes(`'${name}'`),
-        `${name} is not a metric of ${name.startsWith('bgp_') ? 'bird' : 'felix'}`,
-      );
-    }
+      assert.ok(all.includes(m), `no panel uses ${m}`);
+    // Every name is served by felix or bird (the process metrics by both), with the type the
+    // query needs: read from their registries, so a rename or a type change breaks this test.
+    const { FelixMetrics } = await importBuilt('packages/felix/dist/src/metrics.js');
+    const { Metrics: BirdMetrics } = await importBuilt('packages/bird/dist/src/metrics.js');
+    const types = new Map<string, string>();
+    for (const registry of [new FelixMetrics().registry, (await BirdMetrics.load(() => [])).registry])
+      for (const m of await registry.getMetricsAsJSON()) types.set(m.name as string, m.type as string);
+    for (const e of exprs)
+      for (const m of e.matchAll(/\b((?:felix|ipam|bgp|bird|process|nodejs)_[a-z0-9_]+)(\{[^}]*\})?/g)) {
+        const series = m[1]!;
+        const suffix = /_(bucket|sum|count)$/.exec(series)?.[1];
+        const base = types.has(series) ? series : series.replace(/_(bucket|sum|count)$/, '');
+        const type = types.get(base);
+        assert.ok(type, `${series} is not a metric of felix or bird`);
+        if (suffix === 'bucket') assert.equal(type, 'histogram', `${series}: ${base} is a ${type}`);
+        if (suffix && base !== series)
+          assert.ok(type === 'histogram' || type === 'summary', `${series}: ${base} is a ${type}`);
+        if (m[2]?.includes('quantile='))
+          assert.equal(type, 'summary', `${series}{quantile}: ${base} is a ${type}`);
+      }
   });
 });
 
