@@ -256,39 +256,38 @@ export class Metrics {
           if (f.enabled) put({ name: p.name, proto: 'BGP', ip_version: IP_VERSION[fam] }, value(p, f));
         }
       });
-    protocol('bird_protocol_up', 'Protocol is up', (p) => (p.established ? 1 : 0));
-    protocol('bird_protocol_uptime', 'Uptime of the protocol in seconds', (p) => p.uptimeSeconds);
-    protocol('bird_protocol_prefix_import_count', 'Number of imported routes', (_p, f) => f.imported);
-    protocol('bird_protocol_prefix_export_count', 'Number of exported routes', (_p, f) => f.exported);
-    protocol(
-      'bird_protocol_changes_update_import_receive_count',
-      'Number of received updates',
-      (_p, f) => f.importUpdates,
-    );
-    protocol(
-      'bird_protocol_changes_update_import_filter_count',
-      'Number of incoming updates being filtered',
-      (_p, f) => f.importFiltered,
-    );
-    protocol(
-      'bird_protocol_changes_update_import_accept_count',
-      'Number of incoming updates being accepted',
-      (_p, f) => f.importUpdates - f.importFiltered,
-    );
-    protocol(
-      'bird_protocol_changes_withdraw_import_receive_count',
-      'Number of received withdraws',
-      (_p, f) => f.importWithdraws,
-    );
-    protocol(
-      'bird_protocol_changes_update_export_accept_count',
-      'Number of outgoing updates being accepted',
-      (_p, f) => f.exportUpdates,
-    );
-    protocol(
-      'bird_protocol_changes_withdraw_export_accept_count',
-      'Number of outgoing withdraws being accepted',
-      (_p, f) => f.exportWithdraws,
-    );
+    const perProtocol: [
+      string,
+      string,
+      (p: PeerFigures, f: PeerFigures['families'][FamilyName]) => number,
+    ][] = [
+      ['up', 'Protocol is up', (p) => (p.established ? 1 : 0)],
+      ['uptime', 'Uptime of the protocol in seconds', (p) => p.uptimeSeconds],
+      ['prefix_import_count', 'Number of imported routes', (_p, f) => f.imported],
+      ['prefix_export_count', 'Number of exported routes', (_p, f) => f.exported],
+      ['changes_update_import_receive_count', 'Number of received updates', (_p, f) => f.importUpdates],
+      [
+        'changes_update_import_filter_count',
+        'Number of incoming updates being filtered',
+        (_p, f) => f.importFiltered,
+      ],
+      [
+        'changes_update_import_accept_count',
+        'Number of incoming updates being accepted',
+        (_p, f) => f.importUpdates - f.importFiltered,
+      ],
+      ['changes_withdraw_import_receive_count', 'Number of received withdraws', (_p, f) => f.importWithdraws],
+      [
+        'changes_update_export_accept_count',
+        'Number of outgoing updates being accepted',
+        (_p, f) => f.exportUpdates,
+      ],
+      [
+        'changes_withdraw_export_accept_count',
+        'Number of outgoing withdraws being accepted',
+        (_p, f) => f.exportWithdraws,
+      ],
+    ];
+    for (const [name, help, value] of perProtocol) protocol(`bird_protocol_${name}`, help, value);
   }
 }
