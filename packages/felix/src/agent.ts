@@ -44,6 +44,7 @@ export class Agent {
   private failures = 0;
   private timers: NodeJS.Timeout[] = [];
   private monitor: { stop(): void } | undefined;
+  private iptablesMonitor: { stop(): void } | undefined;
   private lastStatusAt = 0;
   private tunnelAllocating = false;
   private neighborRun: Promise<boolean> | undefined;
@@ -131,7 +132,14 @@ export class Agent {
     await this.dataplane.io.ready();
     await this.converge();
     this.startTimers(settings);
-    if (this.o.monitor !== false) this.startMonitor(settings);
+    if (this.o.monitor !== false) {
+      this.startMonitor(settings);
+      // nft: a chain changed by someone else is re-read and repaired at once.
+      this.iptablesMonitor = this.dataplane.io.watchIptables?.(() => {
+        this.o.log.info('iptables: felix chains changed by another process, re-reading');
+        this.refreshIptables();
+      });
+    }
   }
 
   /** Applies until one full apply succeeds. */
@@ -414,14 +422,32 @@ export class Agent {
         .then(() => this.schedule(0));
     });
     every(30_000, () => void this.reportIpam());
-    every(s.iptablesRefreshIntervalMs, () => {
-      // Read in the background: applies keep going while iptables-save runs (seconds at
-      // 10,000 endpoints); drifted chains are pending afterwards.
-      void dp
-        .refreshIptables()
-        .catch(log('iptables'))
-        .then(() => this.schedule(0));
-    });
+    every(s.iptablesRefreshIntervalMs, () => this.refreshIptables());
+  }
+
+  private iptablesRead: Promise<void> | undefined;
+  private iptablesReadAgain = false;
+
+  /**
+   * Reads the tables in the background (applies keep going while iptables-save runs: seconds
+   * at 10,000 endpoints); drifted chains are pending afterwards. Asked again during a read:
+   * one more read after it, since the change may have come after the read saw the chain.
+   */
+  private refreshIptables(): void {
+    if (this.iptablesRead) {
+      this.iptablesReadAgain = true;
+      return;
+    }
+    this.iptablesRead = this.dataplane!.refreshIptables()
+      .catch((e: Error) => this.o.log.warn({ err: e.message }, 'iptables refresh read failed'))
+      .then(() => {
+        this.iptablesRead = undefined;
+        this.schedule(0);
+        if (this.iptablesReadAgain && !this.stopped) {
+          this.iptablesReadAgain = false;
+          this.refreshIptables();
+        }
+      });
   }
 
   /**
@@ -455,6 +481,7 @@ export class Agent {
     for (const t of this.timers) clearInterval(t);
     if (this.debounce) clearTimeout(this.debounce);
     this.monitor?.stop();
+    this.iptablesMonitor?.stop();
     await this.applying?.catch(() => undefined);
     await this.neighborRun;
     this.dataplane?.close();

@@ -19,6 +19,8 @@ export interface RunResult {
   stderr: string;
   /** Exit status; 127 when the command could not be started, 128+n when killed by signal n. */
   code: number;
+  /** The command's process id (absent when it could not be started). */
+  pid?: number;
 }
 
 /** Something that runs commands as `run` does (`run` itself, or a `Spawner`'s). */
@@ -89,7 +91,8 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
     child.on('close', (code, signal) => {
       if (failure) return reject(failure);
       const status = !started ? 127 : (code ?? 128 + signalNumber(signal));
-      const res = { stdout: out.join(''), stderr, code: status };
+      const res: RunResult = { stdout: out.join(''), stderr, code: status };
+      if (started && child.pid !== undefined) res.pid = child.pid;
       if (status !== 0 && !opts.allowFail) reject(new CommandError(file, args, status, stderr));
       else resolve(res);
     });

@@ -14,7 +14,15 @@ export type SpawnRequest = {
 export type SpawnReply =
   | { ready: true }
   | { id: number; chunk: string }
-  | { id: number; done: true; stdout: string; stderr: string; code: number; tooLarge?: boolean };
+  | {
+      id: number;
+      done: true;
+      stdout: string;
+      stderr: string;
+      code: number;
+      pid?: number;
+      tooLarge?: boolean;
+    };
 
 interface Waiting {
   file: string;
@@ -94,7 +102,8 @@ export class Spawner {
       w.reject(new Error(`${w.file}: ${m.stderr}`));
       return;
     }
-    const res = { stdout: m.stdout, stderr: m.stderr, code: m.code };
+    const res: RunResult = { stdout: m.stdout, stderr: m.stderr, code: m.code };
+    if (m.pid !== undefined) res.pid = m.pid;
     if (m.code !== 0 && !w.opts.allowFail) w.reject(new CommandError(w.file, w.args, m.code, m.stderr));
     else w.resolve(res);
   }

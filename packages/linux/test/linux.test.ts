@@ -18,9 +18,11 @@ import {
 } from '../src/index.js';
 
 test('run: stdout, stdin, exit codes; a failure names the command and carries its stderr', async () => {
-  assert.deepEqual(await run('cat', [], { input: 'a\nb\n' }), { stdout: 'a\nb\n', stderr: '', code: 0 });
+  const { pid, ...cat } = await run('cat', [], { input: 'a\nb\n' });
+  assert.deepEqual(cat, { stdout: 'a\nb\n', stderr: '', code: 0 });
+  assert.ok(pid && pid !== process.pid, 'the command process id');
   const failed = await run('sh', ['-c', 'echo oops >&2; exit 3'], { allowFail: true });
-  assert.deepEqual(failed, { stdout: '', stderr: 'oops\n', code: 3 });
+  assert.deepEqual({ ...failed, pid: undefined }, { stdout: '', stderr: 'oops\n', code: 3, pid: undefined });
   await assert.rejects(run('sh', ['-c', 'echo nope >&2; exit 2']), (e: unknown) => {
     assert.ok(e instanceof CommandError);
     assert.equal(e.code, 2);
@@ -211,7 +213,10 @@ test('a batch session: one ip process for many batches, failures named by line, 
 test('a Spawner runs commands in its helper process with the same contract as run()', async () => {
   const sp = new Spawner();
   try {
-    assert.deepEqual(await sp.run('cat', [], { input: 'x\ny\n' }), { stdout: 'x\ny\n', stderr: '', code: 0 });
+    const { pid, ...cat } = await sp.run('cat', [], { input: 'x\ny\n' });
+    assert.deepEqual(cat, { stdout: 'x\ny\n', stderr: '', code: 0 });
+    // The command's own process (felix tells its iptables commits apart by it), not the helper's.
+    assert.ok(pid && pid !== process.pid, 'the command process id');
     await assert.rejects(sp.run('sh', ['-c', 'echo no >&2; exit 4']), (e: unknown) => {
       assert.ok(e instanceof CommandError);
       assert.equal(e.code, 4);

@@ -47,6 +47,11 @@ export interface KernelIO {
   readIptables(family: 4 | 6): Promise<Map<Table, ParsedTable>>;
   /** iptables-restore --noflush of one family. */
   iptablesRestore(family: 4 | 6, script: string): Promise<void>;
+  /**
+   * Calls `onDrift` whenever someone else changes felix's iptables (nft backend: kernel
+   * events); undefined where the backend has no events (legacy: the refresh timer only).
+   */
+  watchIptables?(onDrift: () => void): { stop(): void } | undefined;
   /** A device went: tools that remember device names (a long-running `ip -batch`) start afresh. */
   devicesChanged(): void;
   /** Resolves once long-running helpers have started. */

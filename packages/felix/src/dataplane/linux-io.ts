@@ -12,6 +12,7 @@ import {
   writeSysctl,
 } from '@tricolor/linux';
 import type { Table } from '../calc/iptables/rules.js';
+import { OwnWrites, watchIptablesNft } from './iptables-monitor.js';
 import { type ParsedTable, saveParser } from './iptables-render.js';
 import type { FdbEntry, LinkState } from './items.js';
 import type { KernelIO, KernelIpset } from './kernel-io.js';
@@ -143,6 +144,8 @@ export function linuxKernel(backend: Backend, chainPrefix: string): KernelIO {
   // Reads (most run beside the applies, on the refresh timers) leave the CPU to the writes
   // a change is waiting for: an iptables-save of 50,000 rules is seconds of a core.
   const readSpawner = new Spawner(10);
+  // felix's own commits, told apart from someone else's in the nft event stream.
+  const own = new OwnWrites();
   const reader: Runner = (file, args, opts) => readSpawner.run(file, args, opts);
   // Booted now, beside whatever the caller does before its first apply.
   spawner.start();
@@ -189,7 +192,20 @@ export function linuxKernel(backend: Backend, chainPrefix: string): KernelIO {
     },
     readIptables: (family) => readTables(backend, family, chainPrefix, reader, 'hooks'),
     iptablesRestore: async (family, script) => {
-      await runner(binaries(backend, family).restore, ['--noflush', '-w', '5'], { input: script });
+      own.begin();
+      let pid: number | undefined;
+      try {
+        ({ pid } = await runner(binaries(backend, family).restore, ['--noflush', '-w', '5'], {
+          input: script,
+        }));
+      } finally {
+        own.end(pid);
+      }
+    },
+    watchIptables: (onDrift) => {
+      if (backend !== 'nft') return undefined;
+      own.onForeign = onDrift;
+      return watchIptablesNft(chainPrefix, own);
     },
     devicesChanged: () => {
       ip.recycle();
