@@ -2,54 +2,28 @@
 // reachable on every node's loopback, the real CNI plugin reading its pods from it, and the
 // real tricolor-kube-controllers binary syncing it into etcd.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { Ipam } from '@tricolor/ipam';
-import { FakeApiServer, freePort, isRoot, LoopbackBridge, waitFor } from '@tricolor/testkit';
+import { type FakeApiServer, isRoot, waitFor } from '@tricolor/testkit';
 import { Cluster } from '../src/cluster.js';
-import { BINARIES } from '../src/paths.js';
+import { KubernetesControlPlane } from '../src/kubernetes.js';
 
 describe('Kubernetes: pods, namespaces and nodes through the API server', {
   skip: isRoot() ? false : 'SKIPPED (not a pass): the e2e suite needs root',
 }, () => {
   let cluster: Cluster;
+  let k8s: KubernetesControlPlane;
   let api: FakeApiServer;
-  let apiBridge: LoopbackBridge;
-  let controllers: ChildProcess;
-  let controllersLog = '';
-  let kubeconfig: string;
-  const cniExtra = () => ({ kubernetes: { kubeconfig } });
+  const cniExtra = () => k8s.cniExtra();
 
   before(async () => {
     cluster = await Cluster.up({ nodes: 3, mode: 'mesh', fastTimers: true });
-    api = await FakeApiServer.start();
-    kubeconfig = api.writeKubeconfig();
-    // The same URL works on the host and inside every node (a loopback hop into each namespace).
-    const port = Number(new URL(api.url).port);
-    apiBridge = await LoopbackBridge.create(port);
-    for (const n of cluster.nodes.values()) {
-      await apiBridge.expose(n.ns, port);
-      api.create({ kind: 'Node', metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name } } });
-    }
+    k8s = await KubernetesControlPlane.start(cluster);
+    api = k8s.api;
     api.create({ kind: 'Namespace', metadata: { name: 'default', labels: { team: 'a' } } });
-    controllers = spawn(process.execPath, [BINARIES.kubeControllers], {
-      env: {
-        PATH: process.env.PATH,
-        KUBECONFIG: kubeconfig,
-        ...cluster.etcdEnv(),
-        TRICOLOR_KUBECONTROLLERS_HEALTHPORT: String(await freePort()),
-        TRICOLOR_KUBECONTROLLERS_METRICSPORT: String(await freePort()),
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    controllers.stdout!.on('data', (d) => (controllersLog += d));
-    controllers.stderr!.on('data', (d) => (controllersLog += d));
   });
   after(async () => {
-    controllers?.kill('SIGTERM');
-    await apiBridge?.close();
-    await api?.close();
+    await k8s?.close();
     await cluster?.down();
   });
 
@@ -69,7 +43,7 @@ describe('Kubernetes: pods, namespaces and nodes through the API server', {
     assert.deepEqual(weps[0]!.spec.ipNetworks, [`${pod.ip}/32`]);
     api.patch('Pod', 'default', 'web-1', { metadata: { labels: { app: 'web', version: 'v2' } } });
     await waitFor(
-      `the controller relabels the endpoint\n${controllersLog.slice(-2000)}`,
+      `the controller relabels the endpoint\n${k8s.controllersLog()}`,
       async () =>
         (await cluster.ds.get('WorkloadEndpoint', weps[0]!.metadata.name, 'default'))?.metadata.labels
           ?.version === 'v2',
@@ -79,7 +53,7 @@ describe('Kubernetes: pods, namespaces and nodes through the API server', {
 
   test('a namespace relabelled in the API server updates its profile', async () => {
     await waitFor(
-      `kns.default\n${controllersLog.slice(-2000)}`,
+      `kns.default\n${k8s.controllersLog()}`,
       async () => (await cluster.ds.get('Profile', 'kns.default'))?.spec.labelsToApply.team === 'a',
       20_000,
     );
@@ -115,7 +89,7 @@ describe('Kubernetes: pods, namespaces and nodes through the API server', {
     await node3.felix.stop();
     api.delete('Node', undefined, 'node-3');
     await waitFor(
-      `node-3 cleaned up\n${controllersLog.slice(-2000)}`,
+      `node-3 cleaned up\n${k8s.controllersLog()}`,
       async () => (await cluster.ds.get('Node', 'node-3')) === undefined,
       30_000,
     );

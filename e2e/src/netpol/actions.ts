@@ -189,3 +189,27 @@ export async function restoreLayout(
   for (const pod of pods.all)
     await setPodLabels(ds, pod.split('/')[0]!, pods.endpointName(pod), podLabels(pod));
 }
+
+/**
+ * How a case's actions reach the datastore: directly, as `tricolorctl` writes (the default),
+ * or through the Kubernetes API and tricolor-kube-controllers (`--via-kubernetes`).
+ */
+export interface ActionPath {
+  apply(action: Action, pods: PodDirectory, where: string): Promise<void>;
+  /** Back to the layout of section 1 between cases. */
+  restore(pods: PodDirectory & { all: readonly string[] }): Promise<void>;
+  /** Resolves once everything applied so far is in the datastore. */
+  synced(): Promise<void>;
+}
+
+export function directPath(
+  ds: Store,
+  namespaceLabels: (ns: string) => Record<string, string>,
+  podLabels: (pod: string) => Record<string, string>,
+): ActionPath {
+  return {
+    apply: (action, pods, where) => applyAction(ds, action, pods, where),
+    restore: (pods) => restoreLayout(ds, pods, namespaceLabels, podLabels),
+    synced: async () => undefined,
+  };
+}

@@ -1,5 +1,5 @@
 import type { Datastore, KeyValueStore } from '@tricolor/datastore';
-import { applyAction, type PodDirectory, restoreLayout } from './actions.js';
+import { type ActionPath, directPath, type PodDirectory } from './actions.js';
 import type { Case, Matrix, Probe } from './case.js';
 import { namespaceLabels, podLabels } from './layout.js';
 import type { CaseResult } from './report.js';
@@ -10,6 +10,8 @@ export interface CaseContext {
   pods: PodDirectory & { all: readonly string[] };
   /** Observes one probe's full 9 × 9 matrix (the kernel, or the policy model). */
   observe(probe: Probe): Promise<Matrix>;
+  /** How actions reach the datastore (default: written directly). */
+  path?: ActionPath;
   /** Waits until what was written up to now is in effect. */
   settle(): Promise<void>;
   /** Called with each probe's result as it comes (the readable output). */
@@ -22,13 +24,18 @@ export interface CaseContext {
  * result for the report.
  */
 export async function runCase(c: Case, ctx: CaseContext): Promise<CaseResult> {
-  await restoreLayout(ctx.ds, ctx.pods, namespaceLabels, podLabels);
+  const path = ctx.path ?? directPath(ctx.ds, namespaceLabels, podLabels);
+  await path.restore(ctx.pods);
+  await path.synced();
   await ctx.settle();
   const result: CaseResult = { name: c.name, steps: [] };
   for (const [i, step] of c.steps.entries()) {
     for (const [j, action] of step.actions.entries())
-      await applyAction(ctx.ds, action, ctx.pods, `${c.file}: steps[${i}].actions[${j}]`);
-    if (step.actions.length > 0) await ctx.settle();
+      await path.apply(action, ctx.pods, `${c.file}: steps[${i}].actions[${j}]`);
+    if (step.actions.length > 0) {
+      await path.synced();
+      await ctx.settle();
+    }
     const probes = [];
     for (const probe of step.probes) {
       const observed = await ctx.observe({ protocol: probe.protocol, port: probe.port });

@@ -1,9 +1,17 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { hasCommand, run } from '@tricolor/testkit';
 import { Cluster, podKey } from '../cluster.js';
-import { setNamespaceLabels, syncPodEndpoint, writeServiceAccountProfile } from './actions.js';
+import { KubernetesControlPlane } from '../kubernetes.js';
+import {
+  type ActionPath,
+  directPath,
+  setNamespaceLabels,
+  syncPodEndpoint,
+  writeServiceAccountProfile,
+} from './actions.js';
 import { ProbeAgent } from './agent-client.js';
 import { type Case, CaseError, parseCases } from './case.js';
+import { createLayoutObjects, KubernetesPath } from './kube-path.js';
 import { NAMESPACES, namespaceLabels, PODS, podLabels } from './layout.js';
 import { mismatchText, probeLabel, renderMatrix } from './matrix.js';
 import { preflight } from './preflight.js';
@@ -17,6 +25,12 @@ export interface RunnerOptions {
   json: boolean;
   /** Nodes of the cluster (at least 2, so some pairs cross nodes). */
   nodes?: number;
+  /**
+   * Pods, namespaces and NetworkPolicies through the Kubernetes API (testkit's fake API server)
+   * and tricolor-kube-controllers, pods read from it by the CNI plugin, instead of written to
+   * the datastore directly.
+   */
+  viaKubernetes?: boolean;
   out?: (text: string) => void;
   log?: (line: string) => void;
 }
@@ -46,6 +60,7 @@ export async function kernelHasSctp(): Promise<boolean> {
 
 interface Layout {
   cluster: Cluster;
+  path: ActionPath;
   agents: Map<string, ProbeAgent>;
   ips: Map<string, string>;
   endpointNames: Map<string, string>;
@@ -54,10 +69,12 @@ interface Layout {
 /** The standard layout on a fresh cluster: 9 pods through the CNI plugin spread over the nodes, each with its agent. */
 async function bringUp(
   nodes: number,
+  viaKubernetes: boolean,
   sctp: boolean,
   agents: Map<string, ProbeAgent>,
   log: (l: string) => void,
   onCluster: (c: Cluster) => void,
+  onKubernetes: (k: KubernetesControlPlane) => void,
 ): Promise<Layout> {
   let cluster: Cluster;
   try {
@@ -66,25 +83,42 @@ async function bringUp(
     throw new SetupError(`the cluster did not come up: ${(e as Error).message}`);
   }
   onCluster(cluster);
-  const layout: Layout = { cluster, agents, ips: new Map(), endpointNames: new Map() };
   const nodeNames = [...cluster.nodes.keys()];
-  for (const ns of NAMESPACES) {
-    await setNamespaceLabels(cluster.ds, ns, namespaceLabels(ns));
-    await writeServiceAccountProfile(cluster.ds, ns);
+  const nodeOf = (pod: string) => nodeNames[PODS.indexOf(pod) % nodeNames.length]!;
+  let k8s: KubernetesControlPlane | undefined;
+  let path: ActionPath;
+  if (viaKubernetes) {
+    k8s = await KubernetesControlPlane.start(cluster);
+    onKubernetes(k8s);
+    createLayoutObjects(k8s.api, nodeOf);
+    path = new KubernetesPath(k8s.api, cluster.ds, () => k8s!.controllersLog());
+  } else {
+    for (const ns of NAMESPACES) {
+      await setNamespaceLabels(cluster.ds, ns, namespaceLabels(ns));
+      await writeServiceAccountProfile(cluster.ds, ns);
+    }
+    path = directPath(cluster.ds, namespaceLabels, podLabels);
   }
-  for (const [i, pod] of PODS.entries()) {
+  const layout: Layout = { cluster, path, agents, ips: new Map(), endpointNames: new Map() };
+  for (const pod of PODS) {
     const [namespace, name] = pod.split('/') as [string, string];
-    const handle = await cluster.createPod(nodeNames[i % nodeNames.length]!, name, namespace);
+    const handle = await cluster.createPod(nodeOf(pod), name, namespace, k8s?.cniExtra() ?? {});
     layout.ips.set(pod, handle.ip);
     const wep = (await cluster.ds.list('WorkloadEndpoint', namespace)).items.find((w) => w.spec.pod === name);
     if (!wep) throw new SetupError(`no WorkloadEndpoint for ${pod} after its CNI ADD`);
     layout.endpointNames.set(pod, wep.metadata.name);
-    await syncPodEndpoint(cluster.ds, namespace, wep.metadata.name, podLabels(pod));
+    // Through Kubernetes the plugin and the controllers write labels, ports and profiles.
+    if (!k8s) await syncPodEndpoint(cluster.ds, namespace, wep.metadata.name, podLabels(pod));
     layout.agents.set(
       pod,
       await ProbeAgent.start(pod, cluster.pods.get(podKey(name, namespace))!.ns, { sctp }),
     );
     log(`${pod}: ${handle.ip} on ${handle.node}`);
+  }
+  try {
+    await path.synced();
+  } catch (e) {
+    throw new SetupError((e as Error).message);
   }
   return layout;
 }
@@ -119,13 +153,15 @@ export async function runConformance(opts: RunnerOptions): Promise<number> {
   for (const cmd of ['ip', 'ping', ...(sctp ? ['socat'] : [])])
     if (!hasCommand(cmd)) throw new SetupError(`${cmd} is not installed (scripts/setup.sh installs it)`);
   log(
-    `netpol: ${cases.length} cases; SCTP ${sctp ? 'available' : 'not available on this kernel'}; settle ${settle} ms`,
+    `netpol: ${cases.length} cases; ${opts.viaKubernetes ? 'through the Kubernetes API and tricolor-kube-controllers' : 'written to the datastore directly'}; SCTP ${sctp ? 'available' : 'not available on this kernel'}; settle ${settle} ms`,
   );
 
   let cluster: Cluster | undefined;
+  let k8s: KubernetesControlPlane | undefined;
   const agents = new Map<string, ProbeAgent>();
   const teardown = async () => {
     await Promise.all([...agents.values()].map((a) => a.stop().catch(() => undefined)));
+    await k8s?.close().catch((e: unknown) => log(`teardown: ${(e as Error).message}`));
     await cluster?.down().catch((e: unknown) => log(`teardown: ${(e as Error).message}`));
     cluster = undefined;
   };
@@ -141,9 +177,19 @@ export async function runConformance(opts: RunnerOptions): Promise<number> {
   process.once('SIGTERM', onSignal);
   try {
     const t0 = performance.now();
-    const layout = await bringUp(opts.nodes ?? 3, sctp, agents, log, (c) => {
-      cluster = c;
-    });
+    const layout = await bringUp(
+      opts.nodes ?? 3,
+      opts.viaKubernetes === true,
+      sctp,
+      agents,
+      log,
+      (c) => {
+        cluster = c;
+      },
+      (k) => {
+        k8s = k;
+      },
+    );
     await waitReachable(layout, log);
     log(`netpol: layout up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const results: CaseResult[] = [];
@@ -156,6 +202,7 @@ export async function runConformance(opts: RunnerOptions): Promise<number> {
       }
       const result = await runCase(c, {
         ds: layout.cluster.ds,
+        path: layout.path,
         pods: { all: PODS, ips: layout.ips, endpointName: (p) => layout.endpointNames.get(p)! },
         observe: (probe) => probeMatrix(layout.agents, layout.ips, probe),
         settle: async () => waitUntilProgrammed(await layout.cluster.ds.kv.revision(), settle),

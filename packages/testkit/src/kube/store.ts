@@ -231,7 +231,10 @@ export class ObjectStore extends EventEmitter<{ event: [StoredEvent] }> {
       obj.status ??= {};
       obj.status.phase ??= 'Pending';
     }
-    if (k.kind === 'Namespace') obj.status = { phase: 'Active' };
+    if (k.kind === 'Namespace') {
+      obj.status = { phase: 'Active' };
+      labelNamespaceName(obj);
+    }
     obj.metadata.uid = randomUUID();
     obj.metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     this.rv++;
@@ -262,6 +265,7 @@ export class ObjectStore extends EventEmitter<{ event: [StoredEvent] }> {
     obj.metadata.uid = cur.metadata.uid;
     obj.metadata.creationTimestamp = cur.metadata.creationTimestamp;
     if (ns) obj.metadata.namespace = ns;
+    if (k.kind === 'Namespace') labelNamespaceName(obj);
     if (
       JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: undefined } }) ===
       JSON.stringify({ ...cur, metadata: { ...cur.metadata, resourceVersion: undefined } })
@@ -329,4 +333,12 @@ export class ObjectStore extends EventEmitter<{ event: [StoredEvent] }> {
     this.compactedRv = this.rv;
     this.history.length = 0;
   }
+}
+
+/**
+ * The API server keeps `kubernetes.io/metadata.name` equal to a namespace's name on every
+ * write (Kubernetes 1.22+), which is what lets a namespaceSelector pick a namespace by name.
+ */
+function labelNamespaceName(obj: KubeObject): void {
+  obj.metadata.labels = { ...obj.metadata.labels, 'kubernetes.io/metadata.name': obj.metadata.name };
 }
