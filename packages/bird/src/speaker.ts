@@ -576,6 +576,7 @@ export class Speaker {
 
   async reconcile(): Promise<void> {
     if (!this.kernel) return;
+    this.flush(); // changes the Loc-RIB has not handed to the channels yet are part of the desired state
     try {
       const n = await this.kernel.reconcile();
       if (n) {

@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DEFAULT_BGP_CONFIGURATION, validateNode } from '@tricolor/datastore';
 import {
   connectVeth,
-  type Daemon,
+  Daemon,
   Netns,
   requireCommands,
   requireRoot,
@@ -35,6 +35,8 @@ import {
 
 const addr = (i: number) => `10.61.0.${i}`;
 const block = (i: number) => `10.244.${i}.0/26`;
+/** A `proto bird` route left over from before a restart, announced by nobody. */
+const STRAY = '10.244.99.0/26';
 
 interface Node {
   ns: Netns;
@@ -165,6 +167,65 @@ describe('cluster', { concurrency: false }, () => {
         const l = await learned(nodes[1]!.ctl);
         return l.get(block(1)) === addr(1) && (await kernelRoutes(nodes[1]!.ns)).get(block(1)) === addr(1);
       });
+    });
+  });
+
+  test("graceful restart (SIGKILL, SIGTERM): the routes the peers re-send never leave the restarted node's kernel", async (t) => {
+    if (!requireRoot(t) || !requireCommands(t, 'ip')) return;
+    await withCluster(3, 'gr', async (nss, dir, nodes) => {
+      const start = async (i: number) => {
+        rmSync(join(dir, `n${i}.ctl`), { force: true }); // wait for the new daemon's socket
+        const peers = [1, 2, 3].filter((j) => j !== i).flatMap((j) => ['--peer', addr(j)]);
+        const args = nodeArgs(i, peers, ['--connect-retry', '1', '--restart-time', '30']);
+        const { d, ctl } = await startOurs(nss[i - 1]!, dir, `n${i}`, args);
+        nodes[i - 1] = { ns: nss[i - 1]!, i, d, ctl, args };
+      };
+      for (const i of [1, 2, 3]) await start(i);
+      for (const x of nodes) await waitEstablished(x.ctl, 2);
+      await waitFor('mesh kernel routes', () => meshConverged(nodes, [1, 2, 3]));
+      // Every change to node 1's routes, as the kernel reports it.
+      const monitor = Daemon.spawn(nss[0]!, 'ip', ['-4', 'monitor', 'route'], 'ip monitor');
+      try {
+        for (const [round, sig] of (['SIGKILL', 'SIGTERM', 'SIGKILL', 'SIGTERM'] as const).entries()) {
+          await nodes[0]!.d.stop(sig);
+          // A route of ours that nobody announces any more: the sweep after the restart removes it.
+          await nss[0]!.exec('ip', [
+            'route',
+            'replace',
+            STRAY,
+            'via',
+            addr(2),
+            'dev',
+            'eth0',
+            'proto',
+            'bird',
+            'onlink',
+          ]);
+          await start(1);
+          await waitFor(
+            `round ${round + 1} (${sig}): graceful restart finished`,
+            () => /graceful restart finished/.test(nodes[0]!.d.logs()),
+            40_000,
+          );
+          await new Promise((r) => setTimeout(r, 1500)); // a swept route would come back within this
+          const deleted = monitor
+            .logs()
+            .split('\n')
+            .filter((l) => /^Deleted 10\.244\.[23]\.0\/26/.test(l));
+          assert.deepEqual(
+            deleted,
+            [],
+            `round ${round + 1} (${sig}): peers' routes deleted from node 1's kernel`,
+          );
+          await waitFor(
+            `round ${round + 1}: stray route swept`,
+            async () => !(await kernelRoutes(nss[0]!)).has(STRAY),
+          );
+          assert.ok(await meshConverged(nodes, [1, 2, 3]), `round ${round + 1}: mesh converged`);
+        }
+      } finally {
+        await monitor.stop('SIGKILL');
+      }
     });
   });
 

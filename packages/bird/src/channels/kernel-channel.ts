@@ -48,6 +48,8 @@ export class KernelChannel implements Channel {
   private readonly specIds = new Map<string, number>();
   private readonly devices = new Map<string, string>();
   private readonly resolving = new Set<string>();
+  /** Woken when the last next hop being resolved is known. */
+  private resolvedWaiters: (() => void)[] = [];
   /** attribute set → route spec of a single-path route, for the current batch. */
   private readonly specCache = new Map<number, number>();
   private override: DeviceOverride | undefined;
@@ -125,6 +127,7 @@ export class KernelChannel implements Channel {
       if (!dev)
         this.o.log.warn({ nextHop: nh }, 'next hop is not reachable through any device; route not installed');
       this.o.onResolved();
+      if (this.resolving.size === 0) for (const w of this.resolvedWaiters.splice(0)) w();
     });
   }
 
@@ -200,6 +203,28 @@ export class KernelChannel implements Channel {
     }
   }
 
+  /**
+   * Resolves once the table is the whole desired state and written: no next hop is being
+   * resolved (a prefix whose next hop is asked about has no route spec yet, though the
+   * Loc-RIB has a path for it) and nothing is pending.
+   */
+  async idle(): Promise<void> {
+    while (this.resolving.size || this.writing || this.pendingCount > 0) {
+      if (this.resolving.size) await new Promise<void>((r) => this.resolvedWaiters.push(r));
+      else await this.settle();
+    }
+  }
+
+  /** Whether a kernel route of ours for this prefix is unwanted now (no route spec in the table). */
+  private strayV4(addr: number, len: number): boolean {
+    const slot = this.t4.find(addr, len);
+    return slot < 0 || this.t4.slotA(slot) === 0;
+  }
+
+  private strayOther(prefix: string): boolean {
+    return !this.other.get(prefix)?.spec;
+  }
+
   /** Lines for the pending entries, marking each written as it is taken. */
   private *lines(): Generator<string> {
     const t = this.t4;
@@ -250,10 +275,13 @@ export class KernelChannel implements Channel {
   /**
    * Reads our routes back and repairs drift: routes missing or different are written again;
    * routes of ours we do not want (left from before a restart, added by hand) are removed
-   * once sweeping is allowed. Returns the number of lines written.
+   * once sweeping is allowed. A route is only taken for a stray against a complete table
+   * (no next hop being resolved, before and after the read) and checked again just before
+   * it is removed: a route a peer has just sent must never leave the kernel, not even for
+   * the moment until the next write puts it back. Returns the number of lines written.
    */
   async reconcile(): Promise<number> {
-    await this.settle();
+    await this.idle();
     const t = this.t4;
     const stray4 = new PrefixList();
     const strayOther: string[] = [];
@@ -265,11 +293,11 @@ export class KernelChannel implements Channel {
         const o = a!.split('.').map(Number);
         const addr = ((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0;
         const len = Number(l);
-        const slot = t.find(addr, len);
-        if (slot < 0 || t.slotA(slot) === 0) {
+        if (this.strayV4(addr, len)) {
           if (this.sweepAllowed) stray4.push(addr, len);
           continue;
         }
+        const slot = t.find(addr, len);
         const f = t.slotFlags(slot);
         t.setSlotFlags(slot, f | SEEN);
         if (this.specs[t.slotA(slot)] !== r.spec && !(f & PENDING)) {
@@ -278,11 +306,11 @@ export class KernelChannel implements Channel {
           repaired++;
         }
       } else {
-        const e = this.other.get(r.prefix);
-        if (!e?.spec) {
+        if (this.strayOther(r.prefix)) {
           if (this.sweepAllowed) strayOther.push(r.prefix);
           continue;
         }
+        const e = this.other.get(r.prefix)!;
         seenOther.add(r.prefix);
         if (this.specs[e.spec] !== r.spec && !(e.flags & PENDING)) {
           e.flags |= PENDING;
@@ -307,15 +335,30 @@ export class KernelChannel implements Channel {
         this.pendingCount++;
         repaired++;
       }
-    const strays = function* () {
-      for (let i = 0; i < stray4.length; i++)
-        yield routeLine(v4String(stray4.addr(i), stray4.len(i)), undefined);
-      for (const p of strayOther) yield routeLine(p, undefined);
-    };
-    if (stray4.length + strayOther.length) await this.o.io.apply(strays());
+    // Changes that arrived during the read may have their next hops asked about: the table
+    // is not the whole desired state, and strays wait for the next pass.
+    const swept = { n: 0 };
+    if (stray4.length + strayOther.length && this.resolving.size === 0)
+      await this.o.io.apply(this.sweepLines(stray4, strayOther, swept));
     this.flush();
     await this.settle();
-    return repaired + stray4.length + strayOther.length;
+    return repaired + swept.n;
+  }
+
+  /** Removal lines for the strays still unwanted as each line is taken (counted in `swept.n`). */
+  private *sweepLines(stray4: PrefixList, strayOther: string[], swept: { n: number }): Generator<string> {
+    for (let i = 0; i < stray4.length; i++) {
+      const a = stray4.addr(i);
+      const l = stray4.len(i);
+      if (!this.strayV4(a, l)) continue;
+      swept.n++;
+      yield routeLine(v4String(a, l), undefined);
+    }
+    for (const p of strayOther) {
+      if (!this.strayOther(p)) continue;
+      swept.n++;
+      yield routeLine(p, undefined);
+    }
   }
 
   /** Whether routes of ours are in the kernel now (a previous run's: we are restarting). */
