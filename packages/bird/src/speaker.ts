@@ -7,7 +7,7 @@
  */
 import { createServer, type Server } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { BgpDecodeError, ipv4FromString, parsePrefix } from 'bgp-parser-ts';
+import { BgpDecodeError, ipv4FromString, parsePrefix, updateErrorToJson } from 'bgp-parser-ts';
 import pino, { type Logger } from 'pino';
 import type { Channel } from './channels/channel.js';
 import { KernelChannel } from './channels/kernel-channel.js';
@@ -452,8 +452,9 @@ export class Speaker {
     ipv6.importWithdraws += r.v6.withdrawn;
     if (r.errors.length) {
       for (const err of r.errors) this.metrics.updateErrors.inc({ peer: e.spec.address, action: err.action });
+      // Each error with its action, NOTIFICATION code/subcode, attribute and the rule that says so.
       this.log.warn(
-        { peer: e.spec.address, errors: r.errors.map((x) => `${x.action}: ${x.message}`) },
+        { peer: e.spec.address, errors: r.errors.map(updateErrorToJson) },
         r.treatAsWithdraw
           ? 'malformed UPDATE treated as withdraw (RFC 7606)'
           : 'UPDATE attributes discarded (RFC 7606)',

@@ -18,7 +18,7 @@ import {
   startBird,
   waitFor,
 } from '@tricolor/testkit';
-import { learned, protocols, RawPeer, startOurs, waitEstablished } from './helpers.js';
+import { learned, protocols, RawPeer, routes, startOurs, waitEstablished } from './helpers.js';
 
 const US = '10.65.0.1';
 const THEM = '10.65.0.2';
@@ -80,12 +80,35 @@ function raw(s: Scene): RawPeer {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const OPEN = (id: string, restarting?: boolean) => ({
-  open: { as: 64512, id, hold: 30, ...(restarting === undefined ? {} : { restarting }) },
+const OPEN = (id: string, restarting?: boolean, as = 64512) => ({
+  open: { as, id, hold: 30, ...(restarting === undefined ? {} : { restarting }) },
 });
 // ORIGIN IGP, empty AS_PATH, NEXT_HOP 10.65.0.2, LOCAL_PREF 100; NLRI 10.91.1.0/24.
 const ATTRS = '40010100' + '400200' + '4003040a410002' + '40050400000064';
 const UPDATE = `0000${(ATTRS.length / 2).toString(16).padStart(4, '0')}${ATTRS}180a5b01`;
+
+/** An UPDATE body (hex) from its withdrawn routes, attributes and NLRI (hex each). */
+function updateHex(withdrawn: string, attrs: string, nlri: string): string {
+  const len = (h: string) => (h.length / 2).toString(16).padStart(4, '0');
+  return `${len(withdrawn)}${withdrawn}${len(attrs)}${attrs}${nlri}`;
+}
+const A_ORIGIN = '40010100';
+const A_PATH_EMPTY = '400200';
+const A_NEXT_HOP = '4003040a410002';
+const A_LOCAL_PREF_300 = '4005040000012c';
+const NLRI_1 = '180a5b01'; // 10.91.1.0/24
+const NLRI_2 = '180a5b02'; // 10.91.2.0/24
+
+/** The raw peer connects as `as` and reaches Established with our speaker (passive towards it). */
+async function establishedRaw(s: Scene, as = 64512): Promise<{ r: RawPeer; ctl: string }> {
+  const ctl = await ours(s, '--peer', `${THEM}:${as},passive`);
+  const r = raw(s);
+  r.cmd({ op: 'connect', conn: 'c1', host: US, port: 179, local: THEM });
+  await r.wait('c1 up', (e) => e.ev === 'connected' && e.conn === 'c1');
+  r.cmd({ op: 'send', conn: 'c1', msgs: [OPEN(THEM, undefined, as), { keepalive: true }] });
+  await waitEstablished(ctl, 1);
+  return { r, ctl };
+}
 
 async function session(ctl: string) {
   const p = (await protocols(ctl))[0]!;
@@ -226,6 +249,70 @@ protocol bgp ours { local ${THEM} as 64512; neighbor ${US} as 64512; hold time 3
       const silent = accepted.filter((c) => r.got(c, 'OPEN').length === 0);
       assert.deepEqual(silent, [], `connections that carried no OPEN (abandoned attempts): ${silent}`);
       assert.equal(accepted.length, 1);
+    });
+  });
+
+  test('RFC 4271 §6.3: an unrecognized well-known attribute (flags 0x40, type 240) earns NOTIFICATION 3/2', async (t) => {
+    if (!requireRoot(t) || !requireCommands(t, 'ip')) return;
+    await scene('wk240', async (s) => {
+      const { r, ctl } = await establishedRaw(s);
+      const attrs = A_ORIGIN + A_PATH_EMPTY + A_NEXT_HOP + '40f00101';
+      r.cmd({ op: 'send', conn: 'c1', msgs: [{ update: updateHex('', attrs, NLRI_1) }] });
+      const n = await r.wait('NOTIFICATION', (e) => e.conn === 'c1' && e.type === 'NOTIFICATION');
+      assert.deepEqual([n.code, n.subcode], [3, 2]);
+      assert.equal((await learned(ctl)).size, 0);
+    });
+  });
+
+  test('RFC 7606 §5.2: withdrawals with clean attributes withdraw; withdrawals whose attributes are malformed reset the session (3/6)', async (t) => {
+    if (!requireRoot(t) || !requireCommands(t, 'ip')) return;
+    await scene('wd52', async (s) => {
+      const { r, ctl } = await establishedRaw(s);
+      const good = A_ORIGIN + A_PATH_EMPTY + A_NEXT_HOP;
+      r.cmd({ op: 'send', conn: 'c1', msgs: [{ update: updateHex('', good, NLRI_1 + NLRI_2) }] });
+      await waitFor('both routes learned', async () => (await learned(ctl)).size === 2);
+      // Only withdrawals, with well-formed attributes beside them: a withdrawal, the session stays.
+      r.cmd({ op: 'send', conn: 'c1', msgs: [{ update: updateHex(NLRI_2, A_ORIGIN + A_PATH_EMPTY, '') }] });
+      await waitFor('10.91.2.0/24 withdrawn', async () => !(await learned(ctl)).has('10.91.2.0/24'));
+      assert.equal((await session(ctl)).state, 'Established');
+      // Only withdrawals, with ORIGIN 5: nothing to treat as withdrawn, so the session is reset.
+      r.cmd({ op: 'send', conn: 'c1', msgs: [{ update: updateHex(NLRI_1, '40010105' + A_PATH_EMPTY, '') }] });
+      const n = await r.wait('NOTIFICATION', (e) => e.conn === 'c1' && e.type === 'NOTIFICATION');
+      assert.deepEqual([n.code, n.subcode], [3, 6]);
+      const p = (await protocols(ctl))[0]!;
+      assert.match(p.lastError, /ORIGIN/);
+    });
+  });
+
+  test("RFC 7606 by peer type: an external peer's LOCAL_PREF is discarded and its confederation segments are treat-as-withdraw", async (t) => {
+    if (!requireRoot(t) || !requireCommands(t, 'ip')) return;
+    await scene('ebgp', async (s) => {
+      const { r, ctl } = await establishedRaw(s, 65001);
+      const path = (segments: string) =>
+        `4002${(segments.length / 2).toString(16).padStart(2, '0')}${segments}`;
+      const seq = '02010000fde9'; // AS_SEQUENCE 65001
+      // LOCAL_PREF 300 from an external peer: attribute discard, the route is learned without it.
+      r.cmd({
+        op: 'send',
+        conn: 'c1',
+        msgs: [{ update: updateHex('', A_ORIGIN + path(seq) + A_NEXT_HOP + A_LOCAL_PREF_300, NLRI_1) }],
+      });
+      await waitFor('route learned', async () => (await learned(ctl)).has('10.91.1.0/24'));
+      const row = (await routes(ctl)).find((x) => x.prefix === '10.91.1.0/24')!;
+      assert.notEqual(
+        (row.paths[0] as { localPref?: number }).localPref,
+        300,
+        'LOCAL_PREF 300 from eBGP ignored',
+      );
+      // AS_CONFED_SEQUENCE (3) from an external peer: malformed AS_PATH, the route is withdrawn.
+      r.cmd({
+        op: 'send',
+        conn: 'c1',
+        msgs: [{ update: updateHex('', A_ORIGIN + path(`03010000fdea${seq}`) + A_NEXT_HOP, NLRI_1) }],
+      });
+      await waitFor('route treated as withdrawn', async () => !(await learned(ctl)).has('10.91.1.0/24'));
+      assert.equal(r.got('c1', 'NOTIFICATION').length, 0);
+      assert.equal((await session(ctl)).state, 'Established');
     });
   });
 });

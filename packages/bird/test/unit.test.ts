@@ -324,6 +324,49 @@ describe('rib', () => {
       (e) => e instanceof BgpDecodeError && e.code === 3 && e.subcode === 10,
     );
   });
+  test('RFC 7606: the same attribute octets from an internal and an external peer are two sets (LOCAL_PREF kept / discarded); withdraw-only UPDATEs with bad attributes reset (§5.2)', () => {
+    const rib = new LocRib(new AttrStore());
+    const peer = (name: string, ebgp: boolean) =>
+      rib.addPeer({ name, local: false, ebgp, routerId: 10, addressKey: name, rrClient: false });
+    const ibgp = peer('0a', false);
+    const ebgp = peer('0b', true);
+    const internal = createContext({ peerType: 'internal' });
+    const external = createContext({ peerType: 'external' });
+    applyUpdate(upd('192.0.2.1', ['10.9.0.0/16'], 200), internal, ibgp, rib, ic);
+    // The very same octets from the external peer: not the internal peer's set.
+    const r = applyUpdate(upd('192.0.2.1', ['10.8.0.0/16'], 200), external, ebgp, rib, ic);
+    assert.deepEqual(
+      r.errors.map((e) => [e.action, e.rule]),
+      [['attribute-discard', 'RFC 7606 §7.5']],
+    );
+    const lp = (p: string) => rib.store.get(rib.paths(p)[0]!.attrId).localPref;
+    assert.equal(lp('10.9.0.0/16'), 200);
+    assert.equal(lp('10.8.0.0/16'), undefined, 'LOCAL_PREF from an external peer is discarded');
+    // Again from the external peer (now a fast-path hit of its own set): still discarded.
+    applyUpdate(upd('192.0.2.1', ['10.7.0.0/16'], 200), external, ebgp, rib, ic);
+    assert.equal(lp('10.7.0.0/16'), undefined);
+    // Withdrawals with an ORIGIN of 9 and no NLRI: the error cannot be treated as a withdraw.
+    const withdrawOnly = encodeUpdate(
+      {
+        withdrawn: [parsePrefix('10.9.0.0/16')],
+        nlri: [],
+        attributes: [{ kind: 'origin', flags: 0x40, origin: 0 }],
+      },
+      internal,
+    );
+    withdrawOnly[withdrawOnly.length - 1] = 9;
+    assert.throws(
+      () => applyUpdate(withdrawOnly, internal, ibgp, rib, ic),
+      (e) => e instanceof BgpDecodeError && e.code === 3 && e.subcode === 6 && e.rule === 'RFC 7606 §5.2',
+    );
+    withdrawOnly[withdrawOnly.length - 1] = 0;
+    assert.equal(
+      applyUpdate(withdrawOnly, internal, ibgp, rib, ic).withdrawn,
+      1,
+      'clean attributes: a withdrawal',
+    );
+    assert.equal(rib.paths('10.9.0.0/16').length, 0);
+  });
 });
 
 describe('policy and reflection', () => {

@@ -36,9 +36,21 @@ function latin1(buf: Uint8Array, start: number, end: number): string {
   return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
 }
 
+/**
+ * What besides the octets decides how an attribute field decodes and is classified
+ * (RFC 7606): the AS width and the peer type (the same LOCAL_PREF is kept from an internal
+ * peer and discarded from an external one).
+ */
+function sessionKey(ctx: DecodeContext): string {
+  return (
+    (ctx.fourOctetAs ? '4' : '2') +
+    (ctx.peerType === 'external' ? 'e' : ctx.peerType === 'confederation' ? 'c' : 'i')
+  );
+}
+
 /** Intern key of an attribute field without MP attributes (the fast path). */
-export function rawAttrKey(buf: Uint8Array, start: number, end: number, fourOctetAs: boolean): string {
-  return (fourOctetAs ? '4' : '2') + latin1(buf, start, end);
+export function rawAttrKey(buf: Uint8Array, start: number, end: number, ctx: DecodeContext): string {
+  return sessionKey(ctx) + latin1(buf, start, end);
 }
 
 /**
@@ -49,10 +61,10 @@ export function mpAttrKey(
   buf: Uint8Array,
   start: number,
   end: number,
-  fourOctetAs: boolean,
+  ctx: DecodeContext,
   nextHop: string,
 ): string {
-  let key = fourOctetAs ? '4' : '2';
+  let key = sessionKey(ctx);
   let i = start;
   while (i < end) {
     const flags = buf[i]!;

@@ -4,7 +4,11 @@
  * packIPv4Prefixes, no objects per prefix. Everything else goes through the object
  * decoder, which also classifies errors per RFC 7606: session-reset errors are thrown
  * (BgpDecodeError → NOTIFICATION), treat-as-withdraw turns the announced routes into
- * withdrawals, attribute-discard drops the bad attributes.
+ * withdrawals, attribute-discard drops the bad attributes. Only sets that decoded clean or
+ * with attribute-discard are interned (keyed by their octets and the session's AS width and
+ * peer type), so a fast-path hit is a set already classified as usable. An UPDATE that only
+ * withdraws but carries attributes is decoded too: RFC 7606 §5.2 turns its errors into a
+ * session reset.
  */
 import {
   addPathReceive,
@@ -87,6 +91,10 @@ export function applyUpdate(
     res.endOfRib = 1;
     return res;
   }
+  const announces = lay.nlriEnd > lay.nlriStart;
+  // §5.2: attribute errors in an UPDATE with no reachable NLRI reset the session (thrown here).
+  if (!announces && lay.attrEnd > lay.attrStart)
+    res.errors = decodeUpdateBody(frame, 19, frame.length, ctx).errors;
   // Withdrawals.
   if (lay.withdrawnEnd > lay.withdrawnStart) {
     const n = packIPv4Prefixes(frame, lay.withdrawnStart, lay.withdrawnEnd, ap4, scratch);
@@ -100,8 +108,8 @@ export function applyUpdate(
       res.withdrawn++;
     }
   }
-  if (lay.nlriEnd === lay.nlriStart) return res;
-  const key = rawAttrKey(frame, lay.attrStart, lay.attrEnd, ctx.fourOctetAs);
+  if (!announces) return res;
+  const key = rawAttrKey(frame, lay.attrStart, lay.attrEnd, ctx);
   let set = rib.store.lookup(key);
   if (!set) {
     const msg = decodeUpdateBody(frame, 19, frame.length, ctx);
@@ -212,14 +220,14 @@ function slowPath(
     if (changed) p.afi === 1 ? rib.updateV4(u32(p.addr), p.len) : rib.updateOther(key);
   };
   if (msg.nlri.length) {
-    const key = mpAttrKey(frame, lay(frame).s, lay(frame).e, ctx.fourOctetAs, '');
+    const key = mpAttrKey(frame, lay(frame).s, lay(frame).e, ctx, '');
     const set = rib.store.intern(key, () => summarize(msg.attributes, ctx));
     for (const p of msg.nlri) announce(p, set);
     if (set.refs === 0) rib.store.unref(set.id, 0);
   }
   if (reach?.nlri.length) {
     const nh = mpNextHopString(reach.nextHop);
-    const key = mpAttrKey(frame, lay(frame).s, lay(frame).e, ctx.fourOctetAs, nh);
+    const key = mpAttrKey(frame, lay(frame).s, lay(frame).e, ctx, nh);
     const set = rib.store.intern(key, () => summarize(msg.attributes, ctx, nh));
     for (const p of reach.nlri) announce(p, set);
     if (set.refs === 0) rib.store.unref(set.id, 0);

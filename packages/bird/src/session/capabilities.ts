@@ -99,8 +99,11 @@ export function negotiate(
         if (c.afi === 2) families.add('ipv6');
       }
   }
+  // RFC 7606 rules that depend on who the peer is (LOCAL_PREF, ORIGINATOR_ID, CLUSTER_LIST
+  // from an external peer are discarded; confederation segments from one are malformed).
+  const peerType = peerAs === openAs(local) ? 'internal' : 'external';
   const n: Negotiated = {
-    ctx: negotiateContext(local, remote),
+    ctx: negotiateContext(local, remote, { peerType }),
     peerAs,
     peerId: remote.bgpId,
     holdTime,

@@ -20,6 +20,7 @@ import {
   errorName,
   type OpenMessage,
   openCapabilities,
+  updateErrorToJson,
 } from 'bgp-parser-ts';
 import { buildOpen, type Family, type LocalOpenConfig, type Negotiated, negotiate } from './capabilities.js';
 import { collisionChoice } from './collision.js';
@@ -408,7 +409,12 @@ export class Peer extends EventEmitter {
   }
 
   private messageError(e: BgpDecodeError): void {
-    this.emit('log', 'warn', `message error: ${e.message}`, { code: e.code, subcode: e.subcode });
+    this.emit('log', 'warn', `message error: ${e.message}`, {
+      code: e.code,
+      subcode: e.subcode,
+      rule: e.rule,
+      ...(e.errors.length ? { errors: e.errors.map(updateErrorToJson) } : {}),
+    });
     this.dispatch({ type: 'MessageError', code: e.code, subcode: e.subcode, data: e.data });
   }
 
