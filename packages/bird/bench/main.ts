@@ -1,15 +1,18 @@
 /**
  * The bird benchmarks, ending with one summary table: a route reflector with many clients
  * (bench/route-reflector.ts) and a full table received and installed into the kernel
- * (bench/full-table.ts), each against BIRD 2 (and GoBGP) in the same run. Needs root,
+ * (bench/full-table.ts), each against BIRD 2 (and GoBGP) in the same run, and kernel drift
+ * repair (bench/drift-repair.ts) against a shell loop on netlink events. Needs root,
  * bird, birdc, gobgpd. Sizes: BIRD_BENCH_RR_CLIENTS (default 10,500), BIRD_BENCH_ROUTES
- * (default 10000,1000000); TRICOLOR_BENCH_SMOKE=1 runs the smallest of each.
- * Usage: node dist/bench/main.js [rr|full-table]...
+ * (default 10000,1000000), BIRD_BENCH_DRIFT_REPEATS (default 20, 5 in smoke mode); TRICOLOR_BENCH_SMOKE=1
+ * runs the smallest of each.
+ * Usage: node dist/bench/main.js [rr|full-table|drift]...
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BenchRow, benchSizes, hasCommand, isRoot, printSummary } from '@tricolor/testkit';
+import { driftRows, measureDriftRepair } from './drift-repair.js';
 import { fullTableRows, measureFullTable } from './full-table.js';
 import { stopAll } from './lib.js';
 import { measureReflectors, type ReflectorMode, reflectorRows } from './route-reflector.js';
@@ -33,6 +36,10 @@ async function main(): Promise<void> {
     if (want('full-table'))
       for (const n of benchSizes([10_000, 1_000_000], 'BIRD_BENCH_ROUTES'))
         rows.push(...fullTableRows(n, await measureFullTable(n, dir)));
+    if (want('drift')) {
+      const repeats = Math.max(...benchSizes([5, 20], 'BIRD_BENCH_DRIFT_REPEATS'));
+      rows.push(...driftRows(await measureDriftRepair(repeats, dir)));
+    }
   } finally {
     await stopAll();
     rmSync(dir, { recursive: true, force: true });

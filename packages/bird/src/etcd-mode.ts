@@ -5,6 +5,7 @@
  * all watched with datastore Reflectors and applied live.
  */
 import { hostname } from 'node:os';
+import { ownedBlocksFromAffinities } from '@tricolor/contract';
 import {
   type BGPConfiguration,
   type BGPPeer,
@@ -16,7 +17,7 @@ import {
   type Node,
   Reflector,
 } from '@tricolor/datastore';
-import { affinityNode, allocationsOf, decodeBlock, ipOf, ownedBlocksFromAffinities } from '@tricolor/ipam';
+import { affinityNode, allocationsOf, decodeBlock, ipOf } from '@tricolor/ipam';
 import type { Logger } from 'pino';
 import { peersFromResources } from './config/etcd.js';
 import { BirdConfigError, type SpeakerConfig } from './config/types.js';

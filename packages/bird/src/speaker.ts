@@ -18,7 +18,7 @@ import type { PeerSpec, SpeakerConfig } from './config/types.js';
 import { query } from './control/client.js';
 import { startControl } from './control/server.js';
 import { startHealth } from './health.js';
-import { IpCommand, type KernelIo } from './kernel/io.js';
+import { type KernelIo, LinuxKernel } from './kernel/io.js';
 import { type FamilyChanges, Metrics, STATE_NUMBER, UPDATE_ERROR_ACTIONS } from './metrics.js';
 import { localAttributes } from './policy/export.js';
 import { type ImportPolicy, makeImportPolicy } from './policy/import.js';
@@ -64,7 +64,7 @@ const LOCAL_ATTR_KEY = '\u0000local';
 export interface SpeakerOptions {
   logger?: Logger;
   restarting?: boolean;
-  /** The kernel; `ip` when omitted. */
+  /** The kernel; the Linux adapter's (`LinuxKernel`) when omitted. */
   kernelIo?: KernelIo;
 }
 
@@ -136,12 +136,19 @@ export class Speaker {
     if (cfg.kernel)
       this.kernel = new KernelChannel({
         rib: this.rib,
-        io: opts.kernelIo ?? new IpCommand(),
+        io: opts.kernelIo ?? new LinuxKernel(),
         log: this.log.child({ channel: 'kernel' }),
         onResolved: () => this.refeed(this.kernel!),
         onWrite: (seconds, _lines, installed) => {
           this.metrics.kernelWriteSeconds.observe(seconds);
           this.metrics.routesInstalled.set(installed);
+        },
+        onRepair: (prefixes) => {
+          this.metrics.kernelRepairs.inc(prefixes.length);
+          this.log.warn(
+            { prefixes: prefixes.slice(0, 10), count: prefixes.length },
+            'kernel route changed by someone else: repaired',
+          );
         },
       });
     this.commands = commandHandler(this);
@@ -187,6 +194,8 @@ export class Speaker {
           () => this.finishRestart('restart time elapsed'),
           this.cfg.gracefulRestart.restartTime * 1000,
         );
+      // Repairs from the kernel's change announcements; the periodic read-back is the backstop.
+      k.watch();
       this.reconcileTimer = setInterval(() => void this.reconcile(), this.cfg.kernelReconcileSeconds * 1000);
       this.reconcileTimer.unref();
     }
@@ -256,6 +265,7 @@ export class Speaker {
     this.control?.close();
     for (const a of this.http) await a.close();
     if (this.kernel && !graceful) await this.kernel.removeAll();
+    this.kernel?.close();
     this.log.info({ graceful }, 'speaker stopped');
   }
 

@@ -229,6 +229,59 @@ describe('cluster', { concurrency: false }, () => {
     });
   });
 
+  test("kernel drift repaired from the kernel's route announcements, not the periodic pass: a deleted or replaced route is back at once", async (t) => {
+    if (!requireRoot(t) || !requireCommands(t, 'ip')) return;
+    await withCluster(2, 'drift', async (nss, dir, nodes) => {
+      for (const i of [1, 2]) {
+        const peers = ['--peer', addr(3 - i)];
+        // The periodic read-back every 60 s: a repair within seconds can only come from the events.
+        const args = nodeArgs(i, peers, ['--connect-retry', '1', '--reconcile', '60']);
+        const { d, ctl } = await startOurs(nss[i - 1]!, dir, `n${i}`, args);
+        nodes[i - 1] = { ns: nss[i - 1]!, i, d, ctl, args };
+      }
+      for (const x of nodes) await waitEstablished(x.ctl, 1);
+      await waitFor('mesh kernel routes', () => meshConverged(nodes, [1, 2]));
+      // The kernel's own timestamps of every change to node 1's routes.
+      const monitor = Daemon.spawn(nss[0]!, 'ip', ['-ts', '-4', 'monitor', 'route'], 'ip monitor');
+      const stamp = (re: RegExp, after = 0): number | undefined => {
+        for (const l of monitor.logs().split('\n')) {
+          const m = /^\[(\S+)\] (.*)$/.exec(l);
+          if (!m || !re.test(m[2]!)) continue;
+          const ms = Date.parse(`${m[1]!.slice(0, 23)}Z`) + Number(m[1]!.slice(23, 26)) / 1000;
+          if (ms > after) return ms;
+        }
+        return undefined;
+      };
+      const ours = new RegExp(`^${block(2).replace(/\./g, '\\.')} via ${addr(2)} dev eth0 proto bird onlink`);
+      try {
+        await new Promise((r) => setTimeout(r, 300));
+        const repair = async (what: string, args: string[], gone: RegExp) => {
+          await nss[0]!.exec('ip', args);
+          const t0 = await waitFor(`${what}: seen`, () => stamp(gone));
+          const t1 = await waitFor(`${what}: repaired`, () => stamp(ours, t0), 5000);
+          const ms = t1 - t0;
+          t.diagnostic(`${what}: our route back ${ms.toFixed(1)} ms after the change (kernel timestamps)`);
+          assert.ok(ms < 2000, `${what}: repaired after ${ms} ms`);
+          assert.equal((await kernelRoutes(nss[0]!)).get(block(2)), addr(2));
+          return t1;
+        };
+        await repair(
+          'route deleted',
+          ['route', 'del', block(2)],
+          new RegExp(`^Deleted ${block(2).replace(/\./g, '\\.')}`),
+        );
+        // Replaced by a route that is not ours (another protocol, another next hop).
+        await repair(
+          'route replaced',
+          ['route', 'replace', block(2), 'via', addr(2), 'dev', 'eth0', 'onlink', 'proto', 'static'],
+          new RegExp(`^${block(2).replace(/\./g, '\\.')} .*proto static`),
+        );
+      } finally {
+        await monitor.stop('SIGKILL');
+      }
+    });
+  });
+
   test('mesh of 10 nodes starting in a burst (highest address first, connect-retry 60 s): every session up within seconds of the last start', async (t) => {
     if (!requireRoot(t) || !requireCommands(t, 'ip')) return;
     const n = 10;

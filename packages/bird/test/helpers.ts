@@ -19,7 +19,13 @@ export async function startOurs(
 ): Promise<{ d: Daemon; ctl: string }> {
   const ctl = join(dir, `${name}.ctl`);
   const d = Daemon.spawn(ns, process.execPath, [BIRD_JS, '--control', ctl, ...args], name);
-  await d.waitForFile(ctl, 'control socket');
+  try {
+    // Generous: ten daemons starting at once on a loaded 2-core machine take a while.
+    await d.waitForFile(ctl, 'control socket', 45_000);
+  } catch (e) {
+    await d.stop('SIGKILL'); // a daemon that is not handed back is nobody's to stop
+    throw e;
+  }
   return { d, ctl };
 }
 

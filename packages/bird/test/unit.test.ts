@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { BgpDecodeError, createContext, encodeUpdate, parsePrefix } from 'bgp-parser-ts';
 import { parseArgs, parsePeerFlag } from '../src/config/cli.js';
 import { BirdConfigError } from '../src/config/types.js';
-import { parseRouteLines, routeLine, routeSpec } from '../src/kernel/routes.js';
+import { routeLine, routeSpec } from '../src/kernel/routes.js';
 import { outboundPath } from '../src/policy/export.js';
 import { makeImportPolicy } from '../src/policy/import.js';
 import { exportedPrefixes } from '../src/policy/originate.js';
@@ -432,7 +432,7 @@ describe('policy and reflection', () => {
 });
 
 describe('kernel and config', () => {
-  test('route specs, batch lines and the parser of ip route show', () => {
+  test('route specs and batch lines', () => {
     assert.equal(routeSpec([{ via: '10.0.0.2', dev: 'eth0' }]), 'via 10.0.0.2 dev eth0 onlink');
     assert.equal(
       routeSpec([
@@ -446,30 +446,6 @@ describe('kernel and config', () => {
       'route replace 10.1.0.0/26 proto bird via 10.0.0.2 dev eth0 onlink',
     );
     assert.equal(routeLine('10.1.0.0/26', undefined), 'route del 10.1.0.0/26 proto bird');
-    const v4 = parseRouteLines(
-      [
-        '10.1.0.0/26 via 10.0.0.2 dev eth0 onlink ',
-        '10.2.0.0/26 ',
-        '\tnexthop via 10.0.0.4 dev eth0 weight 1 onlink ',
-        '\tnexthop via 10.0.0.3 dev eth1 weight 1 onlink ',
-        '10.9.9.9 via 10.0.0.2 dev eth0 onlink ',
-        'default via 10.0.0.1 dev eth0 onlink ',
-      ].join('\n'),
-      4,
-    );
-    assert.deepEqual(v4, [
-      { prefix: '10.1.0.0/26', spec: 'via 10.0.0.2 dev eth0 onlink' },
-      {
-        prefix: '10.2.0.0/26',
-        spec: 'nexthop via 10.0.0.3 dev eth1 onlink nexthop via 10.0.0.4 dev eth0 onlink',
-      },
-      { prefix: '10.9.9.9/32', spec: 'via 10.0.0.2 dev eth0 onlink' },
-      { prefix: '0.0.0.0/0', spec: 'via 10.0.0.1 dev eth0 onlink' },
-    ]);
-    assert.deepEqual(
-      parseRouteLines('2001:db8:80::/48 via 2001:db8:60::2 dev eth0 metric 1024 onlink pref medium\n', 6),
-      [{ prefix: '2001:db8:80::/48', spec: 'via 2001:db8:60::2 dev eth0 onlink' }],
-    );
   });
   test('flags and clear errors', () => {
     const p = parseArgs(

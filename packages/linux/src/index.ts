@@ -11,6 +11,7 @@ export {
   rereadIfInterrupted,
 } from './ip.js';
 export { linkExists, linkNames } from './links.js';
+export { parseRouteEvents, type RouteEvent, RouteEventParser, watchRoutes } from './route-events.js';
 export {
   eachRoute,
   type KernelRoute,

@@ -5,14 +5,16 @@
  * reaches a next hop, asked once per next hop, or tunl0 for IPIP pools) and batching: the
  * desired route of every prefix is a route-spec id in a compact prefix table with
  * pending/installed marks, and writes stream lines out of that table into `ip -batch`
- * while new changes keep arriving — no batch is ever built in memory. A periodic read-back
- * compares the kernel with the table line by line and repairs drift.
+ * while new changes keep arriving — no batch is ever built in memory. Route changes the
+ * kernel announces (`ip monitor route`) are checked against the table prefix by prefix and
+ * repaired at once (a route of ours deleted or replaced by someone else); a periodic
+ * read-back compares the whole kernel table with ours as a backstop.
  */
 import type { Logger } from 'pino';
-import type { KernelIo } from '../kernel/io.js';
+import type { KernelChange, KernelIo } from '../kernel/io.js';
 import { type NextHop, routeLine, routeSpec } from '../kernel/routes.js';
 import type { LocRib, PathRef } from '../rib/loc-rib.js';
-import { PrefixList, PrefixTable, v4String } from '../rib/prefix-table.js';
+import { PrefixList, PrefixTable, parseV4Prefix, v4String } from '../rib/prefix-table.js';
 import type { Channel } from './channel.js';
 
 /** Slot flags of the IPv4 table. */
@@ -33,6 +35,8 @@ export interface KernelChannelOptions {
   onResolved: () => void;
   /** After every write: seconds it took, lines, routes installed now. */
   onWrite?: (seconds: number, lines: number, installed: number) => void;
+  /** Routes of ours the kernel announced as lost or changed, written again (prefixes). */
+  onRepair?: (prefixes: string[]) => void;
 }
 
 interface OtherEntry {
@@ -59,6 +63,7 @@ export class KernelChannel implements Channel {
   private again = false;
   /** false while our own graceful restart runs: routes of the previous run are kept. */
   sweepAllowed = false;
+  private watcher: { stop(): void } | undefined;
 
   constructor(private readonly o: KernelChannelOptions) {}
 
@@ -287,37 +292,44 @@ export class KernelChannel implements Channel {
     const strayOther: string[] = [];
     const seenOther = new Set<string>();
     let repaired = 0;
-    for await (const r of this.o.io.routes()) {
-      if (!r.prefix.includes(':')) {
-        const [a, l] = r.prefix.split('/');
-        const o = a!.split('.').map(Number);
-        const addr = ((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0;
-        const len = Number(l);
-        if (this.strayV4(addr, len)) {
-          if (this.sweepAllowed) stray4.push(addr, len);
-          continue;
+    try {
+      await this.o.io.routes((r) => {
+        if (!r.prefix.includes(':')) {
+          const [a, l] = r.prefix.split('/');
+          const o = a!.split('.').map(Number);
+          const addr = ((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0;
+          const len = Number(l);
+          if (this.strayV4(addr, len)) {
+            if (this.sweepAllowed) stray4.push(addr, len);
+            return;
+          }
+          const slot = t.find(addr, len);
+          const f = t.slotFlags(slot);
+          t.setSlotFlags(slot, f | SEEN);
+          if (this.specs[t.slotA(slot)] !== r.spec && !(f & PENDING)) {
+            t.setSlotFlags(slot, f | SEEN | PENDING);
+            this.pendingCount++;
+            repaired++;
+          }
+        } else {
+          if (this.strayOther(r.prefix)) {
+            if (this.sweepAllowed) strayOther.push(r.prefix);
+            return;
+          }
+          const e = this.other.get(r.prefix)!;
+          seenOther.add(r.prefix);
+          if (this.specs[e.spec] !== r.spec && !(e.flags & PENDING)) {
+            e.flags |= PENDING;
+            this.pendingCount++;
+            repaired++;
+          }
         }
-        const slot = t.find(addr, len);
-        const f = t.slotFlags(slot);
-        t.setSlotFlags(slot, f | SEEN);
-        if (this.specs[t.slotA(slot)] !== r.spec && !(f & PENDING)) {
-          t.setSlotFlags(slot, f | SEEN | PENDING);
-          this.pendingCount++;
-          repaired++;
-        }
-      } else {
-        if (this.strayOther(r.prefix)) {
-          if (this.sweepAllowed) strayOther.push(r.prefix);
-          continue;
-        }
-        const e = this.other.get(r.prefix)!;
-        seenOther.add(r.prefix);
-        if (this.specs[e.spec] !== r.spec && !(e.flags & PENDING)) {
-          e.flags |= PENDING;
-          this.pendingCount++;
-          repaired++;
-        }
-      }
+      });
+    } catch (e) {
+      // A read cut short (a dump the kernel interrupted): its marks must not count next time.
+      t.forEachSlot((slot) => t.setSlotFlags(slot, t.slotFlags(slot) & ~SEEN));
+      this.flush();
+      throw e;
     }
     // Installed routes the kernel lost: write them again.
     t.forEachSlot((slot) => {
@@ -363,8 +375,57 @@ export class KernelChannel implements Channel {
 
   /** Whether routes of ours are in the kernel now (a previous run's: we are restarting). */
   async anyInKernel(): Promise<boolean> {
-    for await (const _ of this.o.io.routes()) return true;
-    return false;
+    let any = false;
+    await this.o.io.routes(() => {
+      any = true;
+    });
+    return any;
+  }
+
+  /** Starts repairing from the kernel's route change announcements (when the kernel I/O has them). */
+  watch(): void {
+    this.watcher ??= this.o.io.watch?.((changes) => this.onKernelChanges(changes));
+  }
+
+  /** Stops watching and lets the kernel I/O end its processes (the speaker stops). */
+  close(): void {
+    this.watcher?.stop();
+    this.watcher = undefined;
+    this.o.io.close?.();
+  }
+
+  /**
+   * Route changes the kernel announced, judged against the table prefix by prefix: a route
+   * we installed that was deleted, or replaced by one that is not ours as we wrote it, is
+   * written again. Our own writes announce exactly what the table says and change nothing;
+   * our own removals concern prefixes no longer in the table. Strays are left to the
+   * periodic read-back (which knows when sweeping is safe).
+   */
+  onKernelChanges(changes: readonly KernelChange[]): void {
+    const repaired: string[] = [];
+    const t = this.t4;
+    for (const c of changes) {
+      const intact = !c.deleted && c.ours;
+      if (!c.prefix.includes(':')) {
+        const p = parseV4Prefix(c.prefix);
+        const slot = p ? t.find(p.addr, p.len) : -1;
+        if (slot < 0) continue;
+        const f = t.slotFlags(slot);
+        if (!(f & INSTALLED) || f & PENDING || t.slotA(slot) === 0) continue;
+        if (intact && this.specs[t.slotA(slot)] === c.spec) continue;
+        t.setSlotFlags(slot, f | PENDING);
+      } else {
+        const e = this.other.get(c.prefix);
+        if (!e || !(e.flags & INSTALLED) || e.flags & PENDING || !e.spec) continue;
+        if (intact && this.specs[e.spec] === c.spec) continue;
+        e.flags |= PENDING;
+      }
+      this.pendingCount++;
+      repaired.push(c.prefix);
+    }
+    if (!repaired.length) return;
+    this.o.onRepair?.(repaired);
+    this.flush();
   }
 
   /** Removes every route we installed (a clean stop without graceful restart). */
@@ -395,9 +456,8 @@ export class KernelChannel implements Channel {
       const e = this.other.get(prefix);
       return e && e.flags & INSTALLED ? this.specs[e.spec]! : '';
     }
-    const [a, l] = prefix.split('/');
-    const o = a!.split('.').map(Number);
-    const slot = this.t4.find(((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0, Number(l));
+    const p = parseV4Prefix(prefix);
+    const slot = p ? this.t4.find(p.addr, p.len) : -1;
     return slot >= 0 && this.t4.slotFlags(slot) & INSTALLED ? this.specs[this.t4.slotA(slot)]! : '';
   }
 }

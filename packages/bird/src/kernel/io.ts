@@ -1,13 +1,22 @@
 /**
  * The kernel as bird's kernel exporter sees it: write route lines, read our routes back,
- * ask which device reaches an address. One small interface so the `ip` implementation
- * below can give way to the project's Linux adapter (or netlink) without touching the
- * exporter. The `ip` implementation streams: lines are pulled from the caller as the
- * `ip -batch` process takes them, and read-backs are parsed line by line.
+ * ask which device reaches an address, watch route changes. One small interface, and one
+ * implementation on the project's Linux adapter (@tricolor/linux): a long-running
+ * `ip -force -batch -` fed in bounded chunks pulled lazily from the exporter (a million
+ * routes never sit in memory as one batch), `ip -json route show proto bird` read back
+ * streamed, `ip route get`, and `ip monitor route`.
  */
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { type KernelRoute, RouteLineParser } from './routes.js';
+import { RT_PROTO_BIRD_NAME } from '@tricolor/contract';
+import {
+  BatchError,
+  BatchSession,
+  eachRoute,
+  type KernelRoute as LinuxRoute,
+  type RouteEvent,
+  routeGet,
+  watchRoutes,
+} from '@tricolor/linux';
+import { type KernelRoute, routeSpec } from './routes.js';
 
 export interface ApplyResult {
   lines: number;
@@ -17,102 +26,98 @@ export interface ApplyResult {
   errors: string[];
 }
 
+/** A change to a route of the main table, as the kernel announced it. */
+export interface KernelChange {
+  prefix: string;
+  deleted: boolean;
+  /** A `proto bird` route (ours, or one added in our name). */
+  ours: boolean;
+  /** Its next hops as a route spec (routes.ts), '' when it has none. */
+  spec: string;
+}
+
 export interface KernelIo {
   /** Applies `route replace|del … proto bird` lines, pulled lazily from `lines`. */
   apply(lines: Iterable<string>): Promise<ApplyResult>;
-  /** Our routes (proto bird, main table) as the kernel has them, both families. */
-  routes(): AsyncIterable<KernelRoute>;
+  /** Our routes (proto bird, main table) as the kernel has them, both families, one by one. */
+  routes(each: (r: KernelRoute) => void): Promise<void>;
   /** The device through which an address is reached ('' when none). */
   deviceFor(address: string): Promise<string>;
+  /** Calls `onChanges` with the main table's route changes as they happen, until stopped. */
+  watch?(onChanges: (changes: KernelChange[]) => void): { stop(): void };
+  /** Ends the processes it keeps (the batch writer finishes what it was given). */
+  close?(): void;
 }
 
-/** Bytes of lines handed to `ip` per write. */
-const CHUNK = 64 * 1024;
-/** `ip -force` keeps going past these, and so do we. */
+/** Lines handed to `ip` per batch, and batches queued at once (bounded memory, ip kept busy). */
+const CHUNK_LINES = 4096;
+const IN_FLIGHT = 2;
+/** `ip -force` keeps going past these, and so do we: removing a route that is already gone. */
 const HARMLESS = /No such process|Cannot find device|does not exist/;
 
-export class IpCommand implements KernelIo {
-  /** `ip` with `global` options first (e.g. `['-n', 'ns1']` for another namespace). */
-  constructor(private readonly global: string[] = []) {}
+/** The next hops of a kernel route as the exporter writes them. */
+function specOf(r: LinuxRoute): string {
+  const hops = r.nexthops ?? (r.via || r.dev ? [{ via: r.via ?? '', dev: r.dev ?? '' }] : []);
+  return hops.length ? routeSpec(hops) : '';
+}
 
-  private spawnIp(args: string[], stdio: ('pipe' | 'ignore')[]) {
-    return spawn('ip', [...this.global, ...args], { stdio: stdio as ['pipe', 'pipe', 'pipe'] });
-  }
+export class LinuxKernel implements KernelIo {
+  private readonly batches = new BatchSession('ip');
 
   async apply(lines: Iterable<string>): Promise<ApplyResult> {
-    const child = this.spawnIp(['-force', '-batch', '-'], ['pipe', 'ignore', 'pipe']);
-    const errors: string[] = [];
-    let failed = 0;
-    let stderr = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (d: string) => {
-      stderr += d;
-      let nl = stderr.indexOf('\n');
-      while (nl >= 0) {
-        const line = stderr.slice(0, nl);
-        stderr = stderr.slice(nl + 1);
-        if (line.startsWith('Command failed')) failed++;
-        else if (line && !HARMLESS.test(line) && errors.length < 10) errors.push(line);
-        else if (HARMLESS.test(line)) failed--; // its "Command failed" line follows
-        nl = stderr.indexOf('\n');
-      }
-    });
-    const exited = new Promise<number>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (code) => resolve(code ?? 1));
-    });
-    child.stdin.on('error', () => undefined); // a dead ip shows in its exit status
-    let n = 0;
-    let buf = '';
+    const result: ApplyResult = { lines: 0, failed: 0, errors: [] };
+    const inFlight: Promise<void>[] = [];
+    const send = (chunk: string[]) =>
+      this.batches.run(chunk).catch((e: unknown) => {
+        const failures = e instanceof BatchError ? e.failures : [(e as Error).message];
+        for (const f of failures) {
+          if (HARMLESS.test(f)) continue;
+          result.failed++;
+          if (result.errors.length < 10) result.errors.push(f);
+        }
+      });
+    let chunk: string[] = [];
     for (const line of lines) {
-      buf += `${line}\n`;
-      n++;
-      if (buf.length >= CHUNK) {
-        const ok = child.stdin.write(buf);
-        buf = '';
-        if (!ok) await new Promise<void>((r) => child.stdin.once('drain', () => r()));
-      }
+      chunk.push(line);
+      result.lines++;
+      if (chunk.length < CHUNK_LINES) continue;
+      inFlight.push(send(chunk));
+      chunk = [];
+      if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
     }
-    child.stdin.end(buf);
-    const code = await exited;
-    if (code !== 0 && failed <= 0 && errors.length === 0) errors.push(`ip -batch exited ${code}`);
-    return { lines: n, failed: Math.max(0, failed), errors };
+    if (chunk.length) inFlight.push(send(chunk));
+    await Promise.all(inFlight);
+    return result;
   }
 
-  async *routes(): AsyncIterable<KernelRoute> {
-    for (const family of [4, 6] as const) {
-      const child = this.spawnIp(
-        [`-${family}`, 'route', 'show', 'table', 'main', 'proto', 'bird'],
-        ['ignore', 'pipe', 'ignore'],
-      );
-      const parser = new RouteLineParser(family);
-      for await (const line of createInterface({
-        input: child.stdout,
-        crlfDelay: Number.POSITIVE_INFINITY,
-      })) {
-        const r = parser.push(line);
-        if (r) yield r;
-      }
-      const last = parser.end();
-      if (last) yield last;
-    }
+  routes(each: (r: KernelRoute) => void): Promise<void> {
+    return eachRoute({ proto: RT_PROTO_BIRD_NAME }, (r) => each({ prefix: r.dst, spec: specOf(r) }));
   }
 
   async deviceFor(address: string): Promise<string> {
-    const out = await new Promise<string>((resolve) => {
-      const child = this.spawnIp(['-json', 'route', 'get', address], ['ignore', 'pipe', 'ignore']);
-      let s = '';
-      child.stdout.setEncoding('utf8');
-      child.stdout.on('data', (d: string) => {
-        s += d;
-      });
-      child.once('error', () => resolve(''));
-      child.once('close', () => resolve(s));
-    });
     try {
-      return (JSON.parse(out) as { dev?: string }[])[0]?.dev ?? '';
+      return (await routeGet(address))?.dev ?? '';
     } catch {
       return '';
     }
+  }
+
+  watch(onChanges: (changes: KernelChange[]) => void): { stop(): void } {
+    return watchRoutes((events: RouteEvent[]) => {
+      const changes: KernelChange[] = [];
+      for (const e of events)
+        if (e.table === 'main' && e.type === 'unicast')
+          changes.push({
+            prefix: e.dst,
+            deleted: e.deleted,
+            ours: e.protocol === RT_PROTO_BIRD_NAME,
+            spec: specOf(e),
+          });
+      if (changes.length) onChanges(changes);
+    });
+  }
+
+  close(): void {
+    this.batches.close();
   }
 }
