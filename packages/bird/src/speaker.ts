@@ -93,6 +93,8 @@ export class Speaker {
   readonly routerIdNum: number;
   private readonly clusterIdNum: number | undefined;
   restarting = false;
+  /** Every peer has been Established at the same time since start: readiness then asks for one. */
+  private meshedOnce = false;
   private stopped = false;
   private poolsKnown = false;
   private readonly commands: CommandHandler;
@@ -374,6 +376,7 @@ export class Speaker {
     e.rib.ebgp = n.peerAs !== this.cfg.localAs;
     e.rib.routerId = n.peerId;
     e.eor.clear();
+    if (!this.meshedOnce) this.meshedOnce = [...this.peers.values()].every((x) => x.session.established);
     this.metrics.establishedTotal.inc({ peer: e.spec.address });
     this.log.info(
       {
@@ -602,14 +605,29 @@ export class Speaker {
 
   // ------------------------------------------------------------------ status
 
-  readiness(): { ready: boolean; reasons: string[] } {
-    const reasons: string[] = [];
+  /**
+   * What the readiness probe asks (Calico's rule): while the node starts — until every peer
+   * has been Established at the same time once, or for `readinessStrictSeconds` after start
+   * — every peer Established and no graceful restart pending, so a rolling update waits
+   * until BGP is back; afterwards at least one Established peer, so one dead node does not
+   * make every other node NotReady (and block DaemonSet rollouts).
+   */
+  readiness(): { ready: boolean; reasons: string[]; established: number; peers: number } {
+    const down: string[] = [];
+    let established = 0;
     for (const e of this.peers.values()) {
-      if (!e.session.established) reasons.push(`peer ${e.spec.address} is ${e.session.state}`);
-      if (e.grTimer) reasons.push(`peer ${e.spec.address}: graceful restart pending`);
+      if (e.session.established) established++;
+      else down.push(`peer ${e.spec.address} is ${e.session.state}`);
     }
-    if (this.restarting) reasons.push('graceful restart of this speaker pending');
-    return { ready: reasons.length === 0, reasons };
+    const reasons: string[] = [];
+    const starting = Date.now() - this.startedAt < this.cfg.readinessStrictSeconds * 1000;
+    if (!this.meshedOnce && (starting || established === 0)) {
+      reasons.push(...down);
+      for (const e of this.peers.values())
+        if (e.grTimer) reasons.push(`peer ${e.spec.address}: graceful restart pending`);
+      if (this.restarting) reasons.push('graceful restart of this speaker pending');
+    } else if (established === 0 && this.peers.size > 0) reasons.push('no peer Established', ...down);
+    return { ready: reasons.length === 0, reasons, established, peers: this.peers.size };
   }
 
   /** The peer named like BIRD's protocol (or by its address). */

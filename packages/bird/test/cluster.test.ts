@@ -282,6 +282,78 @@ describe('cluster', { concurrency: false }, () => {
     });
   });
 
+  test("readiness (the chart's probe, GET /readiness): all peers while the node starts, then one Established peer is enough", async (t) => {
+    if (!requireRoot(t) || !requireCommands(t, 'ip', 'curl')) return;
+    await withCluster(3, 'ready', async (nss, dir, nodes) => {
+      const start = async (i: number, extra: string[] = []) => {
+        rmSync(join(dir, `n${i}.ctl`), { force: true });
+        const peers = [1, 2, 3].filter((j) => j !== i).flatMap((j) => ['--peer', addr(j)]);
+        const args = nodeArgs(i, peers, [
+          '--connect-retry',
+          '1',
+          '--hold-time',
+          '3',
+          '--no-kernel',
+          ...extra,
+        ]);
+        // The DaemonSet's setting: /readiness on 127.0.0.1:9098 (inside each node's namespace).
+        process.env.BIRD_HEALTHPORT = '9098';
+        try {
+          const { d, ctl } = await startOurs(nss[i - 1]!, dir, `n${i}`, args);
+          nodes[i - 1] = { ns: nss[i - 1]!, i, d, ctl, args };
+        } finally {
+          delete process.env.BIRD_HEALTHPORT;
+        }
+      };
+      const readiness = async (i: number) => {
+        const url = 'http://127.0.0.1:9098/readiness';
+        const r = await nss[i - 1]!.exec('curl', ['-s', '-m', '2', '-w', '\n%{http_code}', url], {
+          allowFail: true,
+        });
+        const lines = r.stdout.trimEnd().split('\n');
+        const code = lines.pop();
+        return { code, body: lines.join('\n') };
+      };
+      // Strict for 10 minutes: only a complete mesh ends node 1's start, however loaded the machine.
+      await start(1, ['--readiness-strict', '600']);
+      await waitFor('node 1 health endpoint', async () => (await readiness(1)).code === '503');
+      // Node 2 comes: node 1 has a session, but while it starts it waits for every peer.
+      await start(2);
+      await waitEstablished(nodes[0]!.ctl, 1);
+      const r1 = await readiness(1);
+      assert.equal(r1.code, '503', `a starting node with one of two peers: ${r1.body}`);
+      assert.match(r1.body, /peer 10\.61\.0\.3 is/);
+      await start(3);
+      for (const i of [1, 2, 3])
+        await waitFor(`node ${i} ready`, async () => (await readiness(i)).code === '200');
+      // Node 3 dies: once the hold timer (3 s) took its sessions down, nodes 1 and 2 stay ready.
+      await nodes[2]!.d.stop('SIGKILL');
+      await waitFor('node 3 down on node 1', async () =>
+        (await protocols(nodes[0]!.ctl)).some((p) => p.address === addr(3) && p.state !== 'Established'),
+      );
+      for (const i of [1, 2]) {
+        const r = await readiness(i);
+        assert.equal(r.code, '200', `node ${i} with one dead peer: ${r.body}`);
+      }
+      // Node 2 dies too: node 1 has no Established peer left.
+      await nodes[1]!.d.stop('SIGKILL');
+      await waitFor(
+        'node 1 not ready without any peer',
+        async () => (await readiness(1)).code === '503',
+        15_000,
+      );
+      assert.match((await readiness(1)).body, /no peer Established/);
+      // Node 2 starts again next to the dead node 3: ready once its strict time (2 s) is over.
+      await start(2, ['--readiness-strict', '2']);
+      await waitFor(
+        'node 2 ready beside a dead node',
+        async () => (await readiness(2)).code === '200',
+        20_000,
+      );
+      assert.equal((await readiness(1)).code, '200');
+    });
+  });
+
   test('mesh of 10 nodes starting in a burst (highest address first, connect-retry 60 s): every session up within seconds of the last start', async (t) => {
     if (!requireRoot(t) || !requireCommands(t, 'ip')) return;
     const n = 10;

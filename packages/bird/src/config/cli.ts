@@ -13,7 +13,7 @@ import { checkAs, validateSpeakerConfig } from './validate.js';
 export const USAGE = `usage: tricolor-bird [--config FILE] [--router-id IPv4] [--as N] [--listen ADDR[:PORT]|--no-listen]
   [--peer IP[:AS][,passive][,rr-client][,port=N][,hold=N][,no-gr][,families=ipv4+ipv6] ...]
   [--export CIDR ...] [--import CIDR ...] [--kernel|--no-kernel] [--control PATH]
-  [--hold-time S] [--keepalive S] [--connect-retry S] [--connect-delay S] [--no-graceful-restart] [--restart-time S]
+  [--hold-time S] [--keepalive S] [--connect-retry S] [--connect-delay S] [--readiness-strict S] [--no-graceful-restart] [--restart-time S]
   [--cluster-id A.B.C.D] [--next-hop-v6 IP] [--log-level L]
   without --router-id/--peer flags and with ETCD_ENDPOINTS set, peers and exports come from etcd.`;
 
@@ -133,6 +133,7 @@ const OPTIONS = {
   keepalive: { type: 'string' },
   'connect-retry': { type: 'string' },
   'connect-delay': { type: 'string' },
+  'readiness-strict': { type: 'string' },
   'graceful-restart': { type: 'boolean' },
   'restart-time': { type: 'string' },
   restarting: { type: 'boolean' },
@@ -201,6 +202,8 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}):
   if (str('keepalive') !== undefined) c.keepaliveTime = seconds('--keepalive', str('keepalive')!);
   if (str('connect-retry') !== undefined) c.connectRetry = seconds('--connect-retry', str('connect-retry')!);
   if (str('connect-delay') !== undefined) c.connectDelay = seconds('--connect-delay', str('connect-delay')!);
+  if (str('readiness-strict') !== undefined)
+    c.readinessStrictSeconds = seconds('--readiness-strict', str('readiness-strict')!);
   if (values['graceful-restart'] === false) c.gracefulRestart.enabled = false;
   if (str('restart-time') !== undefined)
     c.gracefulRestart.restartTime = seconds('--restart-time', str('restart-time')!);

@@ -35,6 +35,11 @@ export interface SpeakerConfig {
   /** Seconds (at most) a session waits before its first connect (BIRD's connect delay time). */
   connectDelay: number;
   gracefulRestart: { enabled: boolean; restartTime: number };
+  /**
+   * Readiness asks every peer to be Established until the mesh was complete once, or for
+   * this many seconds after start (Calico's threshold time); afterwards one is enough.
+   */
+  readinessStrictSeconds: number;
   /** Act as a route reflector with this cluster id (dotted quad). */
   clusterId: string | undefined;
   /** Next hop for IPv6 routes on IPv4 sessions (and vice versa). */
@@ -60,6 +65,7 @@ export const DEFAULTS: SpeakerConfig = {
   connectRetry: 5,
   connectDelay: 5,
   gracefulRestart: { enabled: true, restartTime: 120 },
+  readinessStrictSeconds: 30,
   clusterId: undefined,
   nextHopV4: undefined,
   nextHopV6: undefined,

@@ -21,6 +21,11 @@ export function validateSpeakerConfig(c: SpeakerConfig): SpeakerConfig {
     throw new BirdConfigError('clusterId', `${JSON.stringify(c.clusterId)} is not a dotted quad`);
   if (c.listen && (c.listen.port < 1 || c.listen.port > 65535 || !addressFamily(c.listen.host)))
     throw new BirdConfigError('listen', `${c.listen.host}:${c.listen.port} is not an address and port`);
+  if (!(typeof c.readinessStrictSeconds === 'number' && c.readinessStrictSeconds >= 0))
+    throw new BirdConfigError(
+      'readinessStrictSeconds',
+      `${c.readinessStrictSeconds} must be a number of seconds`,
+    );
   c.peers.forEach((p, i) => {
     if (!addressFamily(p.address))
       throw new BirdConfigError(
