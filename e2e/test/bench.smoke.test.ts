@@ -1,0 +1,21 @@
+/**
+ * The e2e bench runs once at its smallest size: it must run to the end and print its
+ * summary table. Figures are not judged here (timing belongs to `npm run bench`).
+ */
+import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { requireCommands, requireRoot, runBenchSmoke } from '@tricolor/testkit';
+
+const BENCH = join(dirname(fileURLToPath(import.meta.url)), '..', 'bench', 'main.js');
+
+test('e2e bench runs to the end at smoke size', async (t) => {
+  if (!requireRoot(t) || !requireCommands(t, 'ip', 'ping', 'etcd')) return;
+  const r = await runBenchSmoke(BENCH, { timeoutMs: 600_000 });
+  assert.equal(r.code, 0, `${r.stderr.slice(-4000)}\n${r.stdout.slice(-2000)}`);
+  assert.equal(r.summaries.length, 1);
+  const rows = r.summaries[0]!.rows.map((x) => x.row);
+  for (const want of ['CNI ADD p99 (10 pods)', 'ADD on node-1 → reply on node-2 p99 (2)'])
+    assert.ok(rows.includes(want), `${want} in ${JSON.stringify(rows)}`);
+});
