@@ -1,14 +1,19 @@
 /**
  * `npm run bench` in e2e, ending with one summary table: CNI ADD latency and pod reach time
- * (bench/cni.ts). Needs root (network namespaces), etcd, ip, ping.
- * Sizes: E2E_BENCH_PODS_PER_NODE (default 5,50); TRICOLOR_BENCH_SMOKE=1 runs the smallest.
- * Usage: node dist/bench/main.js [cni]...
+ * (bench/cni.ts); the data path pod ↔ pod against node ↔ node, direct and VXLAN
+ * (bench/datapath.ts). Needs root (network namespaces), etcd, ip, ping, iperf3, ethtool.
+ * Sizes: E2E_BENCH_PODS_PER_NODE (default 5,50), E2E_BENCH_IPERF_RUNS (default 5 runs of 3 s);
+ * TRICOLOR_BENCH_SMOKE=1 runs the smallest.
+ * Usage: node dist/bench/main.js [cni|datapath]...
  */
 import { type BenchRow, benchSizes, benchSmoke, hasCommand, isRoot, printSummary } from '@tricolor/testkit';
 import { measureCni } from './cni.js';
+import { measureDataPath } from './datapath.js';
 
-const PARTS = ['cni'] as const;
+const PARTS = ['cni', 'datapath'] as const;
 type Part = (typeof PARTS)[number];
+
+const log = (line: string) => console.error(`bench: ${line}`);
 
 async function main(): Promise<void> {
   const missing = ['ip', 'ping', 'etcd'].filter((c) => !hasCommand(c));
@@ -28,6 +33,15 @@ async function main(): Promise<void> {
   if (want('cni'))
     for (const n of benchSizes([5, 50], 'E2E_BENCH_PODS_PER_NODE'))
       rows.push(...(await measureCni(n, smoke ? 2 : 10)));
+  if (want('datapath')) {
+    const missingDp = ['iperf3', 'ethtool'].filter((c) => !hasCommand(c));
+    if (missingDp.length)
+      throw new Error(`the data-path bench needs ${missingDp.join(', ')} (scripts/setup.sh)`);
+    const o = smoke
+      ? { runs: 1, seconds: 1, pings: 20, log }
+      : { runs: Number(process.env.E2E_BENCH_IPERF_RUNS ?? 5), seconds: 3, pings: 200, log };
+    for (const mode of ['mesh', 'vxlan'] as const) rows.push(...(await measureDataPath(mode, o)));
+  }
   printSummary('Tricolor cluster in network namespaces (same run)', rows);
 }
 

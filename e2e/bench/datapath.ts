@@ -1,0 +1,211 @@
+/**
+ * The data path: TCP throughput (iperf3) and ping round-trip time pod ↔ pod across two nodes,
+ * against node ↔ node over the same links in the same run (the anchor: what the veths and
+ * the bridge between the nodes carry at most on this machine). Runs alternate (node, pod,
+ * node, pod, ...) so both see the same load; the figure is the median. Also the MTU as the
+ * CNI plugin and felix set it, DF pings at the largest size that must pass and one byte more,
+ * and the IP fragments the nodes created or reassembled during the runs (must be none).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { BenchRow, Netns } from '@tricolor/testkit';
+import { Cluster, type Mode } from '../src/cluster.js';
+import { median } from './stats.js';
+
+export interface DataPathOptions {
+  /** iperf3 runs of each kind (alternating). */
+  runs: number;
+  /** Seconds per iperf3 run. */
+  seconds: number;
+  /** Echo requests per ping run (one run per iperf3 run, 10 ms apart). */
+  pings: number;
+  log: (line: string) => void;
+}
+
+const IPERF_PORT = 5201;
+/** Bytes a VXLAN encapsulation adds on IPv4: outer IP 20, UDP 8, VXLAN 8, inner Ethernet 14. */
+export const VXLAN_OVERHEAD = 50;
+/** ICMP echo payload = MTU − IPv4 header (20) − ICMP header (8). */
+const ICMP_OVERHEAD = 28;
+
+/** Tunnel-mode overhead the pod MTU must leave below the link's. */
+export const podMtuFor = (mode: Mode, linkMtu: number): number =>
+  mode === 'vxlan' ? linkMtu - VXLAN_OVERHEAD : linkMtu;
+
+function startIperfServer(ns: Netns): Promise<ChildProcess> {
+  const child = spawn('ip', ['netns', 'exec', ns.name, 'iperf3', '-s', '--forceflush', '-p', String(IPERF_PORT)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Server listening')) {
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        resolve(child);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.once('exit', (code) => reject(new Error(`iperf3 server in ${ns.name} exited ${code}: ${out}`)));
+  });
+}
+
+/** One iperf3 TCP run from `ns` to `ip`: received Gbit/s and the sender's retransmits. */
+async function iperf(ns: Netns, ip: string, seconds: number): Promise<{ gbps: number; retransmits: number }> {
+  const r = await ns.exec('iperf3', ['-c', ip, '-p', String(IPERF_PORT), '-t', String(seconds), '-J'], {
+    allowFail: true,
+    timeoutMs: (seconds + 20) * 1000,
+  });
+  const j = JSON.parse(r.stdout || '{}') as {
+    error?: string;
+    end?: { sum_received?: { bits_per_second: number }; sum_sent?: { retransmits?: number } };
+  };
+  if (r.code !== 0 || !j.end?.sum_received) throw new Error(`iperf3 to ${ip}: ${j.error ?? r.stderr}`);
+  return { gbps: j.end.sum_received.bits_per_second / 1e9, retransmits: j.end.sum_sent?.retransmits ?? 0 };
+}
+
+/** Round-trip times (ms) of `count` echo requests 10 ms apart. */
+async function pingRtts(ns: Netns, ip: string, count: number): Promise<number[]> {
+  const r = await ns.exec('ping', ['-n', '-c', String(count), '-i', '0.01', '-W', '1', ip], {
+    allowFail: true,
+  });
+  const rtts = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
+  if (rtts.length === 0) throw new Error(`ping ${ip}: no reply\n${r.stdout}${r.stderr}`);
+  return rtts;
+}
+
+/** Whether a ping with DF set and `payload` bytes gets a reply. */
+async function dfPing(ns: Netns, ip: string, payload: number): Promise<boolean> {
+  const r = await ns.exec('ping', ['-n', '-c', '1', '-W', '2', '-M', 'do', '-s', String(payload), ip], {
+    allowFail: true,
+  });
+  return r.code === 0;
+}
+
+async function linkMtu(ns: Netns, dev: string): Promise<number> {
+  const [l] = await ns.ipJson<{ mtu: number }[]>(['link', 'show', 'dev', dev]);
+  return l!.mtu;
+}
+
+/** IPv4 fragmentation counters of a namespace (/proc/net/snmp is per network namespace). */
+async function fragCounters(ns: Netns): Promise<number> {
+  const { stdout } = await ns.exec('cat', ['/proc/net/snmp']);
+  const [head, values] = stdout.split('\n').filter((l) => l.startsWith('Ip:'));
+  const names = head!.split(/\s+/);
+  const vals = values!.split(/\s+/).map(Number);
+  const get = (n: string) => vals[names.indexOf(n)] ?? 0;
+  return get('FragCreates') + get('ReasmReqds') + get('FragFails');
+}
+
+/** The offload features that decide per-packet cost on veth and vxlan devices. */
+async function offloads(ns: Netns, dev: string): Promise<string> {
+  const r = await ns.exec('ethtool', ['-k', dev], { allowFail: true });
+  if (r.code !== 0) return 'ethtool failed';
+  const keep = [
+    'tx-checksumming',
+    'rx-checksumming',
+    'tcp-segmentation-offload',
+    'generic-segmentation-offload',
+    'generic-receive-offload',
+    'rx-gro-list',
+    'rx-udp-gro-forwarding',
+  ];
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => keep.some((k) => l.startsWith(`${k}:`)))
+    .map((l) => l.replace(/: /, '=').replace(/ \[fixed\]/, '(fixed)'))
+    .join(' ');
+}
+
+export async function measureDataPath(mode: 'mesh' | 'vxlan', o: DataPathOptions): Promise<BenchRow[]> {
+  const cluster = await Cluster.up({ nodes: 2, mode });
+  const servers: ChildProcess[] = [];
+  try {
+    const n1 = cluster.nodes.get('node-1')!;
+    const n2 = cluster.nodes.get('node-2')!;
+    const a = await cluster.createPod('node-1', 'dp-a');
+    const b = await cluster.createPod('node-2', 'dp-b');
+    if ((await cluster.firstReplyMs(a, b.ip, 30)) === undefined)
+      throw new Error(`${mode}: ${b.ip} unreachable`);
+
+    // MTU: the link's, the pod's (CNI plugin), the tunnel's (felix); DF pings at the limit.
+    const link = await linkMtu(n1.ns, 'eth0');
+    const want = podMtuFor(mode, link);
+    const problems: string[] = [];
+    const podMtu = await linkMtu(a.ns, 'eth0');
+    if (podMtu !== want) problems.push(`pod eth0 MTU ${podMtu}, want ${want}`);
+    if (mode === 'vxlan') {
+      const tunnel = await linkMtu(n1.ns, 'vxlan.tricolor');
+      if (tunnel !== want) problems.push(`vxlan.tricolor MTU ${tunnel}, want ${want}`);
+    }
+    const largest = want - ICMP_OVERHEAD;
+    if (!(await dfPing(a.ns, b.ip, largest))) problems.push(`DF ping of ${largest} B payload failed`);
+    if (await dfPing(a.ns, b.ip, largest + 1)) problems.push(`DF ping of ${largest + 1} B payload passed`);
+    o.log(
+      `${mode}: link MTU ${link}, pod MTU ${podMtu}; DF ${largest} B / ${largest + 1} B: ${problems.length ? problems.join('; ') : 'pass / fail as they should'}`,
+    );
+    const hostIf = (await n1.ns.ipJson<{ dst: string; dev: string }[]>(['route', 'show', `${a.ip}/32`]))[0]
+      ?.dev;
+    o.log(`${mode}: offloads pod eth0: ${await offloads(a.ns, 'eth0')}`);
+    if (hostIf) o.log(`${mode}: offloads node ${hostIf}: ${await offloads(n1.ns, hostIf)}`);
+    o.log(`${mode}: offloads node eth0: ${await offloads(n1.ns, 'eth0')}`);
+    if (mode === 'vxlan')
+      o.log(`${mode}: offloads vxlan.tricolor: ${await offloads(n1.ns, 'vxlan.tricolor')}`);
+
+    servers.push(await startIperfServer(n2.ns), await startIperfServer(b.ns));
+    const fragsBefore = (await fragCounters(n1.ns)) + (await fragCounters(n2.ns));
+    const nodeGbps: number[] = [];
+    const podGbps: number[] = [];
+    const nodeRtt: number[] = [];
+    const podRtt: number[] = [];
+    for (let i = 0; i < o.runs; i++) {
+      const nn = await iperf(n1.ns, n2.ip, o.seconds);
+      const pp = await iperf(a.ns, b.ip, o.seconds);
+      nodeGbps.push(nn.gbps);
+      podGbps.push(pp.gbps);
+      nodeRtt.push(...(await pingRtts(n1.ns, n2.ip, o.pings)));
+      podRtt.push(...(await pingRtts(a.ns, b.ip, o.pings)));
+      o.log(
+        `${mode}: run ${i + 1}: node↔node ${nn.gbps.toFixed(2)} Gbit/s (${nn.retransmits} retr), pod↔pod ${pp.gbps.toFixed(2)} Gbit/s (${pp.retransmits} retr)`,
+      );
+    }
+    const frags = (await fragCounters(n1.ns)) + (await fragCounters(n2.ns)) - fragsBefore;
+    const label = mode === 'mesh' ? 'direct (mesh)' : 'VXLAN';
+    const anchor = (figure: number) => ({ name: 'node↔node', figure });
+    return [
+      {
+        row: `${label}: TCP pod↔pod across nodes, median of ${o.runs}`,
+        figure: median(podGbps),
+        unit: 'Gbit/s',
+        anchor: anchor(median(nodeGbps)),
+        target: { on: 'ratio', op: '>=', value: mode === 'mesh' ? 0.95 : 0.8 },
+      },
+      {
+        row: `${label}: ping RTT pod↔pod, median of ${podRtt.length}`,
+        figure: median(podRtt) * 1000,
+        unit: 'µs',
+        anchor: anchor(median(nodeRtt) * 1000),
+        target: { on: 'ratio', op: '<=', value: 1.1 },
+      },
+      {
+        row: `${label}: MTU and DF-ping checks failed`,
+        figure: problems.length,
+        unit: '',
+        target: { on: 'figure', op: '<=', value: 0 },
+      },
+      {
+        row: `${label}: IP fragments on the nodes during the runs`,
+        figure: frags,
+        unit: '',
+        target: { on: 'figure', op: '<=', value: 0 },
+      },
+    ];
+  } finally {
+    for (const s of servers) s.kill('SIGTERM');
+    await cluster.down();
+  }
+}
