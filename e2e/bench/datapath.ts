@@ -32,9 +32,13 @@ export const podMtuFor = (mode: Mode, linkMtu: number): number =>
   mode === 'vxlan' ? linkMtu - VXLAN_OVERHEAD : linkMtu;
 
 function startIperfServer(ns: Netns): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', ns.name, 'iperf3', '-s', '--forceflush', '-p', String(IPERF_PORT)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', ns.name, 'iperf3', '-s', '--forceflush', '-p', String(IPERF_PORT)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (d: Buffer) => {

@@ -1,17 +1,29 @@
 /**
  * `npm run bench` in e2e, ending with one summary table: CNI ADD latency and pod reach time
  * (bench/cni.ts); the data path pod ↔ pod against node ↔ node, direct and VXLAN
- * (bench/datapath.ts). Needs root (network namespaces), etcd, ip, ping, iperf3, ethtool.
- * Sizes: E2E_BENCH_PODS_PER_NODE (default 5,50), E2E_BENCH_IPERF_RUNS (default 5 runs of 3 s);
- * TRICOLOR_BENCH_SMOKE=1 runs the smallest.
- * Usage: node dist/bench/main.js [cni|datapath]...
+ * (bench/datapath.ts); a cluster of many nodes, full mesh and through 2 route reflectors:
+ * convergence, pod reach, memory per node (bench/scale.ts). Needs root (network namespaces),
+ * etcd, ip, ping, iperf3, ethtool.
+ * Sizes: E2E_BENCH_PODS_PER_NODE (default 5,50), E2E_BENCH_IPERF_RUNS (default 5 runs of 3 s),
+ * E2E_BENCH_NODES (default 3,100), E2E_BENCH_SCALE_MODES (default mesh,rr),
+ * E2E_BENCH_REACH_SAMPLES (default 10); TRICOLOR_BENCH_SMOKE=1 runs the smallest.
+ * Usage: node dist/bench/main.js [cni|datapath|scale]...
  */
 import { type BenchRow, benchSizes, benchSmoke, hasCommand, isRoot, printSummary } from '@tricolor/testkit';
 import { measureCni } from './cni.js';
 import { measureDataPath } from './datapath.js';
+import { measureScale, type ScaleMode, scaleRows } from './scale.js';
 
-const PARTS = ['cni', 'datapath'] as const;
+const PARTS = ['cni', 'datapath', 'scale'] as const;
 type Part = (typeof PARTS)[number];
+
+/** E2E_BENCH_SCALE_MODES: mesh,rr (default both). */
+function scaleModes(): ScaleMode[] {
+  const modes = (process.env.E2E_BENCH_SCALE_MODES ?? 'mesh,rr').split(',');
+  const bad = modes.filter((m) => m !== 'mesh' && m !== 'rr');
+  if (bad.length) throw new Error(`E2E_BENCH_SCALE_MODES: unknown mode(s) ${bad.join(', ')} (mesh, rr)`);
+  return modes as ScaleMode[];
+}
 
 const log = (line: string) => console.error(`bench: ${line}`);
 
@@ -41,6 +53,15 @@ async function main(): Promise<void> {
       ? { runs: 1, seconds: 1, pings: 20, log }
       : { runs: Number(process.env.E2E_BENCH_IPERF_RUNS ?? 5), seconds: 3, pings: 200, log };
     for (const mode of ['mesh', 'vxlan'] as const) rows.push(...(await measureDataPath(mode, o)));
+  }
+  if (want('scale')) {
+    const o = {
+      reachSamples: smoke ? 2 : Number(process.env.E2E_BENCH_REACH_SAMPLES ?? 10),
+      timeoutMs: 120_000,
+      log,
+    };
+    for (const n of benchSizes([3, 100], 'E2E_BENCH_NODES'))
+      for (const mode of scaleModes()) rows.push(...scaleRows(await measureScale(n, mode, o), o.timeoutMs));
   }
   printSummary('Tricolor cluster in network namespaces (same run)', rows);
 }

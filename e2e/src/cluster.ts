@@ -33,6 +33,13 @@ export interface ClusterOptions {
    * hostIP`), for a Prometheus on the segment; default: the node's loopback.
    */
   metricsOnNodeAddress?: boolean;
+  /** How long `up` waits for each node's daemons to be ready (default 60 s; large clusters need more). */
+  readyTimeoutMs?: number;
+  /**
+   * felix's route and iptables refresh intervals in seconds (default 5, so tests see drift
+   * repaired quickly); null leaves felix's own defaults, as a production node runs.
+   */
+  felixRefreshSeconds?: number | null;
 }
 
 export interface NodeHandle {
@@ -97,6 +104,8 @@ export class Cluster {
       etcdMembers: 1,
       etcdTls: true,
       metricsOnNodeAddress: false,
+      readyTimeoutMs: 60_000,
+      felixRefreshSeconds: 5 as number | null,
       log: () => undefined,
       ...options,
     };
@@ -115,7 +124,7 @@ export class Cluster {
     try {
       await cluster.writeClusterResources();
       for (let i = 0; i < opts.nodes; i++) await cluster.addNode();
-      await cluster.waitConverged();
+      await cluster.waitConverged(opts.readyTimeoutMs);
     } catch (e) {
       await cluster.down();
       throw e;
@@ -190,8 +199,12 @@ export class Cluster {
       ...this.etcdEnv(),
       // felix writes its node name here (the CNI plugin's fallback identity), not on the host's /var/lib.
       TRICOLOR_NODENAME_FILE: join(dir, 'nodename'),
-      FELIX_ROUTEREFRESHINTERVAL: '5',
-      FELIX_IPTABLESREFRESHINTERVAL: '5',
+      ...(this.opts.felixRefreshSeconds === null
+        ? {}
+        : {
+            FELIX_ROUTEREFRESHINTERVAL: String(this.opts.felixRefreshSeconds),
+            FELIX_IPTABLESREFRESHINTERVAL: String(this.opts.felixRefreshSeconds),
+          }),
       FELIX_LOGSEVERITYSCREEN: 'info',
       BIRD_CONTROL_SOCKET: join(dir, 'bird.ctl'),
       ...(this.opts.metricsOnNodeAddress ? { FELIX_PROMETHEUSMETRICSHOST: ip, BIRD_METRICSHOST: ip } : {}),

@@ -1,0 +1,414 @@
+/**
+ * A cluster of many nodes (felix and bird per node, one real etcd), BGP full mesh or through
+ * 2 route reflectors:
+ * - convergence: one new block per node, claimed at once through IPAM (what the nodes' first
+ *   CNI ADDs do), until every node's kernel has a route to every other node's block — read
+ *   from `ip -tshort monitor route` in every node, so the times are the kernel's. Anchor: the
+ *   etcd writes of those blocks (nothing can converge before the last one is written);
+ * - reach: a pod ADDed on one node until a pod on every other node gets its first echo reply
+ *   (a waiting shell per pod, started beforehand, turns into `ping -D` when the address is
+ *   known, so process start-up is not timed);
+ * - memory of felix and bird per node, idle: RSS, PSS (shared pages split between the
+ *   processes that map them) and anonymous memory from /proc/PID/smaps_rollup; bird's V8 heap
+ *   from its `show status`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Ipam } from '@tricolor/ipam';
+import type { BenchRow } from '@tricolor/testkit';
+import { Cluster, type NodeHandle, type PodHandle } from '../src/cluster.js';
+import { MiB, median, percentile } from './stats.js';
+
+export type ScaleMode = 'mesh' | 'rr';
+
+export interface ScaleOptions {
+  reachSamples: number;
+  /** Longest wait for convergence and for each reach sample. */
+  timeoutMs: number;
+  log: (line: string) => void;
+}
+
+export interface ScaleResult {
+  nodes: number;
+  mode: ScaleMode;
+  upMs: number;
+  etcdWritesMs: number;
+  /** Until the last node had the last block; undefined when some never did within the timeout. */
+  convergedMs: number | undefined;
+  /** Per sample: until the new pod answered every other node's pod (undefined: some never did). */
+  reachEverywhereMs: (number | undefined)[];
+  /** Every (sample, other node) pair's time to first reply. */
+  reachPairMs: number[];
+  /** The CNI ADD of each sample's pod (part of the reach times). */
+  reachAddMs: number[];
+  memory: NodeMemory[];
+  floor: ProcessMemory;
+}
+
+export interface ProcessMemory {
+  rss: number;
+  pss: number;
+  anon: number;
+}
+
+export interface NodeMemory {
+  node: string;
+  felix: ProcessMemory;
+  bird: ProcessMemory;
+  /** bird's V8 heap in use and allocated, from `show status`. */
+  birdHeapUsed?: number;
+  birdHeapTotal?: number;
+}
+
+/** RSS, PSS and anonymous bytes of a process, from /proc/PID/smaps_rollup. */
+export function processMemory(pid: number): ProcessMemory {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+  return { rss: kb('Rss'), pss: kb('Pss'), anon: kb('Anonymous') };
+}
+
+/** `ip -tshort monitor route` in a node: when each destination first appeared (ms since the epoch). */
+class RouteMonitor {
+  readonly firstSeen = new Map<string, number>();
+  private buf = '';
+  private constructor(readonly child: ChildProcess) {
+    child.stdout!.on('data', (d: Buffer) => {
+      this.buf += d.toString();
+      const lines = this.buf.split('\n');
+      this.buf = lines.pop()!;
+      for (const l of lines) {
+        const m = /^\[([^\]]+)\] (?!Deleted)(?:unreachable |blackhole )?(\S+)/.exec(l);
+        if (!m) continue;
+        const dst = m[2]!.includes('/') ? m[2]! : `${m[2]}/32`;
+        if (!this.firstSeen.has(dst)) this.firstSeen.set(dst, parseShortTimestamp(m[1]!));
+      }
+    });
+  }
+
+  static start(node: NodeHandle): RouteMonitor {
+    return new RouteMonitor(
+      spawn('ip', ['-tshort', '-n', node.ns.name, 'monitor', 'route'], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }),
+    );
+  }
+
+  stop(): void {
+    this.child.kill('SIGTERM');
+  }
+}
+
+/** `ip -tshort` prints local time with microseconds, without a zone: "2026-12-05T21:40:00.123456". */
+export function parseShortTimestamp(ts: string): number {
+  const m = /^(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)\.(\d+)$/.exec(ts);
+  if (!m) return Number.NaN;
+  const [, y, mo, d, h, mi, s, frac] = m.map(Number) as number[];
+  const ms = Number(`0.${m[7]}`) * 1000;
+  void frac;
+  return new Date(y!, mo! - 1, d!, h!, mi!, s!).getTime() + ms;
+}
+
+/**
+ * A shell in a pod's namespace that says "ready", waits for an address on stdin and becomes
+ * `ping -D` to it: the reply's kernel timestamp, not when this process noticed it.
+ */
+class ReplyWaiter {
+  readonly ready: Promise<void>;
+  readonly reply: Promise<number | undefined>;
+  private constructor(readonly child: ChildProcess) {
+    let out = '';
+    let readyResolve: () => void = () => undefined;
+    this.ready = new Promise((r) => {
+      readyResolve = r;
+    });
+    this.reply = new Promise((resolve) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.startsWith('ready\n')) readyResolve();
+      });
+      child.once('exit', () => {
+        readyResolve();
+        const m = /^\[(\d+\.\d+)\] \d+ bytes from/m.exec(out);
+        resolve(m ? Number(m[1]) * 1000 : undefined);
+      });
+    });
+  }
+
+  static start(pod: PodHandle, timeoutS: number): ReplyWaiter {
+    const script = `echo ready; read -r ip; exec ping -D -n -c 1 -i 0.01 -w ${timeoutS} "$ip"`;
+    return new ReplyWaiter(
+      spawn('ip', ['netns', 'exec', pod.ns.name, 'sh', '-c', script], { stdio: ['pipe', 'pipe', 'ignore'] }),
+    );
+  }
+
+  send(ip: string): void {
+    this.child.stdin!.end(`${ip}\n`);
+  }
+
+  kill(): void {
+    this.child.kill('SIGKILL');
+  }
+}
+
+async function measureConvergence(
+  cluster: Cluster,
+  o: ScaleOptions,
+): Promise<{ etcdWritesMs: number; convergedMs: number | undefined }> {
+  const nodes = [...cluster.nodes.values()];
+  const monitors = nodes.map((n) => RouteMonitor.start(n));
+  try {
+    // Each monitor must be listening before the first write: a route in a table of our own
+    // (no daemon looks there) that each one reports.
+    const probe = '198.51.100.250/32';
+    await new Promise((r) => setTimeout(r, 500));
+    for (const n of nodes) await n.ns.exec('ip', ['route', 'add', 'unreachable', probe, 'table', '250']);
+    await cluster.waitFor(
+      async () => monitors.every((m) => m.firstSeen.has(probe)),
+      30_000,
+      'route monitors',
+    );
+    for (const n of nodes) await n.ns.exec('ip', ['route', 'del', 'unreachable', probe, 'table', '250']);
+
+    const ipam = new Ipam(cluster.ds, { maxRetries: 100 });
+    const t0 = Date.now();
+    const blocks = await Promise.all(
+      nodes.map(async (n) => {
+        const { ipv4 } = await ipam.autoAssign({
+          node: n.name,
+          handle: `bench-block.${n.name}`,
+          num4: 1,
+          num6: 0,
+        });
+        return { node: n.name, block: blockOf(ipv4[0]!) };
+      }),
+    );
+    const etcdWritesMs = Date.now() - t0;
+    const complete = (i: number) =>
+      blocks.every((b) => b.node === nodes[i]!.name || monitors[i]!.firstSeen.has(b.block));
+    let done = false;
+    try {
+      await cluster.waitFor(
+        async () => nodes.every((_, i) => complete(i)),
+        o.timeoutMs,
+        'every node has every block',
+      );
+      done = true;
+    } catch {
+      const missing = nodes.filter((_, i) => !complete(i)).map((n) => n.name);
+      o.log(
+        `convergence: ${missing.length} node(s) still missing blocks after ${o.timeoutMs} ms: ${missing.slice(0, 10).join(', ')}`,
+      );
+    }
+    if (!done) return { etcdWritesMs, convergedMs: undefined };
+    let last = t0;
+    for (let i = 0; i < nodes.length; i++)
+      for (const b of blocks)
+        if (b.node !== nodes[i]!.name) last = Math.max(last, monitors[i]!.firstSeen.get(b.block)!);
+    return { etcdWritesMs, convergedMs: last - t0 };
+  } finally {
+    for (const m of monitors) m.stop();
+  }
+}
+
+/** The /26 a pod address lies in (the pool's block size). */
+function blockOf(cidr: string): string {
+  const ip = cidr.split('/')[0]!.split('.').map(Number);
+  const n = ((ip[0]! << 24) | (ip[1]! << 16) | (ip[2]! << 8) | ip[3]!) >>> 0;
+  const base = n & ~0x3f;
+  return `${[base >>> 24, (base >>> 16) & 255, (base >>> 8) & 255, base & 255].join('.')}/26`;
+}
+
+async function measureReach(
+  cluster: Cluster,
+  probes: Map<string, PodHandle>,
+  o: ScaleOptions,
+): Promise<{ everywhere: (number | undefined)[]; pairs: number[]; addMs: number[] }> {
+  const nodes = [...cluster.nodes.keys()];
+  const everywhere: (number | undefined)[] = [];
+  const pairs: number[] = [];
+  const addMs: number[] = [];
+  const timeoutS = Math.ceil(o.timeoutMs / 1000);
+  for (let s = 0; s < o.reachSamples; s++) {
+    const target = nodes[(s * 7) % nodes.length]!;
+    const waiters = [...probes.values()]
+      .filter((p) => p.node !== target)
+      .map((p) => ReplyWaiter.start(p, timeoutS));
+    try {
+      await Promise.all(waiters.map((w) => w.ready));
+      const t0 = Date.now();
+      const pod = await cluster.createPod(target, `reach-${s}`);
+      addMs.push(pod.addMs);
+      for (const w of waiters) w.send(pod.ip);
+      const replies = await Promise.all(waiters.map((w) => w.reply));
+      const times = replies.map((r) => (r === undefined ? undefined : r - t0));
+      for (const t of times) if (t !== undefined) pairs.push(t);
+      const lost = times.filter((t) => t === undefined).length;
+      everywhere.push(lost ? undefined : Math.max(...(times as number[])));
+      o.log(
+        `reach ${s + 1}/${o.reachSamples}: pod on ${target} answered ${times.length - lost}/${times.length} nodes, last after ${lost ? '—' : `${Math.round(Math.max(...(times as number[])))} ms`}`,
+      );
+    } finally {
+      for (const w of waiters) w.kill();
+    }
+  }
+  return { everywhere, pairs, addMs };
+}
+
+async function measureMemory(cluster: Cluster): Promise<NodeMemory[]> {
+  const out: NodeMemory[] = [];
+  for (const n of cluster.nodes.values()) {
+    if (!n.felix.pid || !n.bird?.pid) continue;
+    const m: NodeMemory = {
+      node: n.name,
+      felix: processMemory(n.felix.pid),
+      bird: processMemory(n.bird.pid),
+    };
+    out.push(m);
+  }
+  // bird's heap (a CLI process per node: a sample of ten is enough).
+  for (const m of out.slice(0, 10)) {
+    try {
+      const s = JSON.parse(await cluster.birdc(m.node, ['show', 'status', '-o', 'json'])) as {
+        memory?: { heapUsed: number; heapTotal: number };
+      };
+      m.birdHeapUsed = s.memory?.heapUsed;
+      m.birdHeapTotal = s.memory?.heapTotal;
+    } catch {
+      /* left out of the heap figures */
+    }
+  }
+  return out;
+}
+
+/**
+ * The floor every Node.js daemon pays before doing anything: an idle `node` process with a
+ * timer, measured the same way in the same run (the anchor of the memory rows).
+ */
+export async function nodeRuntimeFloor(): Promise<ProcessMemory> {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 2000));
+    return processMemory(child.pid!);
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+export async function measureScale(nodes: number, mode: ScaleMode, o: ScaleOptions): Promise<ScaleResult> {
+  const t0 = performance.now();
+  const cluster = await Cluster.up({
+    nodes,
+    mode,
+    routeReflectors: 2,
+    readyTimeoutMs: Math.max(60_000, nodes * 3000),
+    // felix's own refresh intervals, as on a production node (the tests' 5 s would have a
+    // hundred felixes re-reading their kernel state twenty times a second on two cores).
+    felixRefreshSeconds: null,
+    log: o.log,
+  });
+  try {
+    const upMs = performance.now() - t0;
+    o.log(`${nodes} nodes (${mode}) up in ${Math.round(upMs)} ms`);
+    const conv = await measureConvergence(cluster, o);
+    o.log(
+      `convergence: etcd writes ${conv.etcdWritesMs} ms, every node has every block after ${conv.convergedMs ?? '—'} ms`,
+    );
+    // One pod per node to answer the reach samples (in the node's block claimed above).
+    const probes = new Map<string, PodHandle>();
+    for (const n of cluster.nodes.keys()) probes.set(n, await cluster.createPod(n, `probe-${n}`));
+    const reach = await measureReach(cluster, probes, o);
+    // Idle: nothing changes for a while (felix refreshes, BGP keepalives only).
+    await new Promise((r) => setTimeout(r, 10_000));
+    const memory = await measureMemory(cluster);
+    const floor = await nodeRuntimeFloor();
+    return {
+      nodes,
+      mode,
+      upMs,
+      etcdWritesMs: conv.etcdWritesMs,
+      convergedMs: conv.convergedMs,
+      reachEverywhereMs: reach.everywhere,
+      reachPairMs: reach.pairs,
+      reachAddMs: reach.addMs,
+      memory,
+      floor,
+    };
+  } finally {
+    await cluster.down();
+  }
+}
+
+export function scaleRows(r: ScaleResult, timeoutMs: number): BenchRow[] {
+  const label = `${r.nodes} nodes, ${r.mode === 'mesh' ? 'full mesh' : '2 route reflectors'}`;
+  // A sample that never answered everywhere counts as the timeout (and misses the target).
+  const everywhere = r.reachEverywhereMs.map((x) => x ?? timeoutMs);
+  const perNode = r.memory.map((m) => m.felix.rss + m.bird.rss);
+  const mib = (x: number) => x / MiB;
+  const twoFloors = (f: (m: ProcessMemory) => number) => ({
+    name: 'two idle node processes',
+    figure: mib(2 * f(r.floor)),
+  });
+  const heaps = r.memory.filter((m) => m.birdHeapUsed !== undefined).map((m) => m.birdHeapUsed!);
+  return [
+    { row: `${label}: cluster up (daemons ready)`, figure: r.upMs / 1000, unit: 's' },
+    {
+      row: `${label}: every node has every block`,
+      figure: (r.convergedMs ?? timeoutMs) / 1000,
+      unit: 's',
+      anchor: { name: `etcd writes of the ${r.nodes} blocks`, figure: r.etcdWritesMs / 1000 },
+      target: { on: 'figure', op: '<', value: 30 },
+    },
+    {
+      row: `${label}: new pod answers every other node p50 (${everywhere.length})`,
+      figure: percentile(everywhere, 50),
+      unit: 'ms',
+    },
+    {
+      row: `${label}: new pod answers every other node p99 (${everywhere.length})`,
+      figure: percentile(everywhere, 99),
+      unit: 'ms',
+      target: { on: 'figure', op: '<', value: 1000 },
+    },
+    {
+      row: `${label}: new pod answers one other node p50 (${r.reachPairMs.length} pairs)`,
+      figure: percentile(r.reachPairMs, 50),
+      unit: 'ms',
+    },
+    { row: `${label}: of which the CNI ADD, p50`, figure: percentile(r.reachAddMs, 50), unit: 'ms' },
+    {
+      row: `${label}: felix + bird RSS per node idle, max`,
+      figure: mib(Math.max(...perNode)),
+      unit: 'MiB',
+      anchor: twoFloors((m) => m.rss),
+      target: { on: 'figure', op: '<=', value: 150 },
+    },
+    {
+      row: `${label}: felix RSS per node, median`,
+      figure: mib(median(r.memory.map((m) => m.felix.rss))),
+      unit: 'MiB',
+    },
+    {
+      row: `${label}: bird RSS per node, median`,
+      figure: mib(median(r.memory.map((m) => m.bird.rss))),
+      unit: 'MiB',
+    },
+    {
+      row: `${label}: felix + bird PSS per node, median`,
+      figure: mib(median(r.memory.map((m) => m.felix.pss + m.bird.pss))),
+      unit: 'MiB',
+      anchor: twoFloors((m) => m.pss),
+    },
+    {
+      row: `${label}: felix + bird anonymous memory per node, median`,
+      figure: mib(median(r.memory.map((m) => m.felix.anon + m.bird.anon))),
+      unit: 'MiB',
+      anchor: twoFloors((m) => m.anon),
+    },
+    {
+      row: `${label}: bird V8 heap used, median of ${heaps.length}`,
+      figure: mib(median(heaps)),
+      unit: 'MiB',
+    },
+  ];
+}
