@@ -13,7 +13,7 @@
  *   from its `show status`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { Ipam } from '@tricolor/ipam';
 import type { BenchRow } from '@tricolor/testkit';
 import { Cluster, type NodeHandle, type PodHandle } from '../src/cluster.js';
@@ -51,10 +51,20 @@ export interface ProcessMemory {
   anon: number;
 }
 
+export interface TreeMemory extends ProcessMemory {
+  processes: number;
+  /** Of which Node.js processes (each pays the runtime's floor). */
+  nodeProcesses: number;
+}
+
 export interface NodeMemory {
   node: string;
-  felix: ProcessMemory;
-  bird: ProcessMemory;
+  /** felix with its helper processes. */
+  felix: TreeMemory;
+  bird: TreeMemory;
+  /** CPU used while idle, in % of one core: felix's tree and bird's. */
+  felixCpu: number;
+  birdCpu: number;
   /** bird's V8 heap in use and allocated, from `show status`. */
   birdHeapUsed?: number;
   birdHeapTotal?: number;
@@ -67,6 +77,65 @@ export function processMemory(pid: number): ProcessMemory {
     Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
   return { rss: kb('Rss'), pss: kb('Pss'), anon: kb('Anonymous') };
 }
+
+/** /proc/PID/stat fields after the command name: [state, ppid, …]. */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process and all its descendants (felix runs helper processes: spawners, monitors). */
+export function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    const ppid = Number(statFields(pid)?.[1]);
+    if (ppid) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    out.push(p);
+    for (const c of children.get(p) ?? []) walk(c);
+  };
+  walk(root);
+  return out;
+}
+
+/** Memory of a process tree, summed (a process gone meanwhile counts 0). */
+export function treeMemory(pids: number[]): TreeMemory {
+  const sum = { rss: 0, pss: 0, anon: 0, processes: 0, nodeProcesses: 0 };
+  for (const pid of pids) {
+    try {
+      const m = processMemory(pid);
+      sum.rss += m.rss;
+      sum.pss += m.pss;
+      sum.anon += m.anon;
+      sum.processes++;
+      if (readlinkSync(`/proc/${pid}/exe`) === process.execPath) sum.nodeProcesses++;
+    } catch {
+      /* exited */
+    }
+  }
+  return sum;
+}
+
+/** CPU seconds of a process tree: its own and its reaped children's (utime+stime+cutime+cstime). */
+export function treeCpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    const f = statFields(pid);
+    if (f) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  }
+  return ticks / CLOCK_TICKS;
+}
+
+/** USER_HZ: what /proc/PID/stat counts in (100 on Linux everywhere that matters). */
+const CLOCK_TICKS = 100;
 
 /** `ip -tshort monitor route` in a node: when each destination first appeared (ms since the epoch). */
 class RouteMonitor {
@@ -255,17 +324,25 @@ async function measureReach(
   return { everywhere, pairs, addMs };
 }
 
-async function measureMemory(cluster: Cluster): Promise<NodeMemory[]> {
-  const out: NodeMemory[] = [];
-  for (const n of cluster.nodes.values()) {
-    if (!n.felix.pid || !n.bird?.pid) continue;
-    const m: NodeMemory = {
+async function measureMemory(cluster: Cluster, idleMs: number): Promise<NodeMemory[]> {
+  const nodes = [...cluster.nodes.values()].filter((n) => n.felix.pid && n.bird?.pid);
+  const trees = nodes.map((n) => ({ felix: processTree(n.felix.pid!), bird: processTree(n.bird!.pid!) }));
+  const cpu0 = trees.map((t) => ({ felix: treeCpuSeconds(t.felix), bird: treeCpuSeconds(t.bird) }));
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, idleMs));
+  const seconds = (performance.now() - t0) / 1000;
+  const out: NodeMemory[] = nodes.map((n, i) => {
+    // The trees again: helpers started meanwhile count, ones gone count 0.
+    const felix = processTree(n.felix.pid!);
+    const bird = processTree(n.bird!.pid!);
+    return {
       node: n.name,
-      felix: processMemory(n.felix.pid),
-      bird: processMemory(n.bird.pid),
+      felix: treeMemory(felix),
+      bird: treeMemory(bird),
+      felixCpu: ((treeCpuSeconds(trees[i]!.felix) - cpu0[i]!.felix) / seconds) * 100,
+      birdCpu: ((treeCpuSeconds(trees[i]!.bird) - cpu0[i]!.bird) / seconds) * 100,
     };
-    out.push(m);
-  }
+  });
   // bird's heap (a CLI process per node: a sample of ten is enough).
   for (const m of out.slice(0, 10)) {
     try {
@@ -318,9 +395,9 @@ export async function measureScale(nodes: number, mode: ScaleMode, o: ScaleOptio
     const probes = new Map<string, PodHandle>();
     for (const n of cluster.nodes.keys()) probes.set(n, await cluster.createPod(n, `probe-${n}`));
     const reach = await measureReach(cluster, probes, o);
-    // Idle: nothing changes for a while (felix refreshes, BGP keepalives only).
-    await new Promise((r) => setTimeout(r, 10_000));
-    const memory = await measureMemory(cluster);
+    // Idle: nothing changes (felix refreshes, BGP keepalives only); CPU counted over 20 s.
+    await new Promise((r) => setTimeout(r, 5_000));
+    const memory = await measureMemory(cluster, 20_000);
     const floor = await nodeRuntimeFloor();
     return {
       nodes,
@@ -345,9 +422,11 @@ export function scaleRows(r: ScaleResult, timeoutMs: number): BenchRow[] {
   const everywhere = r.reachEverywhereMs.map((x) => x ?? timeoutMs);
   const perNode = r.memory.map((m) => m.felix.rss + m.bird.rss);
   const mib = (x: number) => x / MiB;
-  const twoFloors = (f: (m: ProcessMemory) => number) => ({
-    name: 'two idle node processes',
-    figure: mib(2 * f(r.floor)),
+  // As many idle Node.js processes as felix and bird run per node (felix has helpers).
+  const nodeProcs = median(r.memory.map((m) => m.felix.nodeProcesses + m.bird.nodeProcesses));
+  const floors = (f: (m: ProcessMemory) => number) => ({
+    name: `${nodeProcs} idle node processes`,
+    figure: mib(nodeProcs * f(r.floor)),
   });
   const heaps = r.memory.filter((m) => m.birdHeapUsed !== undefined).map((m) => m.birdHeapUsed!);
   return [
@@ -380,11 +459,11 @@ export function scaleRows(r: ScaleResult, timeoutMs: number): BenchRow[] {
       row: `${label}: felix + bird RSS per node idle, max`,
       figure: mib(Math.max(...perNode)),
       unit: 'MiB',
-      anchor: twoFloors((m) => m.rss),
+      anchor: floors((m) => m.rss),
       target: { on: 'figure', op: '<=', value: 150 },
     },
     {
-      row: `${label}: felix RSS per node, median`,
+      row: `${label}: felix RSS per node (${median(r.memory.map((m) => m.felix.processes))} processes), median`,
       figure: mib(median(r.memory.map((m) => m.felix.rss))),
       unit: 'MiB',
     },
@@ -397,13 +476,23 @@ export function scaleRows(r: ScaleResult, timeoutMs: number): BenchRow[] {
       row: `${label}: felix + bird PSS per node, median`,
       figure: mib(median(r.memory.map((m) => m.felix.pss + m.bird.pss))),
       unit: 'MiB',
-      anchor: twoFloors((m) => m.pss),
+      anchor: floors((m) => m.pss),
     },
     {
       row: `${label}: felix + bird anonymous memory per node, median`,
       figure: mib(median(r.memory.map((m) => m.felix.anon + m.bird.anon))),
       unit: 'MiB',
-      anchor: twoFloors((m) => m.anon),
+      anchor: floors((m) => m.anon),
+    },
+    {
+      row: `${label}: felix CPU per node idle, median`,
+      figure: median(r.memory.map((m) => m.felixCpu)),
+      unit: '% of a core',
+    },
+    {
+      row: `${label}: bird CPU per node idle, median`,
+      figure: median(r.memory.map((m) => m.birdCpu)),
+      unit: '% of a core',
     },
     {
       row: `${label}: bird V8 heap used, median of ${heaps.length}`,
