@@ -61,7 +61,20 @@ async function main(): Promise<void> {
       log,
     };
     for (const n of benchSizes([3, 100], 'E2E_BENCH_NODES'))
-      for (const mode of scaleModes()) rows.push(...scaleRows(await measureScale(n, mode, o), o.timeoutMs));
+      for (const mode of scaleModes()) {
+        try {
+          rows.push(...scaleRows(await measureScale(n, mode, o), o.timeoutMs));
+        } catch (e) {
+          // The bench runs to the end: a size that could not be measured is a missed row.
+          log(`scale ${n} nodes ${mode}: ${(e as Error).stack ?? e}`);
+          rows.push({
+            row: `${n} nodes, ${mode}: run failed (see stderr)`,
+            figure: 1,
+            unit: '',
+            target: { on: 'figure', op: '<=', value: 0 },
+          });
+        }
+      }
   }
   printSummary('Tricolor cluster in network namespaces (same run)', rows);
 }
