@@ -181,11 +181,15 @@ export function parseShortTimestamp(ts: string): number {
 
 /**
  * A shell in a pod's namespace that says "ready", waits for an address on stdin and becomes
- * `ping -D` to it: the reply's kernel timestamp, not when this process noticed it.
+ * `ping -D` to it: the reply's kernel timestamp, not when this process noticed it. No count:
+ * ping would stop at an ICMP error (an early "host unreachable" while the pod's route is on
+ * its way), which is not an answer; it is stopped at the first reply instead.
  */
 class ReplyWaiter {
   readonly ready: Promise<void>;
   readonly reply: Promise<number | undefined>;
+  /** What ping printed besides replies (errors), for the log. */
+  notes = '';
   private constructor(readonly child: ChildProcess) {
     let out = '';
     let readyResolve: () => void = () => undefined;
@@ -196,17 +200,26 @@ class ReplyWaiter {
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
         if (out.startsWith('ready\n')) readyResolve();
+        const m = /^\[(\d+\.\d+)\] \d+ bytes from/m.exec(out);
+        if (m) {
+          resolve(Number(m[1]) * 1000);
+          child.kill('SIGKILL');
+        }
       });
       child.once('exit', () => {
         readyResolve();
-        const m = /^\[(\d+\.\d+)\] \d+ bytes from/m.exec(out);
-        resolve(m ? Number(m[1]) * 1000 : undefined);
+        this.notes = out
+          .split('\n')
+          .filter((l) => /From |unreachable|error/i.test(l))
+          .slice(0, 2)
+          .join('; ');
+        resolve(undefined);
       });
     });
   }
 
   static start(pod: PodHandle, timeoutS: number): ReplyWaiter {
-    const script = `echo ready; read -r ip; exec ping -D -n -c 1 -i 0.01 -w ${timeoutS} "$ip"`;
+    const script = `echo ready; read -r ip; exec ping -D -n -i 0.01 -w ${timeoutS} "$ip"`;
     return new ReplyWaiter(
       spawn('ip', ['netns', 'exec', pod.ns.name, 'sh', '-c', script], { stdio: ['pipe', 'pipe', 'ignore'] }),
     );
@@ -331,6 +344,8 @@ async function measureReach(
       const times = replies.map((r) => (r === undefined ? undefined : r - t0));
       for (const t of times) if (t !== undefined) pairs.push(t);
       const lost = times.filter((t) => t === undefined).length;
+      const notes = waiters.map((w) => w.notes).filter(Boolean);
+      if (notes.length) o.log(`reach ${s + 1}: ping said: ${notes.slice(0, 3).join(' | ')}`);
       everywhere.push(lost ? undefined : Math.max(...(times as number[])));
       o.log(
         `reach ${s + 1}/${o.reachSamples}: pod on ${target} answered ${times.length - lost}/${times.length} nodes, last after ${lost ? '—' : `${Math.round(Math.max(...(times as number[])))} ms`}`,
