@@ -3,9 +3,12 @@ import { type AffinityEntry, decodeAffinityEntry } from '@tricolor/contract';
 import {
   type Datastore,
   type FelixConfiguration,
+  type GlobalNetworkPolicy,
   type IPPool,
   ipamKeys,
+  type NetworkPolicy,
   type Node,
+  type Profile,
   Reflector,
   type WatchEvent,
   type WorkloadEndpoint,
@@ -41,8 +44,9 @@ const STATUS_ORDER: SyncStatus[] = ['wait-for-datastore', 'resync-in-progress', 
 
 /**
  * List+watch of everything felix reads — WorkloadEndpoints, IPPools, Nodes,
- * FelixConfigurations and IPAM block affinities — turned into typed updates for the
- * calculation graph (`endpoint`, `pool`, `node`, `config`, `affinity`). Each is a datastore
+ * FelixConfigurations, IPAM block affinities, NetworkPolicies, GlobalNetworkPolicies and
+ * Profiles — turned into typed updates for the calculation graph (`endpoint`, `pool`,
+ * `node`, `config`, `affinity`, `networkPolicy`, `globalNetworkPolicy`, `profile`). Each is a datastore
  * Reflector, so an etcd restart or a compaction produces a resync that emits only the
  * differences: the dataplane is never flushed on a resync.
  */
@@ -53,6 +57,9 @@ export class Syncer extends EventEmitter {
   readonly nodes: Reflector<Node>;
   readonly configs: Reflector<FelixConfiguration>;
   readonly affinities: Reflector<AffinityEntry>;
+  readonly networkPolicies: Reflector<NetworkPolicy>;
+  readonly globalNetworkPolicies: Reflector<GlobalNetworkPolicy>;
+  readonly profiles: Reflector<Profile>;
   private readonly all: Reflector<unknown>[];
   /** Each reflector's own state; the syncer's is the least advanced of them. */
   private readonly states: SyncStatus[] = [];
@@ -64,6 +71,9 @@ export class Syncer extends EventEmitter {
     this.pools = ds.reflector('IPPool');
     this.nodes = ds.reflector('Node');
     this.configs = ds.reflector('FelixConfiguration');
+    this.networkPolicies = ds.reflector('NetworkPolicy');
+    this.globalNetworkPolicies = ds.reflector('GlobalNetworkPolicy');
+    this.profiles = ds.reflector('Profile');
     const prefix = ds.prefix;
     this.affinities = new Reflector<AffinityEntry>(ds.etcd, ipamKeys.affinitiesPrefix(prefix), {
       decode: (v) => decodeAffinityEntry(prefix, v.key, v.value),
@@ -91,12 +101,18 @@ export class Syncer extends EventEmitter {
     feed('node', this.nodes);
     feed('config', this.configs);
     feed('affinity', this.affinities);
+    feed('networkPolicy', this.networkPolicies);
+    feed('globalNetworkPolicy', this.globalNetworkPolicies);
+    feed('profile', this.profiles);
     this.all = [
       this.endpoints,
       this.pools,
       this.nodes,
       this.configs,
       this.affinities,
+      this.networkPolicies,
+      this.globalNetworkPolicies,
+      this.profiles,
     ] as Reflector<unknown>[];
   }
 

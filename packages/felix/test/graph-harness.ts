@@ -3,7 +3,7 @@
  * the datastore (an update per object that came, changed — a new object — or went), and
  * shows what the graph wants in the oracle's shape (`DesiredState`), so the two compare.
  */
-import type { IPPool, Node, WorkloadEndpoint } from '@tricolor/datastore';
+import type { GlobalNetworkPolicy, IPPool, NetworkPolicy, Node, WorkloadEndpoint } from '@tricolor/datastore';
 import { Calculation } from '../src/calc/calculation.js';
 import type { Affinity, InputKinds, Update } from '../src/calc/graph.js';
 import type { IptablesState } from '../src/calc/iptables/rules.js';
@@ -19,14 +19,26 @@ export const poolKey = (p: IPPool) => `/tricolor/resources/ippools/${p.metadata.
 export const nodeKey = (n: Node) => `/tricolor/resources/nodes/${n.metadata.name}`;
 export const affinityKey = (a: Affinity) => `/tricolor/ipam/v2/host/${a.node}/ipv4/block/${a.block}`;
 
+type SyncedKind =
+  | 'endpoint'
+  | 'pool'
+  | 'node'
+  | 'affinity'
+  | 'networkPolicy'
+  | 'globalNetworkPolicy'
+  | 'profile';
+
 export class GraphHarness {
   readonly state: KernelState;
   readonly calc: Calculation;
-  private prev: { [K in 'endpoint' | 'pool' | 'node' | 'affinity']: Map<string, InputKinds[K]> } = {
+  private prev: { [K in SyncedKind]: Map<string, InputKinds[K]> } = {
     endpoint: new Map(),
     pool: new Map(),
     node: new Map(),
     affinity: new Map(),
+    networkPolicy: new Map(),
+    globalNetworkPolicy: new Map(),
+    profile: new Map(),
   };
 
   constructor(
@@ -53,9 +65,11 @@ export class GraphHarness {
   }
 
   /** The updates that take the graph from the last snapshot to `inp` (and applies them). */
-  sync(inp: Pick<CalcInputs, 'endpoints' | 'pools' | 'nodes' | 'affinities'>): Update[] {
+  sync(
+    inp: Pick<CalcInputs, 'endpoints' | 'pools' | 'nodes' | 'affinities' | 'profiles' | 'policies'>,
+  ): Update[] {
     const updates: Update[] = [];
-    const diff = <K extends 'endpoint' | 'pool' | 'node' | 'affinity'>(
+    const diff = <K extends SyncedKind>(
       kind: K,
       items: Iterable<InputKinds[K]>,
       key: (x: InputKinds[K]) => string,
@@ -71,6 +85,18 @@ export class GraphHarness {
     diff('pool', inp.pools, poolKey);
     diff('node', inp.nodes, nodeKey);
     diff('affinity', inp.affinities, affinityKey);
+    diff('profile', inp.profiles ?? [], (p) => `/tricolor/resources/profiles/${p.metadata.name}`);
+    const policies = [...(inp.policies ?? [])];
+    diff(
+      'networkPolicy',
+      policies.filter((p): p is NetworkPolicy => p.kind === 'NetworkPolicy'),
+      (p) => `/tricolor/resources/networkpolicies/${p.metadata.namespace}/${p.metadata.name}`,
+    );
+    diff(
+      'globalNetworkPolicy',
+      policies.filter((p): p is GlobalNetworkPolicy => p.kind === 'GlobalNetworkPolicy'),
+      (p) => `/tricolor/resources/globalnetworkpolicies/${p.metadata.name}`,
+    );
     diff('endpoint', inp.endpoints, endpointKey);
     this.calc.apply(updates);
     return updates;
@@ -91,7 +117,7 @@ export class GraphHarness {
     };
     const ipsets: IpsetSpec[] = [...st.ipsets.desired].map(([name, m]) => ({
       name,
-      type: m.type as 'hash:net',
+      type: m.type,
       family: m.family,
       members: [],
     }));

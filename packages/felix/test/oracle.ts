@@ -9,8 +9,11 @@ import {
   cidrContains,
   cidrContainsIp,
   formatCidr,
+  type GlobalNetworkPolicy,
   type IPPool,
+  type NetworkPolicy,
   type Node,
+  type Profile,
   parseCidr,
   parseIp,
   type WorkloadEndpoint,
@@ -21,9 +24,10 @@ import {
   type EndpointPolicyRules,
   type LocalEndpointRef,
 } from '../src/calc/iptables/chains.js';
-import type { IptablesState, Table } from '../src/calc/iptables/rules.js';
+import type { Chain, IptablesState, Table } from '../src/calc/iptables/rules.js';
 import { type IpsetSpec, poolIpsets } from '../src/calc/pools.js';
 import { hostAddr, vtepMac } from '../src/calc/vxlan.js';
+import { computePolicyState } from './policy-oracle.js';
 import type { FelixSettings } from '../src/config-types.js';
 import {
   type Neighbor,
@@ -59,7 +63,8 @@ export interface CalcInputs {
   pools: IPPool[];
   affinities: Iterable<Affinity>;
   nodes: Iterable<Node>;
-  policy?: EndpointPolicyRules;
+  profiles?: Iterable<Profile>;
+  policies?: Iterable<NetworkPolicy | GlobalNetworkPolicy>;
 }
 
 export interface DesiredState {
@@ -109,6 +114,7 @@ export function computeDesiredState(inp: CalcInputs): DesiredState {
   const neighbors = new Map<string, DesiredNeighbor>();
   const sysctls = new Map<string, string>();
   const owners = new Map<string, LocalEndpointRef>();
+  const ownerEndpoints = new Map<string, WorkloadEndpoint>();
   let v6Endpoints = false;
   for (const e of local) {
     const dev = e.spec.interfaceName;
@@ -136,7 +142,10 @@ export function computeDesiredState(inp: CalcInputs): DesiredState {
       ] as const)
         sysctls.set(`net/ipv6/conf/${dev}/${k}`, v);
     v6Endpoints ||= v6;
-    if (!owners.has(dev)) owners.set(dev, { iface: dev, profiles: e.spec.profiles });
+    if (!owners.has(dev)) {
+      owners.set(dev, { iface: dev, profiles: e.spec.profiles });
+      ownerEndpoints.set(dev, e);
+    }
   }
   if (v6Endpoints) sysctls.set('net/ipv6/conf/all/forwarding', '1');
   sysctls.set('net/ipv4/ip_forward', '1');
@@ -230,17 +239,32 @@ export function computeDesiredState(inp: CalcInputs): DesiredState {
 
   const pools = inp.pools.filter((p) => parseCidr(p.spec.cidr));
   const eps = [...owners.values()];
+  const pol = computePolicyState({
+    chainPrefix: s.chainPrefix,
+    endpoints: inp.endpoints,
+    local: [...ownerEndpoints].map(([iface, endpoint]) => ({ iface, endpoint })),
+    profiles: inp.profiles ?? [],
+    policies: inp.policies ?? [],
+    v6: wantV6,
+  });
+  const policy: EndpointPolicyRules = (ep, dir) => pol.endpointRules.get(ep.iface)![dir];
+  const withPolicyChains = (st: IptablesState, chains: Chain[]): IptablesState => {
+    const filter = st.filter.chains as Map<string, Chain>;
+    for (const c of chains) filter.set(c.name, c);
+    st.filter.ruleCount = [...filter.values()].reduce((n, c) => n + c.rules.length, 0);
+    return st;
+  };
   const out: DesiredState = {
     routes,
     neighbors,
     sysctls,
-    ipsets: poolIpsets(s.chainPrefix, inp.pools, wantV6 ? [4, 6] : [4]),
-    iptables: buildIptables(s, eps, pools, inp.policy, 4),
+    ipsets: [...poolIpsets(s.chainPrefix, inp.pools, wantV6 ? [4, 6] : [4]), ...pol.ipsets],
+    iptables: withPolicyChains(buildIptables(s, eps, pools, policy, 4), pol.chains[4]),
     interfaces: [...owners.keys()].sort(),
     localEndpoints: byKey.size,
     ownedBlocks: owned,
   };
-  if (wantV6) out.ip6tables = buildIptables(s, eps, pools, inp.policy, 6);
+  if (wantV6) out.ip6tables = withPolicyChains(buildIptables(s, eps, pools, policy, 6), pol.chains[6]);
   if (vxlan) out.vxlan = vxlan;
   if (ipip) out.ipip = ipip;
   return out;

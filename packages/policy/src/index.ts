@@ -20,7 +20,14 @@ export * from './kubernetes/types.js';
 export { validateKubernetesNetworkPolicy } from './kubernetes/validate.js';
 export * from './labels.js';
 export { type PacketEnd, ruleMatches } from './match.js';
-export { inNets, type ModelEndpoint, PolicyModel, type PolicyResources, type ProfileRules } from './model.js';
+export {
+  inNets,
+  type ModelEndpoint,
+  PolicyModel,
+  type PolicyResources,
+  type ProfileRules,
+  profileRules,
+} from './model.js';
 export {
   type NormalizedPolicy,
   type NormalizedRule,

@@ -94,11 +94,20 @@ export class PolicyModel {
   }
 
   profileRules(name: string, direction: PolicyType): ProfileRules {
-    const p = this.profiles.get(name);
-    if (!p) return { name, rules: name.startsWith(NAMESPACE_PROFILE_PREFIX) ? ALLOW_ALL : [], absent: true };
-    const rules = direction === 'Ingress' ? p.spec.ingress : p.spec.egress;
-    return { name, rules: rules.map((r, i) => normalizeRule(r, i, undefined)), absent: false };
+    return profileRules(name, this.profiles.get(name), direction);
   }
+}
+
+/**
+ * A profile's rules for one direction, normalized; an absent `kns.*` profile is the allow-all
+ * one the Kubernetes sync writes for every namespace, any other absent profile has no rules.
+ * felix renders its profile chains from this, the evaluator decides with it.
+ */
+export function profileRules(name: string, profile: Profile | undefined, direction: PolicyType): ProfileRules {
+  if (!profile)
+    return { name, rules: name.startsWith(NAMESPACE_PROFILE_PREFIX) ? ALLOW_ALL : [], absent: true };
+  const rules = direction === 'Ingress' ? profile.spec.ingress : profile.spec.egress;
+  return { name, rules: rules.map((r, i) => normalizeRule(r, i, undefined)), absent: false };
 }
 
 /** True when the address lies in one of the CIDRs. */

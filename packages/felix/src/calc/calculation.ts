@@ -6,6 +6,7 @@ import { CalcGraph, type Update } from './graph.js';
 import { EndpointChainsCalculator } from './iptables/endpoint-chains.js';
 import { StaticChainsCalculator } from './iptables/static-chains.js';
 import { Outputs } from './outputs.js';
+import { PolicyCalculator } from './policy/policy-calculator.js';
 import { PoolCalculator } from './pools.js';
 import { type PinnedSettings, SettingsCalculator } from './settings.js';
 import { VxlanCalculator } from './vxlan.js';
@@ -32,9 +33,9 @@ export interface CalculationOptions {
  *                                                      KernelState: one DeltaTracker per kind ─▶ drivers
  * ```
  *
- * Policy adds its calculators beside these (`calc/policy/`): they subscribe to endpoints
- * and policy kinds, emit `endpointRules` (what the endpoint chains put before the verdict),
- * policy chains through `out.iptables` and selector ipsets into `out.state`.
+ * Policy (`calc/policy/`) subscribes to every endpoint, the local endpoints, policies and
+ * profiles: it emits `endpointRules` (the endpoint chains' rules), the policy and profile
+ * chains through `out.iptables` and the rules' ipsets into `out.state`.
  */
 export class Calculation {
   readonly graph = new CalcGraph();
@@ -45,6 +46,7 @@ export class Calculation {
   readonly vxlan: VxlanCalculator;
   readonly pools: PoolCalculator;
   readonly endpointChains: EndpointChainsCalculator;
+  readonly policy: PolicyCalculator;
 
   constructor(
     readonly state: KernelState,
@@ -59,6 +61,8 @@ export class Calculation {
     this.pools = g.add(new PoolCalculator(chainPrefix, out));
     g.add(new StaticChainsCalculator(out.iptables));
     this.endpoints = g.add(new EndpointCalculator(o.nodeName, out));
+    // Before the endpoint chains: its endpointRules are in place when they flush.
+    this.policy = g.add(new PolicyCalculator(chainPrefix, state, out.iptables));
     this.endpointChains = g.add(new EndpointChainsCalculator(chainPrefix, interfacePrefix, out.iptables));
     this.blocks = g.add(new BlockCalculator(o.nodeName, out));
     this.vxlan = g.add(new VxlanCalculator(o.nodeName, out));

@@ -1,4 +1,12 @@
-import type { FelixConfiguration, IPPool, Node, WorkloadEndpoint } from '@tricolor/datastore';
+import type {
+  FelixConfiguration,
+  GlobalNetworkPolicy,
+  IPPool,
+  NetworkPolicy,
+  Node,
+  Profile,
+  WorkloadEndpoint,
+} from '@tricolor/datastore';
 import type { FelixSettings } from '../config-types.js';
 import type { Rule } from './iptables/rules.js';
 
@@ -20,6 +28,9 @@ export interface InputKinds {
   node: Node;
   affinity: Affinity;
   config: FelixConfiguration;
+  networkPolicy: NetworkPolicy;
+  globalNetworkPolicy: GlobalNetworkPolicy;
+  profile: Profile;
 }
 
 /** A local workload endpoint as the interface it owns (the first endpoint by name owns an interface). */
@@ -33,8 +44,9 @@ export interface LocalEndpoint {
 }
 
 /**
- * Policy rules of one interface's endpoint chains, placed before the default verdict. A
- * rule that accepts sets the accept mark and RETURNs; one that denies DROPs.
+ * The rules of one interface's endpoint chains (`from`: `tri-fw-<iface>`, egress; `to`:
+ * `tri-tw-<iface>`, ingress), computed by the policy calculators: a packet the chain
+ * accepts returns with the accept mark set; one it denies is dropped.
  */
 export interface EndpointRules {
   from: Rule[];
@@ -47,7 +59,7 @@ export interface DerivedKinds {
   settings: FelixSettings;
   /** Local endpoints by interface name. */
   localEndpoint: LocalEndpoint;
-  /** Policy rules by interface name (the policy calculators' output; none yet: allow). */
+  /** Endpoint chain rules by interface name (the policy calculator's output). */
   endpointRules: EndpointRules;
   /** Which IP families felix programs (key `families`): IPv6 while an IPv6 pool exists, or as configured. */
   ipFamilies: { v6: boolean };

@@ -7,7 +7,7 @@ import type { Outputs } from './outputs.js';
 
 export interface IpsetSpec {
   name: string;
-  type: 'hash:net';
+  type: IpsetMeta['type'];
   family: 'inet' | 'inet6';
   members: string[];
 }

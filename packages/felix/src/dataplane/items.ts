@@ -115,7 +115,7 @@ export interface LinkObservation {
 
 /** An ipset felix owns (its members are tracked one by one, see `memberKey`). */
 export interface IpsetMeta {
-  type: 'hash:net' | 'hash:ip';
+  type: 'hash:net' | 'hash:ip' | 'hash:ip,port';
   family: 'inet' | 'inet6';
 }
 

@@ -15,13 +15,14 @@ export interface LocalEndpointRef {
 }
 
 /**
- * Where policy slots in: rules placed in each per-endpoint chain before the default
- * verdict. A rule that accepts must set the accept mark and RETURN; a rule that denies
- * must DROP. The base layer has no policy, so the default is "allow".
+ * The rules of each per-endpoint chain (the policy calculator computes them: policies, then
+ * profiles, see `calc/policy/endpoint-rules.ts`). A packet the chain accepts returns with
+ * the accept mark set; one it denies is dropped.
  */
 export type EndpointPolicyRules = (ep: LocalEndpointRef, dir: 'from' | 'to') => Rule[];
 
-export const noPolicy: EndpointPolicyRules = () => [];
+/** Every packet accepted (rule-rendering tests that are about something else). */
+export const noPolicy: EndpointPolicyRules = () => [ALLOW];
 
 export function chainNames(prefix: string) {
   return {
@@ -103,6 +104,10 @@ export function staticTables(s: FelixSettings, pools: IPPool[], family: 4 | 6): 
           name: n.hook('INPUT'),
           rules: [
             { action: `-j ${failIn!.name}` },
+            // Workload to host: conntrack decides first, as in FORWARD (replies to the host's
+            // own connections pass whatever the endpoint's egress policy says).
+            { match: `-i ${wl} -m conntrack --ctstate INVALID`, action: '-j DROP' },
+            { match: `-i ${wl} -m conntrack --ctstate RELATED,ESTABLISHED`, action: '-j ACCEPT' },
             { action: clear },
             { match: `-i ${wl}`, action: `-j ${n.fromDispatch}` },
             { match: `-i ${wl} ${hasMark}`, action: '-j ACCEPT', note: 'workload to host' },
@@ -120,15 +125,18 @@ export interface TableParts {
   hooks: HookJump[];
 }
 
-/** The allow rule at the end of every endpoint chain (no policy yet: what is not denied is accepted). */
+/** Sets the accept mark: the endpoint chain accepts the packet. */
 export const ALLOW: Rule = { action: `-j MARK --set-xmark ${MARK_ACCEPT}/${MARK_ACCEPT}` };
 
-/** The two chains of one endpoint's interface: policy rules first, then the allow verdict. */
+/** Before the policy calculator has computed an endpoint's rules, its chains drop (fail closed). */
+export const NOT_COMPUTED: Rule[] = [{ action: '-j DROP', note: 'policy not computed yet' }];
+
+/** The two chains of one endpoint's interface, with the rules the policy calculator computed. */
 export function endpointChains(prefix: string, iface: string, from: Rule[], to: Rule[]): [Chain, Chain] {
   const n = chainNames(prefix);
   return [
-    { name: n.toEndpoint(iface), rules: [...to, ALLOW] },
-    { name: n.fromEndpoint(iface), rules: [...from, ALLOW] },
+    { name: n.toEndpoint(iface), rules: to },
+    { name: n.fromEndpoint(iface), rules: from },
   ];
 }
 

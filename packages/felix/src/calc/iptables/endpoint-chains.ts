@@ -1,5 +1,5 @@
 import type { CalcGraph, Calculator, EndpointRules, LocalEndpoint } from '../graph.js';
-import { chainNames, dispatchOptions, endpointChains } from './chains.js';
+import { chainNames, dispatchOptions, endpointChains, NOT_COMPUTED } from './chains.js';
 import { type DispatchMemo, newDispatchMemo, updateDispatch } from './dispatch.js';
 import type { IptablesFamilies } from './families.js';
 
@@ -16,7 +16,7 @@ function lowerBound(a: string[], x: string): number {
 }
 
 /**
- * The per-endpoint chains (`tri-tw-<iface>`, `tri-fw-<iface>`: policy rules, then allow)
+ * The per-endpoint chains (`tri-tw-<iface>`, `tri-fw-<iface>`: the policy calculator's rules)
  * and the dispatch trees that lead to them, for both IP families at once. Per batch only
  * the changed interfaces' chains are rebuilt, and the trees along the changed paths (a
  * memo of each subtree's names): one more endpoint is its two chains and two leaves.
@@ -58,7 +58,7 @@ export class EndpointChainsCalculator implements Calculator {
         continue;
       }
       const r = this.rules.get(iface);
-      for (const c of endpointChains(this.chainPrefix, iface, r?.from ?? [], r?.to ?? []))
+      for (const c of endpointChains(this.chainPrefix, iface, r?.from ?? NOT_COMPUTED, r?.to ?? NOT_COMPUTED))
         this.out.setChain('filter', c);
       if (this.ifaces[i] !== iface) this.ifaces.splice(i, 0, iface);
     }
