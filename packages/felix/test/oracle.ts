@@ -27,7 +27,6 @@ import {
 import type { Chain, IptablesState, Table } from '../src/calc/iptables/rules.js';
 import { type IpsetSpec, poolIpsets } from '../src/calc/pools.js';
 import { hostAddr, vtepMac } from '../src/calc/vxlan.js';
-import { computePolicyState } from './policy-oracle.js';
 import type { FelixSettings } from '../src/config-types.js';
 import {
   type Neighbor,
@@ -36,6 +35,7 @@ import {
   routeKey,
   type VxlanDevice,
 } from '../src/dataplane/items.js';
+import { computePolicyState } from './policy-oracle.js';
 
 export type DesiredRoute = Route;
 export type DesiredNeighbor = Neighbor;

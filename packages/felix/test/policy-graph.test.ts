@@ -65,12 +65,17 @@ const arbRule = fc
     destination: arbEntity,
   })
   .map((r) => {
-    const rule: Record<string, unknown> = { action: r.action, source: { ...r.source }, destination: { ...r.destination } };
+    const rule: Record<string, unknown> = {
+      action: r.action,
+      source: { ...r.source },
+      destination: { ...r.destination },
+    };
     const ported = r.proto === 'TCP' || r.proto === 'UDP';
     if (r.proto !== undefined) rule.protocol = r.proto;
     if (ported && r.ports) (rule.destination as Record<string, unknown>).ports = r.ports;
     if (ported && r.notPorts) (rule.destination as Record<string, unknown>).notPorts = r.notPorts;
-    const icmp = r.proto === 'ICMP' ? r.icmp?.type !== 128 : r.proto === 'ICMPv6' ? r.icmp?.type === 128 : false;
+    const icmp =
+      r.proto === 'ICMP' ? r.icmp?.type !== 128 : r.proto === 'ICMPv6' ? r.icmp?.type === 128 : false;
     if (icmp && r.icmp) rule.icmp = r.icmp;
     // ipVersion must agree with nets and ICMP; keep it only where it does.
     const v = r.ipVersion;
@@ -106,7 +111,16 @@ type PolicyInput = typeof arbPolicy extends fc.Arbitrary<infer T> ? T : never;
 type Op =
   | { op: 'policy'; p: PolicyInput }
   | { op: 'deletePolicy'; index: number }
-  | { op: 'endpoint'; index: number; labels: Record<string, string>; namespace: string; local: boolean; v6: boolean; ports: boolean; address: number }
+  | {
+      op: 'endpoint';
+      index: number;
+      labels: Record<string, string>;
+      namespace: string;
+      local: boolean;
+      v6: boolean;
+      ports: boolean;
+      address: number;
+    }
   | { op: 'deleteEndpoint'; index: number }
   | { op: 'profile'; namespace: string; team?: string; deny: boolean }
   | { op: 'deleteProfile'; namespace: string };
@@ -139,7 +153,12 @@ const arbOp: fc.Arbitrary<Op> = fc.oneof(
       })
       .map((p) => ({ op: 'profile' as const, ...p })),
   },
-  { weight: 1, arbitrary: fc.constantFrom(...NAMESPACES).map((namespace) => ({ op: 'deleteProfile' as const, namespace })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom(...NAMESPACES)
+      .map((namespace) => ({ op: 'deleteProfile' as const, namespace })),
+  },
 );
 
 function endpoint(o: Extract<Op, { op: 'endpoint' }>): WorkloadEndpoint {
@@ -203,7 +222,9 @@ function profile(o: Extract<Op, { op: 'profile' }>): Profile {
     metadata: { name: `kns.${o.namespace}` },
     spec: {
       labelsToApply: { 'kubernetes.io/metadata.name': o.namespace, ...(o.team ? { team: o.team } : {}) },
-      ingress: o.deny ? [{ action: 'Deny', protocol: 'TCP', destination: { ports: ['http'] } }, { action: 'Allow' }] : [{ action: 'Allow' }],
+      ingress: o.deny
+        ? [{ action: 'Deny', protocol: 'TCP', destination: { ports: ['http'] } }, { action: 'Allow' }]
+        : [{ action: 'Allow' }],
       egress: [{ action: 'Allow' }],
     },
   });
@@ -215,7 +236,10 @@ test('policy graph == plain recomputation: random policies, profiles, labels, ad
       const endpoints = new Map<number, WorkloadEndpoint>();
       const policies = new Map<string, NetworkPolicy | GlobalNetworkPolicy>();
       const profiles = new Map<string, Profile>();
-      const pools = [pool('p', '10.244.0.0/16'), ...(v6 ? [pool('p6', 'fd00::/64', { blockSize: 122 })] : [])];
+      const pools = [
+        pool('p', '10.244.0.0/16'),
+        ...(v6 ? [pool('p6', 'fd00::/64', { blockSize: 122 })] : []),
+      ];
       const h = new GraphHarness('n1', settings());
       const inputs = (): CalcInputs => ({
         nodeName: 'n1',

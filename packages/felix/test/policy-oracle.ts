@@ -28,8 +28,8 @@ import {
   setId,
 } from '../src/calc/policy/names.js';
 import { ownerNote, renderRules } from '../src/calc/policy/render.js';
-import { canonicalMember } from '../src/dataplane/items.js';
 import type { IpsetSpec } from '../src/calc/pools.js';
+import { canonicalMember } from '../src/dataplane/items.js';
 
 export interface PolicyInputs {
   chainPrefix: string;
@@ -61,7 +61,8 @@ export function computePolicyState(inp: PolicyInputs): PolicyState {
     model.endpoints.find((m) => m.resource === ep) ??
     model.endpoints.find(
       (m) =>
-        m.resource.metadata.namespace === ep.metadata.namespace && m.resource.metadata.name === ep.metadata.name,
+        m.resource.metadata.namespace === ep.metadata.namespace &&
+        m.resource.metadata.name === ep.metadata.name,
     )!;
   for (const { iface, endpoint } of inp.local) {
     const me = modelOf(endpoint);
@@ -77,7 +78,8 @@ export function computePolicyState(inp: PolicyInputs): PolicyState {
     }
     // A policy is active when it applies to a local endpoint in any direction.
     for (const p of model.policies)
-      if (model.selectors.matches(p.selector, me.labels)) activePolicies.add(`${p.ref.kind}/${policyRefText(p.ref)}`);
+      if (model.selectors.matches(p.selector, me.labels))
+        activePolicies.add(`${p.ref.kind}/${policyRefText(p.ref)}`);
     for (const name of endpoint.spec.profiles) usedProfiles.add(name);
     endpointRules.set(iface, { to: rules.Ingress, from: rules.Egress });
   }

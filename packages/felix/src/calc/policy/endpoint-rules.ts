@@ -1,6 +1,14 @@
 import { type PolicyRef, policyRefText } from '@tricolor/policy';
 import type { Rule } from '../iptables/rules.js';
-import { clearMark, type Direction, MARK, markClear, markSet, policyChainName, profileChainName } from './names.js';
+import {
+  clearMark,
+  type Direction,
+  MARK,
+  markClear,
+  markSet,
+  policyChainName,
+  profileChainName,
+} from './names.js';
 
 /**
  * The body of one endpoint chain (`tri-tw-<iface>` for ingress, `tri-fw-<iface>` for

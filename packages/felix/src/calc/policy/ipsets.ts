@@ -128,7 +128,8 @@ export class PolicyIpsets {
     this.sets.delete(id);
     for (const f of [4, 6] as const) {
       const name = ipsetName(this.chainPrefix, id, f);
-      if (f === 4 || this.v6) for (const m of s.members[f].keys()) this.state.ipsetMembers.deleteDesired(memberKey(name, m));
+      if (f === 4 || this.v6)
+        for (const m of s.members[f].keys()) this.state.ipsetMembers.deleteDesired(memberKey(name, m));
       this.state.ipsets.deleteDesired(name);
     }
     if (ref.kind === 'nets') return;

@@ -20,7 +20,10 @@ function termOf(node: SelectorNode): { term: RequiredTerm; score: number } | und
     case 'in':
       return { term: { label: node.label, values: node.values }, score: BROAD.has(node.label) ? 1 : 3 };
     case 'has':
-      return { term: { label: node.label }, score: BROAD.has(node.label) || node.label === NAMESPACE_LABEL ? 0 : 2 };
+      return {
+        term: { label: node.label },
+        score: BROAD.has(node.label) || node.label === NAMESPACE_LABEL ? 0 : 2,
+      };
     default:
       return undefined;
   }

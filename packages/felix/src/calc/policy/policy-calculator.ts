@@ -197,7 +197,10 @@ export class PolicyCalculator implements Calculator {
     g.on('ipFamilies', (_k, f) => this.ipsets.setV6(Boolean(f?.v6)));
   }
 
-  private readonly pendingPolicies = new Map<string, Readonly<NetworkPolicy | GlobalNetworkPolicy> | undefined>();
+  private readonly pendingPolicies = new Map<
+    string,
+    Readonly<NetworkPolicy | GlobalNetworkPolicy> | undefined
+  >();
   private readonly profileNameOfKey = new Map<string, string>();
 
   flush(): void {

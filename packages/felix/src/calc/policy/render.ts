@@ -1,4 +1,4 @@
-import { parseCidr, parsePort, type Port } from '@tricolor/datastore';
+import { type Port, parseCidr, parsePort } from '@tricolor/datastore';
 import type { NormalizedRule, NormalizedSide } from '@tricolor/policy';
 import type { Rule } from '../iptables/rules.js';
 import {
@@ -30,7 +30,13 @@ export interface RenderedRule {
   sets: SetRef[];
 }
 
-const PROTOCOL_NAMES: Record<number, string> = { 6: 'tcp', 17: 'udp', 132: 'sctp', 136: 'udplite', 1: 'icmp' };
+const PROTOCOL_NAMES: Record<number, string> = {
+  6: 'tcp',
+  17: 'udp',
+  132: 'sctp',
+  136: 'udplite',
+  1: 'icmp',
+};
 
 const protocolText = (n: number): string => (n === 58 ? 'ipv6-icmp' : (PROTOCOL_NAMES[n] ?? String(n)));
 
@@ -110,7 +116,8 @@ function renderSide(
   if (notNets) {
     if (notNets.some(isAll)) return undefined;
     if (notNets.length === 1) out.match.push(`! ${flag} ${notNets[0]}`);
-    else out.match.push(`-m set ! --match-set ${use({ kind: 'nets', family: o.family, nets: notNets })} ${dir}`);
+    else
+      out.match.push(`-m set ! --match-set ${use({ kind: 'nets', family: o.family, nets: notNets })} ${dir}`);
   }
   if (side.selector !== undefined)
     out.match.push(`-m set --match-set ${use({ kind: 'selector', selector: side.selector })} ${dir}`);
@@ -213,11 +220,7 @@ export function renderRule(rule: NormalizedRule, o: RenderOptions): RenderedRule
 }
 
 /** A policy's or profile's rules for one direction and family, with a note naming the owner on the first. */
-export function renderRules(
-  rules: readonly NormalizedRule[],
-  o: RenderOptions,
-  note: string,
-): RenderedRule {
+export function renderRules(rules: readonly NormalizedRule[], o: RenderOptions, note: string): RenderedRule {
   const out: Rule[] = [];
   const sets: SetRef[] = [];
   for (const r of rules) {
@@ -231,4 +234,5 @@ export function renderRules(
 }
 
 /** "NetworkPolicy x/allow ingress" — the note on a policy chain's first rule and on the jumps to it. */
-export const ownerNote = (what: string, dir: Direction) => `${what} ${dir === 'Ingress' ? 'ingress' : 'egress'}`;
+export const ownerNote = (what: string, dir: Direction) =>
+  `${what} ${dir === 'Ingress' ? 'ingress' : 'egress'}`;
