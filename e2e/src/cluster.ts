@@ -113,7 +113,13 @@ export class Cluster {
     opts.log(
       `etcd: starting ${opts.etcdMembers} member(s)${opts.etcdTls ? ' with TLS and client certificates' : ''}`,
     );
-    const etcd = await EtcdCluster.start({ members: opts.etcdMembers, tls: opts.etcdTls });
+    // Idle watchers learn the revision every 200 ms: felix's /status revision (everything
+    // programmed up to it) keeps up with writes to kinds it has no other news of.
+    const etcd = await EtcdCluster.start({
+      members: opts.etcdMembers,
+      tls: opts.etcdTls,
+      watchProgressNotifyMs: 200,
+    });
     const ds = Datastore.connect(configFromEnv(etcd.clientEnv()));
     const segment = await Segment.create('lan');
     // Nodes have a default route, as real ones do: proxy ARP for the pods' 169.254.1.1

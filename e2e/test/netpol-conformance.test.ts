@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isRoot } from '@tricolor/testkit';
 import { PODS } from '../src/netpol/layout.js';
+import { kernelHasSctp } from '../src/netpol/runner.js';
 import { REPO_ROOT } from '../src/paths.js';
 
 /** Namespaces share the run's unique prefix (nodes, pods, the segment): none may be left. */
@@ -19,8 +20,7 @@ function assertNoNamespacesLeft(nodeNamespaces: string[]): void {
 }
 
 // The runner itself against the kernel: the layout with no policy, every pair reachable over
-// TCP, UDP and ICMP. (The example cases with policies need felix to enforce them; the felix
-// work adds that test.)
+// TCP, UDP and ICMP.
 test('netpol runner on a real cluster: no policy, every pod reaches every pod over TCP/80, UDP/81 and ICMP', {
   skip: isRoot() ? false : 'SKIPPED (not a pass): the conformance runner needs root',
   timeout: 300_000,
@@ -48,7 +48,6 @@ test('netpol runner on a real cluster: no policy, every pod reaches every pod ov
     );
     const r = spawnSync(process.execPath, [join(REPO_ROOT, 'e2e/dist/src/netpol/main.js'), '--json', file], {
       encoding: 'utf8',
-      env: { ...process.env, TRICOLOR_NETPOL_SETTLE_MS: '1000' },
     });
     assert.equal(r.status, 0, r.stderr);
     const doc = JSON.parse(r.stdout) as {
@@ -112,4 +111,55 @@ test('netpol runner: SIGINT during a run tears everything down and exits 130', {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+const EXAMPLES = join(REPO_ROOT, 'e2e/netpol/examples');
+
+// Conformance, the measure of the policy work: every example case (e2e/netpol/examples, the
+// FORMAT.md cases) on a real 3-node cluster with felix enforcing; any mismatched cell fails.
+// Cases that need SCTP are skipped LOUDLY (as their own skipped subtests) where the kernel has
+// none, never counted as passed.
+test('netpol conformance: every example case on the kernel, no mismatched cell', {
+  skip: isRoot() ? false : 'SKIPPED (not a pass): the conformance runner needs root',
+  timeout: 900_000,
+}, async (t) => {
+  const sctp = await kernelHasSctp();
+  const files = readdirSync(EXAMPLES)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => join(EXAMPLES, f));
+  const run: string[] = [];
+  for (const file of files) {
+    const c = JSON.parse(readFileSync(file, 'utf8')) as { name: string; requires?: string[] };
+    if (c.requires?.includes('SCTP') && !sctp)
+      await t.test(
+        c.name,
+        { skip: 'SKIPPED (not a pass): the case needs SCTP and this kernel has none' },
+        () => {},
+      );
+    else run.push(file);
+  }
+  assert.ok(run.length >= 17, `example cases found: ${run.length}`);
+  const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'e2e/dist/src/netpol/main.js'), ...run], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+  const summary = r.stdout.trimEnd().split('\n').pop() ?? '';
+  t.diagnostic(summary);
+  const failing = r.stdout
+    .split('\n\n')
+    .filter((block) => /mismatched cells\n/.test(block))
+    .join('\n');
+  assert.equal(r.code, 0, `conformance failed:\n${failing}\n${r.stderr.slice(-3000)}`);
+  assert.match(summary, new RegExp(`^${run.length} cases: ${run.length} passed, 0 failed, 0 skipped`));
 });

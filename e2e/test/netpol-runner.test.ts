@@ -14,7 +14,7 @@ import { preflight } from '../src/netpol/preflight.js';
 import { probeMatrix } from '../src/netpol/probe.js';
 import { type CaseResult, exitCode, jsonReport, summarize, summaryLine } from '../src/netpol/report.js';
 import { runCase } from '../src/netpol/run-case.js';
-import { settleMs } from '../src/netpol/settle.js';
+import { lagging, parseStatus, settleMs, waitUntilProgrammed } from '../src/netpol/settle.js';
 import { substituteTokens } from '../src/netpol/tokens.js';
 import { REPO_ROOT } from '../src/paths.js';
 
@@ -318,10 +318,43 @@ test('probing: 3 tries per cell, reachable if any succeeds; all cells in paralle
   assert.deepEqual(Object.keys(m), PODS);
 });
 
-test('settle time: default 3 s, at most 10 s, from TRICOLOR_NETPOL_SETTLE_MS', () => {
-  assert.equal(settleMs({}), 3000);
+test('settle: felix status by default; a fixed time of at most 10 s from TRICOLOR_NETPOL_SETTLE_MS', () => {
+  assert.equal(settleMs({}), undefined);
   assert.equal(settleMs({ TRICOLOR_NETPOL_SETTLE_MS: '500' }), 500);
   assert.throws(() => settleMs({ TRICOLOR_NETPOL_SETTLE_MS: '20000' }), /0-10000/);
+});
+
+test('settle: waits until every node reports the revision programmed, names the laggards on timeout', async () => {
+  assert.deepEqual(parseStatus('{"ready":true,"inSync":true,"revision":"42"}'), {
+    ready: true,
+    revision: '42',
+  });
+  assert.equal(parseStatus('{"ready":true,"revision":42}'), undefined, 'a revision is a decimal string');
+  assert.equal(parseStatus('not json'), undefined);
+  // Revisions compare as numbers, not strings ("100" > "99").
+  assert.deepEqual(
+    lagging('100', [
+      ['n1', { ready: true, revision: '99' }],
+      ['n2', { ready: true, revision: '100' }],
+    ]),
+    ['n1 (ready true, revision 99)'],
+  );
+  assert.deepEqual(
+    lagging('5', [
+      ['n1', { ready: false, revision: '9' }],
+      ['n2', undefined],
+    ]),
+    ['n1 (ready false, revision 9)', 'n2 (no status)'],
+  );
+  let polls = 0;
+  const rising = { name: 'n1', status: async () => ({ ready: true, revision: String(10 + polls++) }) };
+  await waitUntilProgrammed('13', [rising], 5000, 1);
+  assert.equal(polls, 4, 'returned as soon as revision 13 was reported');
+  const stuck = { name: 'n2', status: async () => ({ ready: true, revision: '7' }) };
+  await assert.rejects(
+    waitUntilProgrammed('8', [rising, stuck], 50, 5),
+    /revision 8 .* n2 \(ready true, revision 7\)/,
+  );
 });
 
 const MAIN = join(REPO_ROOT, 'e2e/dist/src/netpol/main.js');

@@ -13,7 +13,9 @@ document on stdout. Exit 0: every judged cell matches; 1: a cell differs or a ca
 --via-kubernetes: namespaces, pods, labels and NetworkPolicies go through a Kubernetes API
 server (testkit's fake; no kube-apiserver runs here) and tricolor-kube-controllers, and the
 CNI plugin reads each pod from it, instead of being written to the datastore directly.
-Environment: TRICOLOR_NETPOL_SETTLE_MS (wait after each step's actions, default 3000, max 10000).`;
+After each step's actions it waits until every node's felix reports (GET /status) the
+datastore revision of those writes as programmed.
+Environment: TRICOLOR_NETPOL_SETTLE_MS (a fixed wait after each step instead, max 10000 ms).`;
 
 async function main(): Promise<number> {
   let parsed: ReturnType<

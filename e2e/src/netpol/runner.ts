@@ -18,7 +18,7 @@ import { preflight } from './preflight.js';
 import { probeMatrix } from './probe.js';
 import { type CaseResult, caseMismatches, exitCode, jsonReport, summarize, summaryLine } from './report.js';
 import { runCase } from './run-case.js';
-import { settleMs, waitUntilProgrammed } from './settle.js';
+import { parseStatus, type StatusSource, settleMs, waitUntilProgrammed } from './settle.js';
 
 export interface RunnerOptions {
   files: string[];
@@ -153,7 +153,7 @@ export async function runConformance(opts: RunnerOptions): Promise<number> {
   for (const cmd of ['ip', 'ping', ...(sctp ? ['socat'] : [])])
     if (!hasCommand(cmd)) throw new SetupError(`${cmd} is not installed (scripts/setup.sh installs it)`);
   log(
-    `netpol: ${cases.length} cases; ${opts.viaKubernetes ? 'through the Kubernetes API and tricolor-kube-controllers' : 'written to the datastore directly'}; SCTP ${sctp ? 'available' : 'not available on this kernel'}; settle ${settle} ms`,
+    `netpol: ${cases.length} cases; ${opts.viaKubernetes ? 'through the Kubernetes API and tricolor-kube-controllers' : 'written to the datastore directly'}; SCTP ${sctp ? 'available' : 'not available on this kernel (modprobe sctp failed): SCTP cases are SKIPPED'}; ${settle === undefined ? "waiting for every felix's programmed revision" : `fixed settle ${settle} ms`}`,
   );
 
   let cluster: Cluster | undefined;
@@ -192,11 +192,31 @@ export async function runConformance(opts: RunnerOptions): Promise<number> {
     );
     await waitReachable(layout, log);
     log(`netpol: layout up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const felixes: StatusSource[] = [...layout.cluster.nodes.values()].map((node) => ({
+      name: node.name,
+      status: async () => {
+        const r = await layout.cluster.httpInNode(node, 'http://127.0.0.1:9099/status');
+        return r.ok ? parseStatus(r.body) : undefined;
+      },
+    }));
+    const waitProgrammed = async () => {
+      if (settle !== undefined) {
+        await new Promise((r) => setTimeout(r, settle));
+        return;
+      }
+      try {
+        await waitUntilProgrammed(await layout.cluster.ds.kv.revision(), felixes);
+      } catch (e) {
+        throw new SetupError((e as Error).message);
+      }
+    };
     const results: CaseResult[] = [];
     for (const c of cases) {
       const tc = performance.now();
       if (c.requires.includes('SCTP') && !sctp) {
-        log(`${c.name}: skipped (kernel has no SCTP)`);
+        log(
+          `${c.name}: SKIPPED (not a pass): it requires SCTP and this kernel has none (modprobe sctp failed)`,
+        );
         results.push({ name: c.name, skipped: 'kernel has no SCTP', steps: [] });
         continue;
       }
@@ -205,7 +225,7 @@ export async function runConformance(opts: RunnerOptions): Promise<number> {
         path: layout.path,
         pods: { all: PODS, ips: layout.ips, endpointName: (p) => layout.endpointNames.get(p)! },
         observe: (probe) => probeMatrix(layout.agents, layout.ips, probe),
-        settle: async () => waitUntilProgrammed(await layout.cluster.ds.kv.revision(), settle),
+        settle: waitProgrammed,
         onProbe: (k, step, probe, observed) => {
           if (!opts.json)
             out(`${renderMatrix(`${k.name}  step ${step}  ${probeLabel(probe)}`, observed, probe.expect)}\n`);

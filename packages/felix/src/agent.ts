@@ -58,6 +58,8 @@ export class Agent {
   /** Each tracker's desired changes already counted in felix_int_dataplane_messages. */
   private readonly messagesCounted = new Map<object, number>();
   nodeIP: string | undefined;
+  /** Every datastore change at or below this revision is programmed (see `status`). */
+  private programmedRevision = 0n;
   ready = false;
   lastConvergedAt: Date | undefined;
 
@@ -188,6 +190,9 @@ export class Agent {
     this.changedSince = undefined;
     const batch = this.queue;
     this.queue = [];
+    // Every update at or below this revision is in this batch or an earlier one (a
+    // reflector advances its revision after emitting the events it covers).
+    const upTo = BigInt(this.syncer.revision());
     if (batch.length) {
       const endCalc = metrics.calcGraphUpdateTime.startTimer();
       calc.apply(batch);
@@ -225,6 +230,7 @@ export class Agent {
         }
       }
       this.failures = 0;
+      if (upTo > this.programmedRevision) this.programmedRevision = upTo;
       const st = calc.state;
       metrics.activeLocalEndpoints.set(calc.endpoints.count);
       const v6Routes = st.routes.desiredWeight;
@@ -281,6 +287,28 @@ export class Agent {
         setTimeout(() => this.schedule(0), delay).unref();
       }
     }
+  }
+
+  /**
+   * What felix has programmed, for `GET /status`: `revision` — every datastore change at
+   * or below it is in the kernel (policies, endpoints, labels, pools, …); while nothing is
+   * queued or being applied that is everything the syncer has read. A client that wrote at
+   * revision R waits for `revision >= R` on every node (the conformance runner does).
+   */
+  status(): { ready: boolean; inSync: boolean; revision: string } {
+    const idle =
+      this.ready &&
+      this.queue.length === 0 &&
+      !this.applying &&
+      !this.pending &&
+      this.debounce === undefined &&
+      this.failures === 0;
+    let rev = this.programmedRevision;
+    if (idle) {
+      const read = BigInt(this.syncer.revision());
+      if (read > rev) rev = read;
+    }
+    return { ready: this.ready, inSync: idle, revision: String(rev) };
   }
 
   /** chainPrefix/interfacePrefix/ipv6Support are fixed at start: say so once when FelixConfiguration changes them. */

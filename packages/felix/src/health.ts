@@ -4,11 +4,13 @@ import type { Registry } from 'prom-client';
 export interface HealthSource {
   live(): boolean;
   ready(): boolean;
+  /** `GET /status`: what the agent has programmed (e.g. the datastore revision). */
+  status?(): unknown;
 }
 
 /**
- * Read-only HTTP endpoints: `/liveness`, `/readiness` and (optionally on the same server)
- * `/metrics`. Only GET routes exist; nothing can be changed through them.
+ * Read-only HTTP endpoints: `/liveness`, `/readiness`, `/status` and (optionally on the same
+ * server) `/metrics`. Only GET routes exist; nothing can be changed through them.
  */
 export async function startHttp(opts: {
   host: string;
@@ -23,6 +25,10 @@ export async function startHttp(opts: {
     app.get('/readiness', async (_req, reply) =>
       reply.code(h.ready() ? 200 : 503).send({ ready: h.ready() }),
     );
+    if (h.status) {
+      const status = h.status.bind(h);
+      app.get('/status', async (_req, reply) => reply.send(status()));
+    }
   }
   if (opts.registry) {
     const r = opts.registry;

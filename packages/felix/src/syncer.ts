@@ -116,6 +116,22 @@ export class Syncer extends EventEmitter {
     ] as Reflector<unknown>[];
   }
 
+  /**
+   * The datastore revision every reflector has read up to: each delivers its events in
+   * revision order and advances on etcd's progress notifications while idle, so every
+   * change at or below this revision has been emitted as an update. (etcd sends those
+   * notifications every `--experimental-watch-progress-notify-interval`, 10 min by default:
+   * an idle kind holds this back until then.)
+   */
+  revision(): string {
+    let min: bigint | undefined;
+    for (const r of this.all) {
+      const v = BigInt(r.currentRevision);
+      if (min === undefined || v < min) min = v;
+    }
+    return String(min ?? 0n);
+  }
+
   private setState(i: number, st: SyncStatus): void {
     this.states[i] = st;
     const least = STATUS_ORDER[Math.min(...this.states.map((x) => STATUS_ORDER.indexOf(x)))]!;

@@ -70,7 +70,8 @@ export class Cluster {
   ) {}
 
   static async start(): Promise<Cluster> {
-    const etcd = await EtcdServer.start();
+    // Idle watchers learn the revision every 200 ms, so felix's /status revision keeps up.
+    const etcd = await EtcdServer.start({ watchProgressNotifyMs: 200 });
     const proxy = await CuttableProxy.create(etcd.clientPort);
     const bridge = await LoopbackBridge.create(proxy.port);
     const ds = Datastore.connect({ endpoints: [etcd.endpoint], prefix: '/tricolor/' });

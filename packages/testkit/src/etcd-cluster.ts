@@ -21,6 +21,8 @@ export interface EtcdClusterOptions {
    */
   heartbeatMs?: number;
   electionMs?: number;
+  /** etcd's `--experimental-watch-progress-notify-interval` in ms (see EtcdOptions). */
+  watchProgressNotifyMs?: number;
 }
 
 export interface MemberStatus {
@@ -67,6 +69,7 @@ export class EtcdCluster {
           verbose: opts.verbose,
           heartbeatMs: opts.heartbeatMs ?? 200,
           electionMs: opts.electionMs ?? 2000,
+          watchProgressNotifyMs: opts.watchProgressNotifyMs,
         }),
     );
     const cluster = new EtcdCluster(dataRoot, members, tls);

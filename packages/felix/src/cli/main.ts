@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     st.healthHost === st.metricsHost &&
     st.healthPort === st.metricsPort;
   if (st.healthEnabled) {
-    const h = { live: () => true, ready: () => agent.ready };
+    const h = { live: () => true, ready: () => agent.ready, status: () => agent.status() };
     servers.push(
       await startHttp({
         host: st.healthHost,
