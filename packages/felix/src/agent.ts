@@ -12,6 +12,7 @@ import { poolUsage, readBlockUsage } from './ipam-usage.js';
 import { type FelixMetrics, RESYNC_STATE } from './metrics.js';
 import { classifyMonitorLines, kernelRemovals } from './monitor.js';
 import { autodetectIPv4, setBgpAddress, setFelixStatus, updateNode } from './node-status.js';
+import { PolicyMetrics } from './policy-metrics.js';
 import { Syncer } from './syncer.js';
 import { allocateTunnelAddress } from './tunnel-address.js';
 
@@ -63,7 +64,10 @@ export class Agent {
   ready = false;
   lastConvergedAt: Date | undefined;
 
+  private readonly policyMetrics: PolicyMetrics;
+
   constructor(private readonly o: AgentOptions) {
+    this.policyMetrics = new PolicyMetrics(o.metrics.registry);
     this.syncer = new Syncer(o.ds);
     this.syncer.on('update', (u) => {
       this.queue.push(u);
@@ -250,6 +254,14 @@ export class Agent {
       const sets = { inet: 0, inet6: 0 };
       for (const m of st.ipsets.desired.values()) sets[m.family]++;
       for (const [family, n] of Object.entries(sets)) metrics.ipsetsCalico.set({ ip_version: family }, n);
+      const policy = calc.policy;
+      this.policyMetrics.set({
+        activePolicies: policy.activePolicies,
+        activeSelectors: policy.activeSelectors,
+        clusterPolicies: policy.clusterPolicies,
+        clusterProfiles: policy.clusterProfiles,
+        ipsets: dp.ipsets.totalSets,
+      });
       if (rep.conflicts.length)
         log.warn({ routes: rep.conflicts }, 'routes left alone: an operator route has the same destination');
       if (rep.ipipUnsupported) log.error('IPIP pool present but this kernel cannot create tunl0');

@@ -136,6 +136,23 @@ test('felix policy on the kernel: default deny, selectors, namespaceSelector, ip
     const becomes = async (want: boolean, probe: () => Promise<boolean>, what: string) => {
       await until(async () => (await probe()) === want, 15_000, what);
     };
+    // felix's GET /status: every datastore change up to `revision` is programmed. After it
+    // reports the revision of our writes, ONE probe must give the verdict.
+    const programmed = async () => {
+      const want = BigInt(await ds.kv.revision());
+      await until(
+        async () => {
+          const r = await httpGet(n1, 'http://127.0.0.1:9099/status');
+          return r.status === 200 && BigInt((JSON.parse(r.body) as { revision: string }).revision) >= want;
+        },
+        15_000,
+        `felix reports revision ${want} programmed`,
+      );
+    };
+    const verdict = async (want: boolean, probe: () => Promise<boolean>, what: string) => {
+      await programmed();
+      assert.equal(await probe(), want, what);
+    };
 
     // No policy: the namespace profiles allow everything.
     await becomes(true, () => fromClient(), 'client → server allowed without policy');
@@ -151,8 +168,8 @@ test('felix policy on the kernel: default deny, selectors, namespaceSelector, ip
 
     // 1. Default deny ingress for prod: the server is isolated, the client (dev) is not.
     await ds.create(k8sPolicy('default-deny', 'prod', { podSelector: {}, policyTypes: ['Ingress'] }));
-    await becomes(false, () => fromClient(), 'default deny: client → server denied');
-    await becomes(false, () => fromRemote(), 'default deny: remote → server denied');
+    await verdict(false, () => fromClient(), 'default deny: client → server denied');
+    await verdict(false, () => fromRemote(), 'default deny: remote → server denied');
     assert.equal(await reaches(server.ns, '10.244.1.6', 80), true, 'server → client: dev is not isolated');
 
     // 2. Allow from a selector (a Tricolor policy of prod): role == 'client' — the remote pod only.
@@ -166,8 +183,23 @@ test('felix policy on the kernel: default deny, selectors, namespaceSelector, ip
         ingress: [{ action: 'Allow', source: { selector: "role == 'client'" } }],
       },
     });
-    await becomes(true, () => fromRemote(), 'allow-from-selector: remote (role=client) → server allowed');
+    await verdict(true, () => fromRemote(), 'allow-from-selector: remote (role=client) → server allowed');
     assert.equal(await fromClient(), false, 'the client (dev, no role label) stays denied');
+    // The policy gauges (Calico's names): two policies active here, one selector followed,
+    // both namespace profiles counted; ipsets: the two pool sets and the selector's.
+    const metrics = (await httpGet(n1, 'http://127.0.0.1:9091/metrics')).body;
+    const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    assert.equal(gauge('felix_active_local_policies'), 2);
+    assert.equal(gauge('felix_active_local_selectors'), 1);
+    assert.equal(gauge('felix_cluster_num_policies'), 2);
+    assert.equal(gauge('felix_cluster_num_profiles'), 2);
+    const allSets = (await n1.exec('ipset', ['list', '-n'])).stdout.split('\n').filter(Boolean);
+    assert.equal(
+      gauge('felix_ipsets_total'),
+      allSets.length,
+      `every ipset on the host: ${allSets.join(' ')}`,
+    );
+    assert.ok(allSets.length >= 3);
     const sets = (await n1.exec('ipset', ['list', '-t'])).stdout;
     assert.match(sets, /Name: tri-s:\S+\nType: hash:ip/, 'a selector set');
 
@@ -177,15 +209,15 @@ test('felix policy on the kernel: default deny, selectors, namespaceSelector, ip
       ...remote,
       metadata: { ...remote.metadata, labels: { ...remote.metadata.labels, role: 'other' } },
     });
-    await becomes(false, () => fromRemote(), 'remote relabelled role=other → denied');
+    await verdict(false, () => fromRemote(), 'remote relabelled role=other → denied');
     const again = (await ds.get('WorkloadEndpoint', 'remote', 'prod'))!;
     await ds.update({
       ...again,
       metadata: { ...again.metadata, labels: { ...again.metadata.labels, role: 'client' } },
     });
-    await becomes(true, () => fromRemote(), 'remote relabelled back to role=client → allowed');
+    await verdict(true, () => fromRemote(), 'remote relabelled back to role=client → allowed');
     await ds.delete('NetworkPolicy', 'allow-clients', 'prod');
-    await becomes(false, () => fromRemote(), 'allow-clients deleted → remote denied again');
+    await verdict(false, () => fromRemote(), 'allow-clients deleted → remote denied again');
 
     // 4. namespaceSelector through the namespace's profile: allow from namespaces team=web;
     // dev gets that label on its profile (kns.dev), and the client is allowed.
@@ -195,13 +227,12 @@ test('felix policy on the kernel: default deny, selectors, namespaceSelector, ip
         ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'web' } } }] }],
       }),
     );
-    await new Promise((r) => setTimeout(r, 1000));
-    assert.equal(await fromClient(), false, 'dev has no team label yet: denied');
+    await verdict(false, () => fromClient(), 'dev has no team label yet: denied');
     await ds.apply(namespaceProfile('dev', { env: 'dev', team: 'web' }));
-    await becomes(true, () => fromClient(), 'kns.dev labelled team=web → client allowed');
+    await verdict(true, () => fromClient(), 'kns.dev labelled team=web → client allowed');
     assert.equal(await fromRemote(), false, 'prod has no team label: remote denied');
     await ds.delete('NetworkPolicy', kubernetesPolicyName('from-team-web'), 'prod');
-    await becomes(false, () => fromClient(), 'from-team-web deleted → client denied');
+    await verdict(false, () => fromClient(), 'from-team-web deleted → client denied');
 
     // 5. ipBlock with except: the pool, except the client and another /24 (a hash:net set).
     await ds.create(
@@ -212,11 +243,11 @@ test('felix policy on the kernel: default deny, selectors, namespaceSelector, ip
         ],
       }),
     );
-    await becomes(true, () => fromRemote(), 'ipBlock: remote (10.244.2.5) allowed');
+    await verdict(true, () => fromRemote(), 'ipBlock: remote (10.244.2.5) allowed');
     assert.equal(await fromClient(), false, 'ipBlock except: client (10.244.1.6) denied');
     assert.match((await n1.exec('ipset', ['list', '-t'])).stdout, /Name: tri-c:\S+\nType: hash:net/);
     await ds.delete('NetworkPolicy', kubernetesPolicyName('from-block'), 'prod');
-    await becomes(false, () => fromRemote(), 'from-block deleted → remote denied');
+    await verdict(false, () => fromRemote(), 'from-block deleted → remote denied');
 
     // 6. A named port: `web` is TCP 81 on the server; 80 stays closed.
     await ds.create(
@@ -225,7 +256,7 @@ test('felix policy on the kernel: default deny, selectors, namespaceSelector, ip
         ingress: [{ ports: [{ port: 'web' }] }],
       }),
     );
-    await becomes(true, () => fromClient(81), 'named port web (81/TCP): client → server:81 allowed');
+    await verdict(true, () => fromClient(81), 'named port web (81/TCP): client → server:81 allowed');
     assert.equal(await fromClient(80), false, 'port 80 is not `web`: denied');
     assert.match((await n1.exec('ipset', ['list', '-t'])).stdout, /Name: tri-n:\S+\nType: hash:ip,port/);
     const members = (await n1.exec('ipset', ['list'])).stdout;
@@ -234,8 +265,8 @@ test('felix policy on the kernel: default deny, selectors, namespaceSelector, ip
     // 7. Everything removed: the sets go with the policies, traffic flows again.
     await ds.delete('NetworkPolicy', kubernetesPolicyName('to-web'), 'prod');
     await ds.delete('NetworkPolicy', kubernetesPolicyName('default-deny'), 'prod');
-    await becomes(true, () => fromClient(80), 'no policy: client → server:80 allowed');
-    await becomes(true, () => fromRemote(80), 'no policy: remote → server:80 allowed');
+    await verdict(true, () => fromClient(80), 'no policy: client → server:80 allowed');
+    await verdict(true, () => fromRemote(80), 'no policy: remote → server:80 allowed');
     await until(
       async () => !/Name: tri-(s|n|c):/.test((await n1.exec('ipset', ['list', '-n'])).stdout),
       10_000,

@@ -11,6 +11,9 @@ import { type DataplaneObserver, NO_OBSERVER } from './observer.js';
  * stopped using them (`destroyStale`, run by the dataplane after the iptables restore).
  */
 export class IpsetDriver {
+  /** Sets of others (not felix's prefix) at the last read: part of `felix_ipsets_total`. */
+  foreignSets = 0;
+
   constructor(
     private readonly sets: DeltaTracker<string, IpsetMeta>,
     private readonly members: DeltaTracker<string, true>,
@@ -39,6 +42,9 @@ export class IpsetDriver {
     return Promise.all([
       this.sets.resync(async () => {
         const out: [string, IpsetMeta][] = [];
+        let foreign = 0;
+        for (const s of (await read).values()) if (!s.name.startsWith(this.prefix)) foreign++;
+        this.foreignSets = foreign;
         for (const s of (await read).values())
           if (s.name.startsWith(this.prefix))
             out.push([
@@ -111,6 +117,11 @@ export class IpsetDriver {
     for (const k of added) this.members.wrote(k, true);
     for (const k of dropped) this.members.removed(k);
     return true;
+  }
+
+  /** Every ipset on the host as last known: others' at the last read, felix's now. */
+  get totalSets(): number {
+    return this.foreignSets + this.sets.dataplane.size;
   }
 
   /** Destroys felix's sets nobody wants any more (after iptables stopped naming them). */
