@@ -3,10 +3,14 @@
  * (routes, neighbors, sysctls, ipsets, iptables), the latency of one more endpoint on top
  * (calculation + apply, repeated), a refresh (every view dropped and re-read, nothing to
  * write), and one more endpoint while the refresh timers' reads run. VXLAN: one more remote
- * node among N (route, FDB entry, VTEP neighbor). Needs root.
+ * node among N (route, FDB entry, VTEP neighbor). Policy: N local endpoints, N/10 policies
+ * whose rules select among N/2 remote endpoints — cold start, one policy changed, one remote
+ * endpoint relabelled (p99 of FELIX_BENCH_POLICY_REPEATS). Needs root.
  *
  * Run: npm run bench (in packages/felix). FELIX_BENCH_SIZES=1,100,1000,10000 (endpoints),
  * FELIX_BENCH_NODES=100,1000 (VXLAN remote nodes), FELIX_BENCH_ONES=5 (the "+1" repeats),
+ * FELIX_BENCH_POLICY=100,1000,10000 (local endpoints of the policy rows; the issue's size is
+ * 10000: 1,000 policies, 5,000 remote endpoints), FELIX_BENCH_POLICY_REPEATS=100,
  * FELIX_BENCH_IPV6=1 (an IPv6 pool too: ip6tables programmed as well),
  * FELIX_BENCH_NODE_ARGS (flags for the measuring process, e.g. --cpu-prof),
  * FELIX_BENCH_VERBOSE=<file> (every +1's phases). TRICOLOR_BENCH_SMOKE=1: smallest sizes.
@@ -42,9 +46,13 @@ import type { KernelIO } from '../src/dataplane/kernel-io.js';
 import { KernelState } from '../src/dataplane/kernel-state.js';
 import { binaries, linuxKernel } from '../src/dataplane/linux-io.js';
 import { node, pool, wep } from '../test/helpers.js';
+import { policyScenario } from './policy-scenario.js';
 
 const SIZES = benchSizes([1, 100, 1000, 10000], 'FELIX_BENCH_SIZES');
 const NODE_SIZES = benchSizes([100, 1000], 'FELIX_BENCH_NODES');
+const POLICY_SIZES = benchSizes([100, 1000, 10000], 'FELIX_BENCH_POLICY');
+/** How many policy changes and remote relabels are timed, one after the other (p99 reported). */
+const POLICY_REPEATS = Number(process.env.FELIX_BENCH_POLICY_REPEATS ?? 100);
 /** How many "+1" endpoints (nodes) are added one after the other (median and max reported). */
 const ONES = Number(process.env.FELIX_BENCH_ONES ?? 5);
 /** FELIX_BENCH_IPV6=1: an IPv6 pool too, so both iptables and ip6tables are programmed. */
@@ -115,6 +123,10 @@ function recordingKernel(): { io: KernelIO; last: Map<string, string[] | string>
         last.set(`iptables${family}`, script);
         return io.iptablesRestore(family, script);
       },
+      ipsetRestore: (lines) => {
+        if (!last.has('ipset')) last.set('ipset', lines);
+        return io.ipsetRestore(lines);
+      },
     },
   };
 }
@@ -132,6 +144,10 @@ async function replay(last: Map<string, string[] | string>): Promise<number> {
   if (ipLines?.length) jobs.push(anchorIp.run(ipLines).catch(() => undefined));
   const br = last.get('bridge') as string[] | undefined;
   if (br?.length) jobs.push(anchorBridge.run(br).catch(() => undefined));
+  const sets = last.get('ipset') as string[] | undefined;
+  // Replayed onto the sets felix made: -exist makes a create or add of what is there a no-op.
+  if (sets?.length)
+    jobs.push(anchorSpawner.run('ipset', ['-exist', 'restore'], { input: `${sets.join('\n')}\n` }));
   for (const f of [4, 6] as const) {
     // Hook inserts left out: replayed, they would add a second jump (they are 8 rules of thousands).
     const script = (last.get(`iptables${f}`) as string | undefined)
@@ -406,9 +422,90 @@ async function innerVxlan(n: number): Promise<void> {
   );
 }
 
+const p99 = (xs: number[]) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.99) - 1)]!;
+
+async function innerPolicy(n: number, podNs: string[]): Promise<void> {
+  veths(n, podNs);
+  settle(podNs);
+  const rec = recordingKernel();
+  const { calc, dp } = newFelix(rec);
+  const sc = policyScenario(n, iface, ipOf);
+  await dp.io.ready();
+  await anchorIp.run(['link set dev lo up']);
+  await anchorSpawner.run('true', []);
+  let t0 = performance.now();
+  calc.apply(sc.cold);
+  const calcMs = performance.now() - t0;
+  const cold = await dp.apply();
+  await dp.applyNeighbors();
+  const coldMs = performance.now() - t0;
+  const coldAnchorMs = await replay(rec.last);
+  if (calc.policy.activePolicies !== sc.policies)
+    throw new Error(`${calc.policy.activePolicies} policies active, expected ${sc.policies}`);
+  const sets = execFileSync('ipset', ['list', '-n'], { encoding: 'utf8', maxBuffer: 1 << 26 })
+    .split('\n')
+    .filter((l) => l.startsWith('tri-s:')).length;
+  if (sets !== sc.selectors) throw new Error(`${sets} selector sets in the kernel, expected ${sc.selectors}`);
+  const change: number[] = [];
+  const changeAnchor: number[] = [];
+  for (let k = 0; k < POLICY_REPEATS; k++) {
+    rec.reset();
+    t0 = performance.now();
+    calc.apply([sc.changePolicy(k)]);
+    const r = await dp.apply();
+    change.push(performance.now() - t0);
+    // One policy's rules changed: its own chain rewritten, nothing else.
+    const wrote = Object.values(r.iptablesWritten).flatMap((t) => Object.values(t).flat());
+    if (wrote.length === 0 || wrote.some((c) => !c.startsWith('tri-pi-')))
+      throw new Error(`a policy change wrote ${JSON.stringify(r.iptablesWritten)}`);
+    changeAnchor.push(await replay(rec.last));
+  }
+  const relabel: number[] = [];
+  const relabelAnchor: number[] = [];
+  for (let k = 0; k < POLICY_REPEATS; k++) {
+    rec.reset();
+    t0 = performance.now();
+    calc.apply([sc.relabelRemote(k)]);
+    const r = await dp.apply();
+    relabel.push(performance.now() - t0);
+    // A remote endpoint relabelled: set members only, no chain.
+    if (r.iptablesChanged !== 0 || !r.ipsetsChanged)
+      throw new Error(`a remote relabel changed ${r.iptablesChanged} chains, ipsets ${r.ipsetsChanged}`);
+    relabelAnchor.push(await replay(rec.last));
+  }
+  dp.close();
+  anchorIp.close();
+  anchorBridge.close();
+  anchorSpawner.close();
+  const rules = Object.values(cold.rules)
+    .flatMap((t) => Object.values(t))
+    .reduce((a, b) => a + b, 0);
+  process.stdout.write(
+    `${JSON.stringify({
+      kind: 'policy',
+      n,
+      policies: sc.policies,
+      remote: sc.remote,
+      selectors: sc.selectors,
+      rules,
+      calcMs,
+      coldMs,
+      coldAnchorMs,
+      changeP99: p99(change),
+      changeMedian: median(change),
+      changeAnchorP99: p99(changeAnchor),
+      relabelP99: p99(relabel),
+      relabelMedian: median(relabel),
+      relabelAnchorP99: p99(relabelAnchor),
+      cold: cold.timings,
+    })}\n`,
+  );
+}
+
 /** Runs one measurement in a fresh node namespace (and pod namespaces for `pods` workloads). */
 async function measure(
-  kind: 'endpoints' | 'vxlan',
+  kind: 'endpoints' | 'vxlan' | 'policy',
   n: number,
   pods: number,
 ): Promise<Record<string, unknown>> {
@@ -458,6 +555,8 @@ async function outer(): Promise<void> {
   for (const n of SIZES) rows.push(await measure('endpoints', n, n + ONES + 1));
   const vx: Record<string, unknown>[] = [];
   for (const n of NODE_SIZES) vx.push(await measure('vxlan', n, 0));
+  const pol: Record<string, unknown>[] = [];
+  for (const n of POLICY_SIZES) pol.push(await measure('policy', n, n));
 
   const f = (x: unknown) => (x as number).toFixed(1);
   console.log(
@@ -555,6 +654,44 @@ async function outer(): Promise<void> {
     ]),
   );
 
+  console.log(
+    `\npolicy: N local endpoints, N/10 policies (ingress + egress rules selecting remote endpoints by label), N/2 remote endpoints; cold = calc + apply + neighbors; change = one policy's rules changed, relabel = one remote endpoint's label changed, until in the kernel (${POLICY_REPEATS} each)`,
+  );
+  table(
+    [
+      'local eps',
+      'policies',
+      'remote eps',
+      'selector sets',
+      'iptables rules',
+      'cold calc ms',
+      'cold ms',
+      'cold tools ms',
+      'change p50',
+      'change p99',
+      'change tools p99',
+      'relabel p50',
+      'relabel p99',
+      'relabel tools p99',
+    ],
+    pol.map((r) => [
+      String(r.n),
+      String(r.policies),
+      String(r.remote),
+      String(r.selectors),
+      String(r.rules),
+      f(r.calcMs),
+      f(r.coldMs),
+      f(r.coldAnchorMs),
+      f(r.changeMedian),
+      f(r.changeP99),
+      f(r.changeAnchorP99),
+      f(r.relabelMedian),
+      f(r.relabelP99),
+      f(r.relabelAnchorP99),
+    ]),
+  );
+
   const summary: BenchRow[] = [];
   const tools = (figure: unknown) => ({ name: 'ip/iptables-restore replay', figure: figure as number });
   for (const r of rows) {
@@ -596,11 +733,39 @@ async function outer(): Promise<void> {
       ...(n === 1000 ? { target: { on: 'figure' as const, op: '<' as const, value: 30 } } : {}),
     });
   }
+  for (const r of pol) {
+    const full = (r.n as number) >= 10_000;
+    const what = `${(r.n as number).toLocaleString('en-US')} local eps, ${(r.policies as number).toLocaleString('en-US')} policies, ${(r.remote as number).toLocaleString('en-US')} remote`;
+    summary.push(
+      {
+        row: `policy cold start (${what})`,
+        figure: (r.coldMs as number) / 1000,
+        unit: 's',
+        anchor: { name: 'ip/ipset/iptables-restore replay', figure: (r.coldAnchorMs as number) / 1000 },
+        ...(full ? { target: { on: 'figure' as const, op: '<' as const, value: 15 } } : {}),
+      },
+      {
+        row: `one policy changed → programmed, p99 (${what})`,
+        figure: r.changeP99 as number,
+        unit: 'ms',
+        anchor: { name: 'iptables-restore replay', figure: r.changeAnchorP99 as number },
+        ...(full ? { target: { on: 'figure' as const, op: '<' as const, value: 150 } } : {}),
+      },
+      {
+        row: `one remote endpoint relabelled → programmed, p99 (${what})`,
+        figure: r.relabelP99 as number,
+        unit: 'ms',
+        anchor: { name: 'ipset restore replay', figure: r.relabelAnchorP99 as number },
+        ...(full ? { target: { on: 'figure' as const, op: '<' as const, value: 50 } } : {}),
+      },
+    );
+  }
   printSummary('felix dataplane', summary);
 }
 
 if (process.argv[2] === '--inner') {
   const n = Number(process.argv[4]);
   if (process.argv[3] === 'vxlan') await innerVxlan(n);
+  else if (process.argv[3] === 'policy') await innerPolicy(n, process.argv[5]!.split(','));
   else await innerEndpoints(n, process.argv[5]!.split(','));
 } else await outer();

@@ -28,4 +28,9 @@ test('the dataplane bench runs to the end at its smallest sizes and prints its s
     rows.some((x) => x.includes('remote nodes (VXLAN)')),
     rows.join('\n'),
   );
+  for (const policyRow of ['policy cold start', 'one policy changed', 'one remote endpoint relabelled'])
+    assert.ok(
+      rows.some((x) => x.startsWith(policyRow)),
+      `${policyRow}:\n${rows.join('\n')}`,
+    );
 });
