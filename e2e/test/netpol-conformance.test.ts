@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isRoot } from '@tricolor/testkit';
+import { type Matrix, parseCases } from '../src/netpol/case.js';
 import { PODS } from '../src/netpol/layout.js';
+import { mismatches, probeLabel } from '../src/netpol/matrix.js';
+import { modelContext } from '../src/netpol/model.js';
+import { runCase } from '../src/netpol/run-case.js';
 import { kernelHasSctp } from '../src/netpol/runner.js';
 import { REPO_ROOT } from '../src/paths.js';
 
@@ -114,6 +118,77 @@ test('netpol runner: SIGINT during a run tears everything down and exits 130', {
 });
 
 const EXAMPLES = join(REPO_ROOT, 'e2e/netpol/examples');
+const DIFFERENTIAL = join(REPO_ROOT, 'e2e/netpol/differential');
+
+const caseFiles = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => join(dir, f));
+
+interface SuiteRun {
+  code: number | null;
+  stderr: string;
+  /** Observed matrices by case name (the runner's --json document). */
+  observed: Map<string, Matrix[][]>;
+  /** Pod addresses as the run logged them. */
+  ips: Map<string, string>;
+  /** Example cases left out because they need SCTP and the kernel has none. */
+  sctpSkipped: string[];
+}
+
+/**
+ * One run of the runner for the two tests below (one cluster, about 7 minutes): every
+ * example case, then every differential case.
+ */
+let suite: Promise<SuiteRun> | undefined;
+function runSuite(): Promise<SuiteRun> {
+  suite ??= (async () => {
+    const sctp = await kernelHasSctp();
+    const sctpSkipped: string[] = [];
+    const files: string[] = [];
+    for (const file of [...caseFiles(EXAMPLES), ...caseFiles(DIFFERENTIAL)]) {
+      const c = JSON.parse(readFileSync(file, 'utf8')) as { name: string; requires?: string[] };
+      if (c.requires?.includes('SCTP') && !sctp) sctpSkipped.push(c.name);
+      else files.push(file);
+    }
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [join(REPO_ROOT, 'e2e/dist/src/netpol/main.js'), '--json', ...files],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+    const observed = new Map<string, Matrix[][]>();
+    if (r.stdout.trim()) {
+      const doc = JSON.parse(r.stdout) as {
+        cases: { name: string; steps: { probes: { observed: Matrix }[] }[] }[];
+      };
+      for (const c of doc.cases)
+        observed.set(
+          c.name,
+          c.steps.map((s) => s.probes.map((p) => p.observed)),
+        );
+    }
+    const ips = new Map([...r.stderr.matchAll(/^([xyz]\/[abc]): (\S+) on /gm)].map((m) => [m[1]!, m[2]!]));
+    return { code: r.code, stderr: r.stderr, observed, ips, sctpSkipped };
+  })();
+  return suite;
+}
+
+const loadDir = (dir: string) =>
+  parseCases(caseFiles(dir).map((f) => ({ file: f, text: readFileSync(f, 'utf8') })));
 
 // Conformance, the measure of the policy work: every example case (e2e/netpol/examples, the
 // FORMAT.md cases) on a real 3-node cluster with felix enforcing; any mismatched cell fails.
@@ -123,43 +198,67 @@ test('netpol conformance: every example case on the kernel, no mismatched cell',
   skip: isRoot() ? false : 'SKIPPED (not a pass): the conformance runner needs root',
   timeout: 900_000,
 }, async (t) => {
-  const sctp = await kernelHasSctp();
-  const files = readdirSync(EXAMPLES)
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((f) => join(EXAMPLES, f));
-  const run: string[] = [];
-  for (const file of files) {
-    const c = JSON.parse(readFileSync(file, 'utf8')) as { name: string; requires?: string[] };
-    if (c.requires?.includes('SCTP') && !sctp)
+  const r = await runSuite();
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const examples = loadDir(EXAMPLES);
+  assert.ok(examples.length >= 17, `example cases found: ${examples.length}`);
+  const bad: string[] = [];
+  for (const c of examples) {
+    if (r.sctpSkipped.includes(c.name)) {
       await t.test(
         c.name,
         { skip: 'SKIPPED (not a pass): the case needs SCTP and this kernel has none' },
         () => {},
       );
-    else run.push(file);
+      continue;
+    }
+    const seen = r.observed.get(c.name);
+    assert.ok(seen, `${c.name} was run`);
+    for (const [si, step] of c.steps.entries())
+      for (const [pi, probe] of step.probes.entries())
+        for (const m of mismatches(seen[si]![pi]!, probe.expect))
+          bad.push(
+            `${c.name} step ${si + 1} ${probeLabel(probe)} ${m.from} → ${m.to}: expected ${m.expected ? 'reachable' : 'blocked'}, observed ${m.observed ? 'reachable' : 'blocked'}`,
+          );
   }
-  assert.ok(run.length >= 17, `example cases found: ${run.length}`);
-  const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'e2e/dist/src/netpol/main.js'), ...run], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-  const summary = r.stdout.trimEnd().split('\n').pop() ?? '';
-  t.diagnostic(summary);
-  const failing = r.stdout
-    .split('\n\n')
-    .filter((block) => /mismatched cells\n/.test(block))
-    .join('\n');
-  assert.equal(r.code, 0, `conformance failed:\n${failing}\n${r.stderr.slice(-3000)}`);
-  assert.match(summary, new RegExp(`^${run.length} cases: ${run.length} passed, 0 failed, 0 skipped`));
+  assert.deepEqual(bad, []);
+});
+
+// felix against the evaluator: cases without expectations (e2e/netpol/differential: egress
+// ipBlock with except, endPort on UDP, named ports on egress, matchExpressions, relabels of
+// pods and namespaces, empty versus missing from/ports, a policy's selector changed, Calico's
+// order, Log, Deny with notNets, ICMP type and code, Pass, has()/in {}) run on the same
+// cluster, and every cell the kernel observed must be what @tricolor/policy's evaluator — the
+// semantics the example expectations are checked against — computes for the same addresses.
+test('netpol differential: the kernel (felix) observes what the policy evaluator computes, cell by cell', {
+  skip: isRoot() ? false : 'SKIPPED (not a pass): the conformance runner needs root',
+  timeout: 900_000,
+}, async () => {
+  const r = await runSuite();
+  assert.equal(r.ips.size, PODS.length, r.stderr.slice(-3000));
+  const differences: string[] = [];
+  let reached = 0;
+  let blocked = 0;
+  for (const c of loadDir(DIFFERENTIAL)) {
+    const seen = r.observed.get(c.name);
+    assert.ok(seen, `${c.name} was run`);
+    const model = await runCase(c, await modelContext(r.ips));
+    for (const [si, s] of model.steps.entries())
+      for (const [pi, p] of s.probes.entries()) {
+        const kernel = seen[si]![pi]!;
+        for (const from of PODS)
+          for (const to of PODS) {
+            if (from === to) continue;
+            if (kernel[from]![to]) reached++;
+            else blocked++;
+            if (kernel[from]![to] !== p.observed[from]![to])
+              differences.push(
+                `${c.name} step ${si + 1} ${probeLabel(p)} ${from} → ${to}: kernel ${kernel[from]![to] ? 'reached' : 'blocked'}, evaluator ${p.observed[from]![to] ? 'allows' : 'denies'}`,
+              );
+          }
+      }
+  }
+  assert.deepEqual(differences, []);
+  // Both verdicts occur: the cases test policy, not an open or a closed network.
+  assert.ok(reached > 100 && blocked > 100, `reached ${reached}, blocked ${blocked}`);
 });

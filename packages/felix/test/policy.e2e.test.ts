@@ -14,11 +14,42 @@ import { pool, until } from './helpers.js';
 
 /** A TCP server on ports 80 and 81 inside a namespace, on every address it has. */
 function serve(ns: Netns): ChildProcess {
-  const script = `const net=require('net');for(const p of [80,81])net.createServer(c=>c.end()).listen(p,'0.0.0.0');setInterval(()=>{},1e6);`;
+  const script = `const net=require('net');for(const p of [80,81])net.createServer(c=>c.end()).listen(p,'0.0.0.0');net.createServer(c=>{c.on('error',()=>{});c.pipe(c);}).listen(82,'0.0.0.0');setInterval(()=>{},1e6);`;
   return spawn('ip', ['netns', 'exec', ns.name, process.execPath, '-e', script], {
     stdio: 'ignore',
     detached: true,
   });
+}
+
+/**
+ * A long-lived TCP connection from `from` to the echo port 82 of `dst`: a byte every 100 ms,
+ * `echoed()` counts the bytes that came back, `closed` whether it ended.
+ */
+function openConnection(from: Netns, dst: string): { echoed(): number; closed(): boolean; stop(): void } {
+  const script = `const c=require('net').connect({host:${JSON.stringify(dst)},port:82});let n=0;c.on('data',d=>{n+=d.length;process.stdout.write('e'+n+'\\n')});setInterval(()=>c.write('x'),100);c.on('error',()=>process.stdout.write('closed\\n'));c.on('close',()=>{process.stdout.write('closed\\n');process.exit(0)});`;
+  const child = spawn('ip', ['netns', 'exec', from.name, process.execPath, '-e', script], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    detached: true,
+  });
+  let n = 0;
+  let closed = false;
+  child.stdout!.on('data', (d: Buffer) => {
+    for (const line of d.toString().split('\n')) {
+      if (line === 'closed') closed = true;
+      else if (line.startsWith('e')) n = Number(line.slice(1));
+    }
+  });
+  return {
+    echoed: () => n,
+    closed: () => closed,
+    stop: () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    },
+  };
 }
 
 /** One TCP connect from `from` (bound to `source` when given) to dst:port within 1.5 s. */
@@ -98,6 +129,7 @@ test('felix policy on the kernel: default deny, selectors, namespaceSelector, ip
   const ext = await Netns.create('ext');
   const spaces: Netns[] = [];
   const servers: ChildProcess[] = [];
+  const opened: { stop(): void }[] = [];
   let felix: Felix | undefined;
   try {
     await connectVeth(n1, '192.168.60.1/24', ext, '192.168.60.100/24');
@@ -166,11 +198,23 @@ test('felix policy on the kernel: default deny, selectors, namespaceSelector, ip
       'conntrack before the dispatch to the endpoint chains',
     );
 
+    // A connection open before policy arrives. Established flows are accepted before any
+    // policy (conntrack first, as in Calico) and felix does not flush conntrack on a policy
+    // change, so it keeps flowing while new connections are denied; it ends with its flow.
+    const open1 = openConnection(client.ns, '10.244.1.5');
+    opened.push(open1);
+    await until(() => open1.echoed() > 0, 15_000, 'the long-lived connection echoes');
+
     // 1. Default deny ingress for prod: the server is isolated, the client (dev) is not.
     await ds.create(k8sPolicy('default-deny', 'prod', { podSelector: {}, policyTypes: ['Ingress'] }));
     await verdict(false, () => fromClient(), 'default deny: client → server denied');
     await verdict(false, () => fromRemote(), 'default deny: remote → server denied');
     assert.equal(await reaches(server.ns, '10.244.1.6', 80), true, 'server → client: dev is not isolated');
+    const before = open1.echoed();
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.ok(open1.echoed() > before, 'the connection opened before the policy keeps flowing');
+    assert.equal(open1.closed(), false);
+    open1.stop();
 
     // 2. Allow from a selector (a Tricolor policy of prod): role == 'client' — the remote pod only.
     await ds.apply({
@@ -231,6 +275,19 @@ test('felix policy on the kernel: default deny, selectors, namespaceSelector, ip
     await ds.apply(namespaceProfile('dev', { env: 'dev', team: 'web' }));
     await verdict(true, () => fromClient(), 'kns.dev labelled team=web → client allowed');
     assert.equal(await fromRemote(), false, 'prod has no team label: remote denied');
+    // A label change while a connection is open: the namespace loses the label, new
+    // connections are denied, the open one (conntrack ESTABLISHED) keeps flowing.
+    const open2 = openConnection(client.ns, '10.244.1.5');
+    opened.push(open2);
+    await until(() => open2.echoed() > 0, 15_000, 'the second long-lived connection echoes');
+    await ds.apply(namespaceProfile('dev', { env: 'dev' }));
+    await verdict(false, () => fromClient(), 'kns.dev without team=web → new connections denied');
+    const before2 = open2.echoed();
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.ok(open2.echoed() > before2, 'the connection opened before the relabel keeps flowing');
+    open2.stop();
+    await ds.apply(namespaceProfile('dev', { env: 'dev', team: 'web' }));
+    await verdict(true, () => fromClient(), 'kns.dev labelled team=web again → client allowed');
     await ds.delete('NetworkPolicy', kubernetesPolicyName('from-team-web'), 'prod');
     await verdict(false, () => fromClient(), 'from-team-web deleted → client denied');
 
@@ -273,6 +330,7 @@ test('felix policy on the kernel: default deny, selectors, namespaceSelector, ip
       'policy sets destroyed once no rule names them',
     );
   } finally {
+    for (const o of opened) o.stop();
     for (const s of servers) {
       try {
         if (s.pid) process.kill(-s.pid, 'SIGKILL');
