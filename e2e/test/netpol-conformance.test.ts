@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { isRoot } from '@tricolor/testkit';
+import { isRoot, run } from '@tricolor/testkit';
 import { type Matrix, parseCases } from '../src/netpol/case.js';
 import { PODS } from '../src/netpol/layout.js';
 import { mismatches, probeLabel } from '../src/netpol/matrix.js';
@@ -127,7 +127,7 @@ const caseFiles = (dir: string) =>
     .map((f) => join(dir, f));
 
 interface SuiteRun {
-  code: number | null;
+  code: number;
   stderr: string;
   /** Observed matrices by case name (the runner's --json document). */
   observed: Map<string, Matrix[][]>;
@@ -152,24 +152,14 @@ function runSuite(): Promise<SuiteRun> {
       if (c.requires?.includes('SCTP') && !sctp) sctpSkipped.push(c.name);
       else files.push(file);
     }
-    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(
-        process.execPath,
-        [join(REPO_ROOT, 'e2e/dist/src/netpol/main.js'), '--json', ...files],
-        {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-      });
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-      });
-      child.once('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+    const r = await run(
+      process.execPath,
+      [join(REPO_ROOT, 'e2e/dist/src/netpol/main.js'), '--json', ...files],
+      {
+        allowFail: true,
+        timeoutMs: 880_000,
+      },
+    );
     const observed = new Map<string, Matrix[][]>();
     if (r.stdout.trim()) {
       const doc = JSON.parse(r.stdout) as {

@@ -83,6 +83,45 @@ test('felix daemon, dual stack: ip6tables chains, IPv6 route and sysctls, IPv6 n
     assert.match(heard, /fd00:51::1\b/, `listener saw: ${heard}`);
     assert.doesNotMatch(heard, /fd00:10::5/);
 
+    // Policy sets in both families: a selector set (hash:ip) and a CIDR set (hash:net), each
+    // with its IPv6 twin (`tri-6…`, family inet6) holding the IPv6 members, named by ip6tables.
+    await ds.apply({
+      kind: 'GlobalNetworkPolicy',
+      apiVersion: 'tricolor.dev/v1',
+      metadata: { name: 'v6-sets' },
+      spec: {
+        selector: 'all()',
+        types: ['Ingress'],
+        ingress: [
+          { action: 'Allow', source: { selector: 'all()' } },
+          { action: 'Allow', source: { nets: ['10.1.0.0/16', '10.2.0.0/16', 'fd00:1::/64', 'fd00:2::/64'] } },
+        ],
+      },
+    });
+    const setNames = await until(
+      async () => {
+        const names = (await n1.exec('ipset', ['list', '-n'])).stdout.split('\n');
+        const want = ['tri-s:', 'tri-6s:', 'tri-c:', 'tri-6c:'].map((p) =>
+          names.find((n) => n.startsWith(p)),
+        );
+        return want.every(Boolean) ? (want as string[]) : undefined;
+      },
+      10_000,
+      'policy ipsets in both families',
+    );
+    const [sel4, sel6, net4, net6] = await Promise.all(
+      setNames.map(async (n) => (await n1.exec('ipset', ['list', n])).stdout),
+    );
+    assert.match(sel4!, /Type: hash:ip\n[\s\S]*family inet [\s\S]*Members:\n10\.244\.1\.5\n?$/);
+    assert.match(sel6!, /Type: hash:ip\n[\s\S]*family inet6 [\s\S]*Members:\nfd00:10::5\n?$/);
+    assert.match(net4!, /Type: hash:net\n[\s\S]*family inet [\s\S]*10\.1\.0\.0\/16/);
+    assert.match(net6!, /Type: hash:net\n[\s\S]*family inet6 [\s\S]*fd00:1::\/64/);
+    assert.ok(
+      (await save6(n1, 'filter')).includes(`--match-set ${setNames[1]} src`),
+      'ip6tables names the v6 set',
+    );
+    await ds.delete('GlobalNetworkPolicy', 'v6-sets');
+
     // Metrics carry both families.
     const m = await httpGet(n1, 'http://127.0.0.1:9091/metrics');
     assert.match(m.body, /felix_iptables_rules\{ip_version="6",table="filter"\} [1-9]/);
