@@ -103,7 +103,11 @@ export class PolicyModel {
  * one the Kubernetes sync writes for every namespace, any other absent profile has no rules.
  * felix renders its profile chains from this, the evaluator decides with it.
  */
-export function profileRules(name: string, profile: Profile | undefined, direction: PolicyType): ProfileRules {
+export function profileRules(
+  name: string,
+  profile: Profile | undefined,
+  direction: PolicyType,
+): ProfileRules {
   if (!profile)
     return { name, rules: name.startsWith(NAMESPACE_PROFILE_PREFIX) ? ALLOW_ALL : [], absent: true };
   const rules = direction === 'Ingress' ? profile.spec.ingress : profile.spec.egress;
