@@ -12,7 +12,6 @@ import { poolUsage, readBlockUsage } from './ipam-usage.js';
 import { type FelixMetrics, RESYNC_STATE } from './metrics.js';
 import { classifyMonitorLines, kernelRemovals } from './monitor.js';
 import { autodetectIPv4, setBgpAddress, setFelixStatus, updateNode } from './node-status.js';
-import { PolicyMetrics } from './policy-metrics.js';
 import { Syncer } from './syncer.js';
 import { allocateTunnelAddress } from './tunnel-address.js';
 
@@ -64,10 +63,7 @@ export class Agent {
   ready = false;
   lastConvergedAt: Date | undefined;
 
-  private readonly policyMetrics: PolicyMetrics;
-
   constructor(private readonly o: AgentOptions) {
-    this.policyMetrics = new PolicyMetrics(o.metrics.registry);
     this.syncer = new Syncer(o.ds);
     this.syncer.on('update', (u) => {
       this.queue.push(u);
@@ -255,7 +251,7 @@ export class Agent {
       for (const m of st.ipsets.desired.values()) sets[m.family]++;
       for (const [family, n] of Object.entries(sets)) metrics.ipsetsCalico.set({ ip_version: family }, n);
       const policy = calc.policy;
-      this.policyMetrics.set({
+      metrics.policy.set({
         activePolicies: policy.activePolicies,
         activeSelectors: policy.activeSelectors,
         clusterPolicies: policy.clusterPolicies,

@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import type { Table } from './calc/iptables/rules.js';
 import type { DataplaneObserver } from './dataplane/observer.js';
+import { PolicyMetrics } from './policy-metrics.js';
 
 /**
  * Calico's summaries (libcalico-go `prometheus.NewSummary`): quantiles 0.5, 0.9 and 0.99
@@ -55,10 +56,11 @@ export class FelixMetrics implements DataplaneObserver {
     registers: this.r,
   });
 
-  // ---- policy: Calico's felix_active_local_policies, felix_active_local_selectors,
-  // felix_cluster_num_policies and felix_cluster_num_profiles (gauges) go here with felix's
-  // NetworkPolicy enforcement; test/fixtures/calico-felix-dashboard-metrics.json lists them
-  // under `policy`, and the dashboard's Policy row awaits their panels.
+  // ---- policy: felix_active_local_policies, felix_active_local_selectors,
+  // felix_cluster_num_policies, felix_cluster_num_profiles, felix_ipsets_total
+  // (policy-metrics.ts; test/fixtures/calico-felix-dashboard-metrics.json lists them under
+  // `policy`).
+  readonly policy = new PolicyMetrics(this.registry);
 
   // ---- the datastore and the calculation graph ----
   readonly resyncState = new Gauge({
