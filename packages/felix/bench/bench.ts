@@ -447,33 +447,35 @@ async function innerPolicy(n: number, podNs: string[]): Promise<void> {
     .split('\n')
     .filter((l) => l.startsWith('tri-s:')).length;
   if (sets !== sc.selectors) throw new Error(`${sets} selector sets in the kernel, expected ${sc.selectors}`);
-  const change: number[] = [];
-  const changeAnchor: number[] = [];
-  for (let k = 0; k < POLICY_REPEATS; k++) {
-    rec.reset();
-    t0 = performance.now();
-    calc.apply([sc.changePolicy(k)]);
-    const r = await dp.apply();
-    change.push(performance.now() - t0);
-    // One policy's rules changed: its own chain rewritten, nothing else.
+  /** Each of POLICY_REPEATS updates applied until in the kernel (ms), checked, and its writes replayed. */
+  const repeat = async (update: (k: number) => Update, check: (r: ApplyReport) => string | undefined) => {
+    const ms: number[] = [];
+    const anchor: number[] = [];
+    for (let k = 0; k < POLICY_REPEATS; k++) {
+      rec.reset();
+      t0 = performance.now();
+      calc.apply([update(k)]);
+      const r = await dp.apply();
+      ms.push(performance.now() - t0);
+      const wrong = check(r);
+      if (wrong) throw new Error(wrong);
+      anchor.push(await replay(rec.last));
+    }
+    return { ms, anchor };
+  };
+  // One policy's rules changed: its own chain rewritten, nothing else.
+  const { ms: change, anchor: changeAnchor } = await repeat(sc.changePolicy, (r) => {
     const wrote = Object.values(r.iptablesWritten).flatMap((t) => Object.values(t).flat());
-    if (wrote.length === 0 || wrote.some((c) => !c.startsWith('tri-pi-')))
-      throw new Error(`a policy change wrote ${JSON.stringify(r.iptablesWritten)}`);
-    changeAnchor.push(await replay(rec.last));
-  }
-  const relabel: number[] = [];
-  const relabelAnchor: number[] = [];
-  for (let k = 0; k < POLICY_REPEATS; k++) {
-    rec.reset();
-    t0 = performance.now();
-    calc.apply([sc.relabelRemote(k)]);
-    const r = await dp.apply();
-    relabel.push(performance.now() - t0);
-    // A remote endpoint relabelled: set members only, no chain.
-    if (r.iptablesChanged !== 0 || !r.ipsetsChanged)
-      throw new Error(`a remote relabel changed ${r.iptablesChanged} chains, ipsets ${r.ipsetsChanged}`);
-    relabelAnchor.push(await replay(rec.last));
-  }
+    return wrote.length === 0 || wrote.some((c) => !c.startsWith('tri-pi-'))
+      ? `a policy change wrote ${JSON.stringify(r.iptablesWritten)}`
+      : undefined;
+  });
+  // A remote endpoint relabelled: set members only, no chain.
+  const { ms: relabel, anchor: relabelAnchor } = await repeat(sc.relabelRemote, (r) =>
+    r.iptablesChanged !== 0 || !r.ipsetsChanged
+      ? `a remote relabel changed ${r.iptablesChanged} chains, ipsets ${r.ipsetsChanged}`
+      : undefined,
+  );
   dp.close();
   anchorIp.close();
   anchorBridge.close();
