@@ -376,5 +376,5 @@ test('the command: usage errors and bad case files exit 2 with a clear message, 
   assert.equal(runMain([join(dir, 'missing.json')]).status, 2);
   const help = runMain(['--help']);
   assert.equal(help.status, 0);
-  assert.match(help.stdout, /usage: netpol-conformance\.sh \[--json\] CASE\.json/);
+  assert.match(help.stdout, /usage: netpol-conformance\.sh \[--json\] \[--via-kubernetes\] CASE\.json/);
 });
