@@ -635,6 +635,11 @@ describe('grafana dashboard', () => {
     const all = exprs.join('\n');
     for (const m of [
       'felix_active_local_endpoints',
+      'felix_active_local_policies',
+      'felix_active_local_selectors',
+      'felix_cluster_num_policies',
+      'felix_cluster_num_profiles',
+      'felix_ipsets_total',
       'felix_int_dataplane_apply_duration_seconds_bucket',
       'felix_int_dataplane_apply_time_seconds',
       'felix_iptables_restore_calls',
