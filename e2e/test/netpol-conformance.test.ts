@@ -252,3 +252,33 @@ test('netpol differential: the kernel (felix) observes what the policy evaluator
   // Both verdicts occur: the cases test policy, not an open or a closed network.
   assert.ok(reached > 100 && blocked > 100, `reached ${reached}, blocked ${blocked}`);
 });
+
+// The same example cases the way a cluster makes them (--via-kubernetes): namespaces, pods,
+// labels and NetworkPolicies in the API server (testkit's fake; no kube-apiserver runs here),
+// pods read from it by the CNI plugin, tricolor-kube-controllers carrying it all into etcd,
+// felix enforcing. Any mismatched cell fails, as above.
+test('netpol conformance through the Kubernetes API and tricolor-kube-controllers: every example case, no mismatched cell', {
+  skip: isRoot() ? false : 'SKIPPED (not a pass): the conformance runner needs root',
+  timeout: 900_000,
+}, async (t) => {
+  const sctp = await kernelHasSctp();
+  const files: string[] = [];
+  for (const file of caseFiles(EXAMPLES)) {
+    const c = JSON.parse(readFileSync(file, 'utf8')) as { name: string; requires?: string[] };
+    if (c.requires?.includes('SCTP') && !sctp)
+      await t.test(
+        c.name,
+        { skip: 'SKIPPED (not a pass): the case needs SCTP and this kernel has none' },
+        () => {},
+      );
+    else files.push(file);
+  }
+  const r = await run(
+    process.execPath,
+    [join(REPO_ROOT, 'e2e/dist/src/netpol/main.js'), '--via-kubernetes', ...files],
+    { allowFail: true, timeoutMs: 880_000 },
+  );
+  assert.match(r.stderr, /through the Kubernetes API and tricolor-kube-controllers/);
+  assert.equal(r.code, 0, `${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+  assert.match(r.stdout, new RegExp(`${files.length} cases: ${files.length} passed, 0 failed`));
+});
