@@ -20,10 +20,14 @@ import {
 import { affinityNode, allocationsOf, decodeBlock, ipOf } from '@tricolor/ipam';
 import type { Logger } from 'pino';
 import { peersFromResources } from './config/etcd.js';
+import { DEFAULT_SECRETS_DIR, resolvePassword } from './config/password.js';
 import { BirdConfigError, type SpeakerConfig } from './config/types.js';
 import { makeImportPolicy } from './policy/import.js';
 import { exportedPrefixes, type PoolInfo } from './policy/originate.js';
 import { Speaker } from './speaker.js';
+
+/** How often passwords from mounted Secrets are read again. */
+const SECRET_REREAD_MS = 30_000;
 
 export async function runEtcdMode(
   base: SpeakerConfig,
@@ -85,6 +89,7 @@ export async function runEtcdMode(
     warned.add(message);
     log.error(message);
   };
+  const secretsDir = env.TRICOLOR_BGP_SECRETS_DIR || DEFAULT_SECRETS_DIR;
   const applyPeers = () =>
     speaker.setPeers(
       peersFromResources(
@@ -93,6 +98,7 @@ export async function runEtcdMode(
         bgpCfg(),
         [...peers.cache.values()].map((v) => v.value),
         warnOnce,
+        (field, p) => resolvePassword(field, p, secretsDir),
       ),
     );
   const applyExports = () => {
@@ -124,11 +130,15 @@ export async function runEtcdMode(
   nodes.on('event', () => applyPeers());
   peers.on('event', () => applyPeers());
   cfgs.on('event', () => applyPeers());
+  // Secrets mounted as files change without an etcd event (a rotated password): read again.
+  const reread = setInterval(applyPeers, SECRET_REREAD_MS);
+  reread.unref();
   affinities.on('event', () => applyExports());
   blocks.on('event', () => applyExports());
   pools.on('event', () => applyPools());
   log.info({ node, routerId }, 'etcd mode: peers and exports follow the datastore');
   return async () => {
+    clearInterval(reread);
     await Promise.all([nodes, peers, cfgs, pools, affinities, blocks].map((r) => r.stop()));
     await speaker.stop();
     ds.etcd.close();

@@ -14,7 +14,7 @@ import { KernelChannel } from './channels/kernel-channel.js';
 import { Exporter } from './channels/outbound.js';
 import { PeerChannel } from './channels/peer-channel.js';
 import { endOfRib } from './channels/update-builder.js';
-import type { PeerSpec, SpeakerConfig } from './config/types.js';
+import { BirdConfigError, type PeerSpec, type SpeakerConfig } from './config/types.js';
 import { query } from './control/client.js';
 import { startControl } from './control/server.js';
 import { startHealth } from './health.js';
@@ -32,6 +32,7 @@ import type { Family, LocalOpenConfig, Negotiated } from './session/capabilities
 import { normalizeAddress } from './session/connection.js';
 import type { DownReason } from './session/fsm.js';
 import { Peer } from './session/peer.js';
+import { linuxTcpMd5, type TcpMd5 } from './session/tcp-md5.js';
 import { type CommandHandler, commandHandler, peerFigures, protocols, routes, status } from './views.js';
 
 export { query };
@@ -66,6 +67,8 @@ export interface SpeakerOptions {
   restarting?: boolean;
   /** The kernel; the Linux adapter's (`LinuxKernel`) when omitted. */
   kernelIo?: KernelIo;
+  /** TCP MD5 signatures for peers with a password; Linux's TCP_MD5SIG when omitted. */
+  tcpMd5?: TcpMd5;
 }
 
 export class Speaker {
@@ -100,6 +103,7 @@ export class Speaker {
   private readonly commands: CommandHandler;
   /** How long the event loop was held up (timers late by), for `show status`. */
   readonly loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  private readonly tcpMd5: TcpMd5;
 
   constructor(
     readonly cfg: SpeakerConfig,
@@ -109,6 +113,7 @@ export class Speaker {
     this.routerIdNum = ipv4FromString(cfg.routerId);
     this.clusterIdNum = cfg.clusterId ? ipv4FromString(cfg.clusterId) : undefined;
     this.restarting = opts.restarting ?? false;
+    this.tcpMd5 = opts.tcpMd5 ?? linuxTcpMd5;
     this.openCfg = {
       localAs: cfg.localAs,
       routerId: this.routerIdNum,
@@ -180,6 +185,14 @@ export class Speaker {
   }
 
   async start(): Promise<void> {
+    // A configured password is never dropped: without TCP MD5 here, the speaker does not start.
+    const signed = this.cfg.peers.findIndex((p) => p.password !== undefined);
+    const noMd5 = signed >= 0 ? this.tcpMd5.unavailable() : undefined;
+    if (noMd5)
+      throw new BirdConfigError(
+        `peers[${signed}].password`,
+        `peer ${this.cfg.peers[signed]!.address} asks for TCP MD5 (RFC 2385), which is not available here: ${noMd5}`,
+      );
     this.loopDelay.enable();
     if (this.cfg.metrics) this.metrics = await Metrics.load(() => peerFigures(this));
     const k = this.kernel;
@@ -248,7 +261,12 @@ export class Speaker {
           ),
         ),
       );
-      server.listen({ port, host, backlog: 4096 }, () => resolve());
+      server.listen({ port, host, backlog: 4096 }, () => {
+        // Peers configured before the listener existed.
+        for (const e of this.peers.values())
+          if (e.spec.password !== undefined) this.keyListener(e, e.spec.password);
+        resolve();
+      });
     });
   }
 
@@ -344,7 +362,33 @@ export class Speaker {
     // Zero until the first malformed UPDATE, so a rate shows 0 rather than nothing.
     for (const action of UPDATE_ERROR_ACTIONS)
       this.metrics.updateErrors.inc({ peer: spec.address, action }, 0);
+    if (spec.password !== undefined && !this.keyListener(e, spec.password)) return;
     session.start();
+  }
+
+  /**
+   * Makes the listener expect `password` (undefined: no key) on segments from the peer's
+   * address. false, with the error logged and shown as the peer's last error, when the
+   * session cannot be signed: it is then never started (never unsigned).
+   */
+  private keyListener(e: PeerEntry, password: string | undefined): boolean {
+    const name = e.session.cfg.name;
+    try {
+      const why = password === undefined ? undefined : this.tcpMd5.unavailable();
+      if (why) throw new Error(`TCP MD5 (RFC 2385) is not available here: ${why}`);
+      const v4Listener =
+        this.server?.address() && (this.server.address() as { family: string }).family === 'IPv4';
+      // An IPv6 peer never reaches an IPv4 listener: it has no key to get there.
+      if (this.server?.listening && !(v4Listener && e.spec.address.includes(':')))
+        this.tcpMd5.setListenerPassword(this.server, e.spec.address, password);
+      return true;
+    } catch (err) {
+      if (password === undefined) return true;
+      const msg = `peer ${e.spec.address} (${name}) has a password but its session cannot be signed: ${(err as Error).message}; not started`;
+      e.session.stats.lastError = msg;
+      this.log.error({ peer: e.spec.address, name }, msg);
+      return false;
+    }
   }
 
   /**
@@ -361,6 +405,7 @@ export class Speaker {
 
   private removePeer(e: PeerEntry): void {
     e.session.stop();
+    if (e.spec.password !== undefined) this.keyListener(e, undefined);
     clearTimeout(e.grTimer);
     e.channel?.reset();
     e.channel = undefined;

@@ -1,8 +1,10 @@
 /** Test support: our daemon inside network namespaces (real peers: @tricolor/testkit). */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Daemon, type Netns, waitFor } from '@tricolor/testkit';
+import { connectVeth, Daemon, Netns, waitFor } from '@tricolor/testkit';
 import { query } from '../src/control/client.js';
 
 export const BIRD_JS = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'bird.js');
@@ -27,6 +29,34 @@ export async function startOurs(
     throw e;
   }
   return { d, ctl };
+}
+
+export interface Scene {
+  us: Netns;
+  them: Netns;
+  dir: string;
+  /** Daemons to print the logs of on failure and to stop at the end. */
+  daemons: Daemon[];
+}
+
+/** us (10.60.0.1, 2001:db8:60::1) and them (.2) on a veth, a temp dir; logs on failure, all removed after. */
+export async function scene(hint: string, body: (s: Scene) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), `tb-${hint}-`));
+  const us = await Netns.create('us');
+  const them = await Netns.create('them');
+  const daemons: Daemon[] = [];
+  try {
+    await connectVeth(us, ['10.60.0.1/24', '2001:db8:60::1/64'], them, ['10.60.0.2/24', '2001:db8:60::2/64']);
+    await body({ us, them, dir, daemons });
+  } catch (e) {
+    for (const d of daemons) process.stderr.write(`--- ${d.name}\n${d.logs().slice(-3000)}\n`);
+    throw e;
+  } finally {
+    for (const d of daemons) await d.stop();
+    await us.destroy();
+    await them.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export interface Proto {

@@ -5,15 +5,9 @@
  * Routes must show up in both RIBs and in our kernel; withdrawals must propagate.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
-  connectVeth,
-  type Daemon,
   FRR_BGPD,
-  Netns,
   requireCommands,
   requireRoot,
   startBird,
@@ -21,35 +15,7 @@ import {
   startGobgp,
   waitFor,
 } from '@tricolor/testkit';
-import { kernelRoutes, learned, startOurs, waitEstablished } from './helpers.js';
-
-interface Scene {
-  us: Netns;
-  them: Netns;
-  dir: string;
-  /** Daemons to print the logs of on failure and to stop at the end. */
-  daemons: Daemon[];
-}
-
-/** us (10.60.0.1, 2001:db8:60::1) and them (.2) on a veth, a temp dir; logs on failure, all removed after. */
-async function scene(hint: string, body: (s: Scene) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), `tb-${hint}-`));
-  const us = await Netns.create('us');
-  const them = await Netns.create('them');
-  const daemons: Daemon[] = [];
-  try {
-    await connectVeth(us, ['10.60.0.1/24', '2001:db8:60::1/64'], them, ['10.60.0.2/24', '2001:db8:60::2/64']);
-    await body({ us, them, dir, daemons });
-  } catch (e) {
-    for (const d of daemons) process.stderr.write(`--- ${d.name}\n${d.logs().slice(-3000)}\n`);
-    throw e;
-  } finally {
-    for (const d of daemons) await d.stop();
-    await us.destroy();
-    await them.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+import { kernelRoutes, learned, scene, startOurs, waitEstablished } from './helpers.js';
 
 const OURS = ['--export', '10.80.1.0/24', '--export', '10.80.2.0/24', '--export', '2001:db8:80::/48'];
 

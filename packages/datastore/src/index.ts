@@ -32,6 +32,7 @@ export {
 } from './keys.js';
 export { type KeyValueStore, KV, ownEarlierWrite, type Transport, type Versioned } from './kv.js';
 export * from './net/ip.js';
+export * from './resources/bgp-password.js';
 export * from './resources/bgpconfiguration.js';
 export * from './resources/bgppeer.js';
 export * from './resources/felixconfiguration.js';

@@ -7,11 +7,12 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parseArgs as parseOptions } from 'node:util';
 import type { Family } from '../session/capabilities.js';
+import { checkPassword, readPasswordFile } from './password.js';
 import { BirdConfigError, DEFAULTS, type PeerSpec, type SpeakerConfig } from './types.js';
 import { checkAs, validateSpeakerConfig } from './validate.js';
 
 export const USAGE = `usage: tricolor-bird [--config FILE] [--router-id IPv4] [--as N] [--listen ADDR[:PORT]|--no-listen]
-  [--peer IP[:AS][,passive][,rr-client][,port=N][,hold=N][,no-gr][,families=ipv4+ipv6] ...]
+  [--peer IP[:AS][,passive][,rr-client][,port=N][,hold=N][,no-gr][,families=ipv4+ipv6][,password-file=PATH] ...]
   [--export CIDR ...] [--import CIDR ...] [--kernel|--no-kernel] [--control PATH]
   [--hold-time S] [--keepalive S] [--connect-retry S] [--connect-delay S] [--readiness-strict S] [--no-graceful-restart] [--restart-time S]
   [--cluster-id A.B.C.D] [--next-hop-v6 IP] [--log-level L]
@@ -38,6 +39,8 @@ const PEER_KEYS = new Set([
   'gracefulRestart',
   'families',
   'localAddress',
+  'password',
+  'passwordFile',
 ]);
 
 /** A peer given as an object in a config file: known keys only. */
@@ -47,7 +50,19 @@ function peerObject(p: unknown, i: number): PeerSpec {
   for (const k of Object.keys(p))
     if (!PEER_KEYS.has(k))
       throw new BirdConfigError(`peers[${i}].${k}`, `unknown peer key (known: ${[...PEER_KEYS].join(', ')})`);
-  return p as PeerSpec;
+  const { passwordFile, ...spec } = p as PeerSpec & { passwordFile?: unknown };
+  if (passwordFile !== undefined && spec.password !== undefined)
+    throw new BirdConfigError(`peers[${i}].passwordFile`, 'cannot be given together with password');
+  if (passwordFile !== undefined) {
+    if (typeof passwordFile !== 'string')
+      throw new BirdConfigError(`peers[${i}].passwordFile`, 'must be a path');
+    spec.password = readPasswordFile(`peers[${i}].passwordFile`, passwordFile);
+  } else if (spec.password !== undefined) {
+    if (typeof spec.password !== 'string')
+      throw new BirdConfigError(`peers[${i}].password`, 'must be a string');
+    checkPassword(`peers[${i}].password`, spec.password);
+  }
+  return spec;
 }
 
 /** Parses a --peer value. */
@@ -77,6 +92,8 @@ export function parsePeerFlag(v: string): PeerSpec {
     else if (k === 'name') p.name = val;
     else if (k === 'families') p.families = (val ?? '').split('+') as Family[];
     else if (k === 'local') p.localAddress = val;
+    // From a file only: a command line is readable by every user of the host.
+    else if (k === 'password-file') p.password = readPasswordFile('--peer password-file', val ?? '');
     else throw new BirdConfigError('--peer', `unknown peer option ${JSON.stringify(o)}`);
   }
   return p;

@@ -14,14 +14,19 @@
  * - BGPPeer with peerIP: applies to `node`, or nodes matching `nodeSelector`, or all nodes.
  * - BGPPeer with peerSelector: every matching node (at its BGP address), e.g. route
  *   reflectors; a reflector peering with non-reflector nodes marks them rr-client.
+ * - Passwords (TCP MD5): nodeMeshPassword signs every mesh session, a BGPPeer's password
+ *   the sessions it makes. One that cannot be read leaves those sessions out, with an
+ *   error naming the resource — never started unsigned.
  */
 import {
   type BGPConfigurationSpec,
+  type BGPPassword,
   type BGPPeer,
   compileSelector,
   type Node,
   parsePeerAddress,
 } from '@tricolor/datastore';
+import { DEFAULT_SECRETS_DIR, resolvePassword } from './password.js';
 import type { PeerSpec } from './types.js';
 
 const ip = (cidr: string | undefined) => cidr?.split('/')[0];
@@ -52,6 +57,9 @@ export function peersFromResources(
   cfg: BGPConfigurationSpec,
   bgpPeers: readonly BGPPeer[],
   warn: (message: string) => void = () => undefined,
+  /** A password field's text (throws why it cannot be had); etcd mode reads Secrets from files. */
+  password: (field: string, p: BGPPassword) => string = (field, p) =>
+    resolvePassword(field, p, DEFAULT_SECRETS_DIR),
 ): PeerSpec[] {
   const all = nodes.map((n) => nodeBgp(n, cfg.asNumber)).filter((n): n is NodeBgp => n !== undefined);
   const self = all.find((n) => n.name === me);
@@ -61,33 +69,41 @@ export function peersFromResources(
     if (p.address !== self.address && !out.has(p.address)) out.set(p.address, p);
   };
   const base = { holdTime: cfg.holdTime, keepaliveTime: cfg.keepaliveTime };
-  // TCP MD5 (RFC 2385) needs a socket option Node.js cannot set. Peering without it would
-  // silently drop the authentication the operator asked for, so such sessions are refused.
-  const meshAllowed = !cfg.nodeMeshPassword;
-  if (!meshAllowed)
-    warn(
-      'BGPConfiguration default: nodeMeshPassword (TCP MD5) is not supported; the node-to-node mesh is not started',
-    );
-  if (cfg.nodeToNodeMeshEnabled && !self.clusterId && meshAllowed) {
+  // A password that cannot be had leaves its sessions out: unsigned would drop the
+  // authentication the operator asked for.
+  const signing = (owner: string, field: string, p: BGPPassword | undefined) => {
+    if (p === undefined) return {};
+    try {
+      return { password: password(field, p) };
+    } catch (e) {
+      warn(`${owner}: ${(e as Error).message}; its sessions are not started`);
+      return undefined;
+    }
+  };
+  const mesh = signing('BGPConfiguration default', 'spec.nodeMeshPassword', cfg.nodeMeshPassword);
+  if (cfg.nodeToNodeMeshEnabled && !self.clusterId && mesh) {
     for (const n of all) {
       if (n.name === me || n.clusterId) continue;
       add({
         ...base,
+        ...mesh,
         address: n.address,
         as: n.as,
         name: `Mesh_${n.address.replace(/\./g, '_')}`,
       });
     }
   }
+  const signed = new Map<BGPPeer, { password?: string }>();
   bgpPeers = bgpPeers.filter((bp) => {
-    if (bp.spec.password)
-      warn(`BGPPeer ${bp.metadata.name}: password (TCP MD5) is not supported; its sessions are not started`);
     if (bp.spec.keepOriginalNextHop)
       warn(`BGPPeer ${bp.metadata.name}: keepOriginalNextHop is not supported; next hops are set as usual`);
-    return !bp.spec.password;
+    const sig = signing(`BGPPeer ${bp.metadata.name}`, 'spec.password', bp.spec.password);
+    if (sig) signed.set(bp, sig);
+    return sig !== undefined;
   });
   for (const bp of bgpPeers) {
     const s = bp.spec;
+    const sig = signed.get(bp)!;
     if (s.node && s.node !== me) continue;
     if (s.nodeSelector && !compileSelector(s.nodeSelector)(self.labels)) continue;
     if (s.peerIP) {
@@ -95,6 +111,7 @@ export function peersFromResources(
       if (pa)
         add({
           ...base,
+          ...sig,
           address: pa.ip,
           port: pa.port,
           as: s.asNumber,
@@ -110,6 +127,7 @@ export function peersFromResources(
       const rrClient = !!self.clusterId && !n.clusterId;
       add({
         ...base,
+        ...sig,
         address: n.address,
         as: n.as,
         name: `Node_${n.address.replace(/\./g, '_')}`,
@@ -129,6 +147,7 @@ export function peersFromResources(
         if (s.nodeSelector && !compileSelector(s.nodeSelector)(n.labels)) continue;
         add({
           ...base,
+          ...signed.get(bp)!,
           address: n.address,
           as: n.as,
           name: `Node_${n.address.replace(/\./g, '_')}`,

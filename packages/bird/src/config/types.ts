@@ -14,6 +14,8 @@ export interface PeerSpec {
   gracefulRestart?: boolean | undefined;
   families?: Family[] | undefined;
   localAddress?: string | undefined;
+  /** TCP MD5 password (RFC 2385), at most 80 bytes; never logged or shown. */
+  password?: string | undefined;
 }
 
 export interface SpeakerConfig {

@@ -1,6 +1,7 @@
 /** Thin TCP adapter: a socket plus BGP framing, reporting to one owner at a time. */
-import { connect, type Socket } from 'node:net';
+import { connect, Socket } from 'node:net';
 import { BgpDecodeError, createContext, type DecodeContext, StreamDecoder } from 'bgp-parser-ts';
+import { connectSigned } from './tcp-md5.js';
 
 export interface ConnectionHandlers {
   /** Complete messages of one read, in order. */
@@ -51,10 +52,11 @@ export class Connection {
     socket.on('close', () => this.finish());
   }
 
-  static connect(host: string, port: number, localAddress?: string): Connection {
+  /** With a password, every segment is signed with TCP MD5 (RFC 2385, tcp-md5.ts). */
+  static connect(host: string, port: number, localAddress?: string, password?: string): Connection {
     const opts: { host: string; port: number; localAddress?: string } = { host, port };
     if (localAddress) opts.localAddress = localAddress;
-    const sock = connect(opts);
+    const sock = password === undefined ? connect(opts) : signedOrFailed({ ...opts, password });
     const c = new Connection(sock, true);
     sock.once('connect', () => {
       if (!c.closed) c.handlers.connected();
@@ -110,6 +112,17 @@ export class Connection {
     const h = this.handlers;
     this.handlers = NOBODY;
     h.closed(err);
+  }
+}
+
+/** A signed connect, or a socket that fails with the reason it could not be made (never unsigned). */
+function signedOrFailed(opts: Parameters<typeof connectSigned>[0]): Socket {
+  try {
+    return connectSigned(opts);
+  } catch (e) {
+    const sock = new Socket();
+    process.nextTick(() => sock.destroy(new Error(`TCP MD5: ${(e as Error).message}`)));
+    return sock;
   }
 }
 

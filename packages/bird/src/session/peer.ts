@@ -47,6 +47,8 @@ export interface PeerConfig {
   remoteAs?: number | undefined;
   passive: boolean;
   localAddress?: string | undefined;
+  /** TCP MD5 password (RFC 2385): every segment of the session is signed with it. */
+  password?: string | undefined;
   holdTime: number;
   keepaliveTime?: number | undefined;
   connectRetry: number;
@@ -533,7 +535,9 @@ export class Peer extends EventEmitter {
         // before immediates): when the peer's is among them, we never open a second one.
         setImmediate(() => {
           if (this.fsm.name !== 'Connect' || this.conn) return;
-          this.adopt(Connection.connect(this.cfg.address, this.cfg.port, this.cfg.localAddress));
+          this.adopt(
+            Connection.connect(this.cfg.address, this.cfg.port, this.cfg.localAddress, this.cfg.password),
+          );
         });
         break;
       case 'sendOpen':

@@ -1,3 +1,4 @@
+import { type BGPPassword, bgpPassword } from './bgp-password.js';
 import { AS_RANGE, Fields } from './fields.js';
 import { checkEnvelope, compact, type Resource } from './resource.js';
 
@@ -10,8 +11,8 @@ export interface BGPConfigurationSpec {
   holdTime: number;
   /** Seconds a restarting peer's routes are kept stale (RFC 4724). */
   gracefulRestartTime: number;
-  /** TCP MD5 password for the node-to-node mesh; never logged. */
-  nodeMeshPassword?: string;
+  /** TCP MD5 password (RFC 2385) of every node-to-node mesh session; never logged. */
+  nodeMeshPassword?: BGPPassword;
   logSeverity?: 'debug' | 'info' | 'warn' | 'error';
 }
 export type BGPConfiguration = Resource<'BGPConfiguration', BGPConfigurationSpec>;
@@ -42,7 +43,7 @@ export function validateBGPConfiguration(raw: unknown): BGPConfiguration {
     holdTime,
     gracefulRestartTime:
       f.integer('spec.gracefulRestartTime', { min: 0, max: 4095 }) ?? d.gracefulRestartTime,
-    nodeMeshPassword: f.string('spec.nodeMeshPassword', { max: 80 }),
+    nodeMeshPassword: bgpPassword(f, 'spec.nodeMeshPassword'),
     logSeverity: f.string('spec.logSeverity', {
       oneOf: ['debug', 'info', 'warn', 'error'],
     }) as BGPConfigurationSpec['logSeverity'],

@@ -1,5 +1,6 @@
 import { parseIp } from '../net/ip.js';
 import { selectorProblem } from '../selector.js';
+import { type BGPPassword, bgpPassword } from './bgp-password.js';
 import { AS_RANGE, Fields } from './fields.js';
 import { checkEnvelope, compact, type Resource } from './resource.js';
 
@@ -12,7 +13,8 @@ export interface BGPPeerSpec {
   nodeSelector?: string;
   /** Peer with every one of our nodes matching this (e.g. route reflectors), at their BGP address. */
   peerSelector?: string;
-  password?: string;
+  /** TCP MD5 (RFC 2385): `{secretKeyRef: {name, key}}` (Calico's shape) or the password itself. */
+  password?: BGPPassword;
   keepOriginalNextHop: boolean;
 }
 export type BGPPeer = Resource<'BGPPeer', BGPPeerSpec>;
@@ -61,7 +63,7 @@ export function validateBGPPeer(raw: unknown): BGPPeer {
     node,
     nodeSelector,
     peerSelector,
-    password: f.string('spec.password', { max: 80 }),
+    password: bgpPassword(f, 'spec.password'),
     keepOriginalNextHop: f.boolean('spec.keepOriginalNextHop') ?? false,
   });
   f.done();
