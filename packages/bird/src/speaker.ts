@@ -311,6 +311,7 @@ export class Speaker {
         remoteAs: spec.as ?? this.cfg.localAs,
         passive: spec.passive ?? false,
         localAddress: spec.localAddress,
+        password: spec.password,
         holdTime: spec.holdTime ?? this.cfg.holdTime,
         keepaliveTime: spec.keepaliveTime ?? this.cfg.keepaliveTime,
         connectRetry: this.cfg.connectRetry,

@@ -1,13 +1,7 @@
 /** The pure etcd → peers derivation: mesh, route reflectors, BGPPeers. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  type BGPPeer,
-  DEFAULT_BGP_CONFIGURATION,
-  type Node,
-  validateBGPPeer,
-  validateNode,
-} from '@tricolor/datastore';
+import { type BGPPeer, DEFAULT_BGP_CONFIGURATION, validateBGPPeer, validateNode } from '@tricolor/datastore';
 import { peersFromResources } from '../src/config/etcd.js';
 
 const node = (
@@ -80,37 +74,60 @@ test('route reflectors leave the mesh and serve the nodes that select them', () 
   assert.equal(peersFromResources('b', nodes, cfg, [router]).length, 0);
 });
 
-test('TCP MD5 passwords are refused loudly, never silently ignored', () => {
+test('TCP MD5 passwords: the mesh password on every mesh session, a BGPPeer password on its own; an unreadable one starts nothing', () => {
   const warnings: string[] = [];
-  const nodes = [
-    {
-      kind: 'Node',
+  const nodes = [node('a', '10.0.0.1'), node('b', '10.0.0.2'), node('c', '10.0.0.3')];
+  const cfg = {
+    ...DEFAULT_BGP_CONFIGURATION,
+    nodeMeshPassword: { secretKeyRef: { name: 'bgp', key: 'mesh' } },
+  };
+  const tor = (name: string, peerIP: string, password: BGPPeer['spec']['password']) =>
+    ({
+      kind: 'BGPPeer',
       apiVersion: 'tricolor.dev/v1',
-      metadata: { name: 'a' },
-      spec: { bgp: { ipv4Address: '10.0.0.1/24' } },
-    },
-    {
-      kind: 'Node',
-      apiVersion: 'tricolor.dev/v1',
-      metadata: { name: 'b' },
-      spec: { bgp: { ipv4Address: '10.0.0.2/24' } },
-    },
-  ] as Node[];
-  const cfg = { ...DEFAULT_BGP_CONFIGURATION, nodeMeshPassword: 's3cret' };
-  const router = {
-    kind: 'BGPPeer',
-    apiVersion: 'tricolor.dev/v1',
-    metadata: { name: 'tor' },
-    spec: { peerIP: '10.0.0.254', asNumber: 65000, password: 'x', keepOriginalNextHop: false },
-  } as BGPPeer;
-  const peers = peersFromResources('a', nodes, cfg, [router], (m) => warnings.push(m));
-  assert.deepEqual(peers, [], 'no session may start without the authentication asked for');
-  assert.equal(warnings.length, 2);
-  assert.match(warnings[0]!, /nodeMeshPassword \(TCP MD5\) is not supported/);
-  assert.match(warnings[1]!, /BGPPeer tor: password/);
-  assert.equal(
-    peersFromResources('a', nodes, DEFAULT_BGP_CONFIGURATION, []).length,
-    1,
-    'without passwords the mesh forms',
+      metadata: { name },
+      spec: { peerIP, asNumber: 65000, password, keepOriginalNextHop: false },
+    }) as BGPPeer;
+  const secrets: Record<string, string> = { 'bgp/mesh': 'mesh-pw' };
+  const resolve = (field: string, p: NonNullable<BGPPeer['spec']['password']>) => {
+    if (typeof p === 'string') return p;
+    const v = secrets[`${p.secretKeyRef.name}/${p.secretKeyRef.key}`];
+    if (v === undefined) throw new Error(`${field}.secretKeyRef: cannot read the password: ENOENT`);
+    return v;
+  };
+  const peers = peersFromResources(
+    'a',
+    nodes,
+    cfg,
+    [
+      tor('tor-inline', '10.0.0.254', 'tor-pw'),
+      tor('tor-missing', '10.0.0.253', { secretKeyRef: { name: 'bgp', key: 'tor' } }),
+      tor('tor-open', '10.0.0.252', undefined),
+    ],
+    (m) => warnings.push(m),
+    resolve,
+  );
+  assert.deepEqual(
+    peers.map((p) => [p.address, p.password]),
+    [
+      ['10.0.0.2', 'mesh-pw'],
+      ['10.0.0.252', undefined],
+      ['10.0.0.254', 'tor-pw'],
+      ['10.0.0.3', 'mesh-pw'],
+    ],
+  );
+  assert.deepEqual(warnings, [
+    'BGPPeer tor-missing: spec.password.secretKeyRef: cannot read the password: ENOENT; its sessions are not started',
+  ]);
+  // The mesh password unreadable: no mesh session at all, never an unsigned one.
+  warnings.length = 0;
+  delete secrets['bgp/mesh'];
+  assert.deepEqual(
+    peersFromResources('a', nodes, cfg, [], (m) => warnings.push(m), resolve),
+    [],
+  );
+  assert.match(
+    warnings[0]!,
+    /^BGPConfiguration default: spec\.nodeMeshPassword\.secretKeyRef: .*not started$/,
   );
 });

@@ -521,3 +521,45 @@ test('rules: protocols by name or number, ports, ranges and named ports, ICMP, i
     ['spec.namespaceSelector: is not a known field'],
   );
 });
+
+test("BGP passwords: Calico's secretKeyRef or the text itself, at most 80 bytes, Secret names and keys checked", () => {
+  const peer = (password: unknown) =>
+    validateBGPPeer({
+      kind: 'BGPPeer',
+      metadata: { name: 'tor' },
+      spec: { peerIP: '192.0.2.1', asNumber: 65001, password },
+    });
+  assert.deepEqual(peer({ secretKeyRef: { name: 'bgp-secrets', key: 'tor.password' } }).spec.password, {
+    secretKeyRef: { name: 'bgp-secrets', key: 'tor.password' },
+  });
+  assert.equal(peer('s3cret').spec.password, 's3cret');
+  const mesh = validateBGPConfiguration({
+    kind: 'BGPConfiguration',
+    metadata: { name: 'default' },
+    spec: { nodeMeshPassword: { secretKeyRef: { name: 'bgp-secrets', key: 'mesh' } } },
+  });
+  assert.deepEqual(mesh.spec.nodeMeshPassword, { secretKeyRef: { name: 'bgp-secrets', key: 'mesh' } });
+  assert.deepEqual(
+    issuesOf(() => peer('é'.repeat(41))),
+    ['spec.password: is 82 bytes; TCP MD5 keys are at most 80'],
+  );
+  assert.deepEqual(
+    issuesOf(() => peer({ secretKeyRef: { name: '../etc', key: '..' } })),
+    [
+      'spec.password.secretKeyRef.name: "../etc" is not a Secret name (lower-case letters, digits, "-" and ".")',
+      'spec.password.secretKeyRef.key: ".." is not a Secret key (letters, digits, "-", "_" and ".", not starting with "..")',
+    ],
+  );
+  assert.deepEqual(
+    issuesOf(() => peer({ secretKeyRef: { name: 'a' } })),
+    ['spec.password.secretKeyRef.key: is required'],
+  );
+  assert.deepEqual(
+    issuesOf(() => peer({ secretRef: { name: 'a', key: 'b' } })),
+    ['spec.password.secretKeyRef: is required', 'spec.password.secretRef: is not a known field'],
+  );
+  assert.deepEqual(
+    issuesOf(() => peer(7)),
+    ['spec.password: must be a string, not 7'],
+  );
+});

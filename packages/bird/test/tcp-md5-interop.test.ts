@@ -1,0 +1,206 @@
+/**
+ * BGP passwords (TCP MD5, RFC 2385) against real speakers in network namespaces: BIRD 2 and
+ * GoBGP with a password, each session in both directions (the peer connects to our keyed
+ * listener over IPv4 — a dual-stack listener keyed with ::ffff:a.b.c.d — and we connect out
+ * over IPv6 with a keyed socket); routes cross both ways. A wrong or missing password
+ * never gets a session: the kernels drop the segments (counted in /proc/net/netstat
+ * TCPMD5Failure / TCPMD5NotFound / TCPMD5Unexpected) and the sessions stay Connect/Active.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { type Netns, requireCommands, requireRoot, startBird, startGobgp, waitFor } from '@tricolor/testkit';
+import { learned, protocols, scene, startOurs, waitEstablished } from './helpers.js';
+
+const PASSWORD = 'tricolor-md5 s3cret!';
+
+/** The kernel's TCP MD5 counters in a namespace. */
+async function md5Counters(ns: Netns): Promise<Record<string, number>> {
+  const text = (await ns.exec('cat', ['/proc/net/netstat'])).stdout;
+  const lines = text.split('\n').filter((l) => l.startsWith('TcpExt:'));
+  const names = lines[0]!.split(/\s+/).slice(1);
+  const values = lines[1]!.split(/\s+/).slice(1).map(Number);
+  const out: Record<string, number> = {};
+  names.forEach((n, i) => {
+    if (n.startsWith('TCPMD5')) out[n] = values[i]!;
+  });
+  return out;
+}
+
+const total = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
+
+/** Our speaker: 10.60.0.1 AS 64512 on [::]:179, BIRD/GoBGP at 10.60.0.2 (they connect) and 2001:db8:60::2 (we connect). */
+function ourArgs(dir: string, password: string, peerAs: string): string[] {
+  const file = join(dir, 'bgp-password');
+  writeFileSync(file, `${password}\n`, { mode: 0o600 });
+  return [
+    '--router-id',
+    '10.60.0.1',
+    '--as',
+    '64512',
+    '--listen',
+    '[::]:179',
+    '--peer',
+    `10.60.0.2:${peerAs},passive,password-file=${file}`,
+    '--peer',
+    `[2001:db8:60::2]:${peerAs},password-file=${file}`,
+    '--export',
+    '10.80.1.0/24',
+    '--export',
+    '2001:db8:80::/48',
+    '--connect-retry',
+    '1',
+    '--connect-delay',
+    '0',
+    '--no-graceful-restart',
+    '--no-kernel',
+  ];
+}
+
+const birdConfig = (password: string) => `router id 10.60.0.2;
+protocol device {}
+protocol static s4 { ipv4; route 10.70.1.0/24 blackhole; }
+protocol static s6 { ipv6; route 2001:db8:70::/48 blackhole; }
+protocol bgp us4 { local 10.60.0.2 as 64512; neighbor 10.60.0.1 as 64512; direct; ${password}
+  connect delay time 1; connect retry time 1; ipv4 { import all; export all; next hop self; }; }
+protocol bgp us6 { local 2001:db8:60::2 as 64512; neighbor 2001:db8:60::1 as 64512; direct; passive on; ${password}
+  ipv6 { import all; export all; next hop self; }; }
+`;
+
+describe('TCP MD5 (RFC 2385)', { concurrency: false }, () => {
+  test('BIRD 2 with a password: BIRD connects over IPv4, we connect over IPv6, routes both ways', async (t) => {
+    if (!requireRoot(t) || !requireCommands(t, 'ip', 'bird', 'birdc')) return;
+    await scene('md5-bird', async ({ us, them, dir, daemons }) => {
+      const bird = await startBird(them, { dir, config: birdConfig(`password "${PASSWORD}";`) });
+      daemons.push(bird.daemon);
+      const { d, ctl } = await startOurs(us, dir, 'us', ourArgs(dir, PASSWORD, '64512'));
+      daemons.push(d);
+      await waitEstablished(ctl, 2);
+      const ps = await protocols(ctl);
+      assert.deepEqual(ps.map((p) => [p.address, p.state]).sort(), [
+        ['10.60.0.2', 'Established'],
+        ['2001:db8:60::2', 'Established'],
+      ]);
+      await waitFor('BIRD routes in our RIB', async () => {
+        const l = await learned(ctl);
+        return l.get('10.70.1.0/24') === '10.60.0.2' && l.get('2001:db8:70::/48') === '2001:db8:60::2';
+      });
+      await waitFor('our routes in BIRD', async () => {
+        const out = await bird.birdc('show route');
+        return out.includes('10.80.1.0/24') && out.includes('2001:db8:80::/48');
+      });
+      // Which side connected: BIRD's us4 session came in to our listener, us6 went out from us.
+      const all = await bird.birdc('show protocols all us4');
+      assert.match(all, /Established/);
+      // Both kernels checked every segment and found none bad.
+      assert.equal(total(await md5Counters(us)), 0, JSON.stringify(await md5Counters(us)));
+    });
+  });
+
+  test('GoBGP with a password (eBGP): GoBGP connects over IPv4, we connect over IPv6, routes both ways', async (t) => {
+    if (!requireRoot(t) || !requireCommands(t, 'ip', 'gobgpd', 'gobgp')) return;
+    await scene('md5-gobgp', async ({ us, them, dir, daemons }) => {
+      const peer = await startGobgp(them, {
+        dir,
+        logLevel: 'info',
+        toml: `[global.config]
+  as = 65002
+  router-id = "10.60.0.2"
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "10.60.0.1"
+    peer-as = 64512
+    auth-password = "${PASSWORD}"
+  [neighbors.timers.config]
+    connect-retry = 1
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "2001:db8:60::1"
+    peer-as = 64512
+    auth-password = "${PASSWORD}"
+  [neighbors.transport.config]
+    passive-mode = true
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv6-unicast"
+`,
+      });
+      daemons.push(peer.daemon);
+      const gobgp = (...args: string[]) => peer.gobgp(args, { allowFail: true });
+      await gobgp('global', 'rib', 'add', '10.71.1.0/24', '-a', 'ipv4');
+      await gobgp('global', 'rib', 'add', '2001:db8:71::/48', '-a', 'ipv6');
+      const { d, ctl } = await startOurs(us, dir, 'us', ourArgs(dir, PASSWORD, '65002'));
+      daemons.push(d);
+      await waitEstablished(ctl, 2);
+      await waitFor('GoBGP routes in our RIB', async () => {
+        const l = await learned(ctl);
+        return l.get('10.71.1.0/24') === '10.60.0.2' && l.get('2001:db8:71::/48') === '2001:db8:60::2';
+      });
+      await waitFor('our routes in GoBGP', async () => {
+        const v4 = (await gobgp('global', 'rib', '-a', 'ipv4')).stdout;
+        const v6 = (await gobgp('global', 'rib', '-a', 'ipv6')).stdout;
+        return /10\.80\.1\.0\/24\s+10\.60\.0\.1\s+64512/.test(v4) && v6.includes('2001:db8:80::/48');
+      });
+      const nb = (await gobgp('neighbor')).stdout;
+      assert.equal(nb.match(/Establ/g)?.length, 2, nb);
+      assert.equal(total(await md5Counters(us)), 0, JSON.stringify(await md5Counters(us)));
+    });
+  });
+
+  test('a wrong password, or none, gets no session: the kernel drops the segments', async (t) => {
+    if (!requireRoot(t) || !requireCommands(t, 'ip', 'bird', 'birdc', 'gobgpd', 'gobgp')) return;
+    // BIRD signs with another password; then GoBGP does not sign at all.
+    await scene('md5-wrong', async ({ us, them, dir, daemons }) => {
+      const bird = await startBird(them, { dir, config: birdConfig('password "not-the-password";') });
+      daemons.push(bird.daemon);
+      const { d, ctl } = await startOurs(us, dir, 'us', ourArgs(dir, PASSWORD, '64512'));
+      daemons.push(d);
+      // Both directions tried several times (connect retry 1 s on both sides).
+      await waitFor(
+        'segments with a bad signature dropped by both kernels',
+        async () =>
+          (await md5Counters(us)).TCPMD5Failure! >= 2 && (await md5Counters(them)).TCPMD5Failure! >= 2,
+        20_000,
+      );
+      await new Promise((r) => setTimeout(r, 3000));
+      const ps = await protocols(ctl);
+      for (const p of ps) assert.match(p.state, /^(Connect|Active|Idle)$/, `${p.address} is ${p.state}`);
+      assert.equal(ps.length, 2);
+      const b = await bird.birdc('show protocols');
+      assert.doesNotMatch(b, /Established/, b);
+      await bird.stop();
+      daemons.splice(daemons.indexOf(bird.daemon), 1);
+
+      const before = await md5Counters(us);
+      const peer = await startGobgp(them, {
+        dir,
+        toml: `[global.config]
+  as = 64512
+  router-id = "10.60.0.2"
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "10.60.0.1"
+    peer-as = 64512
+  [neighbors.timers.config]
+    connect-retry = 1
+`,
+      });
+      daemons.push(peer.daemon);
+      // GoBGP's unsigned SYNs to our keyed listener: dropped as "no signature where one is
+      // expected"; our signed SYNs to GoBGP's unkeyed listener: dropped there as unexpected.
+      await waitFor(
+        'unsigned segments dropped by our kernel',
+        async () => (await md5Counters(us)).TCPMD5NotFound! > before.TCPMD5NotFound!,
+        20_000,
+      );
+      await new Promise((r) => setTimeout(r, 3000));
+      for (const p of await protocols(ctl)) assert.notEqual(p.state, 'Established', p.address);
+      const nb = (await peer.gobgp(['neighbor'], { allowFail: true })).stdout;
+      assert.doesNotMatch(nb, /Establ/, nb);
+    });
+  });
+});
