@@ -737,3 +737,47 @@ describe('e2e/kind', () => {
     assert.equal(sts.spec.template.spec.hostNetwork, true, 'etcd must run before any pod network exists');
   });
 });
+
+test("BGP passwords: the mesh password's Secret and bird.passwordSecrets mounted where bird reads secretKeyRefs", () => {
+  const r = render([
+    ETCD,
+    {
+      bgp: { nodeMeshPassword: { secretKeyRef: { name: 'bgp-passwords', key: 'mesh' } } },
+      bird: { passwordSecrets: ['tor-passwords', 'bgp-passwords'] },
+    },
+  ]);
+  assert.equal(r.ok, true, r.stderr);
+  const docs = parseAllDocuments(
+    find(r.objects, 'ConfigMap', '-initial-resources')!.data!['resources.yaml']!,
+  );
+  const bgpCfg = validateResource(docs.map((d) => d.toJS()).find((o: Any) => o.kind === 'BGPConfiguration'));
+  assert.deepEqual((bgpCfg.spec as Any).nodeMeshPassword, {
+    secretKeyRef: { name: 'bgp-passwords', key: 'mesh' },
+  });
+  const pod = find(r.objects, 'DaemonSet')!.spec.template.spec;
+  const bird = pod.containers.find((c: Any) => c.name === 'bird');
+  const mounts = bird.volumeMounts.filter((m: Any) => m.name.startsWith('bgp-secret-'));
+  const secretOf = (volume: string) => pod.volumes.find((v: Any) => v.name === volume).secret;
+  // Each Secret once, at the directory tricolor-bird reads <name>/<key> from, read-only, mode
+  // 0400 (octal to Kubernetes' YAML 1.1; the yaml library here reads YAML 1.2: 400).
+  assert.deepEqual(
+    mounts.map((m: Any) => [
+      m.mountPath,
+      secretOf(m.name).secretName,
+      m.readOnly,
+      secretOf(m.name).defaultMode,
+    ]),
+    [
+      ['/etc/tricolor/bgp-secrets/tor-passwords', 'tor-passwords', true, 400],
+      ['/etc/tricolor/bgp-secrets/bgp-passwords', 'bgp-passwords', true, 400],
+    ],
+  );
+  for (const c of pod.containers.filter((c: Any) => c.name !== 'bird'))
+    assert.ok(
+      !(c.volumeMounts ?? []).some((m: Any) => m.name.startsWith('bgp-secret-')),
+      `${c.name} sees no password`,
+    );
+  const bad = render([ETCD, { bgp: { nodeMeshPassword: { secretKeyRef: { name: 'Bad_Name', key: 'k' } } } }]);
+  assert.equal(bad.ok, false);
+  assert.match(bad.stderr, /nodeMeshPassword\/secretKeyRef\/name/);
+});

@@ -101,6 +101,13 @@ Renders nothing; fails the install with a message naming the values.
 {{- end -}}
 {{- end -}}
 
+{{/* The Secrets bird mounts for BGP passwords: bird.passwordSecrets and the mesh password's, once each (JSON list). */}}
+{{- define "tricolor.bgpPasswordSecrets" -}}
+{{- $names := .Values.bird.passwordSecrets | default list -}}
+{{- with .Values.bgp.nodeMeshPassword.secretKeyRef }}{{ $names = append $names .name }}{{ end -}}
+{{- $names | uniq | toJson -}}
+{{- end -}}
+
 {{- define "tricolor.etcdTLSVolume" -}}
 {{- if .Values.etcd.tls.enabled -}}
 - name: etcd-tls

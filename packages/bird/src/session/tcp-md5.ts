@@ -162,7 +162,12 @@ export function connectSigned(opts: {
     throw e;
   }
   const { host, port } = opts;
-  return sock.connect(opts.localAddress ? { host, port, localAddress: opts.localAddress } : { host, port });
+  try {
+    return sock.connect(opts.localAddress ? { host, port, localAddress: opts.localAddress } : { host, port });
+  } catch (e) {
+    sock.destroy(); // closes the descriptor
+    throw e;
+  }
 }
 
 /**
