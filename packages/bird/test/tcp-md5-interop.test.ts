@@ -5,13 +5,27 @@
  * over IPv6 with a keyed socket); routes cross both ways. A wrong or missing password
  * never gets a session: the kernels drop the segments (counted in /proc/net/netstat
  * TCPMD5Failure / TCPMD5NotFound / TCPMD5Unexpected) and the sessions stay Connect/Active.
+ * etcd mode: a mesh whose BGPConfiguration names its password with Calico's secretKeyRef,
+ * read from a Secret laid out as files, and a rotated password taking effect.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { type Netns, requireCommands, requireRoot, startBird, startGobgp, waitFor } from '@tricolor/testkit';
-import { learned, protocols, scene, startOurs, waitEstablished } from './helpers.js';
+import { configFromEnv, Datastore } from '@tricolor/datastore';
+import {
+  Daemon,
+  EtcdServer,
+  LoopbackBridge,
+  type Netns,
+  requireCommands,
+  requireRoot,
+  startBird,
+  startGobgp,
+  waitFor,
+} from '@tricolor/testkit';
+import { BIRD_JS, learned, protocols, scene, startOurs, waitEstablished } from './helpers.js';
 
 const PASSWORD = 'tricolor-md5 s3cret!';
 
@@ -202,5 +216,70 @@ describe('TCP MD5 (RFC 2385)', { concurrency: false }, () => {
       const nb = (await peer.gobgp(['neighbor'], { allowFail: true })).stdout;
       assert.doesNotMatch(nb, /Establ/, nb);
     });
+  });
+
+  test('etcd mode: nodeMeshPassword as a secretKeyRef, read from the mounted Secret, signs the mesh; a rotated Secret re-keys it', async (t) => {
+    if (!requireRoot(t) || !requireCommands(t, 'ip', 'etcd')) return;
+    const etcd = await EtcdServer.start();
+    const bridge = await LoopbackBridge.create(etcd.clientPort);
+    const prefix = `/md5-${randomUUID().slice(0, 8)}/`;
+    const ds = Datastore.connect(configFromEnv({}, { endpoints: [etcd.endpoint], prefix }));
+    try {
+      const node = (name: string, ip: string) =>
+        ds.create({ kind: 'Node', metadata: { name }, spec: { bgp: { ipv4Address: `${ip}/24` } } });
+      await node('node-a', '10.60.0.1');
+      await node('node-b', '10.60.0.2');
+      await ds.create({
+        kind: 'BGPConfiguration',
+        metadata: { name: 'default' },
+        spec: { nodeMeshPassword: { secretKeyRef: { name: 'bgp-passwords', key: 'mesh' } } },
+      });
+      await scene('md5-etcd', async ({ us, them, dir, daemons }) => {
+        const secret = (node: string, password: string) => {
+          mkdirSync(join(dir, node, 'bgp-passwords'), { recursive: true });
+          writeFileSync(join(dir, node, 'bgp-passwords', 'mesh'), password);
+        };
+        const start = async (ns: Netns, node: string) => {
+          await bridge.expose(ns, etcd.clientPort);
+          const ctl = join(dir, `${node}.ctl`);
+          const env = [
+            `NODENAME=${node}`,
+            `ETCD_ENDPOINTS=http://127.0.0.1:${etcd.clientPort}`,
+            `TRICOLOR_DATASTORE_PREFIX=${prefix}`,
+            `TRICOLOR_BGP_SECRETS_DIR=${join(dir, node)}`,
+          ];
+          const d = Daemon.spawn(
+            ns,
+            'env',
+            [...env, process.execPath, BIRD_JS, '--control', ctl, '--no-kernel'],
+            node,
+          );
+          daemons.push(d);
+          await d.waitForFile(ctl, 'control socket');
+          return ctl;
+        };
+        // node-b's Secret still holds an old password: both kernels drop the other's segments.
+        secret('node-a', 'mesh-pw-2');
+        secret('node-b', 'mesh-pw-1');
+        const a = await start(us, 'node-a');
+        const b = await start(them, 'node-b');
+        await waitFor(
+          'segments signed with the other password dropped by both kernels',
+          async () =>
+            (await md5Counters(us)).TCPMD5Failure! > 0 && (await md5Counters(them)).TCPMD5Failure! > 0,
+          30_000,
+        );
+        for (const ctl of [a, b]) assert.notEqual((await protocols(ctl))[0]?.state, 'Established');
+        // The rotation reaches node-b's Secret (as the kubelet swaps a mounted Secret's files):
+        // read again within 30 s, its session is re-keyed and comes up.
+        secret('node-b', 'mesh-pw-2');
+        await waitEstablished(a, 1, 60_000);
+        await waitEstablished(b, 1, 10_000);
+      });
+    } finally {
+      ds.etcd.close();
+      await bridge.close();
+      await etcd.destroy();
+    }
   });
 });
