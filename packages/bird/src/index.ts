@@ -5,6 +5,7 @@ export { PeerChannel } from './channels/peer-channel.js';
 export { UpdateBuffer } from './channels/update-builder.js';
 export { parseArgs, parsePeerFlag, splitHostPort, USAGE } from './config/cli.js';
 export { peersFromResources } from './config/etcd.js';
+export { DEFAULT_SECRETS_DIR, readPasswordFile, resolvePassword } from './config/password.js';
 export { BirdConfigError, DEFAULTS, type PeerSpec, type SpeakerConfig } from './config/types.js';
 export { validateSpeakerConfig } from './config/validate.js';
 export { query } from './control/client.js';
@@ -23,5 +24,13 @@ export { applyUpdate } from './rib/update-in.js';
 export { buildOpen, negotiate } from './session/capabilities.js';
 export { DEFAULT_FSM_CONFIG, INITIAL_STATE, idleHoldSeconds, step } from './session/fsm.js';
 export { Peer } from './session/peer.js';
+export {
+  connectSigned,
+  linuxTcpMd5,
+  setListenerPassword,
+  type TcpMd5,
+  TcpMd5Error,
+  tcpMd5Unavailable,
+} from './session/tcp-md5.js';
 export { canonical, Speaker } from './speaker.js';
 export { COMMANDS, commandHandler } from './views.js';
