@@ -105,6 +105,19 @@ describe('node image layout', () => {
     });
   }
 
+  test("bird's TCP MD5 (koffi's prebuilt binary, no install script, no compiler) works from the image tree", () => {
+    assert.ok(built('bird'), 'packages/bird is not built: run npm run build (npm test does)');
+    const md5 = join(out, 'opt', 'tricolor', 'packages', 'bird', 'dist', 'src', 'session', 'tcp-md5.js');
+    const r = run(process.execPath, [
+      '--input-type=module',
+      '-e',
+      `const m = await import(${JSON.stringify(md5)}); console.log(m.tcpMd5Unavailable() ?? 'available')`,
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    // The FFI must load; a kernel without TCP_MD5SIG is the only acceptable other answer.
+    assert.match(r.stdout, /^(available|this kernel has no TCP MD5 support \(CONFIG_TCP_MD5SIG\))\n$/);
+  });
+
   test('tricolor-install-cni puts a working plugin, its conflist and the etcd certificate on the host', () => {
     assert.ok(built('cni'), 'packages/cni is not built: run npm run build (npm test does)');
     const host = join(work, 'host');
