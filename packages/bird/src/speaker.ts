@@ -373,18 +373,14 @@ export class Speaker {
    * session cannot be signed: it is then never started (never unsigned).
    */
   private keyListener(e: PeerEntry, password: string | undefined): boolean {
-    const name = e.session.cfg.name;
     try {
       const why = password === undefined ? undefined : this.tcpMd5.unavailable();
       if (why) throw new Error(`TCP MD5 (RFC 2385) is not available here: ${why}`);
-      const v4Listener =
-        this.server?.address() && (this.server.address() as { family: string }).family === 'IPv4';
-      // An IPv6 peer never reaches an IPv4 listener: it has no key to get there.
-      if (this.server?.listening && !(v4Listener && e.spec.address.includes(':')))
-        this.tcpMd5.setListenerPassword(this.server, e.spec.address, password);
+      if (this.server?.listening) this.tcpMd5.setListenerPassword(this.server, e.spec.address, password);
       return true;
     } catch (err) {
-      if (password === undefined) return true;
+      if (password === undefined) return true; // no key left to remove
+      const name = e.session.cfg.name;
       const msg = `peer ${e.spec.address} (${name}) has a password but its session cannot be signed: ${(err as Error).message}; not started`;
       e.session.stats.lastError = msg;
       this.log.error({ peer: e.spec.address, name }, msg);

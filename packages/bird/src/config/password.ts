@@ -6,9 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BGPPassword } from '@tricolor/datastore';
+import { TCP_MD5SIG_MAXKEYLEN } from '../session/tcp-md5.js';
 import { BirdConfigError } from './types.js';
-
-export const PASSWORD_MAX_BYTES = 80;
 
 /** Where etcd mode finds `secretKeyRef` Secrets: `<dir>/<name>/<key>`, a Secret volume's layout. */
 export const DEFAULT_SECRETS_DIR = '/etc/tricolor/bgp-secrets';
@@ -16,8 +15,8 @@ export const DEFAULT_SECRETS_DIR = '/etc/tricolor/bgp-secrets';
 export function checkPassword(field: string, password: string): string {
   const n = Buffer.byteLength(password);
   if (n === 0) throw new BirdConfigError(field, 'is empty');
-  if (n > PASSWORD_MAX_BYTES)
-    throw new BirdConfigError(field, `is ${n} bytes; TCP MD5 keys are at most ${PASSWORD_MAX_BYTES}`);
+  if (n > TCP_MD5SIG_MAXKEYLEN)
+    throw new BirdConfigError(field, `is ${n} bytes; TCP MD5 keys are at most ${TCP_MD5SIG_MAXKEYLEN}`);
   return password;
 }
 

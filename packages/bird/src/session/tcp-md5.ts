@@ -180,6 +180,8 @@ export function setListenerPassword(server: Server, address: string, password: s
   if (fd === undefined || fd < 0) throw new TcpMd5Error('the listening socket has no descriptor');
   const bound = server.address();
   const family = typeof bound === 'object' && bound?.family === 'IPv6' ? 6 : 4;
+  // An IPv6 peer never reaches an IPv4 listener: there is nothing to key.
+  if (family === 4 && isIP(address) === 6) return;
   setKey(fd, family, address, password === undefined ? Buffer.alloc(0) : md5Key(password));
 }
 
