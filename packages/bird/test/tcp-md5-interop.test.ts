@@ -25,6 +25,7 @@ import {
   startGobgp,
   waitFor,
 } from '@tricolor/testkit';
+import { query } from '../src/control/client.js';
 import { BIRD_JS, learned, protocols, scene, startOurs, waitEstablished } from './helpers.js';
 
 const PASSWORD = 'tricolor-md5 s3cret!';
@@ -72,6 +73,35 @@ function ourArgs(dir: string, password: string, peerAs: string): string[] {
   ];
 }
 
+/** GoBGP at 10.60.0.2: it connects to 10.60.0.1, and waits for 2001:db8:60::1 when `v6` (passive). */
+function gobgpToml(as: number, password: string | undefined, v6: boolean): string {
+  const auth = password === undefined ? '' : `\n    auth-password = "${password}"`;
+  const neighbor = (address: string, family: string, more: string) => `[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "${address}"
+    peer-as = 64512${auth}
+${more}  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "${family}"
+`;
+  return `[global.config]
+  as = ${as}
+  router-id = "10.60.0.2"
+${neighbor('10.60.0.1', 'ipv4-unicast', '  [neighbors.timers.config]\n    connect-retry = 1\n')}${
+  v6
+    ? neighbor('2001:db8:60::1', 'ipv6-unicast', '  [neighbors.transport.config]\n    passive-mode = true\n')
+    : ''
+}`;
+}
+
+/** Which end opened each of our sessions: address → incoming | outgoing. */
+async function directions(ctl: string): Promise<Record<string, string>> {
+  const all = (await query(ctl, 'show protocols', ['all'])) as { address: string; connection: string }[];
+  return Object.fromEntries(all.map((p) => [p.address, p.connection]));
+}
+
+const BOTH_WAYS = { '10.60.0.2': 'incoming', '2001:db8:60::2': 'outgoing' };
+
 const birdConfig = (password: string) => `router id 10.60.0.2;
 protocol device {}
 protocol static s4 { ipv4; route 10.70.1.0/24 blackhole; }
@@ -104,9 +134,8 @@ describe('TCP MD5 (RFC 2385)', { concurrency: false }, () => {
         const out = await bird.birdc('show route');
         return out.includes('10.80.1.0/24') && out.includes('2001:db8:80::/48');
       });
-      // Which side connected: BIRD's us4 session came in to our listener, us6 went out from us.
-      const all = await bird.birdc('show protocols all us4');
-      assert.match(all, /Established/);
+      // BIRD's IPv4 session came in to our keyed listener, the IPv6 one went out from our keyed socket.
+      assert.deepEqual(await directions(ctl), BOTH_WAYS);
       // Both kernels checked every segment and found none bad.
       assert.equal(total(await md5Counters(us)), 0, JSON.stringify(await md5Counters(us)));
     });
@@ -118,30 +147,7 @@ describe('TCP MD5 (RFC 2385)', { concurrency: false }, () => {
       const peer = await startGobgp(them, {
         dir,
         logLevel: 'info',
-        toml: `[global.config]
-  as = 65002
-  router-id = "10.60.0.2"
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "10.60.0.1"
-    peer-as = 64512
-    auth-password = "${PASSWORD}"
-  [neighbors.timers.config]
-    connect-retry = 1
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "2001:db8:60::1"
-    peer-as = 64512
-    auth-password = "${PASSWORD}"
-  [neighbors.transport.config]
-    passive-mode = true
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv6-unicast"
-`,
+        toml: gobgpToml(65002, PASSWORD, true),
       });
       daemons.push(peer.daemon);
       const gobgp = (...args: string[]) => peer.gobgp(args, { allowFail: true });
@@ -161,6 +167,7 @@ describe('TCP MD5 (RFC 2385)', { concurrency: false }, () => {
       });
       const nb = (await gobgp('neighbor')).stdout;
       assert.equal(nb.match(/Establ/g)?.length, 2, nb);
+      assert.deepEqual(await directions(ctl), BOTH_WAYS);
       assert.equal(total(await md5Counters(us)), 0, JSON.stringify(await md5Counters(us)));
     });
   });
@@ -192,16 +199,7 @@ describe('TCP MD5 (RFC 2385)', { concurrency: false }, () => {
       const before = await md5Counters(us);
       const peer = await startGobgp(them, {
         dir,
-        toml: `[global.config]
-  as = 64512
-  router-id = "10.60.0.2"
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "10.60.0.1"
-    peer-as = 64512
-  [neighbors.timers.config]
-    connect-retry = 1
-`,
+        toml: gobgpToml(64512, undefined, false),
       });
       daemons.push(peer.daemon);
       // GoBGP's unsigned SYNs to our keyed listener: dropped as "no signature where one is
