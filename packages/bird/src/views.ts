@@ -202,6 +202,8 @@ export function protocolsAll(sp: Speaker, entries: PeerEntry[]) {
       localPort: ends?.localPort ?? null,
       remotePort: ends?.remotePort ?? null,
       connection: ends ? (ends.outgoing ? 'outgoing' : 'incoming') : null,
+      /** Whether segments are signed (never the password itself). */
+      authentication: e.spec.password === undefined ? 'none' : 'tcp-md5',
       timers: {
         holdTime: t.holdTime || null,
         keepaliveTime: t.keepaliveTime || null,

@@ -26,7 +26,7 @@ import {
   waitFor,
 } from '@tricolor/testkit';
 import { query } from '../src/control/client.js';
-import { BIRD_JS, learned, protocols, scene, startOurs, waitEstablished } from './helpers.js';
+import { BIRD_JS, BIRDC_JS, learned, protocols, scene, startOurs, waitEstablished } from './helpers.js';
 
 const PASSWORD = 'tricolor-md5 s3cret!';
 
@@ -136,6 +136,10 @@ describe('TCP MD5 (RFC 2385)', { concurrency: false }, () => {
       });
       // BIRD's IPv4 session came in to our keyed listener, the IPv6 one went out from our keyed socket.
       assert.deepEqual(await directions(ctl), BOTH_WAYS);
+      const shown = (await us.exec(process.execPath, [BIRDC_JS, '-s', ctl, 'show', 'protocols', 'all']))
+        .stdout;
+      assert.equal(shown.match(/Authentication: +TCP MD5 \(RFC 2385\)/g)?.length, 2, shown);
+      assert.ok(!shown.includes(PASSWORD), 'the password is never shown');
       // Both kernels checked every segment and found none bad.
       assert.equal(total(await md5Counters(us)), 0, JSON.stringify(await md5Counters(us)));
     });

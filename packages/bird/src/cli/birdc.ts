@@ -73,6 +73,7 @@ type ProtoAll = Proto & {
   localPort: number | null;
   remotePort: number | null;
   connection: string | null;
+  authentication: string;
   rrClient: boolean;
   passive: boolean;
   timers: {
@@ -127,6 +128,7 @@ function protocolsAllText(rows: ProtoAll[]): string {
     if (p.localAddress)
       line('Source address', `${p.localAddress}${p.localPort ? ` port ${p.localPort}` : ''}`);
     if (p.connection) line('Connection', p.connection);
+    if (p.authentication === 'tcp-md5') line('Authentication', 'TCP MD5 (RFC 2385)');
     line(
       'Hold timer',
       t.holdTime === null
