@@ -124,7 +124,12 @@ describe('kube-controllers against the fake API server and etcd', () => {
       5000,
       50,
     );
-    assert.deepEqual((await ds.get('Profile', 'kns.shop'))!.spec.labelsToApply, { team: 'b', tier: 'prod' });
+    // The API server keeps kubernetes.io/metadata.name on every namespace.
+    assert.deepEqual((await ds.get('Profile', 'kns.shop'))!.spec.labelsToApply, {
+      team: 'b',
+      tier: 'prod',
+      'kubernetes.io/metadata.name': 'shop',
+    });
     api.delete('Namespace', undefined, 'ops');
     await waitFor(
       'kns.ops deleted',
