@@ -10,6 +10,7 @@
  * `name`, `proto`, `ip_version`). They are read from the speaker when Prometheus scrapes
  * (`PeerFigures`), so the hot paths only bump plain numbers.
  */
+import { collectProcessMetrics } from '@tricolor/contract';
 import type { Registry } from 'prom-client';
 
 type PromClient = typeof import('prom-client');
@@ -99,7 +100,7 @@ export class Metrics {
   static async load(peers: () => PeerFigures[], opts: { processMetrics?: boolean } = {}): Promise<Metrics> {
     const prom = await import('prom-client');
     const m = new Metrics(prom, peers);
-    if (opts.processMetrics !== false) prom.collectDefaultMetrics({ register: m.registry! });
+    if (opts.processMetrics !== false) collectProcessMetrics(prom, m.registry!);
     return m;
   }
 

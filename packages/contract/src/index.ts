@@ -21,3 +21,4 @@ export {
   RT_PROTO_FELIX,
   workloadSysctls,
 } from './data-path.js';
+export { collectProcessMetrics } from './process-metrics.js';

@@ -1,4 +1,6 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry, Summary } from 'prom-client';
+import { collectProcessMetrics } from '@tricolor/contract';
+import * as prom from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import type { Table } from './calc/iptables/rules.js';
 import type { DataplaneObserver } from './dataplane/observer.js';
 import { PolicyMetrics } from './policy-metrics.js';
@@ -23,7 +25,7 @@ export class FelixMetrics implements DataplaneObserver {
   private readonly r = [this.registry];
 
   constructor(opts: { processMetrics?: boolean } = {}) {
-    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (opts.processMetrics !== false) collectProcessMetrics(prom, this.registry);
   }
 
   // ---- the cluster and this node, as the calculation graph sees them ----

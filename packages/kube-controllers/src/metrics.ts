@@ -1,5 +1,7 @@
 /** The controllers' Prometheus metrics (prom-client, one registry per process). */
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectProcessMetrics } from '@tricolor/contract';
+import * as prom from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 
 /**
  * The controllers' metrics in `registry`, with the process metrics every prom-client process
@@ -7,7 +9,7 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
  * `processMetrics` is false.
  */
 export function createMetrics(registry = new Registry(), { processMetrics = true } = {}) {
-  if (processMetrics) collectDefaultMetrics({ register: registry });
+  if (processMetrics) collectProcessMetrics(prom, registry);
   const opts = { registers: [registry] };
   return {
     registry,

@@ -1,0 +1,14 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as prom from 'prom-client';
+import { collectProcessMetrics } from '../src/index.js';
+
+test('a daemon that has not collected garbage yet serves a GC count of zero for every kind', async () => {
+  const registry = new prom.Registry();
+  collectProcessMetrics(prom, registry);
+  const text = await registry.metrics();
+  for (const kind of ['minor', 'major', 'incremental', 'weakcb'])
+    assert.match(text, new RegExp(`^nodejs_gc_duration_seconds_count\\{kind="${kind}"\\} \\d+$`, 'm'), kind);
+  assert.match(text, /^process_resident_memory_bytes \d+/m);
+  assert.match(text, /^nodejs_eventloop_lag_p99_seconds /m);
+});
