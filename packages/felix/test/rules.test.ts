@@ -327,3 +327,17 @@ test('hook repair deletes felix jumps by their text, never by position, and neve
   assert.ok(ins > filter.lastIndexOf(dels[1]!), 'the jump is inserted after the deletions');
   assert.ok(!filter.some((l) => l.includes('KUBE-FORWARD')), 'the foreign rule is not named');
 });
+
+test('a restore of 200,000 lines is planned (no argument-count limit on the plan)', () => {
+  const base = noEndpoints().iptables;
+  const rules = Array.from({ length: 1000 }, (_, i) => ({ match: `-s 10.0.${i >> 8}.${i & 255}`, action: '-j ACCEPT' }));
+  const chains = new Map(base.filter.chains);
+  for (let i = 0; i < 200; i++) chains.set(`tri-big-${i}`, { name: `tri-big-${i}`, rules });
+  const desired = { ...base, filter: { ...base.filter, chains } };
+  const plan = diffIptables(desired, new Map());
+  const lines = plan.script.split('\n');
+  assert.ok(lines.length > 200_000, `${lines.length} lines`);
+  assert.equal(lines.filter((l) => l.startsWith('-A tri-big-199 ')).length, 1000);
+  const filter = lines.slice(lines.indexOf('*filter'));
+  assert.equal(plan.tables.get('filter')!.lines, filter.indexOf('COMMIT') + 1);
+});

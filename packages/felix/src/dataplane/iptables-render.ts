@@ -247,9 +247,11 @@ export function planRestore(trackers: IptablesTrackers, renderer: Renderer): Res
     plan.tables.set(t, tt);
     // Hook deletions first (a `-D` deletes the first equal rule: it must not meet the jump
     // inserted below), then chain contents and inserts, deletions of stale chains last.
+    // Concatenated, not pushed with a spread: 10,000 endpoints make ~10^5 lines, more
+    // arguments than a call's stack can hold.
     const section = [`*${t}`, ...decl, ...dels, ...body, ...inserts, ...xs, 'COMMIT'];
     tt.lines = section.length;
-    parts.push(...section);
+    parts.push(section.join('\n'));
   }
   plan.script = parts.length ? `${parts.join('\n')}\n` : '';
   return plan;
