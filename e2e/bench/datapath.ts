@@ -6,9 +6,10 @@
  * CNI plugin and felix set it, DF pings at the largest size that must pass and one byte more,
  * and the IP fragments the nodes created or reassembled during the runs (must be none).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { BenchRow, Netns } from '@tricolor/testkit';
 import { Cluster, type Mode } from '../src/cluster.js';
+import { iperf, startIperfServer } from './iperf.js';
 import { median } from './stats.js';
 
 export interface DataPathOptions {
@@ -21,7 +22,6 @@ export interface DataPathOptions {
   log: (line: string) => void;
 }
 
-const IPERF_PORT = 5201;
 /** Bytes a VXLAN encapsulation adds on IPv4: outer IP 20, UDP 8, VXLAN 8, inner Ethernet 14. */
 export const VXLAN_OVERHEAD = 50;
 /** ICMP echo payload = MTU − IPv4 header (20) − ICMP header (8). */
@@ -30,46 +30,6 @@ const ICMP_OVERHEAD = 28;
 /** Tunnel-mode overhead the pod MTU must leave below the link's. */
 export const podMtuFor = (mode: Mode, linkMtu: number): number =>
   mode === 'vxlan' ? linkMtu - VXLAN_OVERHEAD : linkMtu;
-
-function startIperfServer(ns: Netns): Promise<ChildProcess> {
-  const child = spawn(
-    'ip',
-    ['netns', 'exec', ns.name, 'iperf3', '-s', '--forceflush', '-p', String(IPERF_PORT)],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Server listening')) {
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
-        resolve(child);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.once('exit', (code) => reject(new Error(`iperf3 server in ${ns.name} exited ${code}: ${out}`)));
-  });
-}
-
-/** One iperf3 TCP run from `ns` to `ip`: received Gbit/s and the sender's retransmits. */
-async function iperf(ns: Netns, ip: string, seconds: number): Promise<{ gbps: number; retransmits: number }> {
-  const r = await ns.exec('iperf3', ['-c', ip, '-p', String(IPERF_PORT), '-t', String(seconds), '-J'], {
-    allowFail: true,
-    timeoutMs: (seconds + 20) * 1000,
-  });
-  const j = JSON.parse(r.stdout || '{}') as {
-    error?: string;
-    end?: { sum_received?: { bits_per_second: number }; sum_sent?: { retransmits?: number } };
-  };
-  if (r.code !== 0 || !j.end?.sum_received) throw new Error(`iperf3 to ${ip}: ${j.error ?? r.stderr}`);
-  return { gbps: j.end.sum_received.bits_per_second / 1e9, retransmits: j.end.sum_sent?.retransmits ?? 0 };
-}
 
 /** Round-trip times (ms) of `count` echo requests 10 ms apart. */
 async function pingRtts(ns: Netns, ip: string, count: number): Promise<number[]> {

@@ -2,19 +2,22 @@
  * `npm run bench` in e2e, ending with one summary table: CNI ADD latency and pod reach time
  * (bench/cni.ts); the data path pod ↔ pod against node ↔ node, direct and VXLAN
  * (bench/datapath.ts); a cluster of many nodes, full mesh and through 2 route reflectors:
- * convergence, pod reach, memory per node (bench/scale.ts). Needs root (network namespaces),
+ * convergence, pod reach, memory per node (bench/scale.ts); throughput with network policy
+ * against the same pods without (bench/policy-datapath.ts). Needs root (network namespaces),
  * etcd, ip, ping, iperf3, ethtool.
  * Sizes: E2E_BENCH_PODS_PER_NODE (default 5,50), E2E_BENCH_IPERF_RUNS (default 5 runs of 3 s),
  * E2E_BENCH_NODES (default 3,100), E2E_BENCH_SCALE_MODES (default mesh,rr),
- * E2E_BENCH_REACH_SAMPLES (default 10); TRICOLOR_BENCH_SMOKE=1 runs the smallest.
- * Usage: node dist/bench/main.js [cni|datapath|scale]...
+ * E2E_BENCH_REACH_SAMPLES (default 10), E2E_BENCH_POLICIES (default 1000),
+ * E2E_BENCH_POLICY_REMOTE (default 5000); TRICOLOR_BENCH_SMOKE=1 runs the smallest.
+ * Usage: node dist/bench/main.js [cni|datapath|policy|scale]...
  */
 import { type BenchRow, benchSizes, benchSmoke, hasCommand, isRoot, printSummary } from '@tricolor/testkit';
 import { measureCni } from './cni.js';
 import { measureDataPath } from './datapath.js';
+import { measurePolicyDataPath } from './policy-datapath.js';
 import { measureScale, type ScaleMode, scaleRows } from './scale.js';
 
-const PARTS = ['cni', 'datapath', 'scale'] as const;
+const PARTS = ['cni', 'datapath', 'policy', 'scale'] as const;
 type Part = (typeof PARTS)[number];
 
 /** E2E_BENCH_SCALE_MODES: mesh,rr (default both). */
@@ -53,6 +56,22 @@ async function main(): Promise<void> {
       ? { runs: 1, seconds: 1, pings: 20, log }
       : { runs: Number(process.env.E2E_BENCH_IPERF_RUNS ?? 5), seconds: 3, pings: 200, log };
     for (const mode of ['mesh', 'vxlan'] as const) rows.push(...(await measureDataPath(mode, o)));
+  }
+  if (want('policy')) {
+    if (!hasCommand('iperf3')) throw new Error('the policy data-path bench needs iperf3 (scripts/setup.sh)');
+    rows.push(
+      ...(await measurePolicyDataPath(
+        smoke
+          ? { runs: 1, seconds: 1, policies: 10, remote: 50, log }
+          : {
+              runs: Number(process.env.E2E_BENCH_IPERF_RUNS ?? 5),
+              seconds: 3,
+              policies: Number(process.env.E2E_BENCH_POLICIES ?? 1000),
+              remote: Number(process.env.E2E_BENCH_POLICY_REMOTE ?? 5000),
+              log,
+            },
+      )),
+    );
   }
   if (want('scale')) {
     const o = {

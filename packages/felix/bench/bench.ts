@@ -102,9 +102,9 @@ function settle(podNs: string[]): number {
 }
 
 /** The real kernel, with the last input of each tool kept for replaying as the anchor. */
-function recordingKernel(): { io: KernelIO; last: Map<string, string[] | string>; reset(): void } {
+function recordingKernel(): { io: KernelIO; last: Map<string, string[]>; reset(): void } {
   const io = linuxKernel('nft', DEFAULT_SETTINGS.chainPrefix);
-  const last = new Map<string, string[] | string>();
+  const last = new Map<string, string[]>();
   return {
     last,
     reset: () => last.clear(),
@@ -119,8 +119,10 @@ function recordingKernel(): { io: KernelIO; last: Map<string, string[] | string>
         last.set('bridge', lines);
         return io.bridgeBatch(lines);
       },
+      // Every restore of the apply (a large one is cut into several: see planRestore).
       iptablesRestore: (family, script) => {
-        last.set(`iptables${family}`, script);
+        const scripts = last.get(`iptables${family}`) ?? [];
+        last.set(`iptables${family}`, [...scripts, script]);
         return io.iptablesRestore(family, script);
       },
       ipsetRestore: (lines) => {
@@ -137,28 +139,57 @@ const anchorBridge = new BatchSession('bridge');
 const anchorSpawner = new Spawner();
 
 /** Replays what felix last wrote with the tools directly (routes ‖ iptables, as felix runs them); ms. */
-async function replay(last: Map<string, string[] | string>): Promise<number> {
+async function replay(last: Map<string, string[]>): Promise<number> {
   const t0 = performance.now();
   const jobs: Promise<unknown>[] = [];
-  const ipLines = last.get('ip') as string[] | undefined;
+  const ipLines = last.get('ip');
   if (ipLines?.length) jobs.push(anchorIp.run(ipLines).catch(() => undefined));
-  const br = last.get('bridge') as string[] | undefined;
+  const br = last.get('bridge');
   if (br?.length) jobs.push(anchorBridge.run(br).catch(() => undefined));
-  const sets = last.get('ipset') as string[] | undefined;
+  const sets = last.get('ipset');
   // Replayed onto the sets felix made: -exist makes a create or add of what is there a no-op.
   if (sets?.length)
     jobs.push(anchorSpawner.run('ipset', ['-exist', 'restore'], { input: `${sets.join('\n')}\n` }));
   for (const f of [4, 6] as const) {
     // Hook inserts left out: replayed, they would add a second jump (they are 8 rules of thousands).
-    const script = (last.get(`iptables${f}`) as string | undefined)
-      ?.split('\n')
-      .filter((l) => !/^-[ID] [A-Z]+ /.test(l))
-      .join('\n');
-    if (script)
-      jobs.push(anchorSpawner.run(binaries('nft', f).restore, ['--noflush', '-w', '5'], { input: script }));
+    const scripts = (last.get(`iptables${f}`) ?? []).map((s) =>
+      s
+        .split('\n')
+        .filter((l) => !/^-[ID] [A-Z]+ /.test(l))
+        .join('\n'),
+    );
+    if (scripts.length)
+      jobs.push(
+        (async () => {
+          for (const input of scripts)
+            await anchorSpawner.run(binaries('nft', f).restore, ['--noflush', '-w', '5'], { input });
+        })(),
+      );
   }
   await Promise.all(jobs);
   return performance.now() - t0;
+}
+
+/**
+ * The kernel's floor for any write onto the ruleset felix made: one new chain with one rule,
+ * committed with iptables-restore (median of 5, the chain removed after each). nf_tables checks
+ * every chain reachable from the hooks on each commit that adds a rule, so the floor grows with
+ * the ruleset, whatever felix writes.
+ */
+async function iptablesCommitFloor(): Promise<number> {
+  const restore = binaries('nft', 4).restore;
+  const ms: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    const t0 = performance.now();
+    await anchorSpawner.run(restore, ['--noflush', '-w', '5'], {
+      input: '*filter\n:tri-bench-floor - [0:0]\n-A tri-bench-floor -j RETURN\nCOMMIT\n',
+    });
+    ms.push(performance.now() - t0);
+    await anchorSpawner.run(restore, ['--noflush', '-w', '5'], {
+      input: '*filter\n:tri-bench-floor - [0:0]\n-X tri-bench-floor\nCOMMIT\n',
+    });
+  }
+  return median(ms);
 }
 
 function newFelix(rec: ReturnType<typeof recordingKernel>) {
@@ -259,6 +290,7 @@ async function innerEndpoints(n: number, podNs: string[]): Promise<void> {
       timings: { ...r.timings, ...nr.timings },
     });
   }
+  const floorMs = await iptablesCommitFloor();
   // A refresh with every view dropped: everything re-read, nothing to write.
   dp.invalidateAll();
   t0 = performance.now();
@@ -326,6 +358,7 @@ async function innerEndpoints(n: number, podNs: string[]): Promise<void> {
       oneAnchorMs: median(ones.map((o) => o.anchor)),
       oneNeighMs: median(ones.map((o) => o.neighbors)),
       oneNeighMaxMs: Math.max(...ones.map((o) => o.neighbors)),
+      floorMs,
       refreshMs,
       duringRefreshMs,
       readDoneMs: readDone,
@@ -476,6 +509,7 @@ async function innerPolicy(n: number, podNs: string[]): Promise<void> {
       ? `a remote relabel changed ${r.iptablesChanged} chains, ipsets ${r.ipsetsChanged}`
       : undefined,
   );
+  const floorMs = await iptablesCommitFloor();
   dp.close();
   anchorIp.close();
   anchorBridge.close();
@@ -500,6 +534,7 @@ async function innerPolicy(n: number, podNs: string[]): Promise<void> {
       relabelP99: p99(relabel),
       relabelMedian: median(relabel),
       relabelAnchorP99: p99(relabelAnchor),
+      floorMs,
       cold: cold.timings,
     })}\n`,
   );
@@ -717,6 +752,11 @@ async function outer(): Promise<void> {
       },
       { row: `one more endpoint at ${at}, max`, figure: r.oneMaxMs as number, unit: 'ms' },
       {
+        row: `one-rule iptables commit onto the ruleset of ${at} endpoints (the kernel's floor for any write)`,
+        figure: r.floorMs as number,
+        unit: 'ms',
+      },
+      {
         row: `one more endpoint at ${at} during the refresh reads`,
         figure: r.duringRefreshMs as number,
         unit: 'ms',
@@ -752,6 +792,11 @@ async function outer(): Promise<void> {
         unit: 'ms',
         anchor: { name: 'iptables-restore replay', figure: r.changeAnchorP99 as number },
         ...(full ? { target: { on: 'figure' as const, op: '<' as const, value: 150 } } : {}),
+      },
+      {
+        row: `one-rule iptables commit onto the policy ruleset (${what}; the kernel's floor)`,
+        figure: r.floorMs as number,
+        unit: 'ms',
       },
       {
         row: `one remote endpoint relabelled → programmed, p99 (${what})`,

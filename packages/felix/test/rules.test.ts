@@ -18,7 +18,7 @@ import {
   TABLES,
   type Table,
 } from '../src/calc/iptables/rules.js';
-import { writeOrder } from '../src/calc/iptables/write-order.js';
+import { ChainNameWalk, writeOrder } from '../src/calc/iptables/write-order.js';
 import {
   BUILTIN_CHAINS,
   type ParsedTable,
@@ -44,7 +44,11 @@ const noEndpoints = () =>
   });
 
 /** The restore felix writes for `desired` over a kernel as iptables-save showed it. */
-function diffIptables(desired: IptablesState, kernel: Map<Table, ParsedTable>): RestorePlan {
+function diffIptables(
+  desired: IptablesState,
+  kernel: Map<Table, ParsedTable>,
+  walkBudget?: number,
+): RestorePlan {
   const st = new KernelState({ chainPrefix: 'tri-', interfacePrefix: 'cali', vxlanDevice: 'vxlan.tricolor' });
   const t = st.iptables[4];
   for (const tb of TABLES) {
@@ -54,7 +58,7 @@ function diffIptables(desired: IptablesState, kernel: Map<Table, ParsedTable>): 
     t[tb].chains.replaceDataplane(read.filter(([n]) => !BUILTIN_CHAINS.has(n)));
     t[tb].hooks.replaceDataplane(read.filter(([n]) => BUILTIN_CHAINS.has(n)));
   }
-  return planRestore(t, st.renderer);
+  return planRestore(t, st.renderer, walkBudget);
 }
 
 /** The from-workload dispatch tree as felix builds it with the default prefixes. */
@@ -330,7 +334,10 @@ test('hook repair deletes felix jumps by their text, never by position, and neve
 
 test('a restore of 200,000 lines is planned (no argument-count limit on the plan)', () => {
   const base = noEndpoints().iptables;
-  const rules = Array.from({ length: 1000 }, (_, i) => ({ match: `-s 10.0.${i >> 8}.${i & 255}`, action: '-j ACCEPT' }));
+  const rules = Array.from({ length: 1000 }, (_, i) => ({
+    match: `-s 10.0.${i >> 8}.${i & 255}`,
+    action: '-j ACCEPT',
+  }));
   const chains = new Map(base.filter.chains);
   for (let i = 0; i < 200; i++) chains.set(`tri-big-${i}`, { name: `tri-big-${i}`, rules });
   const desired = { ...base, filter: { ...base.filter, chains } };
@@ -340,4 +347,76 @@ test('a restore of 200,000 lines is planned (no argument-count limit on the plan
   assert.equal(lines.filter((l) => l.startsWith('-A tri-big-199 ')).length, 1000);
   const filter = lines.slice(lines.indexOf('*filter'));
   assert.equal(plan.tables.get('filter')!.lines, filter.indexOf('COMMIT') + 1);
+});
+
+test("the walk model counts the list nodes iptables-nft's sorted chain list passes", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.constantFrom('tri-a', 'tri-b', 'tri-c', 'tri-d', 'ACCEPT', 'tri-pi-x'), { maxLength: 60 }),
+      (names) => {
+        // The list as iptables-nft keeps it: walk from the head until a name >= the new one.
+        const list: string[] = [];
+        let walked = 0;
+        for (const n of names) {
+          let i = 0;
+          while (i < list.length && list[i]! < n) i++;
+          walked += i + 1;
+          if (list[i] !== n) list.splice(i, 0, n);
+        }
+        const w = new ChainNameWalk();
+        for (const n of names) w.mention(n);
+        assert.equal(w.walked, walked);
+      },
+    ),
+  );
+});
+
+test('a restore whose chain-name walk would pass the budget is cut into several, each chain after its targets', () => {
+  // Endpoint chains jumping to shared policy chains (the quadratic case), a little budget.
+  const base = noEndpoints().iptables;
+  const chains = new Map(base.filter.chains);
+  const policies = 30;
+  for (let j = 0; j < policies; j++)
+    chains.set(`tri-pi-${j}`, { name: `tri-pi-${j}`, rules: [{ match: '-p tcp', action: '-j ACCEPT' }] });
+  for (let i = 0; i < 300; i++)
+    chains.set(`tri-tw-${i}`, {
+      name: `tri-tw-${i}`,
+      rules: [{ action: `-j tri-pi-${i % policies}` }, { action: '-j DROP' }],
+    });
+  const desired = { ...base, filter: { ...base.filter, chains } };
+  const whole = diffIptables(desired, new Map());
+  assert.equal(whole.scripts.length, 1, 'within the default budget: one restore');
+  const cut = diffIptables(desired, new Map(), 2_000);
+  assert.ok(cut.scripts.length > 3, `${cut.scripts.length} restores`);
+  // The same lines, in the same order, only split.
+  const lines = (p: RestorePlan) =>
+    p.script.split('\n').filter((l) => l && l !== 'COMMIT' && !l.startsWith('*'));
+  assert.deepEqual(lines(cut).sort(), lines(whole).sort());
+  // Every jump names a chain declared in the same or an earlier restore; hooks only in the last.
+  const declared = new Set<string>([...BUILTIN_CHAINS]);
+  cut.scripts.forEach((script, k) => {
+    for (const l of script.split('\n')) if (l.startsWith(':')) declared.add(l.slice(1).split(' ')[0]!);
+    for (const l of script.split('\n')) {
+      const target = / -[jg] (tri-\S+)/.exec(l)?.[1];
+      if (target) assert.ok(declared.has(target), `restore ${k}: ${l}`);
+      if (k < cut.scripts.length - 1)
+        assert.doesNotMatch(l, /^-[IDX] /, `restore ${k} changes a hook or deletes: ${l}`);
+    }
+    if (k < cut.scripts.length - 1) assert.match(script, /^\*filter\n[\s\S]*\nCOMMIT\n$/);
+  });
+  assert.match(cut.scripts.at(-1)!, /-I FORWARD 1 /);
+  // Each restore's own walk stays near the budget (one chain may pass it).
+  for (const script of cut.scripts.slice(0, -1)) {
+    const w = new ChainNameWalk();
+    for (const l of script.split('\n')) {
+      const [op, name] = l.split(' ');
+      if (l.startsWith(':')) w.mention(l.slice(1).split(' ')[0]!);
+      else if (op === '-A') {
+        w.mention(name!);
+        const target = / -[jg] (\S+)/.exec(l)?.[1];
+        if (target) w.mention(target);
+      }
+    }
+    assert.ok(w.walked <= 2_000 + 200, `${w.walked} nodes walked`);
+  }
 });

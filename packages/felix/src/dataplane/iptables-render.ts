@@ -9,7 +9,7 @@ import {
   type Table,
   tagPrefix,
 } from '../calc/iptables/rules.js';
-import { writeOrder } from '../calc/iptables/write-order.js';
+import { ChainNameWalk, writeOrder } from '../calc/iptables/write-order.js';
 import type { IptablesTrackers } from './kernel-state.js';
 
 /**
@@ -153,9 +153,21 @@ export class Renderer {
   }
 }
 
-/** What one restore writes, per table, for marking the trackers once it succeeded. */
+/**
+ * List nodes iptables-nft may walk in one restore (`ChainNameWalk`) before the chain rewrites
+ * go to a restore of their own: ~0.1 s of walking, about what starting one more restore costs.
+ */
+export const RESTORE_WALK_BUDGET = 2_000_000;
+
+/** What the restores of one apply write, per table, for marking the trackers once they succeeded. */
 export interface RestorePlan {
-  /** The iptables-restore --noflush input; empty when nothing is pending. */
+  /**
+   * The iptables-restore --noflush inputs, run in order; none when nothing is pending. All but
+   * the last hold chain rewrites only, each chain after the chains it jumps to; the last holds
+   * the rest of the rewrites, the hook changes and the deletions.
+   */
+  scripts: string[];
+  /** The same, as one text (logs and tests). */
   script: string;
   tables: Map<
     Table,
@@ -181,9 +193,14 @@ export interface RestorePlan {
  * position: another agent (kube-proxy, docker) may have inserted rules since the last read.
  * Rules without felix's tag are never named.
  */
-export function planRestore(trackers: IptablesTrackers, renderer: Renderer): RestorePlan {
+export function planRestore(
+  trackers: IptablesTrackers,
+  renderer: Renderer,
+  walkBudget = RESTORE_WALK_BUDGET,
+): RestorePlan {
   const prefix = renderer.chainPrefix;
   const plan: RestorePlan = {
+    scripts: [],
     script: '',
     tables: new Map(),
     changedChains: 0,
@@ -191,6 +208,7 @@ export function planRestore(trackers: IptablesTrackers, renderer: Renderer): Res
     hookChanges: 0,
   };
   const parts: string[] = [];
+  const early: string[] = [];
   for (const t of TABLES) {
     const { chains, hooks } = trackers[t];
     if (!chains.pendingCount && !hooks.pendingCount) continue;
@@ -210,9 +228,19 @@ export function planRestore(trackers: IptablesTrackers, renderer: Renderer): Res
       xs.push(`-X ${name}`);
     }
     const sets = chains.pendingSets().map(([name]) => name);
+    let walk = new ChainNameWalk();
     for (const name of sets.length > 1 ? writeOrder(chains.desired, sets) : sets) {
       const c = chains.desired.get(name)!;
       tt.written.push(c);
+      walk.mentionChain(c);
+      if (walk.walked > walkBudget && body.length) {
+        // Everything so far in a restore of its own; this chain starts the next one.
+        early.push(`*${t}\n${body.join('\n')}\nCOMMIT\n`);
+        tt.lines += body.length + 2;
+        body.length = 0;
+        walk = new ChainNameWalk();
+        walk.mentionChain(c);
+      }
       body.push(`:${name} - [0:0]`);
       for (const line of renderer.render(c).lines) body.push(`-A ${name} ${line}`);
     }
@@ -250,10 +278,11 @@ export function planRestore(trackers: IptablesTrackers, renderer: Renderer): Res
     // Concatenated, not pushed with a spread: 10,000 endpoints make ~10^5 lines, more
     // arguments than a call's stack can hold.
     const section = [`*${t}`, ...decl, ...dels, ...body, ...inserts, ...xs, 'COMMIT'];
-    tt.lines = section.length;
+    tt.lines += section.length;
     parts.push(section.join('\n'));
   }
-  plan.script = parts.length ? `${parts.join('\n')}\n` : '';
+  if (parts.length) plan.scripts = [...early, `${parts.join('\n')}\n`];
+  plan.script = plan.scripts.join('');
   return plan;
 }
 

@@ -79,10 +79,13 @@ export class IptablesDriver {
       hookChanges: plan.hookChanges,
       written,
     };
-    if (!plan.script) return rep;
+    if (!plan.scripts.length) return rep;
     const lines = new Map([...plan.tables].map(([tb, tt]) => [tb, tt.lines]));
     try {
-      await this.io.iptablesRestore(this.family, plan.script);
+      // In order: a restore fails whole, and what an earlier one wrote is only chains that
+      // nothing reachable jumps to yet, or rewrites of chains felix owns; a failure drops the
+      // view, so the next apply reads what is there and writes the rest.
+      for (const script of plan.scripts) await this.io.iptablesRestore(this.family, script);
     } catch (e) {
       this.observer.iptablesRestore(this.family, lines, false);
       this.invalidate();
