@@ -49,9 +49,10 @@ function remoteEndpoint(i: number, role: string): WorkloadEndpoint {
     spec: {
       node: PHANTOM_NODE,
       orchestrator: 'k8s',
+      workload: `default/remote-${i}`,
       pod: `remote-${i}`,
       endpoint: 'eth0',
-      interfaceName: `calir${i.toString(16).padStart(11, '0')}`,
+      interfaceName: `calir${i.toString(16).padStart(10, '0')}`,
       ipNetworks: [`${remoteIp(i)}/32`],
       profiles: ['kns.default'],
     },
@@ -108,7 +109,9 @@ async function connects(from: PodHandle, ip: string): Promise<boolean> {
     ['-c', ip, '-p', String(IPERF_PORT), '-t', '1', '--connect-timeout', '1000', '-J'],
     { allowFail: true, timeoutMs: 15_000 },
   );
-  return r.code === 0;
+  // iperf3 3.12 with -J exits 0 on a failed connect: the JSON's "error" says it.
+  const j = JSON.parse(r.stdout || '{}') as { error?: string };
+  return r.code === 0 && j.error === undefined;
 }
 
 export async function measurePolicyDataPath(o: PolicyDataPathOptions): Promise<BenchRow[]> {
@@ -143,11 +146,22 @@ export async function measurePolicyDataPath(o: PolicyDataPathOptions): Promise<B
       await label(a, on ? 'client' : 'client-off');
       await label(b, on ? 'server' : 'server-off');
       const s = performance.now();
-      await cluster.waitFor(
-        async () => (await connects(c, b.ip)) === !on,
-        180_000,
-        `policy ${on ? 'enforced' : 'lifted'} on the server (another pod ${on ? 'refused' : 'let in'})`,
-      );
+      try {
+        await cluster.waitFor(
+          async () => (await connects(c, b.ip)) === !on,
+          180_000,
+          `policy ${on ? 'enforced' : 'lifted'} on the server (another pod ${on ? 'refused' : 'let in'})`,
+        );
+      } catch (e) {
+        const node2 = cluster.nodes.get('node-2')!;
+        const save = (await node2.ns.exec('iptables-save', ['-t', 'filter'])).stdout.split('\n');
+        const wep = await ds.get('WorkloadEndpoint', names.get(b)!, 'default');
+        const tw = save.filter((l) => l.startsWith(`-A tri-tw-${wep?.spec.interfaceName}`));
+        throw new Error(
+          `${(e as Error).message}\nserver ${b.ip} labels ${JSON.stringify(wep?.metadata.labels)}, other ${c.ip}; ` +
+            `the server's chain on node-2:\n${tw.join('\n')}`,
+        );
+      }
       return performance.now() - s;
     };
     const firstOn = await switchPolicy(true);
