@@ -11,7 +11,7 @@ import { type Backend, binaries, detectBackend, ip6tablesUsable, linuxKernel } f
 import { poolUsage, readBlockUsage } from './ipam-usage.js';
 import { type FelixMetrics, RESYNC_STATE } from './metrics.js';
 import { classifyMonitorLines, kernelRemovals } from './monitor.js';
-import { autodetectIPv4, setBgpAddress, setFelixStatus, updateNode } from './node-status.js';
+import { autodetectIPv4, setBgpAddress, setFelixStatus, updateNode, writeUntilDone } from './node-status.js';
 import { Syncer } from './syncer.js';
 import { allocateTunnelAddress } from './tunnel-address.js';
 
@@ -62,6 +62,8 @@ export class Agent {
   private programmedRevision = 0n;
   ready = false;
   lastConvergedAt: Date | undefined;
+  /** Aborted by `stop`: ends the start's datastore retries. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly o: AgentOptions) {
     this.syncer = new Syncer(o.ds);
@@ -127,7 +129,16 @@ export class Agent {
         : config.ip;
     if (ip) {
       this.nodeIP = ip;
-      await updateNode(this.o.ds, config.nodeName, (n) => setBgpAddress(n, ip));
+      // Applies may already run (the syncer's updates schedule them): this write must not
+      // end felix when etcd is slow, only delay the rest of the start.
+      await writeUntilDone(
+        'the node address',
+        () => updateNode(this.o.ds, config.nodeName, (n) => setBgpAddress(n, ip)),
+        {
+          log,
+          signal: this.stopping.signal,
+        },
+      );
     } else {
       log.warn('no IPv4 address found for this node (set IP); VXLAN is off');
     }
@@ -514,6 +525,7 @@ export class Agent {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     for (const t of this.timers) clearInterval(t);
     if (this.debounce) clearTimeout(this.debounce);
     this.monitor?.stop();

@@ -1,5 +1,7 @@
 import { ConflictError, type Datastore, type Node, NotFoundError } from '@tricolor/datastore';
 import { ipJson } from '@tricolor/linux';
+import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
+import type { Logger } from 'pino';
 
 interface IpAddr {
   ifname: string;
@@ -56,4 +58,26 @@ export function setFelixStatus(n: Node, ready: boolean, at: Date): boolean {
     felix: { ...(n.status?.felix ?? {}), ready, lastConvergedAt: at.toISOString() },
   };
   return true;
+}
+
+/**
+ * A datastore write felix cannot go on without (this node's address at start), tried until it
+ * succeeds: an etcd that is slow or away while the node starts ("request timed out" under load)
+ * delays felix instead of ending it. Backoff from `initialDelayMs` to 5 s; `signal` stops it.
+ */
+export function writeUntilDone<T>(
+  what: string,
+  write: () => Promise<T>,
+  o: { log: Logger; signal?: AbortSignal; initialDelayMs?: number },
+): Promise<T> {
+  const policy = retry(handleAll, {
+    backoff: new ExponentialBackoff({ initialDelay: o.initialDelayMs ?? 200, maxDelay: 5_000 }),
+  });
+  policy.onRetry((r) =>
+    o.log.warn(
+      { err: 'error' in r ? r.error.message : undefined, retryInMs: Math.round(r.delay) },
+      `cannot write ${what}; retrying`,
+    ),
+  );
+  return policy.execute(() => write(), o.signal);
 }
