@@ -415,6 +415,9 @@ export async function measureScale(nodes: number, mode: ScaleMode, o: ScaleOptio
     // felix's own refresh intervals, as on a production node (the tests' 5 s would have a
     // hundred felixes re-reading their kernel state twenty times a second on two cores).
     felixRefreshSeconds: null,
+    // etcd's own watch progress interval too: the tests' 200 ms wakes every watcher of every
+    // daemon five times a second.
+    watchProgressNotifyMs: null,
     log: o.log,
   });
   try {

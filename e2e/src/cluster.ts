@@ -40,6 +40,13 @@ export interface ClusterOptions {
    * repaired quickly); null leaves felix's own defaults, as a production node runs.
    */
   felixRefreshSeconds?: number | null;
+  /**
+   * etcd's watch progress notifications to idle watchers, in ms (default 200, so felix's
+   * /status revision, which the conformance runner waits on, keeps up with writes to kinds it
+   * has no other news of); null leaves etcd's 10 min. Every watcher of every daemon is woken
+   * at this rate: a large cluster pays it on every node.
+   */
+  watchProgressNotifyMs?: number | null;
 }
 
 export interface NodeHandle {
@@ -106,6 +113,7 @@ export class Cluster {
       metricsOnNodeAddress: false,
       readyTimeoutMs: 60_000,
       felixRefreshSeconds: 5 as number | null,
+      watchProgressNotifyMs: 200 as number | null,
       log: () => undefined,
       ...options,
     };
@@ -113,12 +121,10 @@ export class Cluster {
     opts.log(
       `etcd: starting ${opts.etcdMembers} member(s)${opts.etcdTls ? ' with TLS and client certificates' : ''}`,
     );
-    // Idle watchers learn the revision every 200 ms: felix's /status revision (everything
-    // programmed up to it) keeps up with writes to kinds it has no other news of.
     const etcd = await EtcdCluster.start({
       members: opts.etcdMembers,
       tls: opts.etcdTls,
-      watchProgressNotifyMs: 200,
+      ...(opts.watchProgressNotifyMs === null ? {} : { watchProgressNotifyMs: opts.watchProgressNotifyMs }),
     });
     const ds = Datastore.connect(configFromEnv(etcd.clientEnv()));
     const segment = await Segment.create('lan');

@@ -156,7 +156,16 @@ async function main(): Promise<number> {
   const log = (l: string) => process.stderr.write(`${l}\n`);
   const out = (l: string) => (values.json ? log(l) : process.stdout.write(`${l}\n`));
   const t0 = Date.now();
-  const cluster = await Cluster.up({ nodes, mode, log, routeReflectors: mode === 'rr' ? 1 : 0 });
+  const cluster = await Cluster.up({
+    nodes,
+    mode,
+    log,
+    routeReflectors: mode === 'rr' ? 1 : 0,
+    // As a production node runs: felix's own refresh intervals and etcd's own progress
+    // notifications (the tests' faster ones cost every node CPU while idle).
+    felixRefreshSeconds: null,
+    watchProgressNotifyMs: null,
+  });
   let interrupted = false;
   const onSignal = () => {
     interrupted = true;

@@ -7,6 +7,7 @@
  */
 import { createServer, type Server } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { EVENT_LOOP_SAMPLE_MS } from '@tricolor/contract';
 import { BgpDecodeError, ipv4FromString, parsePrefix, updateErrorToJson } from 'bgp-parser-ts';
 import pino, { type Logger } from 'pino';
 import type { Channel } from './channels/channel.js';
@@ -102,7 +103,7 @@ export class Speaker {
   private poolsKnown = false;
   private readonly commands: CommandHandler;
   /** How long the event loop was held up (timers late by), for `show status`. */
-  readonly loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  readonly loopDelay = monitorEventLoopDelay({ resolution: EVENT_LOOP_SAMPLE_MS });
   private readonly tcpMd5: TcpMd5;
 
   constructor(

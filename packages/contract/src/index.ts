@@ -21,4 +21,4 @@ export {
   RT_PROTO_FELIX,
   workloadSysctls,
 } from './data-path.js';
-export { collectProcessMetrics } from './process-metrics.js';
+export { collectProcessMetrics, EVENT_LOOP_SAMPLE_MS } from './process-metrics.js';

@@ -4,6 +4,14 @@ import type * as PromClient from 'prom-client';
 const GC_KINDS = ['minor', 'major', 'incremental', 'weakcb'] as const;
 
 /**
+ * How often the event-loop lag is sampled. prom-client's 10 ms wakes an idle daemon 200 times a
+ * second, most of its idle CPU (0.55% of a core against 0.1% at 100 ms, measured): paid on every
+ * node, by every daemon. A stall still delays the next sample by its length past it, so the
+ * lag quantiles keep their meaning over a scrape interval.
+ */
+export const EVENT_LOOP_SAMPLE_MS = 100;
+
+/**
  * Registers the process metrics every Tricolor daemon serves (`process_*`, `nodejs_*`: CPU,
  * memory, file descriptors, event-loop lag, GC). prom-client creates a GC series only when a GC
  * of that kind happens, so an idle daemon would serve none and the GC panels would show "no
@@ -11,7 +19,7 @@ const GC_KINDS = ['minor', 'major', 'incremental', 'weakcb'] as const;
  * loading prom-client lazily keeps doing so.
  */
 export function collectProcessMetrics(prom: typeof PromClient, registry: PromClient.Registry): void {
-  prom.collectDefaultMetrics({ register: registry });
+  prom.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   const gc = registry.getSingleMetric('nodejs_gc_duration_seconds');
   if (gc instanceof prom.Histogram) for (const kind of GC_KINDS) gc.zero({ kind });
 }

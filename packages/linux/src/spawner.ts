@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { CommandError, type RunOptions, type RunResult } from './run.js';
+import { CommandError, type RunOptions, type RunResult, run } from './run.js';
 
 /** A request to the helper process, and what it sends back. */
 export type SpawnRequest = {
@@ -40,22 +40,27 @@ const HELPER = fileURLToPath(new URL('./spawner-child.js', import.meta.url));
  * endpoints is ~400 MB), the longer every spawn holds up its event loop (measured under
  * load: 45 ms per spawn at 420 MB, 23 ms at 53 MB). A long-running daemon that starts tools
  * often hands that to a helper of a few tens of MB, whose stall is nobody's: the daemon's
- * event loop only sees messages. Same contract as `run()` (streamed stdout included).
+ * event loop only sees messages. Same contract as `run()` (streamed stdout and niceness
+ * included).
+ *
+ * The helper is itself a Node.js process (~50 MiB RSS): below `helperAboveRss` a spawn from
+ * the daemon costs about what it costs from the helper, so commands run in-process until the
+ * daemon first grows past it; from then on (for good) through the helper.
  */
 export class Spawner {
   private helper: ChildProcess | undefined;
+  private readonly helperAboveRss: number;
 
-  /**
-   * @param nice scheduling niceness of the helper, and so of every command it starts, from
-   *   their first instruction (1–19): background reads (a refresh's iptables-save, seconds of
-   *   a core at 10,000 endpoints) should not take CPU from the writes a change waits for.
-   */
-  constructor(private readonly nice = 0) {}
+  /** @param opts.helperAboveRss bytes of RSS from which the helper is used (default 0: always). */
+  constructor(opts: { helperAboveRss?: number } = {}) {
+    this.helperAboveRss = opts.helperAboveRss ?? 0;
+  }
+
+  private booted: Promise<void> | undefined;
+  private isBooted = false;
 
   private nextId = 1;
   private readonly waiting = new Map<number, Waiting>();
-
-  private booted: Promise<void> | undefined;
 
   /** Starts the helper now (it takes a Node.js start-up), not at the first command. */
   start(): ChildProcess {
@@ -64,16 +69,22 @@ export class Spawner {
     this.booted = new Promise((r) => {
       up = r;
     });
-    const booted = up;
-    const h = fork(HELPER, this.nice ? [String(this.nice)] : [], {
+    const booted = () => {
+      if (this.helper === h) this.isBooted = true;
+      up();
+    };
+    const h = fork(HELPER, [], {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.helper = h;
     h.on('message', (m: SpawnReply) => ('ready' in m ? booted() : this.onReply(m)));
     h.on('exit', (code) => {
-      booted();
-      if (this.helper === h) this.helper = undefined;
+      up();
+      if (this.helper === h) {
+        this.helper = undefined;
+        this.isBooted = false;
+      }
       for (const [id, w] of this.waiting) {
         this.waiting.delete(id);
         w.reject(new Error(`spawn helper exited (${code}) while running ${w.file}`));
@@ -116,8 +127,9 @@ export class Spawner {
     for (const x of handles) (on ? x?.ref : x?.unref)?.call(x);
   }
 
-  /** Resolves once the helper has started (starting it if need be). */
+  /** Resolves once commands can be run: at once in-process, else when the helper has started. */
   async ready(): Promise<void> {
+    if (!this.helper && process.memoryUsage.rss() < this.helperAboveRss) return;
     this.start();
     this.hold(true);
     try {
@@ -128,13 +140,17 @@ export class Spawner {
   }
 
   run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+    if (!this.helper && process.memoryUsage.rss() < this.helperAboveRss) return run(file, args, opts);
     const h = this.helper ?? this.start();
+    // While a helper started on the way boots, in-process (its start-up is a Node.js start).
+    if (!this.isBooted && this.helperAboveRss > 0) return run(file, args, opts);
     const id = this.nextId++;
     this.hold(true);
     return new Promise<RunResult>((resolve, reject) => {
       this.waiting.set(id, { file, args: [...args], opts, resolve, reject });
       const req: SpawnRequest = { id, file, args: [...args], stream: Boolean(opts.onStdout) };
       if (opts.input !== undefined) req.input = opts.input;
+      if (opts.nice) req.nice = opts.nice;
       h.send(req);
     });
   }
@@ -142,6 +158,7 @@ export class Spawner {
   close(): void {
     const h = this.helper;
     this.helper = undefined;
+    this.isBooted = false;
     h?.disconnect();
   }
 }

@@ -237,3 +237,27 @@ test('a Spawner runs commands in its helper process with the same contract as ru
     sp.close();
   }
 });
+
+test('a Spawner below its helperAboveRss runs commands from this process; niceness is applied either way', async () => {
+  // The parent of the command tells where it was started from.
+  const parentAndNice = ['-c', 'sleep 0.2; echo "$PPID $(cut -d" " -f19 /proc/$$/stat)"'];
+  const inProcess = new Spawner({ helperAboveRss: Number.MAX_SAFE_INTEGER });
+  const helper = new Spawner();
+  try {
+    await inProcess.ready();
+    const [ppid, nice] = (await inProcess.run('sh', parentAndNice, { nice: 7 })).stdout.trim().split(' ');
+    assert.equal(Number(ppid), process.pid, 'started by this process');
+    assert.equal(Number(nice), 7, 'niced');
+    const [hppid, hnice] = (await helper.run('sh', parentAndNice, { nice: 5 })).stdout.trim().split(' ');
+    assert.notEqual(Number(hppid), process.pid, 'started by the helper');
+    assert.equal(Number(hnice), 5, 'niced by the helper');
+    assert.equal(
+      (await helper.run('sh', ['-c', 'cut -d" " -f19 /proc/$$/stat'])).stdout.trim(),
+      '0',
+      'not niced unless asked',
+    );
+  } finally {
+    inProcess.close();
+    helper.close();
+  }
+});

@@ -129,27 +129,29 @@ export async function readIpsets(runner: Runner = run): Promise<Map<string, Kern
 }
 
 /**
+ * felix's RSS from which tools are started by a helper process: an idle node's felix stays
+ * below it (~110 MiB) and spares the helper's ~50 MiB; at thousands of endpoints it is above.
+ */
+const SPAWN_HELPER_ABOVE_RSS = 256 * 1024 * 1024;
+
+/**
  * The real kernel, through `@tricolor/linux` and the iptables tools of `backend`. Route,
  * neighbor and FDB writes go through long-running `ip`/`bridge -batch` processes
  * (`BatchSession`: no process start per write, one link dump per `ip` for `ip neigh`);
- * every other tool is started by a small helper process (`Spawner`), so felix's own event
- * loop is not held up while a process the size of felix's forks — reads by a second one
- * running niced, so they do not take CPU from the writes.
+ * every other tool is started through a `Spawner`: from a small helper process once felix is
+ * large enough that its own forks would hold up its event loop; reads run niced, so they do
+ * not take CPU from the writes.
  */
 export function linuxKernel(backend: Backend, chainPrefix: string): KernelIO {
   const ip = new BatchSession('ip');
   const bridge = new BatchSession('bridge');
-  const spawner = new Spawner();
+  const spawner = new Spawner({ helperAboveRss: SPAWN_HELPER_ABOVE_RSS });
   const runner: Runner = (file, args, opts) => spawner.run(file, args, opts);
   // Reads (most run beside the applies, on the refresh timers) leave the CPU to the writes
   // a change is waiting for: an iptables-save of 50,000 rules is seconds of a core.
-  const readSpawner = new Spawner(10);
+  const reader: Runner = (file, args, opts) => spawner.run(file, args, { ...opts, nice: 10 });
   // felix's own commits, told apart from someone else's in the nft event stream.
   const own = new OwnWrites();
-  const reader: Runner = (file, args, opts) => readSpawner.run(file, args, opts);
-  // Booted now, beside whatever the caller does before its first apply.
-  spawner.start();
-  readSpawner.start();
   return {
     readRoutes: (each) => eachRoute({ runner: reader }, each),
     readNeighbors: async () => {
@@ -212,13 +214,12 @@ export function linuxKernel(backend: Backend, chainPrefix: string): KernelIO {
       bridge.recycle();
     },
     ready: async () => {
-      await Promise.all([spawner.ready(), readSpawner.ready()]);
+      await spawner.ready();
     },
     close: () => {
       ip.close();
       bridge.close();
       spawner.close();
-      readSpawner.close();
     },
   };
 }
