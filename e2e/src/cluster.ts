@@ -6,6 +6,7 @@ import { configFromEnv, Datastore, ipamKeys } from '@tricolor/datastore';
 import { parseAffinities } from '@tricolor/ipam';
 import { EtcdCluster, LoopbackBridge, Netns, run, Segment, waitFor } from '@tricolor/testkit';
 import { Daemon } from './daemon.js';
+import { neighborEntriesNeeded, raiseNeighborThresholds } from './neighbor-table.js';
 import { BINARIES } from './paths.js';
 
 export type Mode = 'mesh' | 'rr' | 'vxlan' | 'ipip';
@@ -47,6 +48,8 @@ export interface ClusterOptions {
    * at this rate: a large cluster pays it on every node.
    */
   watchProgressNotifyMs?: number | null;
+  /** Pods per node the cluster will hold at most (default 10): sizes the host's neighbor table. */
+  podsPerNode?: number;
 }
 
 export interface NodeHandle {
@@ -114,10 +117,14 @@ export class Cluster {
       readyTimeoutMs: 60_000,
       felixRefreshSeconds: 5 as number | null,
       watchProgressNotifyMs: 200 as number | null,
+      podsPerNode: 10,
       log: () => undefined,
       ...options,
     };
     const dir = mkdtempSync(join(tmpdir(), 'tricolor-cluster-'));
+    // Room for every node's and pod's neighbor entries in the host's one table.
+    for (const r of raiseNeighborThresholds(neighborEntriesNeeded(opts.nodes, opts.podsPerNode)))
+      opts.log(`host: ${r.key} raised from ${r.from} to ${r.to} (one neighbor table for every namespace)`);
     opts.log(
       `etcd: starting ${opts.etcdMembers} member(s)${opts.etcdTls ? ' with TLS and client certificates' : ''}`,
     );

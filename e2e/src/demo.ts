@@ -165,6 +165,7 @@ async function main(): Promise<number> {
     // notifications (the tests' faster ones cost every node CPU while idle).
     felixRefreshSeconds: null,
     watchProgressNotifyMs: null,
+    podsPerNode: perNode,
   });
   let interrupted = false;
   const onSignal = () => {

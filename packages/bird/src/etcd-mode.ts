@@ -15,7 +15,9 @@ import {
   type IPPool,
   ipamKeys,
   type Node,
+  NodeInputChanges,
   Reflector,
+  type WatchEvent,
 } from '@tricolor/datastore';
 import { affinityNode, allocationsOf, decodeBlock, ipOf } from '@tricolor/ipam';
 import type { Logger } from 'pino';
@@ -127,7 +129,11 @@ export async function runEtcdMode(
   await speaker.start();
   applyPools();
   applyPeers();
-  nodes.on('event', () => applyPeers());
+  // Status-only writes (each node's daemons reporting) change no peer.
+  const nodeChanges = new NodeInputChanges();
+  nodes.on('event', (e: WatchEvent<Node>) => {
+    if (nodeChanges.changed(e.key, e.type === 'put' ? e.value : undefined)) applyPeers();
+  });
   peers.on('event', () => applyPeers());
   cfgs.on('event', () => applyPeers());
   // Secrets mounted as files change without an etcd event (a rotated password): read again.

@@ -8,6 +8,7 @@ import {
   ipamKeys,
   type NetworkPolicy,
   type Node,
+  NodeInputChanges,
   type Profile,
   Reflector,
   type WatchEvent,
@@ -78,14 +79,18 @@ export class Syncer extends EventEmitter {
     this.affinities = new Reflector<AffinityEntry>(ds.etcd, ipamKeys.affinitiesPrefix(prefix), {
       decode: (v) => decodeAffinityEntry(prefix, v.key, v.value),
     });
+    // Status-only writes of a Node (each node's daemons reporting) are not passed on.
+    const nodeChanges = new NodeInputChanges();
     const feed = <K extends keyof InputKinds>(kind: K, r: Reflector<InputKinds[K]>) => {
-      r.on('event', (e: WatchEvent<InputKinds[K]>) =>
+      r.on('event', (e: WatchEvent<InputKinds[K]>) => {
+        if (kind === 'node' && !nodeChanges.changed(e.key, e.type === 'put' ? (e.value as Node) : undefined))
+          return;
         this.emit('update', {
           kind,
           key: e.key,
           value: e.type === 'put' ? deepFreeze(e.value) : undefined,
-        } as Update),
-      );
+        } as Update);
+      });
       const i = this.states.push('wait-for-datastore') - 1;
       r.on('resync', (info) => {
         this.setState(i, 'resync-in-progress');

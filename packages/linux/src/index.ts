@@ -20,6 +20,7 @@ export {
   type RouteQuery,
   readRoutes,
   routeGet,
+  routeGetMany,
 } from './routes.js';
 export { CommandError, lineSplitter, type Runner, type RunOptions, type RunResult, run } from './run.js';
 export { Spawner } from './spawner.js';

@@ -10,7 +10,7 @@ export interface IpOptions {
   runner?: Runner;
 }
 
-function ipCommand(args: readonly string[], o: IpOptions): [string, string[]] {
+export function ipCommand(args: readonly string[], o: IpOptions): [string, string[]] {
   return o.netns ? ['nsenter', [`--net=${o.netns}`, 'ip', ...args]] : ['ip', [...args]];
 }
 

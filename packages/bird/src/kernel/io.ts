@@ -14,6 +14,7 @@ import {
   type KernelRoute as LinuxRoute,
   type RouteEvent,
   routeGet,
+  routeGetMany,
   watchRoutes,
 } from '@tricolor/linux';
 import { type KernelRoute, routeSpec } from './routes.js';
@@ -94,11 +95,35 @@ export class LinuxKernel implements KernelIo {
     return eachRoute({ proto: RT_PROTO_BIRD_NAME }, (r) => each({ prefix: r.dst, spec: specOf(r) }));
   }
 
-  async deviceFor(address: string): Promise<string> {
-    try {
-      return (await routeGet(address))?.dev ?? '';
-    } catch {
-      return '';
+  /** Next hops asked for in the same turn of the event loop, looked up together. */
+  private lookups = new Map<string, ((dev: string) => void)[]>();
+
+  /**
+   * One `ip` process for every next hop asked for in the same turn: a node joining a mesh of
+   * N learns N-1 next hops at once, and a process start per next hop was most of its CPU.
+   */
+  deviceFor(address: string): Promise<string> {
+    return new Promise((resolve) => {
+      const waiting = this.lookups.get(address);
+      if (waiting) return void waiting.push(resolve);
+      this.lookups.set(address, [resolve]);
+      if (this.lookups.size === 1) setImmediate(() => void this.lookUp());
+    });
+  }
+
+  private async lookUp(): Promise<void> {
+    const asked = this.lookups;
+    this.lookups = new Map();
+    const found = await routeGetMany([...asked.keys()]).catch(() => new Map<string, { dev?: string }>());
+    for (const [address, waiters] of asked) {
+      // `ip` prints the destination its own way (IPv6 text): one not matched is asked alone.
+      const dev = found.has(address)
+        ? (found.get(address)!.dev ?? '')
+        : await routeGet(address).then(
+            (r) => r?.dev ?? '',
+            () => '',
+          );
+      for (const w of waiters) w(dev);
     }
   }
 

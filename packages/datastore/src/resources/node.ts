@@ -71,3 +71,30 @@ export function validateNode(raw: unknown): Node {
 }
 
 export const MAC = /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/;
+
+/**
+ * What of a Node other components act on: everything but `status`, which is each node's own
+ * daemons reporting on themselves. A watcher that skips updates whose input is unchanged
+ * keeps one felix's status write from waking every daemon of the cluster (with felix
+ * reporting after each apply, every write caused an apply and a write on every node: a
+ * cluster-wide loop, O(nodes²) events while idle).
+ */
+export function nodeInput(n: Node): string {
+  // resourceVersion is the write's revision: new on every write, status-only or not.
+  const { resourceVersion: _revision, ...metadata } = n.metadata;
+  return JSON.stringify({ metadata, spec: n.spec });
+}
+
+/** Tells a watcher of Nodes which events change some node's input (`nodeInput`). */
+export class NodeInputChanges {
+  private readonly inputs = new Map<string, string>();
+
+  /** Whether this put (a Node) or delete (undefined) changes the input last seen at `key`. */
+  changed(key: string, node: Node | undefined): boolean {
+    const input = node ? nodeInput(node) : undefined;
+    if (input === this.inputs.get(key)) return false;
+    if (input === undefined) this.inputs.delete(key);
+    else this.inputs.set(key, input);
+    return true;
+  }
+}
