@@ -4,6 +4,13 @@ import { lineSplitter } from './run.js';
 /** A device name no interface can have (longer than IFNAMSIZ): `show dev` of it always fails. */
 const SENTINEL = 'tricolor-sentinel';
 
+/**
+ * Lines one process is given before the next batch goes to a fresh one: `ip -batch` keeps
+ * ~4 KB per line it has run until it exits (200,000 routes: 811 MB), so a full table through
+ * one process grew it past 3 GB.
+ */
+const LINES_PER_PROCESS = 32_768;
+
 /** Lines of a batch that failed: `line N: <what the tool said>`. */
 export class BatchError extends Error {
   override readonly name = 'BatchError';
@@ -29,6 +36,9 @@ class Worker {
   next = 1;
   readonly queue: Pending[] = [];
   private messages: string[] = [];
+  /** Settles when the process has exited (after the lines it was given, once `end()`ed). */
+  readonly finished: Promise<void>;
+  private exited: () => void = () => undefined;
 
   constructor(
     private readonly tool: string,
@@ -36,6 +46,9 @@ class Worker {
     argv: string[],
     private readonly onFailure: (w: Worker) => void,
   ) {
+    this.finished = new Promise((r) => {
+      this.exited = r;
+    });
     this.proc = spawn(file, argv, { stdio: ['pipe', 'ignore', 'pipe'] });
     const split = lineSplitter((l) => this.onStderr(l));
     this.proc.stderr!.setEncoding('utf8');
@@ -46,6 +59,7 @@ class Worker {
       for (const p of this.queue.splice(0))
         p.reject(new BatchError(this.tool, [`${this.tool} exited (${code}): ${this.messages.join(' ')}`]));
       this.onFailure(this);
+      this.exited();
     });
   }
 
@@ -112,6 +126,8 @@ class Worker {
  */
 export class BatchSession {
   private worker: Worker | undefined;
+  /** Settles when the previous process has finished the lines it was given. */
+  private handover: Promise<void> | undefined;
 
   constructor(
     readonly tool: 'ip' | 'bridge' = 'ip',
@@ -121,6 +137,12 @@ export class BatchSession {
   /** Runs the lines (after any batch already given); rejects with the lines that failed. */
   run(lines: readonly string[]): Promise<void> {
     if (!lines.length) return Promise.resolve();
+    if (this.worker && this.worker.next > LINES_PER_PROCESS) {
+      // The next process writes only once this one has finished: lines stay in order.
+      const old = this.worker;
+      this.recycle();
+      this.handover = old.finished;
+    }
     if (!this.worker) {
       const args = ['-force', '-batch', '-'];
       const [file, argv] = this.netns
@@ -130,7 +152,16 @@ export class BatchSession {
         if (this.worker === w) this.recycle();
       });
     }
-    return this.worker.run(lines, this.tool === 'ip' ? 'link' : 'fdb');
+    const w = this.worker;
+    const show = this.tool === 'ip' ? 'link' : 'fdb';
+    const after = this.handover;
+    if (!after) return w.run(lines, show);
+    const ran = after.then(() => w.run(lines, show));
+    this.handover = ran.then(
+      () => undefined,
+      () => undefined,
+    );
+    return ran;
   }
 
   /** The next batch starts a fresh process (the current one finishes what it was given). */

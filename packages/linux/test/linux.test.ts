@@ -270,3 +270,43 @@ test('a Spawner below its helperAboveRss runs commands from this process; nicene
     helper.close();
   }
 });
+
+test('a batch session hands over to a fresh ip process every 32,768 lines, keeping the lines in order', async (t) => {
+  if (!requireRoot(t)) return;
+  const ns = await Netns.create('handover');
+  const netns = `/var/run/netns/${ns.name}`;
+  const s = new BatchSession('ip', netns);
+  const ipsIn = async () =>
+    Number(
+      (
+        await run('pgrep', ['-c', '-f', `net=${netns} ip -force -batch`], { allowFail: true })
+      ).stdout.trim() || 0,
+    );
+  try {
+    const route = (i: number) => `10.${90 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`;
+    // 5 batches of 10,000 given at once: every route added, then the first 20,000 deleted
+    // again by the last two batches, which land in the next process.
+    const add = (from: number) =>
+      Array.from({ length: 10_000 }, (_, k) => `route add blackhole ${route(from + k)}`);
+    const del = (from: number) =>
+      Array.from({ length: 10_000 }, (_, k) => `route del blackhole ${route(from + k)}`);
+    await Promise.all([
+      s.run(add(0)),
+      s.run(add(10_000)),
+      s.run(add(20_000)),
+      s.run(add(30_000)),
+      s.run(del(0)),
+      s.run(del(10_000)),
+    ]);
+    const left = (await ip(['route', 'show', 'type', 'blackhole'], { netns })).trim().split('\n');
+    assert.equal(left.length, 20_000, 'the deletions ran after the additions');
+    assert.ok(
+      left.every((l) => l.startsWith('blackhole 10.90.')) &&
+        !left.some((l) => l === `blackhole ${route(5).replace('/32', '')}`),
+    );
+    assert.ok((await ipsIn()) <= 1, 'the first process has exited');
+  } finally {
+    s.close();
+    await ns.destroy();
+  }
+});
