@@ -31,13 +31,23 @@ import { Speaker } from './speaker.js';
 /** How often passwords from mounted Secrets are read again. */
 const SECRET_REREAD_MS = 30_000;
 
+export interface EtcdModeOptions {
+  /**
+   * A datastore shared with another daemon of the process (tricolor-node: felix's); it is left
+   * open on stop. Without one, bird connects from ETCD_* and closes its connection on stop.
+   */
+  ds?: Datastore;
+}
+
+/** Starts the speaker in etcd mode; resolves to the function that stops it. */
 export async function runEtcdMode(
   base: SpeakerConfig,
   env: NodeJS.ProcessEnv,
   log: Logger,
+  opts: EtcdModeOptions = {},
 ): Promise<() => Promise<void>> {
   const node = env.NODENAME || hostname();
-  const ds = Datastore.connect(configFromEnv(env));
+  const ds = opts.ds ?? Datastore.connect(configFromEnv(env));
   const P = ds.prefix;
   const mk = <T>(
     prefix: string,
@@ -147,6 +157,6 @@ export async function runEtcdMode(
     clearInterval(reread);
     await Promise.all([nodes, peers, cfgs, pools, affinities, blocks].map((r) => r.stop()));
     await speaker.stop();
-    ds.etcd.close();
+    if (!opts.ds) ds.close();
   };
 }

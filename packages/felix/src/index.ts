@@ -8,6 +8,7 @@ export * from './calc/iptables/rules.js';
 export { natOutgoingChain, poolIpsets, poolSetNames, wantsIpv6 } from './calc/pools.js';
 export { vtepMac } from './calc/vxlan.js';
 export * from './config.js';
+export { DEFAULT_NODENAME_FILE, FelixDaemon, type FelixDaemonOptions } from './daemon.js';
 export { type ApplyReport, Dataplane } from './dataplane/dataplane.js';
 export * from './dataplane/items.js';
 export type { KernelIO, KernelIpset } from './dataplane/kernel-io.js';

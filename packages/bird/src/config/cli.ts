@@ -214,7 +214,9 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}):
   if (values.export) c.exports = [...c.exports, ...values.export];
   if (values.import) c.importAllow = [...c.importAllow, ...values.import];
   if (values.kernel !== undefined) c.kernel = values.kernel;
+  // The socket tricolor-birdc finds through the same variable.
   if (str('control') !== undefined) c.controlPath = str('control');
+  else if (env.BIRD_CONTROL) c.controlPath = env.BIRD_CONTROL;
   if (str('hold-time') !== undefined) c.holdTime = seconds('--hold-time', str('hold-time')!);
   if (str('keepalive') !== undefined) c.keepaliveTime = seconds('--keepalive', str('keepalive')!);
   if (str('connect-retry') !== undefined) c.connectRetry = seconds('--connect-retry', str('connect-retry')!);
