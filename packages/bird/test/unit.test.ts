@@ -447,6 +447,14 @@ describe('kernel and config', () => {
     );
     assert.equal(routeLine('10.1.0.0/26', undefined), 'route del 10.1.0.0/26 proto bird');
   });
+  test('the control socket: --control, else BIRD_CONTROL (as tricolor-birdc reads it), else the default', () => {
+    assert.equal(parseArgs([], {}).config.controlPath, '/var/run/tricolor/bird.ctl');
+    assert.equal(parseArgs([], { BIRD_CONTROL: '/run/a.ctl' }).config.controlPath, '/run/a.ctl');
+    assert.equal(
+      parseArgs(['--control', '/run/b.ctl'], { BIRD_CONTROL: '/run/a.ctl' }).config.controlPath,
+      '/run/b.ctl',
+    );
+  });
   test('flags and clear errors', () => {
     const p = parseArgs(
       [

@@ -19,6 +19,10 @@ export const EVENT_LOOP_SAMPLE_MS = 100;
  * loading prom-client lazily keeps doing so.
  */
 export function collectProcessMetrics(prom: typeof PromClient, registry: PromClient.Registry): void {
+  // Every daemon of one process (tricolor-node: felix and bird) serves these from its own
+  // registry, which prom-client allows; a registry that has them already keeps them (a second
+  // registration would throw "already registered").
+  if (registry.getSingleMetric('process_cpu_user_seconds_total')) return;
   prom.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   const gc = registry.getSingleMetric('nodejs_gc_duration_seconds');
   if (gc instanceof prom.Histogram) for (const kind of GC_KINDS) gc.zero({ kind });
