@@ -22,6 +22,8 @@ export interface FelixDaemonOptions {
    * stops. Without one, felix connects from ETCD_* and closes its connection on stop.
    */
   ds?: Datastore;
+  /** felix's variables already read (tricolor-node reads every daemon's before starting any). */
+  config?: EnvConfig;
   /** Where the logger writes (default 1, stdout). */
   logFd?: number;
 }
@@ -59,11 +61,12 @@ export class FelixDaemon {
   }
 
   /**
-   * Reads NODENAME, IP, FELIX_*, TRICOLOR_NODENAME_FILE and (without `opts.ds`) ETCD_*; nothing
+   * Reads NODENAME, IP, FELIX_* (without `opts.config`), TRICOLOR_NODENAME_FILE and (without
+   * `opts.ds`) ETCD_*; nothing
    * is started yet. Throws FelixConfigError (felix's variables) or the datastore's ConfigError.
    */
   static fromEnv(env: NodeJS.ProcessEnv, opts: FelixDaemonOptions = {}): FelixDaemon {
-    const config = configFromEnv(env);
+    const config = opts.config ?? configFromEnv(env);
     const ds = opts.ds ?? Datastore.connect(etcdConfigFromEnv(env));
     // The default path only where its directory exists (the chart mounts it from the host), so
     // a felix started by hand or by a test leaves the machine's /var/lib alone.
