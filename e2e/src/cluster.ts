@@ -12,6 +12,13 @@ import { BINARIES } from './paths.js';
 export type Mode = 'mesh' | 'rr' | 'vxlan' | 'ipip';
 export const MODES: readonly Mode[] = ['mesh', 'rr', 'vxlan', 'ipip'];
 
+/**
+ * How a node runs its daemons: `separate` — felix and bird as two processes (two containers of
+ * the DaemonSet); `one-process` — both in one `tricolor-node` process (packages/node).
+ */
+export type Layout = 'separate' | 'one-process';
+export const LAYOUTS: readonly Layout[] = ['separate', 'one-process'];
+
 export interface ClusterOptions {
   nodes: number;
   mode: Mode;
@@ -50,6 +57,8 @@ export interface ClusterOptions {
   watchProgressNotifyMs?: number | null;
   /** Pods per node the cluster will hold at most (default 10): sizes the host's neighbor table. */
   podsPerNode?: number;
+  /** Default `separate` (tests that kill or read felix and bird one at a time need it). */
+  layout?: Layout;
 }
 
 export interface NodeHandle {
@@ -58,6 +67,7 @@ export interface NodeHandle {
   /** The node's address with prefix length, e.g. 192.168.200.11/24. */
   address: string;
   ip: string;
+  /** In the one-process layout, felix and bird are the same `tricolor-node` Daemon. */
   felix: Daemon;
   bird?: Daemon;
   dir: string;
@@ -118,9 +128,13 @@ export class Cluster {
       felixRefreshSeconds: 5 as number | null,
       watchProgressNotifyMs: 200 as number | null,
       podsPerNode: 10,
+      layout: 'separate' as Layout,
       log: () => undefined,
       ...options,
     };
+    // tricolor-node always runs bird; a VXLAN cluster runs felix alone (as Calico's vxlan backend).
+    if (opts.layout === 'one-process' && opts.mode === 'vxlan')
+      throw new Error("Cluster: layout 'one-process' runs bird, which mode 'vxlan' does not use");
     const dir = mkdtempSync(join(tmpdir(), 'tricolor-cluster-'));
     // Room for every node's and pod's neighbor entries in the host's one table.
     for (const r of raiseNeighborThresholds(neighborEntriesNeeded(opts.nodes, opts.podsPerNode)))
@@ -225,13 +239,20 @@ export class Cluster {
             FELIX_IPTABLESREFRESHINTERVAL: String(this.opts.felixRefreshSeconds),
           }),
       FELIX_LOGSEVERITYSCREEN: 'info',
-      BIRD_CONTROL_SOCKET: join(dir, 'bird.ctl'),
+      // bird's control socket, where tricolor-birdc looks too (tricolor-node has no flags).
+      BIRD_CONTROL: join(dir, 'bird.ctl'),
       ...(this.opts.metricsOnNodeAddress ? { FELIX_PROMETHEUSMETRICSHOST: ip, BIRD_METRICSHOST: ip } : {}),
     };
-    const felix = new Daemon('felix', ns, [process.execPath, BINARIES.felix], env, join(dir, 'felix.log'));
-    felix.start();
+    let felix: Daemon;
     let bird: Daemon | undefined;
-    if (this.opts.mode !== 'vxlan') {
+    if (this.opts.layout === 'one-process') {
+      felix = bird = new Daemon('node', ns, [process.execPath, BINARIES.node], env, join(dir, 'node.log'));
+      felix.start();
+    } else {
+      felix = new Daemon('felix', ns, [process.execPath, BINARIES.felix], env, join(dir, 'felix.log'));
+      felix.start();
+    }
+    if (this.opts.mode !== 'vxlan' && !bird) {
       bird = new Daemon(
         'bird',
         ns,
@@ -266,7 +287,8 @@ export class Cluster {
     const cniConf = { cniVersion: conflist.cniVersion, name: conflist.name, ...conflist.plugins[0] };
     const node: NodeHandle = { name, ns, address, ip, felix, bird, dir, cniConf };
     this.nodes.set(name, node);
-    this.opts.log(`${name}: ${address} in netns ${ns.name}, felix${bird ? ' + bird' : ''} started`);
+    const daemons = felix === bird ? 'tricolor-node (felix + bird)' : `felix${bird ? ' + bird' : ''}`;
+    this.opts.log(`${name}: ${address} in netns ${ns.name}, ${daemons} started`);
     return node;
   }
 
@@ -494,7 +516,7 @@ export class Cluster {
       n.ns.keep();
       const f = n.felix.keep();
       if (f) pids.push(f);
-      const b = n.bird?.keep();
+      const b = n.bird === n.felix ? undefined : n.bird?.keep();
       if (b) pids.push(b);
     }
     for (const p of this.pods.values()) p.ns.keep();
