@@ -7,15 +7,18 @@
  * etcd, ip, ping, iperf3, ethtool.
  * Sizes: E2E_BENCH_PODS_PER_NODE (default 5,50), E2E_BENCH_IPERF_RUNS (default 5 runs of 3 s),
  * E2E_BENCH_NODES (default 3,100), E2E_BENCH_SCALE_MODES (default mesh,rr),
+ * E2E_BENCH_SCALE_LAYOUTS (default separate,one-process: felix and bird as two processes per
+ * node, or both in one tricolor-node; smoke runs one-process with the first mode only),
  * E2E_BENCH_REACH_SAMPLES (default 10), E2E_BENCH_POLICIES (default 1000),
  * E2E_BENCH_POLICY_REMOTE (default 5000); TRICOLOR_BENCH_SMOKE=1 runs the smallest.
  * Usage: node dist/bench/main.js [cni|datapath|policy|scale]...
  */
 import { type BenchRow, benchSizes, benchSmoke, hasCommand, isRoot, printSummary } from '@tricolor/testkit';
+import { LAYOUTS, type Layout } from '../src/cluster.js';
 import { measureCni } from './cni.js';
 import { measureDataPath } from './datapath.js';
 import { measurePolicyDataPath } from './policy-datapath.js';
-import { measureScale, type ScaleMode, scaleRows } from './scale.js';
+import { measureScale, type ScaleMode, scaleLabel, scaleRows } from './scale.js';
 
 const PARTS = ['cni', 'datapath', 'policy', 'scale'] as const;
 type Part = (typeof PARTS)[number];
@@ -26,6 +29,15 @@ function scaleModes(): ScaleMode[] {
   const bad = modes.filter((m) => m !== 'mesh' && m !== 'rr');
   if (bad.length) throw new Error(`E2E_BENCH_SCALE_MODES: unknown mode(s) ${bad.join(', ')} (mesh, rr)`);
   return modes as ScaleMode[];
+}
+
+/** E2E_BENCH_SCALE_LAYOUTS: separate,one-process (default both, side by side in one table). */
+function scaleLayouts(): Layout[] {
+  const layouts = (process.env.E2E_BENCH_SCALE_LAYOUTS ?? LAYOUTS.join(',')).split(',');
+  const bad = layouts.filter((l) => !(LAYOUTS as readonly string[]).includes(l));
+  if (bad.length)
+    throw new Error(`E2E_BENCH_SCALE_LAYOUTS: unknown layout(s) ${bad.join(', ')} (${LAYOUTS.join(', ')})`);
+  return layouts as Layout[];
 }
 
 const log = (line: string) => console.error(`bench: ${line}`);
@@ -79,21 +91,25 @@ async function main(): Promise<void> {
       timeoutMs: 120_000,
       log,
     };
+    const modes = scaleModes();
     for (const n of benchSizes([3, 100], 'E2E_BENCH_NODES'))
-      for (const mode of scaleModes()) {
-        try {
-          rows.push(...scaleRows(await measureScale(n, mode, o), o.timeoutMs));
-        } catch (e) {
-          // The bench runs to the end: a size that could not be measured is a missed row.
-          log(`scale ${n} nodes ${mode}: ${(e as Error).stack ?? e}`);
-          rows.push({
-            row: `${n} nodes, ${mode}: run failed (see stderr)`,
-            figure: 1,
-            unit: '',
-            target: { on: 'figure', op: '<=', value: 0 },
-          });
+      for (const mode of modes)
+        for (const layout of scaleLayouts()) {
+          // Smoke stays short: the one-process layout once, with the first mode.
+          if (smoke && layout === 'one-process' && mode !== modes[0]) continue;
+          try {
+            rows.push(...scaleRows(await measureScale(n, mode, layout, o), o.timeoutMs));
+          } catch (e) {
+            // The bench runs to the end: a size that could not be measured is a missed row.
+            log(`scale ${n} nodes ${mode} ${layout}: ${(e as Error).stack ?? e}`);
+            rows.push({
+              row: `${scaleLabel(n, mode, layout)}: run failed (see stderr)`,
+              figure: 1,
+              unit: '',
+              target: { on: 'figure', op: '<=', value: 0 },
+            });
+          }
         }
-      }
   }
   printSummary('Tricolor cluster in network namespaces (same run)', rows);
 }

@@ -11,13 +11,15 @@
  * - memory of felix and bird per node, idle: RSS, PSS (shared pages split between the
  *   processes that map them) and anonymous memory from /proc/PID/smaps_rollup; bird's V8 heap
  *   from its `show status`.
+ * Either layout of a node's daemons (Cluster `layout`): felix and bird as two processes, or
+ * both in one tricolor-node process (then the heap is the one process's).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { configFromEnv, Datastore } from '@tricolor/datastore';
 import { Ipam } from '@tricolor/ipam';
 import type { BenchRow } from '@tricolor/testkit';
-import { Cluster, type NodeHandle, type PodHandle } from '../src/cluster.js';
+import { Cluster, type Layout, type NodeHandle, type PodHandle } from '../src/cluster.js';
 import { MiB, median, percentile } from './stats.js';
 
 export type ScaleMode = 'mesh' | 'rr';
@@ -32,6 +34,7 @@ export interface ScaleOptions {
 export interface ScaleResult {
   nodes: number;
   mode: ScaleMode;
+  layout: Layout;
   upMs: number;
   etcdWritesMs: number;
   /** Until the last node had the last block; undefined when some never did within the timeout. */
@@ -60,15 +63,29 @@ export interface TreeMemory extends ProcessMemory {
 
 export interface NodeMemory {
   node: string;
-  /** felix with its helper processes. */
-  felix: TreeMemory;
-  bird: TreeMemory;
-  /** CPU used while idle, in % of one core: felix's tree and bird's. */
-  felixCpu: number;
-  birdCpu: number;
-  /** bird's V8 heap in use and allocated, from `show status`. */
+  /** felix and bird with felix's helper processes: both trees, or the one tricolor-node tree. */
+  total: TreeMemory;
+  /** Separate layout only: felix with its helper processes, and bird. */
+  felix?: TreeMemory;
+  bird?: TreeMemory;
+  /** CPU used while idle, in % of one core: both daemons, and (separate layout) each one's. */
+  cpu: number;
+  felixCpu?: number;
+  birdCpu?: number;
+  /** bird's V8 heap in use and allocated, from `show status` (one process: felix's too). */
   birdHeapUsed?: number;
   birdHeapTotal?: number;
+}
+
+/** Two trees' memory as one (a node's felix and bird). */
+function sumMemory(a: TreeMemory, b: TreeMemory): TreeMemory {
+  return {
+    rss: a.rss + b.rss,
+    pss: a.pss + b.pss,
+    anon: a.anon + b.anon,
+    processes: a.processes + b.processes,
+    nodeProcesses: a.nodeProcesses + b.nodeProcesses,
+  };
 }
 
 /** RSS, PSS and anonymous bytes of a process, from /proc/PID/smaps_rollup. */
@@ -359,21 +376,28 @@ async function measureReach(
 
 async function measureMemory(cluster: Cluster, idleMs: number): Promise<NodeMemory[]> {
   const nodes = [...cluster.nodes.values()].filter((n) => n.felix.pid && n.bird?.pid);
-  const trees = nodes.map((n) => ({ felix: processTree(n.felix.pid!), bird: processTree(n.bird!.pid!) }));
-  const cpu0 = trees.map((t) => ({ felix: treeCpuSeconds(t.felix), bird: treeCpuSeconds(t.bird) }));
+  // One tricolor-node process is felix and bird at once: its tree counts once.
+  const roots = (n: NodeHandle) => (n.bird === n.felix ? [n.felix.pid!] : [n.felix.pid!, n.bird!.pid!]);
+  const trees = nodes.map((n) => roots(n).map(processTree));
+  const cpu0 = trees.map((t) => t.map(treeCpuSeconds));
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, idleMs));
   const seconds = (performance.now() - t0) / 1000;
   const out: NodeMemory[] = nodes.map((n, i) => {
-    // The trees again: helpers started meanwhile count, ones gone count 0.
-    const felix = processTree(n.felix.pid!);
-    const bird = processTree(n.bird!.pid!);
+    // CPU of the trees seen at the start; memory of the trees again: helpers started meanwhile
+    // count, ones gone count 0.
+    const cpu = trees[i]!.map((t, j) => ((treeCpuSeconds(t) - cpu0[i]![j]!) / seconds) * 100);
+    const memory = roots(n).map((pid) => treeMemory(processTree(pid)));
+    const total = memory.reduce(sumMemory);
+    if (memory.length === 1) return { node: n.name, total, cpu: cpu[0]! };
     return {
       node: n.name,
-      felix: treeMemory(felix),
-      bird: treeMemory(bird),
-      felixCpu: ((treeCpuSeconds(trees[i]!.felix) - cpu0[i]!.felix) / seconds) * 100,
-      birdCpu: ((treeCpuSeconds(trees[i]!.bird) - cpu0[i]!.bird) / seconds) * 100,
+      total,
+      felix: memory[0],
+      bird: memory[1],
+      cpu: cpu[0]! + cpu[1]!,
+      felixCpu: cpu[0],
+      birdCpu: cpu[1],
     };
   });
   // bird's heap (a CLI process per node: a sample of ten is enough).
@@ -405,11 +429,17 @@ export async function nodeRuntimeFloor(): Promise<ProcessMemory> {
   }
 }
 
-export async function measureScale(nodes: number, mode: ScaleMode, o: ScaleOptions): Promise<ScaleResult> {
+export async function measureScale(
+  nodes: number,
+  mode: ScaleMode,
+  layout: Layout,
+  o: ScaleOptions,
+): Promise<ScaleResult> {
   const t0 = performance.now();
   const cluster = await Cluster.up({
     nodes,
     mode,
+    layout,
     routeReflectors: 2,
     readyTimeoutMs: Math.max(60_000, nodes * 3000),
     // felix's own refresh intervals, as on a production node (the tests' 5 s would have a
@@ -422,7 +452,7 @@ export async function measureScale(nodes: number, mode: ScaleMode, o: ScaleOptio
   });
   try {
     const upMs = performance.now() - t0;
-    o.log(`${nodes} nodes (${mode}) up in ${Math.round(upMs)} ms`);
+    o.log(`${nodes} nodes (${mode}, ${layout}) up in ${Math.round(upMs)} ms`);
     const conv = await measureConvergence(cluster, o);
     o.log(
       `convergence: etcd writes ${conv.etcdWritesMs} ms, every node has every block after ${conv.convergedMs ?? '—'} ms`,
@@ -438,6 +468,7 @@ export async function measureScale(nodes: number, mode: ScaleMode, o: ScaleOptio
     return {
       nodes,
       mode,
+      layout,
       upMs,
       etcdWritesMs: conv.etcdWritesMs,
       convergedMs: conv.convergedMs,
@@ -452,14 +483,23 @@ export async function measureScale(nodes: number, mode: ScaleMode, o: ScaleOptio
   }
 }
 
+/** The rows' label: the separate layout keeps the names earlier runs reported under. */
+export function scaleLabel(nodes: number, mode: ScaleMode, layout: Layout): string {
+  return `${nodes} nodes, ${mode === 'mesh' ? 'full mesh' : '2 route reflectors'}${layout === 'one-process' ? ', one process' : ''}`;
+}
+
 export function scaleRows(r: ScaleResult, timeoutMs: number): BenchRow[] {
-  const label = `${r.nodes} nodes, ${r.mode === 'mesh' ? 'full mesh' : '2 route reflectors'}`;
+  const label = scaleLabel(r.nodes, r.mode, r.layout);
   // A sample that never answered everywhere counts as the timeout (and misses the target).
   const everywhere = r.reachEverywhereMs.map((x) => x ?? timeoutMs);
-  const perNode = r.memory.map((m) => m.felix.rss + m.bird.rss);
+  const perNode = r.memory.map((m) => m.total.rss);
   const mib = (x: number) => x / MiB;
   // As many idle Node.js processes as felix and bird run per node (felix has helpers).
-  const nodeProcs = median(r.memory.map((m) => m.felix.nodeProcesses + m.bird.nodeProcesses));
+  const nodeProcs = median(r.memory.map((m) => m.total.nodeProcesses));
+  const separate = r.memory.filter(
+    (m): m is NodeMemory & Required<Pick<NodeMemory, 'felix' | 'bird' | 'felixCpu' | 'birdCpu'>> =>
+      m.felix !== undefined,
+  );
   const floors = (f: (m: ProcessMemory) => number) => ({
     name: `${nodeProcs} idle node processes`,
     figure: mib(nodeProcs * f(r.floor)),
@@ -498,40 +538,60 @@ export function scaleRows(r: ScaleResult, timeoutMs: number): BenchRow[] {
       anchor: floors((m) => m.rss),
       target: { on: 'figure', op: '<=', value: 150 },
     },
-    {
-      row: `${label}: felix RSS per node (${median(r.memory.map((m) => m.felix.processes))} processes), median`,
-      figure: mib(median(r.memory.map((m) => m.felix.rss))),
-      unit: 'MiB',
-    },
-    {
-      row: `${label}: bird RSS per node, median`,
-      figure: mib(median(r.memory.map((m) => m.bird.rss))),
-      unit: 'MiB',
-    },
+    ...(separate.length
+      ? [
+          {
+            row: `${label}: felix RSS per node (${median(separate.map((m) => m.felix.processes))} processes), median`,
+            figure: mib(median(separate.map((m) => m.felix.rss))),
+            unit: 'MiB',
+          },
+          {
+            row: `${label}: bird RSS per node, median`,
+            figure: mib(median(separate.map((m) => m.bird.rss))),
+            unit: 'MiB',
+          },
+        ]
+      : [
+          {
+            row: `${label}: tricolor-node RSS per node (${median(r.memory.map((m) => m.total.processes))} processes), median`,
+            figure: mib(median(r.memory.map((m) => m.total.rss))),
+            unit: 'MiB',
+          },
+        ]),
     {
       row: `${label}: felix + bird PSS per node, median`,
-      figure: mib(median(r.memory.map((m) => m.felix.pss + m.bird.pss))),
+      figure: mib(median(r.memory.map((m) => m.total.pss))),
       unit: 'MiB',
       anchor: floors((m) => m.pss),
     },
     {
       row: `${label}: felix + bird anonymous memory per node, median`,
-      figure: mib(median(r.memory.map((m) => m.felix.anon + m.bird.anon))),
+      figure: mib(median(r.memory.map((m) => m.total.anon))),
       unit: 'MiB',
       anchor: floors((m) => m.anon),
     },
+    ...(separate.length
+      ? [
+          {
+            row: `${label}: felix CPU per node idle, median`,
+            figure: median(separate.map((m) => m.felixCpu)),
+            unit: '% of a core',
+          },
+          {
+            row: `${label}: bird CPU per node idle, median`,
+            figure: median(separate.map((m) => m.birdCpu)),
+            unit: '% of a core',
+          },
+        ]
+      : [
+          {
+            row: `${label}: felix + bird CPU per node idle, median`,
+            figure: median(r.memory.map((m) => m.cpu)),
+            unit: '% of a core',
+          },
+        ]),
     {
-      row: `${label}: felix CPU per node idle, median`,
-      figure: median(r.memory.map((m) => m.felixCpu)),
-      unit: '% of a core',
-    },
-    {
-      row: `${label}: bird CPU per node idle, median`,
-      figure: median(r.memory.map((m) => m.birdCpu)),
-      unit: '% of a core',
-    },
-    {
-      row: `${label}: bird V8 heap used, median of ${heaps.length}`,
+      row: `${label}: ${separate.length ? 'bird' : 'felix + bird'} V8 heap used, median of ${heaps.length}`,
       figure: mib(median(heaps)),
       unit: 'MiB',
     },

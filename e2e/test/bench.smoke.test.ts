@@ -29,6 +29,8 @@ test('e2e bench runs to the end at smoke size', async (t) => {
     '3 nodes, full mesh: every node has every block',
     '3 nodes, 2 route reflectors: new pod answers every other node p99 (2)',
     '3 nodes, 2 route reflectors: felix + bird RSS per node idle, max',
+    '3 nodes, full mesh, one process: felix + bird RSS per node idle, max',
+    '3 nodes, full mesh, one process: felix + bird PSS per node, median',
   ])
     assert.ok(rows.includes(want), `${want} in ${JSON.stringify(rows)}`);
 });
