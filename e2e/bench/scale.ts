@@ -65,6 +65,8 @@ export interface NodeMemory {
   node: string;
   /** felix and bird with felix's helper processes: both trees, or the one tricolor-node tree. */
   total: TreeMemory;
+  /** The daemons' own processes, without their helpers (felix's spawners, `ip` monitors). */
+  own: TreeMemory;
   /** Separate layout only: felix with its helper processes, and bird. */
   felix?: TreeMemory;
   bird?: TreeMemory;
@@ -389,10 +391,12 @@ async function measureMemory(cluster: Cluster, idleMs: number): Promise<NodeMemo
     const cpu = trees[i]!.map((t, j) => ((treeCpuSeconds(t) - cpu0[i]![j]!) / seconds) * 100);
     const memory = roots(n).map((pid) => treeMemory(processTree(pid)));
     const total = memory.reduce(sumMemory);
-    if (memory.length === 1) return { node: n.name, total, cpu: cpu[0]! };
+    const own = treeMemory(roots(n));
+    if (memory.length === 1) return { node: n.name, total, own, cpu: cpu[0]! };
     return {
       node: n.name,
       total,
+      own,
       felix: memory[0],
       bird: memory[1],
       cpu: cpu[0]! + cpu[1]!,
@@ -558,6 +562,15 @@ export function scaleRows(r: ScaleResult, timeoutMs: number): BenchRow[] {
             unit: 'MiB',
           },
         ]),
+    {
+      row: `${label}: felix + bird RSS per node without helper processes, median`,
+      figure: mib(median(r.memory.map((m) => m.own.rss))),
+      unit: 'MiB',
+      anchor: {
+        name: `${median(r.memory.map((m) => m.own.nodeProcesses))} idle node processes`,
+        figure: mib(median(r.memory.map((m) => m.own.nodeProcesses)) * r.floor.rss),
+      },
+    },
     {
       row: `${label}: felix + bird PSS per node, median`,
       figure: mib(median(r.memory.map((m) => m.total.pss))),
