@@ -19,7 +19,7 @@ repo=$(cd "$here/../.." && pwd)
 out=$1
 app="$out/opt/tricolor"
 # Packages whose code ships in the image: the daemons, the CNI plugin, the CLI and their libraries.
-runtime="linux datastore contract ipam policy bgp-parser-ts felix bird cni ctl kube-controllers"
+runtime="linux datastore contract ipam policy bgp-parser-ts felix bird node cni ctl kube-controllers"
 
 rm -rf "$out"
 mkdir -p "$app" "$out/usr/local/bin"

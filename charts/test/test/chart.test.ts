@@ -160,15 +160,39 @@ async function commonChecks(objs: K8sObject[], values: Any) {
   for (const p of ['/run/xtables.lock', '/lib/modules', '/var/run/tricolor'])
     assert.ok(Object.values(hostPaths).includes(p), `host path ${p} not mounted`);
 
+  // The process layout: felix and bird containers, or one container running tricolor-node
+  // whose env, ports and probes the checks below read as felix's and bird's.
+  const oneProcess = values.nodeProcess.layout === 'one-process';
+  const nodeContainer = pod.containers.find((c: Any) => c.name === 'node');
+  assert.equal(Boolean(nodeContainer), oneProcess, 'a node container exactly in the one-process layout');
+  assert.deepEqual(
+    pod.containers.map((c: Any) => c.name),
+    oneProcess ? ['node'] : values.bird.enabled ? ['felix', 'bird'] : ['felix'],
+  );
+  const felixNames = envNamesIn(felixSource);
+  const birdNames = envNamesIn(birdSource);
+  if (nodeContainer) {
+    assert.deepEqual(nodeContainer.command, ['tricolor-node']);
+    assert.deepEqual(nodeContainer.resources, values.nodeProcess.resources);
+    // tricolor-node's own reading of every daemon's variables accepts the env as a whole.
+    const nodeConfig = await importBuilt('packages/node/dist/src/config.js');
+    const cfg = nodeConfig.nodeConfigFromEnv(resolveEnv(objs, nodeContainer));
+    assert.equal(cfg.felix.static.healthPort, values.felix.healthPort);
+    assert.equal(cfg.bird.health.port, values.bird.healthPort);
+    assert.equal(cfg.bird.controlPath, '/var/run/tricolor/bird.ctl', 'where tricolor-birdc looks');
+  }
+
   // felix: the env is what felix's own parser accepts; probes and ports match what it binds.
-  const felix = pod.containers.find((c: Any) => c.name === 'felix');
+  const felix = nodeContainer ?? pod.containers.find((c: Any) => c.name === 'felix');
   assert.ok(felix, 'no felix container');
-  assert.deepEqual(felix.command, ['tricolor-felix']);
+  if (!oneProcess) assert.deepEqual(felix.command, ['tricolor-felix']);
   assert.equal(felix.securityContext.privileged, true);
   const felixEnv = resolveEnv(objs, felix);
-  const felixNames = envNamesIn(felixSource);
   for (const name of Object.keys(felixEnv))
-    assert.ok(felixNames.has(name) || datastoreEnv.has(name), `felix does not read ${name}`);
+    assert.ok(
+      felixNames.has(name) || datastoreEnv.has(name) || (oneProcess && birdNames.has(name)),
+      `felix does not read ${name}`,
+    );
   // felix writes the node name where the CNI plugin looks when its conflist has none: on the host.
   const cniNode = await importBuilt('packages/cni/dist/src/node.js');
   if (cniNode) {
@@ -198,21 +222,27 @@ async function commonChecks(objs: K8sObject[], values: Any) {
   }
 
   // bird (when enabled): the same against bird's parser (etcd mode: no flags).
-  const bird = pod.containers.find((c: Any) => c.name === 'bird');
+  const bird = nodeContainer ?? pod.containers.find((c: Any) => c.name === 'bird');
   assert.equal(Boolean(bird), values.bird.enabled);
   if (bird) {
-    assert.deepEqual(bird.command, ['tricolor-bird']);
+    if (!oneProcess) assert.deepEqual(bird.command, ['tricolor-bird']);
     const birdEnv = resolveEnv(objs, bird);
-    const birdNames = envNamesIn(birdSource);
     for (const name of Object.keys(birdEnv))
-      assert.ok(birdNames.has(name) || datastoreEnv.has(name), `bird does not read ${name}`);
+      assert.ok(
+        birdNames.has(name) || datastoreEnv.has(name) || (oneProcess && felixNames.has(name)),
+        `bird does not read ${name}`,
+      );
     const birdCli = await importBuilt('packages/bird/dist/src/config/cli.js');
     if (birdCli) {
       const parsed = birdCli.parseArgs([], birdEnv);
       assert.equal(parsed.standalone, false, 'bird must run in etcd mode');
-      assert.equal(parsed.config.health.port, bird.livenessProbe.httpGet.port);
-      assert.equal(parsed.config.health.port, bird.readinessProbe.httpGet.port);
-      assert.equal(bird.livenessProbe.httpGet.host ?? '0.0.0.0', parsed.config.health.host);
+      // One process: the container's probes are felix's (checked above); bird's readiness is
+      // asked by the CNI plugin's STATUS (checked below).
+      if (!oneProcess) {
+        assert.equal(parsed.config.health.port, bird.livenessProbe.httpGet.port);
+        assert.equal(parsed.config.health.port, bird.readinessProbe.httpGet.port);
+        assert.equal(bird.livenessProbe.httpGet.host ?? '0.0.0.0', parsed.config.health.host);
+      }
       assert.equal(parsed.config.logLevel, values.bird.logSeverity);
       if (values.metrics.enabled) {
         assert.equal(
@@ -451,6 +481,16 @@ const scenarios: [string, object][] = [
       grafana: { dashboard: { enabled: false } },
     },
   ],
+  ['one process per node: felix and bird in tricolor-node', { nodeProcess: { layout: 'one-process' } }],
+  [
+    'one process per node, monitors, other ports, BGP password Secrets',
+    {
+      nodeProcess: { layout: 'one-process' },
+      metrics: { bindAddress: '0.0.0.0', serviceMonitor: { enabled: true }, podMonitor: { enabled: true } },
+      felix: { metricsPort: 19091, healthPort: 19099, extraEnv: [{ name: 'FELIX_DEBOUNCEMS', value: '20' }] },
+      bird: { metricsPort: 19092, healthPort: 19098, passwordSecrets: ['bgp-peer-passwords'] },
+    },
+  ],
   [
     'k3s-style CNI dirs and a fixed node IP',
     {
@@ -532,6 +572,11 @@ describe('rendered chart', () => {
       'blocks larger than the pool',
       { ipPool: { cidr: '10.0.0.0/28' } },
       /ipPool\.blockSize \/26 is larger than the pool 10\.0\.0\.0\/28 itself/,
+    ],
+    [
+      'one process per node without bird',
+      { nodeProcess: { layout: 'one-process' }, bird: { enabled: false } },
+      /nodeProcess\.layout one-process runs bird \(tricolor-node\): it needs bird\.enabled/,
     ],
     [
       'no service account name when not created',

@@ -18,7 +18,17 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ROOT } from './helpers.js';
 
-const RUNTIME = ['datastore', 'ipam', 'bgp-parser-ts', 'felix', 'bird', 'cni', 'ctl', 'kube-controllers'];
+const RUNTIME = [
+  'datastore',
+  'ipam',
+  'bgp-parser-ts',
+  'felix',
+  'bird',
+  'node',
+  'cni',
+  'ctl',
+  'kube-controllers',
+];
 let work: string;
 let out: string;
 let layoutStderr = '';
@@ -62,6 +72,7 @@ describe('node image layout', () => {
       'tricolor-felix',
       'tricolor-bird',
       'tricolor-birdc',
+      'tricolor-node',
       'tricolor-cni',
       'tricolorctl',
       'tricolor-install-cni',
@@ -92,6 +103,15 @@ describe('node image layout', () => {
       /FELIX_HEALTHPORT: "not-a-port" must be an integer/,
     ],
     ['tricolor-bird', 'bird', ['--help'], {}, 0, /usage: tricolor-bird/],
+    // tricolor-node reads felix's and bird's variables before starting either.
+    [
+      'tricolor-node',
+      'node',
+      [],
+      { FELIX_HEALTHPORT: 'not-a-port', NODENAME: 'node-1' },
+      2,
+      /FELIX_HEALTHPORT: "not-a-port" must be an integer/,
+    ],
     ['tricolor-birdc', 'bird', ['--help'], {}, 0, /usage/i],
     ['tricolorctl', 'ctl', ['--help'], {}, 0, /apply -f/],
   ];
