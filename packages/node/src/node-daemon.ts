@@ -32,7 +32,6 @@ export class NodeDaemon {
   readonly felix: FelixDaemon;
   readonly birdLog: Logger;
   private stopBird: (() => Promise<void>) | undefined;
-  private birdStarting: Promise<(() => Promise<void>) | undefined> | undefined;
   private stopping: Promise<void> | undefined;
 
   private constructor(
@@ -59,17 +58,17 @@ export class NodeDaemon {
     const felix = this.felix.start().catch((e: unknown) => {
       throw new DaemonStartError('felix', e);
     });
-    this.birdStarting = runEtcdMode(this.config.bird, this.env, this.birdLog, { ds: this.ds }).then(
+    const bird = runEtcdMode(this.config.bird, this.env, this.birdLog, { ds: this.ds }).then(
       (stop) => {
-        this.stopBird = stop;
-        return stop;
+        // Stopped while starting: stopped now, late.
+        if (this.stopping) void stop().catch(() => undefined);
+        else this.stopBird = stop;
       },
       (e: unknown) => {
         throw new DaemonStartError('bird', e);
       },
     );
-    const bird = this.birdStarting;
-    // The other one's outcome is handled by stop(); never an unhandled rejection.
+    // After the first failure the other outcome is not awaited: never an unhandled rejection.
     felix.catch(() => undefined);
     bird.catch(() => undefined);
     try {
@@ -83,12 +82,13 @@ export class NodeDaemon {
 
   /**
    * bird first (with graceful restart its kernel routes stay and peers keep ours as stale),
-   * then felix (the dataplane is left as is), then the shared datastore connection.
+   * then felix (the dataplane is left as is), then the shared datastore connection. Never
+   * waits for a start still under way (etcd may be away): closing the datastore ends it, and a
+   * bird that starts after all is stopped at once.
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      const stopBird = this.stopBird ?? (await this.birdStarting?.catch(() => undefined));
-      await stopBird?.().catch((e: unknown) => this.birdLog.error({ err: String(e) }, 'stop failed'));
+      await this.stopBird?.().catch((e: unknown) => this.birdLog.error({ err: String(e) }, 'stop failed'));
       await this.felix.stop();
       this.ds.close();
     })();

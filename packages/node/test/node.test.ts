@@ -183,3 +183,30 @@ test('tricolor-node: felix and bird in one process per node, on one etcd connect
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('tricolor-node: SIGTERM while etcd cannot be reached (both daemons still starting) exits 0', async (t) => {
+  if (!requireRoot(t) || !requireCommands(t, 'ip')) return;
+  const dir = mkdtempSync(join(tmpdir(), 'tricolor-node-'));
+  const ns = await Netns.create('n1');
+  let node: Daemon | undefined;
+  try {
+    await ns.exec('ip', ['link', 'set', 'lo', 'up']);
+    // Nothing listens on 127.0.0.1:2379 in this namespace.
+    node = startNode(ns, 1, dir, 'http://127.0.0.1:2379');
+    await waitFor(
+      'felix health endpoint',
+      async () => (await http(ns, 'http://127.0.0.1:9099/liveness')).code === '200',
+    );
+    assert.equal((await http(ns, 'http://127.0.0.1:9099/readiness')).code, '503', 'not ready without etcd');
+    // A stop that waited for the starts would hang until the SIGKILL (no exit code).
+    await node.stop('SIGTERM', 20_000);
+    assert.equal(node.child.exitCode, 0, node.logs().slice(-3000));
+  } catch (e) {
+    process.stderr.write(`--- ${node?.name}\n${node?.logs().slice(-4000)}\n`);
+    throw e;
+  } finally {
+    await node?.stop('SIGKILL');
+    await ns.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
