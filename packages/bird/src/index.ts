@@ -11,7 +11,7 @@ export { validateSpeakerConfig } from './config/validate.js';
 export { query } from './control/client.js';
 export { type EtcdModeOptions, runEtcdMode } from './etcd-mode.js';
 export { type KernelChange, type KernelIo, LinuxKernel } from './kernel/io.js';
-export { routeLine, routeSpec } from './kernel/routes.js';
+export { routeSpec } from './kernel/routes.js';
 export { Metrics } from './metrics.js';
 export { outboundPath } from './policy/export.js';
 export { makeImportPolicy } from './policy/import.js';

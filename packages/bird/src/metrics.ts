@@ -145,7 +145,7 @@ export class Metrics {
     });
     this.kernelWriteSeconds = new Histogram({
       name: 'bird_kernel_write_seconds',
-      help: 'Duration of one batched kernel route write (ip -batch)',
+      help: 'Duration of one batched kernel route write (rtnetlink)',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });

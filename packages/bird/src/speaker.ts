@@ -147,7 +147,7 @@ export class Speaker {
         io: opts.kernelIo ?? new LinuxKernel(),
         log: this.log.child({ channel: 'kernel' }),
         onResolved: () => this.refeed(this.kernel!),
-        onWrite: (seconds, _lines, installed) => {
+        onWrite: (seconds, _writes, installed) => {
           this.metrics.kernelWriteSeconds.observe(seconds);
           this.metrics.routesInstalled.set(installed);
         },
@@ -638,7 +638,7 @@ export class Speaker {
       const n = await this.kernel.reconcile();
       if (n) {
         this.metrics.kernelRepairs.inc(n);
-        this.log.warn({ lines: n }, 'kernel drift repaired');
+        this.log.warn({ routes: n }, 'kernel drift repaired');
       }
       this.metrics.routesInstalled.set(this.kernel.installed);
     } catch (e) {

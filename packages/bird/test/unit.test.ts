@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { BgpDecodeError, createContext, encodeUpdate, parsePrefix } from 'bgp-parser-ts';
 import { parseArgs, parsePeerFlag } from '../src/config/cli.js';
 import { BirdConfigError } from '../src/config/types.js';
-import { routeLine, routeSpec } from '../src/kernel/routes.js';
+import { routeSpec } from '../src/kernel/routes.js';
 import { outboundPath } from '../src/policy/export.js';
 import { makeImportPolicy } from '../src/policy/import.js';
 import { exportedPrefixes } from '../src/policy/originate.js';
@@ -432,7 +432,7 @@ describe('policy and reflection', () => {
 });
 
 describe('kernel and config', () => {
-  test('route specs and batch lines', () => {
+  test('route specs', () => {
     assert.equal(routeSpec([{ via: '10.0.0.2', dev: 'eth0' }]), 'via 10.0.0.2 dev eth0 onlink');
     assert.equal(
       routeSpec([
@@ -441,11 +441,6 @@ describe('kernel and config', () => {
       ]),
       'nexthop via 10.0.0.2 dev eth1 onlink nexthop via 10.0.0.3 dev eth0 onlink',
     );
-    assert.equal(
-      routeLine('10.1.0.0/26', 'via 10.0.0.2 dev eth0 onlink'),
-      'route replace 10.1.0.0/26 proto bird via 10.0.0.2 dev eth0 onlink',
-    );
-    assert.equal(routeLine('10.1.0.0/26', undefined), 'route del 10.1.0.0/26 proto bird');
   });
   test('the control socket: --control, else BIRD_CONTROL (as tricolor-birdc reads it), else the default', () => {
     assert.equal(parseArgs([], {}).config.controlPath, '/var/run/tricolor/bird.ctl');

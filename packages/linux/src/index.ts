@@ -19,8 +19,6 @@ export {
   normalizeRoute,
   type RouteQuery,
   readRoutes,
-  routeGet,
-  routeGetMany,
 } from './routes.js';
 export { CommandError, lineSplitter, type Runner, type RunOptions, type RunResult, run } from './run.js';
 export { Spawner } from './spawner.js';

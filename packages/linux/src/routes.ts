@@ -1,5 +1,4 @@
-import { type IpOptions, ipCommand, ipJson, ipJsonEach, rereadIfInterrupted } from './ip.js';
-import { run } from './run.js';
+import { type IpOptions, ipJsonEach, rereadIfInterrupted } from './ip.js';
 
 /** One next hop of a multipath route. */
 export interface NextHop {
@@ -101,52 +100,4 @@ export function readRoutes(q: RouteQuery = {}): Promise<KernelRoute[]> {
     await eachRoute(q, (r) => out.push(r));
     return out;
   });
-}
-
-/**
- * `ip route get` for many destinations with one `ip` process (`-batch`): what each is reached
- * through, by destination as `ip` prints it. Unreachable ones are absent.
- */
-export async function routeGetMany(
-  dsts: readonly string[],
-  o: IpOptions = {},
-): Promise<Map<string, { dev?: string; via?: string; src?: string }>> {
-  const out = new Map<string, { dev?: string; via?: string; src?: string }>();
-  if (!dsts.length) return out;
-  const [file, argv] = ipCommand(['-json', '-force', '-batch', '-'], o);
-  const r = await (o.runner ?? run)(file, argv, {
-    input: dsts.map((d) => `route get ${d}\n`).join(''),
-    allowFail: true,
-  });
-  for (const line of r.stdout.split('\n')) {
-    if (!line.trim()) continue;
-    for (const x of JSON.parse(line) as {
-      dst?: string;
-      dev?: string;
-      gateway?: string;
-      prefsrc?: string;
-    }[]) {
-      if (!x.dst) continue;
-      const got: { dev?: string; via?: string; src?: string } = {};
-      if (x.dev) got.dev = x.dev;
-      if (x.gateway) got.via = x.gateway;
-      if (x.prefsrc) got.src = x.prefsrc;
-      out.set(x.dst, got);
-    }
-  }
-  return out;
-}
-
-/** `ip route get <dst>`: the route the kernel would use (the device and next hop toward it). */
-export async function routeGet(
-  dst: string,
-  o: IpOptions = {},
-): Promise<{ dev?: string; via?: string; src?: string } | undefined> {
-  const [r] = await ipJson<{ dev?: string; gateway?: string; prefsrc?: string }>(['route', 'get', dst], o);
-  if (!r) return undefined;
-  const out: { dev?: string; via?: string; src?: string } = {};
-  if (r.dev) out.dev = r.dev;
-  if (r.gateway) out.via = r.gateway;
-  if (r.prefsrc) out.src = r.prefsrc;
-  return out;
 }

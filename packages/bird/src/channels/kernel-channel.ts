@@ -4,15 +4,15 @@
  * next hop), nothing for paths we originate. It owns next-hop resolution (the device that
  * reaches a next hop, asked once per next hop, or tunl0 for IPIP pools) and batching: the
  * desired route of every prefix is a route-spec id in a compact prefix table with
- * pending/installed marks, and writes stream lines out of that table into `ip -batch`
+ * pending/installed marks, and writes stream out of that table to the kernel (rtnetlink)
  * while new changes keep arriving — no batch is ever built in memory. Route changes the
  * kernel announces (`ip monitor route`) are checked against the table prefix by prefix and
  * repaired at once (a route of ours deleted or replaced by someone else); a periodic
  * read-back compares the whole kernel table with ours as a backstop.
  */
 import type { Logger } from 'pino';
-import type { KernelChange, KernelIo } from '../kernel/io.js';
-import { type NextHop, routeLine, routeSpec } from '../kernel/routes.js';
+import type { KernelChange, KernelIo, RouteWrite } from '../kernel/io.js';
+import { type NextHop, routeSpec } from '../kernel/routes.js';
 import type { LocRib, PathRef } from '../rib/loc-rib.js';
 import { PrefixList, PrefixTable, parseV4Prefix, v4String } from '../rib/prefix-table.js';
 import type { Channel } from './channel.js';
@@ -33,8 +33,8 @@ export interface KernelChannelOptions {
   log: Logger;
   /** Told when a next hop's device became known: the channel wants a full feed again. */
   onResolved: () => void;
-  /** After every write: seconds it took, lines, routes installed now. */
-  onWrite?: (seconds: number, lines: number, installed: number) => void;
+  /** After every write: seconds it took, routes written or removed, routes installed now. */
+  onWrite?: (seconds: number, writes: number, installed: number) => void;
   /** Routes of ours the kernel announced as lost or changed, written again (prefixes). */
   onRepair?: (prefixes: string[]) => void;
 }
@@ -49,6 +49,8 @@ export class KernelChannel implements Channel {
   private readonly t4 = new PrefixTable(1024);
   private readonly other = new Map<string, OtherEntry>();
   private readonly specs: string[] = [''];
+  /** The next hops of each route spec, as written to the kernel. */
+  private readonly specHops: (readonly NextHop[])[] = [[]];
   private readonly specIds = new Map<string, number>();
   private readonly devices = new Map<string, string>();
   private readonly resolving = new Set<string>();
@@ -83,11 +85,13 @@ export class KernelChannel implements Channel {
     this.specCache.clear();
   }
 
-  private specId(spec: string): number {
+  private specId(hops: readonly NextHop[]): number {
+    const spec = routeSpec(hops);
     let id = this.specIds.get(spec);
     if (id === undefined) {
       id = this.specs.length;
       this.specs.push(spec);
+      this.specHops.push(hops);
       this.specIds.set(spec, id);
     }
     return id;
@@ -117,7 +121,7 @@ export class KernelChannel implements Channel {
       }
       if (dev) hops.push({ via: nh, dev });
     }
-    const id = hops.length ? this.specId(routeSpec(hops)) : 0;
+    const id = hops.length ? this.specId(hops) : 0;
     if (single && !unresolved) this.specCache.set(best.attrId, id);
     return id;
   }
@@ -230,8 +234,8 @@ export class KernelChannel implements Channel {
     return !this.other.get(prefix)?.spec;
   }
 
-  /** Lines for the pending entries, marking each written as it is taken. */
-  private *lines(): Generator<string> {
+  /** Writes for the pending entries, marking each written as it is taken. */
+  private *writes(): Generator<RouteWrite> {
     const t = this.t4;
     for (let slot = t.nextSlot(0); slot >= 0; slot = t.nextSlot(slot + 1)) {
       const f = t.slotFlags(slot);
@@ -243,11 +247,11 @@ export class KernelChannel implements Channel {
       if (id) {
         if (!(f & INSTALLED)) this.installedCount++;
         t.setSlotFlags(slot, (f & ~PENDING) | INSTALLED);
-        yield routeLine(v4String(addr, len), this.specs[id]);
+        yield { prefix: v4String(addr, len), hops: this.specHops[id]! };
       } else {
         if (f & INSTALLED) this.installedCount--;
         t.deleteSlot(slot);
-        yield routeLine(v4String(addr, len), undefined);
+        yield { prefix: v4String(addr, len) };
       }
     }
     for (const [p, e] of [...this.other]) {
@@ -256,11 +260,11 @@ export class KernelChannel implements Channel {
       if (e.spec) {
         if (!(e.flags & INSTALLED)) this.installedCount++;
         e.flags = INSTALLED;
-        yield routeLine(p, this.specs[e.spec]);
+        yield { prefix: p, hops: this.specHops[e.spec]! };
       } else {
         if (e.flags & INSTALLED) this.installedCount--;
         this.other.delete(p);
-        yield routeLine(p, undefined);
+        yield { prefix: p };
       }
     }
   }
@@ -268,10 +272,10 @@ export class KernelChannel implements Channel {
   private async write(): Promise<void> {
     const t0 = process.hrtime.bigint();
     try {
-      const r = await this.o.io.apply(this.lines());
+      const r = await this.o.io.apply(this.writes());
       if (r.failed || r.errors.length)
         this.o.log.warn({ failed: r.failed, errors: r.errors }, 'kernel route write had errors');
-      this.o.onWrite?.(Number(process.hrtime.bigint() - t0) / 1e9, r.lines, this.installedCount);
+      this.o.onWrite?.(Number(process.hrtime.bigint() - t0) / 1e9, r.writes, this.installedCount);
     } catch (e) {
       this.o.log.warn({ err: (e as Error).message }, 'kernel write failed');
     }
@@ -283,7 +287,7 @@ export class KernelChannel implements Channel {
    * once sweeping is allowed. A route is only taken for a stray against a complete table
    * (no next hop being resolved, before and after the read) and checked again just before
    * it is removed: a route a peer has just sent must never leave the kernel, not even for
-   * the moment until the next write puts it back. Returns the number of lines written.
+   * the moment until the next write puts it back. Returns the number of routes written.
    */
   async reconcile(): Promise<number> {
     await this.idle();
@@ -351,25 +355,29 @@ export class KernelChannel implements Channel {
     // is not the whole desired state, and strays wait for the next pass.
     const swept = { n: 0 };
     if (stray4.length + strayOther.length && this.resolving.size === 0)
-      await this.o.io.apply(this.sweepLines(stray4, strayOther, swept));
+      await this.o.io.apply(this.sweepWrites(stray4, strayOther, swept));
     this.flush();
     await this.settle();
     return repaired + swept.n;
   }
 
-  /** Removal lines for the strays still unwanted as each line is taken (counted in `swept.n`). */
-  private *sweepLines(stray4: PrefixList, strayOther: string[], swept: { n: number }): Generator<string> {
+  /** Removals of the strays still unwanted as each is taken (counted in `swept.n`). */
+  private *sweepWrites(
+    stray4: PrefixList,
+    strayOther: string[],
+    swept: { n: number },
+  ): Generator<RouteWrite> {
     for (let i = 0; i < stray4.length; i++) {
       const a = stray4.addr(i);
       const l = stray4.len(i);
       if (!this.strayV4(a, l)) continue;
       swept.n++;
-      yield routeLine(v4String(a, l), undefined);
+      yield { prefix: v4String(a, l) };
     }
     for (const p of strayOther) {
       if (!this.strayOther(p)) continue;
       swept.n++;
-      yield routeLine(p, undefined);
+      yield { prefix: p };
     }
   }
 

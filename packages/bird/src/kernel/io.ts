@@ -1,27 +1,23 @@
 /**
- * The kernel as bird's kernel exporter sees it: write route lines, read our routes back,
- * ask which device reaches an address, watch route changes. One small interface, and one
- * implementation on the project's Linux adapter (@tricolor/linux): a long-running
- * `ip -force -batch -` fed in bounded chunks pulled lazily from the exporter (a million
- * routes never sit in memory as one batch), `ip -json route show proto bird` read back
- * streamed, `ip route get`, and `ip monitor route`.
+ * The kernel as bird's kernel exporter sees it: write routes, read our routes back, ask
+ * which device reaches an address, watch route changes. One small interface, and one
+ * implementation on the project's Linux adapter (@tricolor/linux): writes, read-back and
+ * lookups over rtnetlink from this process (`RouteSocket`: many routes to a datagram, pulled
+ * lazily from the exporter, so a million routes never sit in memory at once), as BIRD's
+ * kernel protocol does, and `ip monitor route` for the changes (a process of its own keeps
+ * reading them while this one writes a full table).
  */
-import { RT_PROTO_BIRD_NAME } from '@tricolor/contract';
-import {
-  BatchError,
-  BatchSession,
-  eachRoute,
-  type KernelRoute as LinuxRoute,
-  type RouteEvent,
-  routeGet,
-  routeGetMany,
-  watchRoutes,
-} from '@tricolor/linux';
+import { RT_PROTO_BIRD, RT_PROTO_BIRD_NAME } from '@tricolor/contract';
+import { type KernelRoute as LinuxRoute, type RouteEvent, watchRoutes } from '@tricolor/linux';
+import { RouteSocket, type RouteWrite } from '@tricolor/linux/route-socket';
 import { type KernelRoute, routeSpec } from './routes.js';
 
+export type { RouteWrite };
+
 export interface ApplyResult {
-  lines: number;
-  /** Lines the kernel refused (removing a route already gone is not counted). */
+  /** Routes written or removed. */
+  writes: number;
+  /** Writes the kernel refused (removing a route already gone is not counted). */
   failed: number;
   /** The first errors, for the log. */
   errors: string[];
@@ -38,23 +34,21 @@ export interface KernelChange {
 }
 
 export interface KernelIo {
-  /** Applies `route replace|del … proto bird` lines, pulled lazily from `lines`. */
-  apply(lines: Iterable<string>): Promise<ApplyResult>;
+  /** Writes (next hops given) or removes our routes (proto bird, main table), pulled lazily. */
+  apply(writes: Iterable<RouteWrite>): Promise<ApplyResult>;
   /** Our routes (proto bird, main table) as the kernel has them, both families, one by one. */
   routes(each: (r: KernelRoute) => void): Promise<void>;
   /** The device through which an address is reached ('' when none). */
   deviceFor(address: string): Promise<string>;
   /** Calls `onChanges` with the main table's route changes as they happen, until stopped. */
   watch?(onChanges: (changes: KernelChange[]) => void): { stop(): void };
-  /** Ends the processes it keeps (the batch writer finishes what it was given). */
+  /** Closes what it keeps open. */
   close?(): void;
 }
 
-/** Lines handed to `ip` per batch, and batches queued at once (bounded memory, ip kept busy). */
-const CHUNK_LINES = 4096;
-const IN_FLIGHT = 2;
-/** `ip -force` keeps going past these, and so do we: removing a route that is already gone. */
-const HARMLESS = /No such process|Cannot find device|does not exist/;
+const RT_TABLE_MAIN = 254;
+/** Removing a route that is already gone (ESRCH), or one through a device that went away. */
+const HARMLESS = new Set(['ESRCH', 'ENODEV']);
 
 /** The next hops of a kernel route as the exporter writes them. */
 function specOf(r: LinuxRoute): string {
@@ -63,68 +57,28 @@ function specOf(r: LinuxRoute): string {
 }
 
 export class LinuxKernel implements KernelIo {
-  private readonly batches = new BatchSession('ip');
+  private readonly socket = new RouteSocket();
 
-  async apply(lines: Iterable<string>): Promise<ApplyResult> {
-    const result: ApplyResult = { lines: 0, failed: 0, errors: [] };
-    const inFlight: Promise<void>[] = [];
-    const send = (chunk: string[]) =>
-      this.batches.run(chunk).catch((e: unknown) => {
-        const failures = e instanceof BatchError ? e.failures : [(e as Error).message];
-        for (const f of failures) {
-          if (HARMLESS.test(f)) continue;
-          result.failed++;
-          if (result.errors.length < 10) result.errors.push(f);
-        }
-      });
-    let chunk: string[] = [];
-    for (const line of lines) {
-      chunk.push(line);
-      result.lines++;
-      if (chunk.length < CHUNK_LINES) continue;
-      inFlight.push(send(chunk));
-      chunk = [];
-      if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
+  async apply(writes: Iterable<RouteWrite>): Promise<ApplyResult> {
+    const r = await this.socket.write(writes, RT_PROTO_BIRD);
+    const result: ApplyResult = { writes: r.written, failed: 0, errors: [] };
+    for (const f of r.failures) {
+      if (HARMLESS.has(f.code)) continue;
+      result.failed++;
+      if (result.errors.length < 10) result.errors.push(`${f.write.prefix}: ${f.message}`);
     }
-    if (chunk.length) inFlight.push(send(chunk));
-    await Promise.all(inFlight);
     return result;
   }
 
   routes(each: (r: KernelRoute) => void): Promise<void> {
-    return eachRoute({ proto: RT_PROTO_BIRD_NAME }, (r) => each({ prefix: r.dst, spec: specOf(r) }));
-  }
-
-  /** Next hops asked for in the same turn of the event loop, looked up together. */
-  private lookups = new Map<string, ((dev: string) => void)[]>();
-
-  /**
-   * One `ip` process for every next hop asked for in the same turn: a node joining a mesh of
-   * N learns N-1 next hops at once, and a process start per next hop was most of its CPU.
-   */
-  deviceFor(address: string): Promise<string> {
-    return new Promise((resolve) => {
-      const waiting = this.lookups.get(address);
-      if (waiting) return void waiting.push(resolve);
-      this.lookups.set(address, [resolve]);
-      if (this.lookups.size === 1) setImmediate(() => void this.lookUp());
+    return this.socket.eachRoute((r) => {
+      if (r.protocolNumber === RT_PROTO_BIRD && r.table === RT_TABLE_MAIN)
+        each({ prefix: r.dst, spec: specOf(r) });
     });
   }
 
-  private async lookUp(): Promise<void> {
-    const asked = this.lookups;
-    this.lookups = new Map();
-    const found = await routeGetMany([...asked.keys()]).catch(() => new Map<string, { dev?: string }>());
-    for (const [address, waiters] of asked) {
-      // `ip` prints the destination its own way (IPv6 text): one not matched is asked alone.
-      const dev = found.has(address)
-        ? (found.get(address)!.dev ?? '')
-        : await routeGet(address).then(
-            (r) => r?.dev ?? '',
-            () => '',
-          );
-      for (const w of waiters) w(dev);
-    }
+  async deviceFor(address: string): Promise<string> {
+    return (await this.socket.deviceFor(address).catch(() => undefined)) ?? '';
   }
 
   watch(onChanges: (changes: KernelChange[]) => void): { stop(): void } {
@@ -143,6 +97,6 @@ export class LinuxKernel implements KernelIo {
   }
 
   close(): void {
-    this.batches.close();
+    this.socket.close();
   }
 }
