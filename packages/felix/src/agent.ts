@@ -4,14 +4,21 @@ import type { Logger } from 'pino';
 import { Calculation } from './calc/calculation.js';
 import type { Update } from './calc/graph.js';
 import { resolveSettings, type StaticConfig } from './config.js';
-import type { FelixSettings } from './config-types.js';
+import { DEFAULT_SETTINGS, type FelixSettings } from './config-types.js';
 import { Dataplane } from './dataplane/dataplane.js';
 import { KernelState } from './dataplane/kernel-state.js';
 import { type Backend, binaries, detectBackend, ip6tablesUsable, linuxKernel } from './dataplane/linux-io.js';
 import { poolUsage, readBlockUsage } from './ipam-usage.js';
 import { type FelixMetrics, RESYNC_STATE } from './metrics.js';
 import { classifyMonitorLines, kernelRemovals } from './monitor.js';
-import { autodetectIPv4, setBgpAddress, setFelixStatus, updateNode, writeUntilDone } from './node-status.js';
+import {
+  autodetectIPv4,
+  setBgpAddress,
+  setFelixStatus,
+  statusReportDue,
+  updateNode,
+  writeUntilDone,
+} from './node-status.js';
 import { Syncer } from './syncer.js';
 import { allocateTunnelAddress } from './tunnel-address.js';
 
@@ -437,10 +444,14 @@ export class Agent {
     }
   }
 
-  /** status.felix on the Node: after the first converge, then at most every 10 s. */
+  /**
+   * status.felix on the Node: at the first converge, then after a converge at most every
+   * `reportingInterval` (0: never again).
+   */
   private async reportStatus(force = false): Promise<void> {
     const now = Date.now();
-    if (!force && this.lastStatusAt && now - this.lastStatusAt < 10_000) return;
+    const interval = this.calc?.settings.current.reportingIntervalMs ?? DEFAULT_SETTINGS.reportingIntervalMs;
+    if (!force && !statusReportDue(this.lastStatusAt, now, interval)) return;
     this.lastStatusAt = now;
     try {
       await updateNode(this.o.ds, this.o.config.nodeName, (n) =>

@@ -136,6 +136,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   if (rr !== undefined) o.routeRefreshIntervalMs = Math.round(rr * 1000);
   const ir = num('FELIX_IPTABLESREFRESHINTERVAL', 0.1, 86400);
   if (ir !== undefined) o.iptablesRefreshIntervalMs = Math.round(ir * 1000);
+  const ri = num('FELIX_REPORTINGINTERVALSECS', 0, 86400);
+  if (ri !== undefined) o.reportingIntervalMs = Math.round(ri * 1000);
   for (const [k, field] of [
     ['FELIX_FAILSAFEINBOUNDHOSTPORTS', 'failsafeInboundHostPorts'],
     ['FELIX_FAILSAFEOUTBOUNDHOSTPORTS', 'failsafeOutboundHostPorts'],
@@ -180,6 +182,7 @@ function fromSpec(spec: FelixConfigurationSpec | undefined): Partial<FelixSettin
   if (spec.vxlanPort) o.vxlanPort = spec.vxlanPort;
   if (spec.routeRefreshInterval) o.routeRefreshIntervalMs = spec.routeRefreshInterval * 1000;
   if (spec.iptablesRefreshInterval) o.iptablesRefreshIntervalMs = spec.iptablesRefreshInterval * 1000;
+  if (spec.reportingInterval !== undefined) o.reportingIntervalMs = spec.reportingInterval * 1000;
   if (spec.failsafeInboundHostPorts) o.failsafeInboundHostPorts = spec.failsafeInboundHostPorts;
   if (spec.failsafeOutboundHostPorts) o.failsafeOutboundHostPorts = spec.failsafeOutboundHostPorts;
   if (spec.iptablesBackend) o.iptablesBackend = spec.iptablesBackend;

@@ -52,6 +52,15 @@ export function setBgpAddress(n: Node, ipv4Address: string): boolean {
   return true;
 }
 
+/**
+ * Whether a converge is reported on the Node now: the first always (readiness), later ones
+ * once `intervalMs` has passed since the last report (never with 0).
+ */
+export function statusReportDue(lastAt: number, now: number, intervalMs: number): boolean {
+  if (!lastAt) return true;
+  return intervalMs > 0 && now - lastAt >= intervalMs;
+}
+
 export function setFelixStatus(n: Node, ready: boolean, at: Date): boolean {
   n.status = {
     ...(n.status ?? {}),

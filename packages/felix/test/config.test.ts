@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { FelixConfiguration } from '@tricolor/datastore';
 import { configFromEnv, FelixConfigError, parseHostPorts, resolveSettings } from '../src/config.js';
 import { classifyMonitorLines, kernelRemovals } from '../src/monitor.js';
+import { statusReportDue } from '../src/node-status.js';
 
 const fc = (name: string, spec: FelixConfiguration['spec']): FelixConfiguration => ({
   kind: 'FelixConfiguration',
@@ -22,6 +23,7 @@ test('defaults: 127.0.0.1 bind, ports 9099/9091, 90 s / 60 s refresh, tri- chain
   const s = resolveSettings(c.overrides, [], 'node-1');
   assert.equal(s.routeRefreshIntervalMs, 90_000);
   assert.equal(s.iptablesRefreshIntervalMs, 60_000);
+  assert.equal(s.reportingIntervalMs, 30_000, "Calico's reportingInterval default");
   assert.equal(s.chainPrefix, 'tri-');
   assert.equal(s.interfacePrefix, 'cali');
   assert.equal(s.vxlanVNI, 4096);
@@ -42,13 +44,16 @@ test('env over node.<name> over default FelixConfiguration', () => {
         vxlanVNI: 7,
         logSeverityScreen: 'debug',
       }),
-      fc('node.n1', { routeRefreshInterval: 5 }),
+      fc('node.n1', { routeRefreshInterval: 5, reportingInterval: 0 }),
       fc('node.n2', { routeRefreshInterval: 99 }),
     ],
     'n1',
   );
   assert.equal(s.routeRefreshIntervalMs, 5000, 'node.n1 beats default');
   assert.equal(s.iptablesRefreshIntervalMs, 500, 'env beats both');
+  assert.equal(s.reportingIntervalMs, 0, 'reportingInterval 0 is a value, not unset');
+  const env = configFromEnv({ NODENAME: 'n1', FELIX_REPORTINGINTERVALSECS: '120' });
+  assert.equal(resolveSettings(env.overrides, [], 'n1').reportingIntervalMs, 120_000);
   assert.equal(s.vxlanVNI, 7);
   assert.equal(s.logLevel, 'debug');
   assert.equal(s.chainPrefix, 'abc-');
@@ -153,4 +158,12 @@ test('ip monitor: a deleted device takes what lived on it; a deleted route of ou
     devices: [],
     routes: false,
   });
+});
+
+test('status reports on the Node: the first converge at once, then at most one per reportingInterval, none more with 0', () => {
+  assert.equal(statusReportDue(0, 1_000, 30_000), true, 'first: readiness');
+  assert.equal(statusReportDue(1_000, 20_000, 30_000), false, 'a converge 19 s later');
+  assert.equal(statusReportDue(1_000, 31_000, 30_000), true, '30 s later');
+  assert.equal(statusReportDue(1_000, 10_000_000, 0), false, '0: readiness only');
+  assert.equal(statusReportDue(0, 5, 0), true, '0 still reports readiness');
 });

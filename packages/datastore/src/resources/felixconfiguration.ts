@@ -19,6 +19,11 @@ export interface FelixConfigurationSpec {
   /** Seconds between full re-reads of the kernel to repair drift. */
   routeRefreshInterval?: number;
   iptablesRefreshInterval?: number;
+  /**
+   * Seconds between felix's status reports on its Node (`status.felix.lastConvergedAt`);
+   * 0 reports readiness only. Calico's `reportingInterval`.
+   */
+  reportingInterval?: number;
   failsafeInboundHostPorts?: HostPort[];
   failsafeOutboundHostPorts?: HostPort[];
   iptablesBackend?: 'auto' | 'nft' | 'legacy';
@@ -57,6 +62,7 @@ export function validateFelixConfiguration(raw: unknown): FelixConfiguration {
     vxlanPort: f.integer('spec.vxlanPort', { min: 1, max: 65535 }),
     routeRefreshInterval: f.integer('spec.routeRefreshInterval', { min: 1, max: 86400 }),
     iptablesRefreshInterval: f.integer('spec.iptablesRefreshInterval', { min: 1, max: 86400 }),
+    reportingInterval: f.integer('spec.reportingInterval', { min: 0, max: 86400 }),
     failsafeInboundHostPorts: hostPorts(f, 'spec.failsafeInboundHostPorts'),
     failsafeOutboundHostPorts: hostPorts(f, 'spec.failsafeOutboundHostPorts'),
     iptablesBackend: f.string('spec.iptablesBackend', {
