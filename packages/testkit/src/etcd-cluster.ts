@@ -23,6 +23,14 @@ export interface EtcdClusterOptions {
   electionMs?: number;
   /** etcd's `--experimental-watch-progress-notify-interval` in ms (see EtcdOptions). */
   watchProgressNotifyMs?: number;
+  /** CPU priority of every member (see EtcdMemberSpec.nice). */
+  nice?: number;
+  /**
+   * Where the members' data directories go (default the system's temporary directory). etcd
+   * fsyncs every write: on a disk shared with a hundred busy nodes that took 60–150 ms a
+   * write, where etcd's own guidance is a disk of its own.
+   */
+  dataParent?: string;
 }
 
 export interface MemberStatus {
@@ -48,7 +56,7 @@ export class EtcdCluster {
   static async start(opts: EtcdClusterOptions = {}): Promise<EtcdCluster> {
     const n = opts.members ?? 3;
     if (!Number.isInteger(n) || n < 1) throw new Error(`EtcdCluster: members ${n} is not a positive integer`);
-    const dataRoot = mkdtempSync(join(tmpdir(), 'tricolor-etcdc-'));
+    const dataRoot = mkdtempSync(join(opts.dataParent ?? tmpdir(), 'tricolor-etcdc-'));
     liveDataRoots.add(dataRoot);
     const tls = opts.tls === false ? undefined : await makeTlsMaterial(join(dataRoot, 'tls'));
     const ports: { client: number; peer: number }[] = [];
@@ -70,6 +78,7 @@ export class EtcdCluster {
           heartbeatMs: opts.heartbeatMs ?? 200,
           electionMs: opts.electionMs ?? 2000,
           watchProgressNotifyMs: opts.watchProgressNotifyMs,
+          nice: opts.nice,
         }),
     );
     const cluster = new EtcdCluster(dataRoot, members, tls);

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort } from './ports.js';
 import { makeTlsMaterial, type TlsMaterial } from './tls.js';
@@ -38,6 +38,11 @@ export interface EtcdMemberSpec {
   verbose?: boolean;
   /** Raft timing (ms); etcd's defaults are 100/1000. */
   heartbeatMs?: number;
+  /**
+   * CPU priority of the process (setpriority; below 0 needs root): on one machine shared
+   * with the nodes it serves, etcd stands for a control plane with machines of its own.
+   */
+  nice?: number;
   electionMs?: number;
   watchProgressNotifyMs?: number;
 }
@@ -149,6 +154,7 @@ export class EtcdMember {
       stdio: ['ignore', 'ignore', this.spec.verbose ? 'inherit' : 'ignore'],
     });
     this.child = child;
+    if (this.spec.nice !== undefined && child.pid) setPriority(child.pid, this.spec.nice);
     live.add(this);
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     child.once('exit', () => {
