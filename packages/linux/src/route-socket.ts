@@ -78,7 +78,6 @@ export class RouteSocket {
   private readonly socket: RawNetlinkSocket;
   private seq = 1;
   private readonly pending = new Map<number, Pending>();
-  /** Writes awaiting a failure report or their datagram's acknowledgement, by sequence. */
   /** Writes in flight by sequence number, for the failures the kernel reports. */
   private readonly writes = new Map<number, { write: RouteWrite; result: RouteWriteResult }>();
   private links?: { byName: Map<string, number>; byIndex: Map<number, string> };
@@ -148,7 +147,16 @@ export class RouteSocket {
       try {
         message = encodeRouteWrite(w, protocol, seq, false, index);
       } catch (e) {
-        if (!(e instanceof NoSuchDeviceError)) throw e;
+        if (!(e instanceof NoSuchDeviceError)) {
+          // Not a route at all (a bad prefix): nothing to send; the rest go on.
+          result.failures.push({
+            write: w,
+            errno: constants.errno.EINVAL,
+            code: 'EINVAL',
+            message: (e as Error).message,
+          });
+          continue;
+        }
         // A device may have appeared since the links were read: read them once more.
         await this.readLinks();
         try {
@@ -176,23 +184,25 @@ export class RouteSocket {
     return result;
   }
 
-  /** Every route of every table, both families, one by one as the kernel sends them. */
+  /**
+   * Every route of every table, both families, one by one as the kernel sends them. The
+   * links are read first, so every device has its name (a device newer than the route dump
+   * itself shows as its index).
+   */
   async eachRoute(each: (r: DecodedRoute) => void): Promise<void> {
-    await this.ensureLinks();
-    let unknownDevice = false;
-    const name = (i: number): string => {
-      const n = this.links!.byIndex.get(i);
-      if (n === undefined) unknownDevice = true;
-      return n ?? String(i);
-    };
+    await this.readLinks();
+    const name = (i: number): string => this.links!.byIndex.get(i) ?? String(i);
     await this.dump(RTM_GETROUTE, (m) => {
       if (m.type === RTM_NEWROUTE) each(decodeRoute(m.data, name));
     });
-    if (unknownDevice) await this.readLinks();
   }
 
   /** The device through which the kernel reaches `address`; undefined when unreachable. */
-  async deviceFor(address: string): Promise<string | undefined> {
+  deviceFor(address: string): Promise<string | undefined> {
+    return this.lookUpDevice(address, false);
+  }
+
+  private async lookUpDevice(address: string, linksRead: boolean): Promise<string | undefined> {
     await this.ensureLinks();
     let route: DecodedRoute | undefined;
     const seq = this.nextSeq();
@@ -203,9 +213,10 @@ export class RouteSocket {
     } catch {
       return undefined;
     }
-    if (route?.dev === '') {
+    if (route?.dev === '' && !linksRead) {
+      // A device newer than our link list: read it once more.
       await this.readLinks();
-      return this.deviceFor(address);
+      return this.lookUpDevice(address, true);
     }
     return route?.dev;
   }

@@ -177,6 +177,7 @@ test('routes written, read back, removed and looked up over rtnetlink in a names
       writes: [
         { prefix: '10.1.0.0/26', hops: [{ via: '198.51.100.1', dev: 'va' }] },
         { prefix: '10.2.0.0/26', hops: [{ via: '198.51.100.2', dev: 'gone0' }] },
+        { prefix: 'nope' },
         { prefix: '10.3.0.0/26' },
         {
           prefix: '10.4.0.0/26',
@@ -188,13 +189,15 @@ test('routes written, read back, removed and looked up over rtnetlink in a names
         { prefix: 'fd00:10::/122', hops: [{ via: 'fe80::1', dev: 'vb' }] },
       ],
     });
-    assert.equal(r.written, 5);
+    assert.equal(r.written, 6);
     assert.deepEqual(
       r.failures.map((f) => [f.write.prefix, f.code]),
       [
         ['10.2.0.0/26', 'ENODEV'],
+        ['nope', 'EINVAL'],
         ['10.3.0.0/26', 'ESRCH'],
       ],
+      'each failure named by its write; the writes after them still go',
     );
     const v4 = await ns.ipJson<
       { dst: string; gateway?: string; dev?: string; flags: string[]; nexthops?: unknown[] }[]
