@@ -18,7 +18,6 @@ export const RTM_DELROUTE = 25;
 export const RTM_GETROUTE = 26;
 
 export const NLM_F_REQUEST = 0x1;
-export const NLM_F_MULTI = 0x2;
 export const NLM_F_ACK = 0x4;
 export const NLM_F_REPLACE = 0x100;
 export const NLM_F_DUMP = 0x300;
