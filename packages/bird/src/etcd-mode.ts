@@ -3,6 +3,10 @@
  * and BGPPeer resources (config/etcd.ts), exports from IPAM (confirmed affinities of this
  * node; /32s this node borrowed from other nodes' blocks), import policy from IP pools —
  * all watched with datastore Reflectors and applied live.
+ *
+ * Every allocation in the cluster is a block write that reaches every node, so the block
+ * reflector keeps only what this node needs of each block (the addresses it borrowed),
+ * derived once per write, and the affinities are watched under this node's key prefix alone.
  */
 import { hostname } from 'node:os';
 import { ownedBlocksFromAffinities } from '@tricolor/contract';
@@ -19,7 +23,7 @@ import {
   Reflector,
   type WatchEvent,
 } from '@tricolor/datastore';
-import { affinityNode, allocationsOf, decodeBlock, ipOf } from '@tricolor/ipam';
+import { addressesBorrowedBy, decodeBlock } from '@tricolor/ipam';
 import type { Logger } from 'pino';
 import { peersFromResources } from './config/etcd.js';
 import { DEFAULT_SECRETS_DIR, resolvePassword } from './config/password.js';
@@ -59,9 +63,15 @@ export async function runEtcdMode(
     ds.decode('BGPConfiguration', v as never),
   );
   const pools = mk<IPPool>(ds.listPrefix('IPPool'), (v) => ds.decode('IPPool', v as never));
-  const affinities = mk<string>(ipamKeys.affinitiesPrefix(P), (v) => v.value);
-  const blocks = mk<string>(ipamKeys.blocksPrefix(P, 4), (v) => v.value);
-  await Promise.all([nodes, peers, cfgs, pools, affinities, blocks].map((r) => r.start()));
+  const affinities = mk<string>(ipamKeys.hostPrefix(P, node), (v) => v.value);
+  const borrowedByBlock = mk<string[]>(ipamKeys.blocksPrefix(P, 4), (v) => {
+    try {
+      return addressesBorrowedBy(decodeBlock(v.value), node);
+    } catch {
+      return []; // malformed block: not ours to judge here
+    }
+  });
+  await Promise.all([nodes, peers, cfgs, pools, affinities, borrowedByBlock].map((r) => r.start()));
 
   const me = [...nodes.cache.values()].map((v) => v.value).find((n) => n.metadata.name === node);
   const ipEnv = env.IP && env.IP !== 'autodetect' ? env.IP.split('/')[0] : undefined;
@@ -119,17 +129,7 @@ export async function runEtcdMode(
       [...affinities.cache.values()].map((v) => ({ key: v.key, value: v.value })),
       P,
     );
-    const borrowed: string[] = [];
-    for (const { value } of blocks.cache.values()) {
-      try {
-        const b = decodeBlock(value);
-        if (affinityNode(b.affinity) === node) continue;
-        for (const a of allocationsOf(b))
-          if (a.attr?.secondary?.node === node) borrowed.push(ipOf(b, a.ordinal));
-      } catch {
-        /* malformed block: not ours to judge here */
-      }
-    }
+    const borrowed = [...borrowedByBlock.cache.values()].flatMap((v) => v.value);
     speaker.setExports(exportedPrefixes({ ownBlocks: own, borrowed, pools: poolInfo() }));
   };
   const applyPools = () => {
@@ -150,12 +150,16 @@ export async function runEtcdMode(
   const reread = setInterval(applyPeers, SECRET_REREAD_MS);
   reread.unref();
   affinities.on('event', () => applyExports());
-  blocks.on('event', () => applyExports());
+  // Most block writes are other nodes' allocations: nothing borrowed before or after.
+  borrowedByBlock.on('event', (e: WatchEvent<string[]>) => {
+    if (e.type === 'delete' ? e.previous.length > 0 : e.value.length > 0 || (e.previous?.length ?? 0) > 0)
+      applyExports();
+  });
   pools.on('event', () => applyPools());
   log.info({ node, routerId }, 'etcd mode: peers and exports follow the datastore');
   return async () => {
     clearInterval(reread);
-    await Promise.all([nodes, peers, cfgs, pools, affinities, blocks].map((r) => r.stop()));
+    await Promise.all([nodes, peers, cfgs, pools, affinities, borrowedByBlock].map((r) => r.stop()));
     await speaker.stop();
     if (!opts.ds) ds.close();
   };

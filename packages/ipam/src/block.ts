@@ -239,6 +239,17 @@ export function allocationsOf(b: Block): { ordinal: number; attr: BlockAttribute
   return out;
 }
 
+/**
+ * The addresses of another node's block that `node` borrowed (an allocation whose
+ * `secondary.node` names it): what that node exports as /32s or /128s. Empty for its own block.
+ */
+export function addressesBorrowedBy(b: Block, node: string): string[] {
+  if (affinityNode(b.affinity) === node) return [];
+  const out: string[] = [];
+  for (const a of allocationsOf(b)) if (a.attr?.secondary?.node === node) out.push(ipOf(b, a.ordinal));
+  return out;
+}
+
 export function withAffinity(b: Block, affinity: string | null): Block {
   const next = clone(b);
   next.affinity = affinity;

@@ -361,13 +361,16 @@ export class Ipam {
    * Steps 2 and 3 of a claim, from an existing (pending or confirmed) affinity: make sure
    * the block exists with our affinity (creating it when `create`), then confirm.
    * Returns the block, or undefined when the block is someone else's (the pending
-   * affinity is then dropped) or the affinity was released meanwhile.
+   * affinity is then dropped) or the affinity was released meanwhile. `pendingRev`: the
+   * revision of the pending affinity this process just wrote, so the confirmation can be
+   * tried without reading it back first.
    */
   private async finishClaim(
     node: string,
     cidr: Cidr,
     affKey: string,
     create: boolean,
+    pendingRev?: string,
   ): Promise<Stored | undefined> {
     const key = this.blockKey(cidr);
     const mine = hostAffinity(node);
@@ -405,6 +408,8 @@ export class Ipam {
       return undefined;
     }
     for (let i = 0; i <= this.maxRetries; i++) {
+      if (i === 0 && pendingRev && (await this.kv.update(affKey, encodeAffinity('confirmed'), pendingRev)))
+        break;
       const v = await this.kv.get(affKey);
       const state = v ? decodeAffinity(v.value) : undefined;
       if (state === 'confirmed') break;
@@ -443,14 +448,15 @@ export class Ipam {
    */
   private async claimBlock(node: string, cidr: Cidr): Promise<Stored | undefined> {
     const affKey = ipamKeys.affinity(this.prefix, node, cidr);
-    if (!(await this.kv.create(affKey, encodeAffinity('pending')))) {
+    const pendingRev = await this.kv.create(affKey, encodeAffinity('pending'));
+    if (!pendingRev) {
       const v = await this.kv.get(affKey);
       // Pending: a sibling process (or a crashed one) of this node is claiming it — finish
       // the claim too, every step is idempotent. Confirmed: it is already ours.
       if (!v || decodeAffinity(v.value) === 'pendingDeletion') return undefined;
     }
     await this.hook('claim:affinity-pending', { node, block: formatCidr(cidr) });
-    return this.finishClaim(node, cidr, affKey, true);
+    return this.finishClaim(node, cidr, affKey, true, pendingRev);
   }
 
   /** (Re)loads the node's blocks into the cache, finishing claims a crash left pending. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  addressesBorrowedBy,
   allocate,
   assignOrdinal,
   blockProblems,
@@ -83,6 +84,20 @@ test('assignOrdinal takes one specific address, refuses one in use', () => {
   assert.ok(!next.unallocated.includes(5));
   assert.equal(assignOrdinal(next, o, 'h2'), undefined);
   assert.equal(ordinalOf(b, '10.0.0.1'), undefined);
+});
+
+test("addressesBorrowedBy: the addresses of another node's block allocated for that node, none of its own block", () => {
+  let b = newBlock('10.244.9.0/26', 'host:n9');
+  b = allocate(b, 2, 'h.own').block; // n9's own pods: ordinals 0, 1
+  b = assignOrdinal(b, 5, 'h.a', { node: 'n2' })!;
+  b = assignOrdinal(b, 7, 'h.b', { node: 'n2' })!;
+  b = assignOrdinal(b, 9, 'h.c', { node: 'n3' })!;
+  assert.deepEqual(addressesBorrowedBy(b, 'n2'), ['10.244.9.5', '10.244.9.7']);
+  assert.deepEqual(addressesBorrowedBy(b, 'n3'), ['10.244.9.9']);
+  assert.deepEqual(addressesBorrowedBy(b, 'n4'), []);
+  // n9 itself allocating with its own name as secondary.node borrows nothing.
+  assert.deepEqual(addressesBorrowedBy(assignOrdinal(b, 11, 'h.d', { node: 'n9' })!, 'n9'), []);
+  assert.deepEqual(addressesBorrowedBy(releaseOrdinals(b, [5]).block, 'n2'), ['10.244.9.7']);
 });
 
 test('encode/decode round-trip keeps the DESIGN.md field names', () => {

@@ -137,6 +137,26 @@ test('tricolor-node: felix and bird in one process per node, on one etcd connect
       JSON.stringify(exported),
     );
 
+    // An address n2 borrowed from a block of another node (n9, not running): n2 exports it as
+    // a /32 and n1 routes it to n2; once released, it is withdrawn. (The block as IPAM stores it.)
+    const lentBlock = (owner: string | null) => ({
+      cidr: '10.244.9.0/26',
+      affinity: 'host:n9',
+      allocations: Array.from({ length: 64 }, (_, o) => (o === 5 && owner ? 0 : null)),
+      unallocated: Array.from({ length: 64 }, (_, o) => o).filter((o) => o !== 5 || !owner),
+      attributes: owner ? [{ handleId: 'tricolor-net.pod9', secondary: { node: owner } }] : [],
+      sequenceNumber: 1,
+    });
+    const blockKey = ipamKeys.block(ds.prefix, parseCidr('10.244.9.0/26')!);
+    const borrowedRoute = async () =>
+      (await routes(nss[0]!)).some(
+        (l) => l.startsWith(`10.244.9.5 via ${addr(2)} `) && l.includes('proto bird'),
+      );
+    await ds.etcd.put(blockKey).value(JSON.stringify(lentBlock('n2')));
+    await waitFor("n2's borrowed /32 routed on n1", borrowedRoute, 20_000);
+    await ds.etcd.put(blockKey).value(JSON.stringify(lentBlock(null)));
+    await waitFor("n2's borrowed /32 withdrawn on n1", async () => !(await borrowedRoute()), 20_000);
+
     // SIGTERM stops both daemons; the process exits 0.
     await n1.stop('SIGTERM', 15_000);
     assert.equal(n1.child.exitCode, 0, n1.logs().slice(-3000));
