@@ -122,11 +122,17 @@ test('felix daemon, dual stack: ip6tables chains, IPv6 route and sysctls, IPv6 n
     );
     await ds.delete('GlobalNetworkPolicy', 'v6-sets');
 
-    // Metrics carry both families.
-    const m = await httpGet(n1, 'http://127.0.0.1:9091/metrics');
+    // Metrics carry both families: once the policy's sets are gone (the delete above is applied
+    // asynchronously), the IPv6 pool sets remain.
+    const m = await until(
+      async () => {
+        const r = await httpGet(n1, 'http://127.0.0.1:9091/metrics');
+        return /^felix_ipsets_calico\{ip_version="inet6"\} 2$/m.test(r.body) ? r : undefined;
+      },
+      10_000,
+      'felix_ipsets_calico{ip_version="inet6"} 2 after the policy is deleted',
+    );
     assert.match(m.body, /felix_iptables_rules\{ip_version="6",table="filter"\} [1-9]/);
-
-    assert.match(m.body, /^felix_ipsets_calico\{ip_version="inet6"\} 2$/m);
 
     // Without an IPv6 pool ('auto'), felix's IPv6 chains and hooks go; the operator's stay.
     // An operator's rule still names felix's IPv6 pool set: the set cannot be destroyed
