@@ -152,8 +152,8 @@ export async function runEtcdMode(
   affinities.on('event', () => applyExports());
   // Most block writes are other nodes' allocations: nothing borrowed before or after.
   borrowedByBlock.on('event', (e: WatchEvent<string[]>) => {
-    if (e.type === 'delete' ? e.previous.length > 0 : e.value.length > 0 || (e.previous?.length ?? 0) > 0)
-      applyExports();
+    const after = e.type === 'put' ? e.value.length : 0;
+    if (after > 0 || (e.previous?.length ?? 0) > 0) applyExports();
   });
   pools.on('event', () => applyPools());
   log.info({ node, routerId }, 'etcd mode: peers and exports follow the datastore');

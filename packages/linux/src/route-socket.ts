@@ -140,6 +140,9 @@ export class RouteSocket {
     };
     await this.ensureLinks();
     const index = (dev: string) => this.links!.byName.get(dev);
+    // A write that never reaches the kernel, reported as the kernel would report it.
+    const refuse = (write: RouteWrite, code: 'EINVAL' | 'ENODEV', message: string) =>
+      result.failures.push({ write, errno: constants.errno[code], code, message });
     for (const w of writes) {
       result.written++;
       let message: Buffer;
@@ -149,12 +152,7 @@ export class RouteSocket {
       } catch (e) {
         if (!(e instanceof NoSuchDeviceError)) {
           // Not a route at all (a bad prefix): nothing to send; the rest go on.
-          result.failures.push({
-            write: w,
-            errno: constants.errno.EINVAL,
-            code: 'EINVAL',
-            message: (e as Error).message,
-          });
+          refuse(w, 'EINVAL', (e as Error).message);
           continue;
         }
         // A device may have appeared since the links were read: read them once more.
@@ -162,12 +160,7 @@ export class RouteSocket {
         try {
           message = encodeRouteWrite(w, protocol, seq, false, index);
         } catch {
-          result.failures.push({
-            write: w,
-            errno: constants.errno.ENODEV,
-            code: 'ENODEV',
-            message: e.message,
-          });
+          refuse(w, 'ENODEV', e.message);
           continue;
         }
       }
