@@ -216,6 +216,10 @@ export class Speaker {
       this.reconcileTimer.unref();
     }
     if (this.cfg.listen) await this.listen(this.cfg.listen.host, this.cfg.listen.port);
+    // Peers known before the first accept can run: a peer connecting while the control and
+    // health endpoints start must not be refused as unknown (it would wait out its connect-retry).
+    this.setExports(this.cfg.exports);
+    this.setPeers(this.cfg.peers);
     if (this.cfg.controlPath)
       this.control = await startControl(this.cfg.controlPath, (cmd, args) => this.command(cmd, args));
     this.http = await startHealth(
@@ -224,8 +228,6 @@ export class Speaker {
       this.cfg.health,
       this.cfg.metrics,
     );
-    this.setExports(this.cfg.exports);
-    this.setPeers(this.cfg.peers);
     this.log.info(
       {
         routerId: this.cfg.routerId,

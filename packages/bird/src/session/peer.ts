@@ -266,16 +266,17 @@ export class Peer extends EventEmitter {
       c.close();
       return;
     }
-    if (st === 'Idle' || st === 'Connect' || st === 'Active') {
-      // Nothing under way that a collision could concern: an attempt of ours still
-      // connecting is given up for this connection.
-      this.conn?.close();
-      this.conn = undefined;
+    if ((st === 'Idle' || st === 'Connect' || st === 'Active') && !this.conn) {
+      // Nothing under way that a collision could concern.
       this.adopt(c);
       this.dispatch({ type: 'TcpConnectionConfirmed' });
       return;
     }
-    // OpenSent / OpenConfirm / Established: decided on this connection's OPEN.
+    // An attempt of ours still connecting, or OpenSent / OpenConfirm / Established: decided
+    // on this connection's OPEN. The attempt is not given up at the accept: it may already be
+    // up in the kernel, its connect not yet reported, and the peer may be keeping it while
+    // giving up this one — two speakers starting together would each close the connection
+    // the other kept. If the OPEN comes first, the attempt is given up then (as BIRD does).
     this.dropCandidate();
     const k: Candidate = { conn: c, frames: [], open: undefined, probeSurvived: false, timer: undefined };
     this.candidate = k;
