@@ -252,25 +252,35 @@ protocol bgp ours { local ${THEM} as 64512; neighbor ${US} as 64512; hold time 3
     });
   });
 
+  /**
+   * Our connect hangs (the peer's host drops our SYNs; connect-retry 60 s) and the peer's own
+   * connection `c2` arrives meanwhile. `letThrough` lifts the drop: the kernel's SYN
+   * retransmit then completes our attempt, unless we gave it up.
+   */
+  async function crossing(s: Scene) {
+    const r = raw(s);
+    r.cmd({ op: 'listen', host: THEM, port: 179 });
+    await r.wait('listening', (e) => e.ev === 'listening');
+    const rule = ['INPUT', '-p', 'tcp', '--dport', '179', '--syn', '-j', 'DROP'];
+    await s.them.exec('iptables', ['-A', ...rule]);
+    const ctl = await ours(s, '--peer', THEM, '--connect-retry', '60');
+    await waitFor('our attempt connecting', async () => (await session(ctl)).state === 'Connect');
+    r.cmd({ op: 'connect', conn: 'c2', host: US, port: 179, local: THEM });
+    await r.wait('c2 up', (e) => e.ev === 'connected' && e.conn === 'c2');
+    const letThrough = () => s.them.exec('iptables', ['-D', ...rule]);
+    return { r, ctl, letThrough };
+  }
+
   test('the peer connects while our attempt is still connecting: the attempt is kept until that connection sends its OPEN', async (t) => {
     if (!requireRoot(t) || !requireCommands(t, 'ip', 'iptables')) return;
     await scene('cross', async (s) => {
-      const r = raw(s);
-      r.cmd({ op: 'listen', host: THEM, port: 179 });
-      await r.wait('listening', (e) => e.ev === 'listening');
-      // Our SYNs are dropped for now: our attempt stays in Connect, retried only after 60 s.
-      const rule = ['INPUT', '-p', 'tcp', '--dport', '179', '--syn', '-j', 'DROP'];
-      await s.them.exec('iptables', ['-A', ...rule]);
-      const ctl = await ours(s, '--peer', THEM, '--connect-retry', '60');
-      await waitFor('our attempt connecting', async () => (await session(ctl)).state === 'Connect');
-      // The peer's own connection arrives meanwhile, carrying nothing yet...
-      r.cmd({ op: 'connect', conn: 'c2', host: US, port: 179, local: THEM });
-      await r.wait('c2 up', (e) => e.ev === 'connected' && e.conn === 'c2');
+      const { r, ctl, letThrough } = await crossing(s);
+      // c2 carries nothing yet...
       await r.wait('our OPEN on c2', (e) => e.conn === 'c2' && e.type === 'OPEN');
-      // ... and our attempt gets through (the kernel retransmits the SYN). Both sides now hold
-      // two connections, as when two speakers start together; this peer keeps ours and drops
-      // its own, as a peer whose accept ran first does.
-      await s.them.exec('iptables', ['-D', ...rule]);
+      // ... and our attempt gets through. Both sides now hold two connections, as when two
+      // speakers start together; this peer keeps ours and drops its own, as a peer whose
+      // accept ran first does.
+      await letThrough();
       const ourConn = await r.wait('our attempt accepted', (e) => e.ev === 'accepted', 10_000);
       r.cmd({ op: 'close', conn: 'c2' });
       r.cmd({ op: 'send', conn: ourConn.conn, msgs: [OPEN('10.65.0.0'), { keepalive: true }] });
@@ -283,19 +293,11 @@ protocol bgp ours { local ${THEM} as 64512; neighbor ${US} as 64512; hold time 3
   test('the OPEN on the peer’s connection comes before our attempt connects: the session goes on there and the attempt is given up', async (t) => {
     if (!requireRoot(t) || !requireCommands(t, 'ip', 'iptables')) return;
     await scene('cross-open', async (s) => {
-      const r = raw(s);
-      r.cmd({ op: 'listen', host: THEM, port: 179 });
-      await r.wait('listening', (e) => e.ev === 'listening');
-      const rule = ['INPUT', '-p', 'tcp', '--dport', '179', '--syn', '-j', 'DROP'];
-      await s.them.exec('iptables', ['-A', ...rule]);
-      const ctl = await ours(s, '--peer', THEM, '--connect-retry', '60');
-      await waitFor('our attempt connecting', async () => (await session(ctl)).state === 'Connect');
-      r.cmd({ op: 'connect', conn: 'c2', host: US, port: 179, local: THEM });
-      await r.wait('c2 up', (e) => e.ev === 'connected' && e.conn === 'c2');
+      const { r, ctl, letThrough } = await crossing(s);
       r.cmd({ op: 'send', conn: 'c2', msgs: [OPEN('10.65.0.0'), { keepalive: true }] });
       await waitEstablished(ctl, 1, 10_000);
       // Our SYN would get through now (retransmitted at 1 s, 3 s, 7 s): none may arrive.
-      await s.them.exec('iptables', ['-D', ...rule]);
+      await letThrough();
       await sleep(8000);
       assert.deepEqual(
         r.events.filter((e) => e.ev === 'accepted'),
