@@ -85,6 +85,22 @@ export async function runEtcdMode(
     [...cfgs.cache.values()].find((v) => v.value.metadata.name === 'default')?.value.spec ??
     DEFAULT_BGP_CONFIGURATION;
   const c0 = bgpCfg();
+  const warned = new Set<string>();
+  const warnOnce = (message: string) => {
+    if (warned.has(message)) return;
+    warned.add(message);
+    log.error(message);
+  };
+  const secretsDir = env.TRICOLOR_BGP_SECRETS_DIR || DEFAULT_SECRETS_DIR;
+  const desiredPeers = () =>
+    peersFromResources(
+      node,
+      [...nodes.cache.values()].map((v) => v.value),
+      bgpCfg(),
+      [...peers.cache.values()].map((v) => v.value),
+      warnOnce,
+      (field, p) => resolvePassword(field, p, secretsDir),
+    );
   const speaker = new Speaker(
     {
       ...base,
@@ -95,6 +111,10 @@ export async function runEtcdMode(
       keepaliveTime: c0.keepaliveTime,
       gracefulRestart: { enabled: c0.gracefulRestartTime > 0, restartTime: c0.gracefulRestartTime },
       clusterId: me?.spec.bgp?.routeReflectorClusterID,
+      // Known before the first accept, so a peer connecting during the start is not refused.
+      // Signed peers follow from applyPeers: one whose key cannot be set here is left out
+      // with an error there, where the start would refuse to run.
+      peers: desiredPeers().filter((p) => p.password === undefined),
     },
     { logger: log },
   );
@@ -105,24 +125,7 @@ export async function runEtcdMode(
       disableBGPExport: p.spec.disableBGPExport,
       ipip: p.spec.ipipMode !== 'Never',
     }));
-  const warned = new Set<string>();
-  const warnOnce = (message: string) => {
-    if (warned.has(message)) return;
-    warned.add(message);
-    log.error(message);
-  };
-  const secretsDir = env.TRICOLOR_BGP_SECRETS_DIR || DEFAULT_SECRETS_DIR;
-  const applyPeers = () =>
-    speaker.setPeers(
-      peersFromResources(
-        node,
-        [...nodes.cache.values()].map((v) => v.value),
-        bgpCfg(),
-        [...peers.cache.values()].map((v) => v.value),
-        warnOnce,
-        (field, p) => resolvePassword(field, p, secretsDir),
-      ),
-    );
+  const applyPeers = () => speaker.setPeers(desiredPeers());
   const applyExports = () => {
     const own = ownedBlocksFromAffinities(
       node,
@@ -132,10 +135,13 @@ export async function runEtcdMode(
     const borrowed = [...borrowedByBlock.cache.values()].flatMap((v) => v.value);
     speaker.setExports(exportedPrefixes({ ownBlocks: own, borrowed, pools: poolInfo() }));
   };
+  const applyImportPolicy = () => speaker.setImportPolicy(makeImportPolicy({ pools: poolInfo() }), true);
   const applyPools = () => {
-    speaker.setImportPolicy(makeImportPolicy({ pools: poolInfo() }), true);
+    applyImportPolicy();
     applyExports();
   };
+  // The pools' import policy is in place before any session can be: peers are known from the start.
+  applyImportPolicy();
   await speaker.start();
   applyPools();
   applyPeers();

@@ -49,7 +49,9 @@ describe('bird metrics: GoBGP and bird_exporter names, read at scrape time', () 
         routerId: '10.255.0.1',
         listen: { host: '127.0.0.1', port: portA },
         // Passive: one connection, so each side's message counts are exact (no collision).
-        peers: [{ address: '127.0.0.2', port: portB, localAddress: '127.0.0.1', name: 'to_b', passive: true }],
+        peers: [
+          { address: '127.0.0.2', port: portB, localAddress: '127.0.0.1', name: 'to_b', passive: true },
+        ],
         exports: ['10.2.0.0/24'],
         nextHopV6: 'fd00::1',
         metrics: { host: '127.0.0.1', port: metricsPort },
