@@ -1,4 +1,4 @@
-import type { KeyValueStore, Versioned } from '@tricolor/datastore';
+import type { GuardedWrite, KeyValueStore, Versioned, WriteAllResult } from '@tricolor/datastore';
 
 /**
  * etcd's compare-and-swap semantics in memory (one revision counter, ModRevision guards), so
@@ -38,6 +38,17 @@ export class MemoryKV implements KeyValueStore {
   async update(key: string, value: string, modRevision: string): Promise<string | undefined> {
     const cur = this.data.get(key);
     return cur?.modRevision === modRevision ? this.write(key, value, cur.createRevision) : undefined;
+  }
+
+  async writeAll(writes: readonly GuardedWrite[]): Promise<WriteAllResult> {
+    const current = writes.map((w) => this.data.get(w.key));
+    if (writes.some((w, i) => current[i]?.modRevision !== w.modRevision)) return { written: false, current };
+    const revision = String(++this.rev);
+    for (const w of writes) {
+      const createRevision = this.data.get(w.key)?.createRevision ?? revision;
+      this.data.set(w.key, { key: w.key, value: w.value, modRevision: revision, createRevision });
+    }
+    return { written: true, revision };
   }
 
   async delete(key: string, modRevision: string): Promise<boolean> {

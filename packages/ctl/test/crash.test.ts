@@ -17,8 +17,8 @@ after(async () => {
 
 const WORKER = fileURLToPath(new URL('./fixtures/crash-worker.js', import.meta.url));
 const POINTS: HookPoint[] = [
-  'claim:affinity-pending',
-  'claim:block-created',
+  'claim:block-chosen',
+  'claim:confirmed',
   'assign:handle-written',
   'release:block-written',
   'release:block-written',

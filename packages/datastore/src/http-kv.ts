@@ -1,6 +1,13 @@
 import http from 'node:http';
 import https from 'node:https';
-import { type KeyValueStore, ownEarlierWrite, type Versioned } from './kv.js';
+import {
+  type GuardedWrite,
+  type KeyValueStore,
+  ownEarlierWrite,
+  type Versioned,
+  type WriteAllResult,
+  writeAllOutcome,
+} from './kv.js';
 
 /**
  * etcd over its JSON gateway (POST /v3/kv/range, /v3/kv/txn, /v3/kv/deleterange; keys and
@@ -61,6 +68,7 @@ interface RangeResponse {
 interface TxnResponse {
   header?: Header;
   succeeded?: boolean;
+  responses?: { response_range?: RangeResponse }[];
 }
 interface DeleteRangeResponse {
   header?: Header;
@@ -171,6 +179,25 @@ export class HttpKV implements KeyValueStore {
       { request_put: { key: b64(key), value: b64(value) } },
     );
     return res.succeeded ? revisionOf(res.header) : ownEarlierWrite(this, key, value);
+  }
+
+  async writeAll(writes: readonly GuardedWrite[]): Promise<WriteAllResult> {
+    if (writes.length === 0) return { written: true, revision: await this.revision() };
+    const res = await this.call<TxnResponse>('/v3/kv/txn', {
+      compare: writes.map((w) =>
+        w.modRevision === undefined
+          ? { key: b64(w.key), target: 'CREATE', result: 'EQUAL', create_revision: '0' }
+          : { key: b64(w.key), target: 'MOD', result: 'EQUAL', mod_revision: w.modRevision },
+      ),
+      success: writes.map((w) => ({ request_put: { key: b64(w.key), value: b64(w.value) } })),
+      failure: writes.map((w) => ({ request_range: { key: b64(w.key) } })),
+    });
+    if (res.succeeded) return { written: true, revision: revisionOf(res.header) };
+    const current = writes.map((_, i) => {
+      const kv = res.responses?.[i]?.response_range?.kvs?.[0];
+      return kv ? decodeKV(kv) : undefined;
+    });
+    return writeAllOutcome(writes, current);
   }
 
   async delete(key: string, modRevision: string): Promise<boolean> {

@@ -30,7 +30,15 @@ export {
   resourceKey,
   resourcesPrefix,
 } from './keys.js';
-export { type KeyValueStore, KV, ownEarlierWrite, type Transport, type Versioned } from './kv.js';
+export {
+  type GuardedWrite,
+  type KeyValueStore,
+  KV,
+  ownEarlierWrite,
+  type Transport,
+  type Versioned,
+  type WriteAllResult,
+} from './kv.js';
 export * from './net/ip.js';
 export * from './resources/bgp-password.js';
 export * from './resources/bgpconfiguration.js';

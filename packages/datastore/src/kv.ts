@@ -9,6 +9,19 @@ export interface Versioned<T = string> {
   createRevision: string;
 }
 
+/** One write of `writeAll`, with its guard. */
+export interface GuardedWrite {
+  key: string;
+  value: string;
+  /** Written only if the key's ModRevision is still this; when absent, only if the key does not exist. */
+  modRevision?: string;
+}
+
+/** What `writeAll` did: every write, at one new revision; or none, with the keys as they are. */
+export type WriteAllResult =
+  | { written: true; revision: string }
+  | { written: false; current: (Versioned | undefined)[] };
+
 /** How a KeyValueStore talks to etcd: the etcd3 gRPC client, or etcd's JSON gateway over HTTP. */
 export type Transport = 'grpc' | 'http';
 
@@ -35,6 +48,13 @@ export interface KeyValueStore {
   create(key: string, value: string): Promise<string | undefined>;
   /** Writes the key only if its ModRevision is still `modRevision`. Returns the new ModRevision or undefined. */
   update(key: string, value: string, modRevision: string): Promise<string | undefined>;
+  /**
+   * Several guarded writes in one transaction: all of them when every guard holds, else none,
+   * and then the keys' current entries in the same order (undefined: absent), read in that
+   * same transaction. A failed guard whose keys all hold exactly our values is our own
+   * earlier write (see ownEarlierWrite) and counts as written.
+   */
+  writeAll(writes: readonly GuardedWrite[]): Promise<WriteAllResult>;
   /** Deletes the key only if its ModRevision is still `modRevision`. */
   delete(key: string, modRevision: string): Promise<boolean>;
   /** Unconditional delete; returns whether the key existed. */
@@ -60,6 +80,23 @@ export async function ownEarlierWrite(
 ): Promise<string | undefined> {
   const cur = await kv.get(key);
   return cur && cur.value === value ? cur.modRevision : undefined;
+}
+
+/**
+ * The result of a `writeAll` whose guards failed: written after all when every key holds
+ * exactly the value we wrote (our own write whose answer was lost).
+ */
+export function writeAllOutcome(
+  writes: readonly GuardedWrite[],
+  current: (Versioned | undefined)[],
+): WriteAllResult {
+  const ours = writes.every((w, i) => current[i]?.value === w.value);
+  if (!ours) return { written: false, current };
+  const revision = current.reduce(
+    (max, v) => (BigInt(v!.modRevision) > BigInt(max) ? v!.modRevision : max),
+    '0',
+  );
+  return { written: true, revision };
 }
 
 /** True for anything implementing KeyValueStore (as opposed to a raw etcd3 client). */
@@ -109,6 +146,37 @@ export class KV implements KeyValueStore {
       .then(this.etcd.put(key).value(value))
       .commit();
     return res.succeeded ? res.header.revision : ownEarlierWrite(this, key, value);
+  }
+
+  async writeAll(writes: readonly GuardedWrite[]): Promise<WriteAllResult> {
+    if (writes.length === 0) return { written: true, revision: await this.revision() };
+    const [first, ...rest] = writes as [GuardedWrite, ...GuardedWrite[]];
+    let txn =
+      first.modRevision === undefined
+        ? this.etcd.if(first.key, 'Create', '==', 0)
+        : this.etcd.if(first.key, 'Mod', '==', first.modRevision);
+    for (const w of rest)
+      txn =
+        w.modRevision === undefined
+          ? txn.and(w.key, 'Create', '==', 0)
+          : txn.and(w.key, 'Mod', '==', w.modRevision);
+    const res = await txn
+      .then(...writes.map((w) => this.etcd.put(w.key).value(w.value)))
+      .else(...writes.map((w) => this.etcd.get(w.key)))
+      .commit();
+    if (res.succeeded) return { written: true, revision: res.header.revision };
+    const current = res.responses.map((r, i) => {
+      const kv = r.response_range?.kvs[0];
+      return kv
+        ? {
+            key: writes[i]!.key,
+            value: kv.value.toString(),
+            modRevision: kv.mod_revision,
+            createRevision: kv.create_revision,
+          }
+        : undefined;
+    });
+    return writeAllOutcome(writes, current);
   }
 
   async delete(key: string, modRevision: string): Promise<boolean> {

@@ -98,6 +98,48 @@ for (const transport of TRANSPORTS) {
     }
   });
 
+  test(`[${transport}] writeAll: every write at one revision when every guard holds, else none and the keys as they are`, async () => {
+    const ds = open(transport);
+    const kv = ds.kv;
+    try {
+      const [a, b, c] = ['a', 'b', 'c'].map((k) => `${ds.prefix}${k}`) as [string, string, string];
+      const ra = await kv.create(a, 'a1');
+      const r = await kv.writeAll([
+        { key: a, value: 'a2', modRevision: ra },
+        { key: b, value: 'b1' },
+      ]);
+      assert.ok(r.written, 'both guards hold');
+      assert.equal((await kv.get(a))!.modRevision, r.revision);
+      assert.deepEqual(await kv.get(b), {
+        key: b,
+        value: 'b1',
+        modRevision: r.revision,
+        createRevision: r.revision,
+      });
+      assert.equal((await kv.get(a))!.createRevision, ra, 'an update keeps the createRevision');
+
+      // One stale guard (b exists): nothing is written, and the answer shows each key as it is.
+      const failed = await kv.writeAll([
+        { key: c, value: 'c1' },
+        { key: b, value: 'b2' },
+      ]);
+      assert.equal(failed.written, false);
+      assert.deepEqual(!failed.written && failed.current, [undefined, await kv.get(b)]);
+      assert.equal(await kv.get(c), undefined, 'c was not written: all or nothing');
+      const stale = await kv.writeAll([{ key: a, value: 'a3', modRevision: ra }]);
+      assert.deepEqual(!stale.written && stale.current.map((v) => v?.value), ['a2']);
+
+      // The same writes again (an answer lost, the call retried): our own write, written.
+      const again = await kv.writeAll([
+        { key: a, value: 'a2', modRevision: ra },
+        { key: b, value: 'b1' },
+      ]);
+      assert.deepEqual(again, { written: true, revision: r.written ? r.revision : '' });
+    } finally {
+      ds.close();
+    }
+  });
+
   test(`[${transport}] list and keys: exactly the prefix, in key order, with the read's revision`, async () => {
     const ds = open(transport);
     const kv = ds.kv;

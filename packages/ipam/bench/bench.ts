@@ -1,100 +1,202 @@
-// IPAM allocation throughput and latency against a local etcd (spawned here via testkit).
-// Run: npm run bench (in packages/ipam, after `npx tsc -b packages/ipam`).
+/**
+ * IPAM against a real etcd (spawned here via testkit), one `Ipam` per node as a long-lived
+ * agent holds it (its block cache warm):
+ * - allocation throughput and latency, one node sequential and ten nodes at once, against the
+ *   same client making bare guarded etcd writes (one create-if-absent transaction each) in
+ *   the same run: the floor an allocation, itself at least one guarded write, cannot beat;
+ * - a node's first address, which claims a block: latency against one guarded write, and the
+ *   etcd transactions it makes (each one wakes every watcher of the keys, every node of a
+ *   cluster: the cost that grows with the cluster).
+ *
+ *   npm run bench (in packages/ipam)      IPAM_BENCH_ALLOCATIONS=N for the sequential size
+ */
 import { randomUUID } from 'node:crypto';
 import { configFromEnv, Datastore, type IPPool } from '@tricolor/datastore';
-import { EtcdServer } from '@tricolor/testkit';
+import { type BenchRow, benchSizes, benchSmoke, EtcdServer, printSummary } from '@tricolor/testkit';
 import { Ipam } from '../src/index.js';
 
-interface Row {
-  scenario: string;
-  allocations: number;
+interface Timed {
+  count: number;
   seconds: number;
   perSecond: number;
   p50: number;
   p99: number;
-  max: number;
 }
 
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-async function scenario(
-  etcd: EtcdServer,
-  name: string,
-  nodes: number,
-  perNode: number,
-  op: 'assign' | 'assign+release' = 'assign',
-): Promise<Row> {
-  const prefix = `/bench-${randomUUID().slice(0, 8)}/`;
-  const stores = Array.from({ length: nodes }, () =>
-    Datastore.connect(configFromEnv({}, { endpoints: [etcd.endpoint], prefix })),
-  );
-  await stores[0]!.apply({
-    kind: 'IPPool',
-    apiVersion: 'tricolor.dev/v1',
-    metadata: { name: 'bench' },
-    spec: { cidr: '10.128.0.0/12' },
-  } as unknown as IPPool);
-  const lat: number[] = [];
-  const t0 = performance.now();
-  await Promise.all(
-    stores.map(async (ds, n) => {
-      // One Ipam per node, as one long-lived agent per node would hold (its block cache warm).
-      const ipam = new Ipam(ds);
-      for (let i = 0; i < perNode; i++) {
-        const s = performance.now();
-        await ipam.autoAssign({ node: `node-${n}`, handle: `k8s-pod-network.${n}-${i}` });
-        if (op === 'assign+release') await ipam.releaseByHandle(`k8s-pod-network.${n}-${i}`);
-        lat.push(performance.now() - s);
-      }
-    }),
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  for (const ds of stores) ds.close();
+function timed(lat: number[], seconds: number): Timed {
   lat.sort((a, b) => a - b);
   return {
-    scenario: name,
-    allocations: lat.length,
+    count: lat.length,
     seconds,
     perSecond: lat.length / seconds,
     p50: pct(lat, 50),
     p99: pct(lat, 99),
-    max: lat[lat.length - 1]!,
   };
 }
 
+function stores(etcd: EtcdServer, n: number): { prefix: string; all: Datastore[] } {
+  const prefix = `/bench-${randomUUID().slice(0, 8)}/`;
+  const all = Array.from({ length: n }, () =>
+    Datastore.connect(configFromEnv({}, { endpoints: [etcd.endpoint], prefix })),
+  );
+  return { prefix, all };
+}
+
+/** `streams` clients at once, each making `perStream` calls of `op` in a row; every call timed. */
+async function measure(
+  all: Datastore[],
+  perStream: number,
+  op: (ds: Datastore, stream: number, i: number) => Promise<unknown>,
+): Promise<Timed> {
+  const lat: number[] = [];
+  const t0 = performance.now();
+  await Promise.all(
+    all.map(async (ds, s) => {
+      for (let i = 0; i < perStream; i++) {
+        const t = performance.now();
+        await op(ds, s, i);
+        lat.push(performance.now() - t);
+      }
+    }),
+  );
+  return timed(lat, (performance.now() - t0) / 1000);
+}
+
+/** The floor: bare guarded writes (create-if-absent transactions) of a small value. */
+async function guardedWrites(etcd: EtcdServer, streams: number, perStream: number): Promise<Timed> {
+  const { prefix, all } = stores(etcd, streams);
+  try {
+    return await measure(all, perStream, (ds, s, i) =>
+      ds.kv.create(`${prefix}w/${s}/${i}`, '{"state":"confirmed"}'),
+    );
+  } finally {
+    for (const ds of all) ds.close();
+  }
+}
+
+async function withPool<T>(
+  etcd: EtcdServer,
+  nodes: number,
+  fn: (all: Datastore[], prefix: string) => Promise<T>,
+) {
+  const { prefix, all } = stores(etcd, nodes);
+  try {
+    await all[0]!.apply({
+      kind: 'IPPool',
+      apiVersion: 'tricolor.dev/v1',
+      metadata: { name: 'bench' },
+      spec: { cidr: '10.128.0.0/12' },
+    } as unknown as IPPool);
+    return await fn(all, prefix);
+  } finally {
+    for (const ds of all) ds.close();
+  }
+}
+
+async function allocations(
+  etcd: EtcdServer,
+  nodes: number,
+  perNode: number,
+  release = false,
+): Promise<Timed> {
+  return withPool(etcd, nodes, (all) => {
+    const ipams = all.map((ds) => new Ipam(ds));
+    return measure(all, perNode, async (_ds, n, i) => {
+      const handle = `k8s-pod-network.${n}-${i}`;
+      await ipams[n]!.autoAssign({ node: `node-${n}`, handle });
+      if (release) await ipams[n]!.releaseByHandle(handle);
+    });
+  });
+}
+
+/** Each of `nodes` nodes' first address, one node after the other; the transactions counted by a watch. */
+async function firstAddresses(etcd: EtcdServer, nodes: number): Promise<Timed & { transactions: number }> {
+  return withPool(etcd, 1, async ([ds], prefix) => {
+    const revisions = new Set<string>();
+    const watcher = await ds!.etcd.watch().prefix(`${prefix}ipam/`).create();
+    watcher.on('put', (kv) => revisions.add(kv.mod_revision));
+    watcher.on('delete', (kv) => revisions.add(kv.mod_revision));
+    try {
+      const t = await measure([ds!], nodes, (d, _s, i) =>
+        new Ipam(d).autoAssign({ node: `first-${i}`, handle: `k8s-pod-network.first-${i}` }),
+      );
+      // The watch delivers after the writes' answers.
+      const lastRev = await ds!.kv.revision();
+      for (let i = 0; i < 100 && ![...revisions].some((r) => BigInt(r) >= BigInt(lastRev)); i++)
+        await new Promise((r) => setTimeout(r, 20));
+      return { ...t, transactions: revisions.size / nodes };
+    } finally {
+      await watcher.cancel();
+    }
+  });
+}
+
+const n1 = benchSmoke() ? 200 : benchSizes([2000], 'IPAM_BENCH_ALLOCATIONS')[0]!;
+const perNode10 = Math.max(20, Math.round(n1 / 7));
+const firsts = Math.max(10, Math.round(n1 / 40));
+
 const etcd = await EtcdServer.start();
 try {
-  // Warm-up (JIT, etcd connection).
-  await scenario(etcd, 'warm-up', 1, 100);
-  const rows = [
-    await scenario(etcd, '1 node, sequential', 1, 2000),
-    await scenario(etcd, '10 nodes, concurrent', 10, 300),
-    await scenario(etcd, '1 node, assign+release', 1, 1000, 'assign+release'),
+  // Warm-up (JIT, etcd's first writes).
+  await allocations(etcd, 1, 100);
+  await guardedWrites(etcd, 1, 100);
+  const w1 = await guardedWrites(etcd, 1, n1);
+  const a1 = await allocations(etcd, 1, n1);
+  const w10 = await guardedWrites(etcd, 10, perNode10);
+  const a10 = await allocations(etcd, 10, perNode10);
+  const ar = await allocations(etcd, 1, Math.round(n1 / 2), true);
+  const first = await firstAddresses(etcd, firsts);
+  const write1 = (what: string, figure: number) => ({ name: `guarded etcd write, ${what}`, figure });
+  const rows: BenchRow[] = [
+    {
+      row: `1 node, ${a1.count} allocations in a row: throughput`,
+      figure: a1.perSecond,
+      unit: '/s',
+      anchor: write1('1 client in a row', w1.perSecond),
+      target: { on: 'figure', op: '>=', value: 300 },
+    },
+    {
+      row: '1 node, in a row: latency p99',
+      figure: a1.p99,
+      unit: 'ms',
+      anchor: write1('1 client in a row, p99', w1.p99),
+      target: { on: 'figure', op: '<', value: 50 },
+    },
+    {
+      row: `10 nodes at once, ${a10.count} allocations: throughput`,
+      figure: a10.perSecond,
+      unit: '/s',
+      anchor: write1('10 clients at once', w10.perSecond),
+    },
+    {
+      row: '10 nodes at once: latency p99',
+      figure: a10.p99,
+      unit: 'ms',
+      anchor: write1('10 clients at once, p99', w10.p99),
+    },
+    {
+      row: `1 node, ${ar.count} allocate + release in a row: throughput`,
+      figure: ar.perSecond,
+      unit: '/s',
+      anchor: write1('1 client in a row', w1.perSecond),
+    },
+    {
+      row: `a node's first address (claims a block), ${first.count} nodes in a row: latency p50`,
+      figure: first.p50,
+      unit: 'ms',
+      anchor: write1('1 client in a row, p50', w1.p50),
+    },
+    {
+      row: "a node's first address: etcd transactions (each wakes every watcher)",
+      figure: first.transactions,
+      unit: 'txn',
+      target: { on: 'figure', op: '<=', value: 1 },
+    },
   ];
-  const headers = ['scenario', 'allocations', 'seconds', 'allocs/s', 'p50 ms', 'p99 ms', 'max ms'];
-  const cells = rows.map((r) => [
-    r.scenario,
-    String(r.allocations),
-    r.seconds.toFixed(2),
-    r.perSecond.toFixed(0),
-    r.p50.toFixed(2),
-    r.p99.toFixed(2),
-    r.max.toFixed(2),
-  ]);
-  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) =>
-    `| ${c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join(' | ')} |`;
-  console.log(`IPAM allocation bench (etcd ${etcd.endpoint}, pool /12, /26 blocks, node ${process.version})`);
-  console.log(line(headers));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const c of cells) console.log(line(c));
-  const one = rows[0]!;
-  const ok = one.perSecond >= 300 && one.p99 < 50;
-  console.log(
-    `target (1 node: >= 300 allocs/s, p99 < 50 ms): ${ok ? 'met' : 'NOT met'} ` +
-      `(${one.perSecond.toFixed(0)}/s, p99 ${one.p99.toFixed(2)} ms)`,
-  );
+  printSummary(`IPAM (etcd ${etcd.endpoint}, pool /12, /26 blocks, Node ${process.version})`, rows);
 } finally {
   await etcd.destroy();
 }

@@ -15,6 +15,7 @@ import {
   type Datastore,
   familyBits,
   formatCidr,
+  type GuardedWrite,
   type IPPool,
   type IpAddress,
   ipamKeys,
@@ -69,7 +70,7 @@ import { type PoolChoice, poolOfBlock, poolOfIp, selectPools } from './pools.js'
  * operations deterministically and to simulate a crash between two writes.
  */
 export type HookPoint =
-  | 'claim:affinity-pending'
+  | 'claim:block-chosen'
   | 'claim:block-created'
   | 'claim:confirmed'
   | 'assign:handle-written'
@@ -186,6 +187,19 @@ interface Stored {
   rev: string;
 }
 
+/** A request's first addresses, written with the block its claim creates (its handle is new). */
+interface FirstAllocation {
+  handle: string;
+  attrs: Record<string, string>;
+  want: number;
+}
+
+/** A claimed block, and the addresses allocated in the claim's own transaction. */
+interface Claimed {
+  stored: Stored;
+  ips: string[];
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const REPAIR_ORDER: Problem['kind'][] = [
@@ -209,10 +223,12 @@ const REPAIR_ORDER: Problem['kind'][] = [
  *   So a handle's count for a block is never below the block's allocations carrying it,
  *   and a release by handle always finds every address. A crash in between leaves the
  *   handle over-counting, which `check` reports and `repair` rewrites from the blocks.
- * - claim: affinity `pending` → block CAS-created with `host:<node>` → affinity `confirmed`.
- *   The block's `affinity` field is the single owner; a confirmed affinity only ever
- *   follows the block. A crash in between leaves a pending affinity that the node's next
- *   allocation (or `repair`) completes or drops.
+ * - claim: one transaction creates the affinity, `confirmed`, and the block with `host:<node>`
+ *   (with a new pod's first addresses and its handle when it is the claim of an allocation);
+ *   neither may exist, so two hosts can never own one block and no half-made claim is ever
+ *   seen. The block's `affinity` field is the single owner. A `pending` affinity (the
+ *   two-phase claim of older writers and of Calico, cut by a crash) is finished by the node's
+ *   next allocation (or `repair`): block CAS-created or adopted → affinity `confirmed`.
  * - release of an affinity: `pendingDeletion` → block deleted (empty) or un-owned (force)
  *   → affinity deleted.
  */
@@ -358,19 +374,16 @@ export class Ipam {
   // ---------------------------------------------------------------- claims
 
   /**
-   * Steps 2 and 3 of a claim, from an existing (pending or confirmed) affinity: make sure
-   * the block exists with our affinity (creating it when `create`), then confirm.
+   * The rest of a two-phase claim, from an existing (pending or confirmed) affinity: make
+   * sure the block exists with our affinity (creating it when `create`), then confirm.
    * Returns the block, or undefined when the block is someone else's (the pending
-   * affinity is then dropped) or the affinity was released meanwhile. `pendingRev`: the
-   * revision of the pending affinity this process just wrote, so the confirmation can be
-   * tried without reading it back first.
+   * affinity is then dropped) or the affinity was released meanwhile.
    */
   private async finishClaim(
     node: string,
     cidr: Cidr,
     affKey: string,
     create: boolean,
-    pendingRev?: string,
   ): Promise<Stored | undefined> {
     const key = this.blockKey(cidr);
     const mine = hostAffinity(node);
@@ -408,8 +421,6 @@ export class Ipam {
       return undefined;
     }
     for (let i = 0; i <= this.maxRetries; i++) {
-      if (i === 0 && pendingRev && (await this.kv.update(affKey, encodeAffinity('confirmed'), pendingRev)))
-        break;
       const v = await this.kv.get(affKey);
       const state = v ? decodeAffinity(v.value) : undefined;
       if (state === 'confirmed') break;
@@ -443,20 +454,70 @@ export class Ipam {
   }
 
   /**
-   * The two-phase claim of one block: affinity pending → block CAS-created → confirmed.
-   * Undefined when the block went to another node or its affinity is being deleted.
+   * Claims one block for the node in one transaction: its affinity, confirmed, and the block,
+   * created with `host:<node>` — given `first`, with the request's first addresses in it and
+   * their handle, created too. None of the keys may exist. When one does, what is there
+   * decides: another node's block → undefined; an affinity of ours → that claim is finished
+   * (pending: a crashed two-phase claim) or used (confirmed), or undefined while it is being
+   * released; a block of ours or without owner but no affinity → taken with its affinity;
+   * only the handle → the claim again without the addresses.
    */
-  private async claimBlock(node: string, cidr: Cidr): Promise<Stored | undefined> {
+  private async claimBlock(node: string, cidr: Cidr, first?: FirstAllocation): Promise<Claimed | undefined> {
     const affKey = ipamKeys.affinity(this.prefix, node, cidr);
-    const pendingRev = await this.kv.create(affKey, encodeAffinity('pending'));
-    if (!pendingRev) {
-      const v = await this.kv.get(affKey);
-      // Pending: a sibling process (or a crashed one) of this node is claiming it — finish
-      // the claim too, every step is idempotent. Confirmed: it is already ours.
-      if (!v || decodeAffinity(v.value) === 'pendingDeletion') return undefined;
+    const key = this.blockKey(cidr);
+    const mine = hostAffinity(node);
+    let block = newBlock(cidr, mine);
+    let ips: string[] = [];
+    const extra: GuardedWrite[] = [];
+    if (first) {
+      const k = Math.min(first.want, freeCount(block));
+      const a = allocate(block, k, first.handle, first.attrs);
+      block = a.block;
+      ips = a.ordinals.map((o) => hostCidrOf(block, o));
+      const handle = encodeHandle(adjustHandle(undefined, first.handle, block.cidr, k));
+      extra.push({ key: ipamKeys.handle(this.prefix, first.handle), value: handle });
     }
-    await this.hook('claim:affinity-pending', { node, block: formatCidr(cidr) });
-    return this.finishClaim(node, cidr, affKey, true, pendingRev);
+    await this.hook('claim:block-chosen', { node, block: block.cidr });
+    const confirmed = { key: affKey, value: encodeAffinity('confirmed') };
+    const r = await this.kv.writeAll([confirmed, { key, value: encodeBlock(block) }, ...extra]);
+    if (r.written) return this.claimed(node, { key, block, rev: r.revision }, ips, first);
+    const [aff, cur] = r.current;
+    if (!aff && !cur) return first ? this.claimBlock(node, cidr) : undefined;
+    if (aff) {
+      if (decodeAffinity(aff.value) === 'pendingDeletion') return undefined;
+      const s = await this.finishClaim(node, cidr, affKey, true);
+      return s && { stored: s, ips: [] };
+    }
+    const b = tryDecodeBlock(cur!.value);
+    if (!b || (b.affinity !== mine && b.affinity !== null)) return undefined;
+    // Ours with its affinity lost, or without owner (force-released while it held addresses).
+    const adopt = b.affinity === null ? withAffinity(b, mine) : b;
+    const again = await this.kv.writeAll(
+      adopt === b
+        ? [confirmed]
+        : [confirmed, { key, value: encodeBlock(adopt), modRevision: cur!.modRevision }],
+    );
+    if (!again.written) return undefined;
+    return this.claimed(
+      node,
+      { key, block: adopt, rev: adopt === b ? cur!.modRevision : again.revision },
+      [],
+      undefined,
+    );
+  }
+
+  private async claimed(
+    node: string,
+    stored: Stored,
+    ips: string[],
+    first: FirstAllocation | undefined,
+  ): Promise<Claimed> {
+    this.noteBlock(stored.block.cidr, stored);
+    this.remember(node, stored);
+    await this.hook('claim:confirmed', { node, block: stored.block.cidr });
+    if (first)
+      await this.hook('assign:block-written', { node, handle: first.handle, block: stored.block.cidr });
+    return { stored, ips };
   }
 
   /** (Re)loads the node's blocks into the cache, finishing claims a crash left pending. */
@@ -503,7 +564,8 @@ export class Ipam {
     family: 4 | 6,
     eligible: readonly PoolChoice[],
     config: IpamConfig,
-  ): Promise<{ block?: Stored; reason?: string }> {
+    first: FirstAllocation | undefined,
+  ): Promise<{ block?: Stored; ips?: string[]; reason?: string }> {
     // Blocks first, affinities second: a block a sibling process of this node created after
     // our block listing had its pending affinity written before, so we see that affinity
     // below and join its claim instead of claiming a second block.
@@ -531,8 +593,8 @@ export class Ipam {
       for (const c of blockOrder(node, pc.cidr, pc.pool.spec.blockSize)) {
         const s = formatCidr(c);
         if (existing.has(s) || deleting.has(s)) continue;
-        const got = await this.claimBlock(node, c);
-        if (got) return { block: got };
+        const got = await this.claimBlock(node, c, first);
+        if (got) return { block: got.stored, ips: got.ips };
         existing.add(s);
         if (++tries > this.maxRetries) throw new IpamConflictError(`node ${node}: gave up claiming a block`);
       }
@@ -675,7 +737,14 @@ export class Ipam {
           continue;
         }
         if (!target && config.autoAllocateBlocks && !claimDone) {
-          const r = await this.claimNewBlock(req.node, family, eligible, config);
+          // The claim carries the first addresses when this request has written no handle yet.
+          const handleWritten = got.length > 0 || (pre && pre.k > 0) || (family === 6 && (req.num4 ?? 0) > 0);
+          const first = handleWritten ? undefined : { handle: req.handle, attrs, want: n };
+          const r = await this.claimNewBlock(req.node, family, eligible, config, first);
+          if (r.ips?.length) {
+            got.push(...r.ips);
+            continue;
+          }
           target = r.block;
           if (!target) {
             claimDone = true;
@@ -779,7 +848,7 @@ export class Ipam {
       for (let i = 0; i <= this.maxRetries; i++) {
         let cur = await this.readBlock(bc);
         if (!cur) {
-          cur = await this.claimBlock(req.node, bc);
+          cur = (await this.claimBlock(req.node, bc))?.stored;
           if (!cur) continue;
         }
         const ordinal = ordinalOf(cur.block, ip)!;

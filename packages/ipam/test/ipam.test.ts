@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type Datastore, ipamKeys, parseCidr } from '@tricolor/datastore';
 import { EtcdServer } from '@tricolor/testkit';
-import { decodeBlock, decodeHandle, type HookPoint, Ipam, IpamExhaustedError } from '../src/index.js';
+import {
+  decodeBlock,
+  decodeHandle,
+  encodeBlock,
+  type HookPoint,
+  Ipam,
+  IpamExhaustedError,
+  newBlock,
+} from '../src/index.js';
 import { addNodes, addPool, gate, openStore } from './helpers.js';
 
 let etcd: EtcdServer;
@@ -98,15 +106,15 @@ test('autoAssign hands out /32 and /128 from an affine block; blocks, affinities
     );
   }));
 
-test('racing block claims from different hosts: one owner, the loser drops its pending affinity and borrows', () =>
+test('racing block claims from different hosts: one owner, the loser writes nothing of its claim and borrows', () =>
   withStore(async (ds) => {
     await addPool(ds, 'one', '10.1.0.0/26'); // exactly one block
     await addNodes(ds, 'a', 'b');
-    const stop = stopAt('claim:affinity-pending', 'a');
+    const stop = stopAt('claim:block-chosen', 'a');
     const ipamA = new Ipam(ds, { hook: stop.hook });
     const ipamB = new Ipam(ds);
     const pa = ipamA.autoAssign({ node: 'a', handle: 'ha' });
-    await stop.reached; // a wrote its pending affinity and stopped before creating the block
+    await stop.reached; // a chose the block and stopped before its claim's transaction
     const rb = await ipamB.autoAssign({ node: 'b', handle: 'hb' });
     stop.open();
     const ra = await pa;
@@ -114,7 +122,7 @@ test('racing block claims from different hosts: one owner, the loser drops its p
     assert.equal((await blockOf(ds, '10.1.0.0/26'))!.affinity, 'host:b');
     assert.deepEqual(await ipamB.ownedBlocks('b'), ['10.1.0.0/26']);
     assert.deepEqual(await ipamA.ownedBlocks('a'), []);
-    assert.deepEqual(await affinityKeys(ds), ['b/ipv4/block/10.1.0.0-26'], "a's pending affinity is gone");
+    assert.deepEqual(await affinityKeys(ds), ['b/ipv4/block/10.1.0.0-26'], 'a wrote no affinity');
     assert.equal((await ipamA.check()).ok, true);
     // With strictAffinity, a may not borrow: a clear error.
     await ipamA.setConfig({ strictAffinity: true });
@@ -376,32 +384,87 @@ test('maxBlocksPerHost: the node stops claiming and borrows instead (unless stri
     });
   }));
 
-test('a crash between the steps of a claim is repaired by the next allocation', () =>
+test("a node's first address is one transaction: confirmed affinity, block with the address, handle", () =>
+  withStore(async (ds) => {
+    await addPool(ds, 'p', '10.11.0.0/24');
+    await addNodes(ds, 'a');
+    // Every write the allocation makes, and every state a watcher of the keys could see.
+    const watcher = await ds.etcd.watch().prefix(`${ds.prefix}ipam/`).create();
+    const seen: { key: string; value: string; rev: string }[] = [];
+    watcher.on('put', (kv) =>
+      seen.push({
+        key: kv.key.toString().slice(ds.prefix.length),
+        value: kv.value.toString(),
+        rev: kv.mod_revision,
+      }),
+    );
+    try {
+      const r = await new Ipam(ds).autoAssign({ node: 'a', handle: 'k8s-pod-network.first' });
+      const owned = await new Ipam(ds).ownedBlocks('a');
+      assert.equal(owned.length, 1);
+      assert.ok(inCidr(r.ipv4[0]!, owned[0]!));
+      // The watch delivers after the write's answer: wait for the events, then a while for strays.
+      for (let i = 0; i < 100 && seen.length < 3; i++) await new Promise((res) => setTimeout(res, 20));
+      await new Promise((res) => setTimeout(res, 200));
+      assert.deepEqual(
+        seen.map((w) => w.key.split('/').slice(0, 4).join('/')).sort(),
+        ['ipam/v2/assignment/ipv4', 'ipam/v2/handle/k8s-pod-network.first', 'ipam/v2/host/a'],
+        'three keys written, nothing else',
+      );
+      assert.equal(new Set(seen.map((w) => w.rev)).size, 1, 'all at one revision: one transaction');
+      const aff = seen.find((w) => w.key.startsWith('ipam/v2/host/'))!;
+      assert.deepEqual(JSON.parse(aff.value), { state: 'confirmed' }, 'never pending');
+      const block = decodeBlock(seen.find((w) => w.key.startsWith('ipam/v2/assignment/'))!.value);
+      assert.equal(block.affinity, 'host:a');
+      assert.equal(block.allocations.filter((a) => a !== null).length, 1, 'the block holds the address');
+      assert.equal((await new Ipam(ds).check()).ok, true);
+    } finally {
+      await watcher.cancel();
+    }
+  }));
+
+test('a claim the handle already exists for (a retried ADD) claims the block alone, then allocates as usual', () =>
+  withStore(async (ds) => {
+    await addPool(ds, 'p', '10.14.0.0/24');
+    await addNodes(ds, 'a', 'b');
+    const ipam = new Ipam(ds);
+    // The same handle already holds an address (on node b): the claim cannot create it.
+    const onB = await ipam.autoAssign({ node: 'b', handle: 'k8s-pod-network.again' });
+    const onA = await ipam.autoAssign({ node: 'a', handle: 'k8s-pod-network.again' });
+    assert.notEqual(onA.ipv4[0], onB.ipv4[0]);
+    const ownedA = await ipam.ownedBlocks('a');
+    assert.equal(ownedA.length, 1);
+    assert.ok(inCidr(onA.ipv4[0]!, ownedA[0]!));
+    assert.deepEqual(await ipam.ipsByHandle('k8s-pod-network.again'), [onA.ipv4[0]!, onB.ipv4[0]!].sort());
+    assert.equal((await ipam.check()).ok, true);
+  }));
+
+test('a two-phase claim cut by a crash (an older writer, Calico) is finished by the next allocation', () =>
   withStore(async (ds) => {
     await addPool(ds, 'p', '10.12.0.0/24');
     await addNodes(ds, 'a');
-    for (const point of ['claim:affinity-pending', 'claim:block-created'] as const) {
-      const crashing = new Ipam(ds, {
-        hook: (p) => {
-          if (p === point) throw new Error(`crash at ${p}`);
-        },
-      });
-      await assert.rejects(crashing.autoAssign({ node: 'a', handle: `c-${point}` }), /crash at/);
-      const report = await crashing.check();
+    const c = parseCidr('10.12.0.0/26')!;
+    const affKey = ipamKeys.affinity(ds.prefix, 'a', c);
+    // Cut after step 1 (pending affinity), then after step 2 (block created too).
+    for (const withBlock of [false, true]) {
+      await ds.kv.create(affKey, JSON.stringify({ state: 'pending' }));
+      if (withBlock) await ds.kv.create(ipamKeys.block(ds.prefix, c), encodeBlock(newBlock(c, 'host:a')));
+      const ipam = new Ipam(ds);
       assert.deepEqual(
-        report.problems.map((p) => p.kind),
+        (await ipam.check()).problems.map((p) => p.kind),
         ['pending-affinity'],
-        point,
       );
-      assert.deepEqual(await crashing.ownedBlocks('a'), [], 'a pending claim owns nothing yet');
-      const fresh = new Ipam(ds);
-      const r = await fresh.autoAssign({ node: 'a', handle: `ok-${point}` });
-      const owned = await fresh.ownedBlocks('a');
-      assert.equal(owned.length, 1, `${point}: the unfinished claim was finished, not duplicated`);
-      assert.ok(inCidr(r.ipv4[0]!, owned[0]!));
-      assert.equal((await fresh.check()).ok, true);
-      await fresh.releaseByHandle(`ok-${point}`);
-      await fresh.releaseAffinities('a');
+      assert.deepEqual(await ipam.ownedBlocks('a'), [], 'a pending claim owns nothing yet');
+      const r = await ipam.autoAssign({ node: 'a', handle: `ok-${withBlock}` });
+      assert.deepEqual(
+        await ipam.ownedBlocks('a'),
+        ['10.12.0.0/26'],
+        'the unfinished claim was finished, not duplicated',
+      );
+      assert.ok(inCidr(r.ipv4[0]!, '10.12.0.0/26'));
+      assert.equal((await ipam.check()).ok, true);
+      await ipam.releaseByHandle(`ok-${withBlock}`);
+      await ipam.releaseAffinities('a');
     }
   }));
 
