@@ -19,10 +19,10 @@ const WORKER = fileURLToPath(new URL('./fixtures/crash-worker.js', import.meta.u
 const POINTS: HookPoint[] = [
   'claim:block-chosen',
   'claim:confirmed',
-  'assign:handle-written',
+  'assign:block-written',
   'release:block-written',
   'release:block-written',
-  'assign:handle-written',
+  'assign:block-written',
 ];
 
 /** Runs a worker; kills it after `killAfterMs` unless it kills itself first. Resolves with its output and signal. */

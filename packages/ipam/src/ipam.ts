@@ -22,6 +22,7 @@ import {
   type KeyValueStore,
   type Labels,
   parseCidr,
+  type Versioned,
 } from '@tricolor/datastore';
 import {
   affinityNode,
@@ -73,7 +74,6 @@ export type HookPoint =
   | 'claim:block-chosen'
   | 'claim:block-created'
   | 'claim:confirmed'
-  | 'assign:handle-written'
   | 'assign:block-written'
   | 'release:block-written'
   | 'release-affinity:pending-deletion'
@@ -194,6 +194,11 @@ interface FirstAllocation {
   want: number;
 }
 
+/** The request's handle as its last read or write left it (undefined: absent). */
+interface HandleSeen {
+  handle: Versioned | undefined;
+}
+
 /** A claimed block, and the addresses allocated in the claim's own transaction. */
 interface Claimed {
   stored: Stored;
@@ -219,10 +224,12 @@ const REPAIR_ORDER: Problem['kind'][] = [
  * by the key's ModRevision; a lost race re-reads and retries (bounded by maxRetries).
  *
  * Write order (the crash-safety argument, see README):
- * - allocate: handle count +n FIRST, then the block; release: block FIRST, then handle −n.
- *   So a handle's count for a block is never below the block's allocations carrying it,
- *   and a release by handle always finds every address. A crash in between leaves the
- *   handle over-counting, which `check` reports and `repair` rewrites from the blocks.
+ * - allocate: the block and the handle's count +n in one transaction (both guarded).
+ *   Release: block FIRST, then handle −n. So a handle's count for a block is never below
+ *   the block's allocations carrying it, and a release by handle always finds every address.
+ *   A crash between a release's writes (or between an older writer's allocation writes,
+ *   handle first) leaves the handle over-counting, which `check` reports and `repair`
+ *   rewrites from the blocks.
  * - claim: one transaction creates the affinity, `confirmed`, and the block with `host:<node>`
  *   (with a new pod's first addresses and its handle when it is the claim of an allocation);
  *   neither may exist, so two hosts can never own one block and no half-made claim is ever
@@ -462,7 +469,12 @@ export class Ipam {
    * released; a block of ours or without owner but no affinity → taken with its affinity;
    * only the handle → the claim again without the addresses.
    */
-  private async claimBlock(node: string, cidr: Cidr, first?: FirstAllocation): Promise<Claimed | undefined> {
+  private async claimBlock(
+    node: string,
+    cidr: Cidr,
+    first?: FirstAllocation,
+    seen?: HandleSeen,
+  ): Promise<Claimed | undefined> {
     const affKey = ipamKeys.affinity(this.prefix, node, cidr);
     const key = this.blockKey(cidr);
     const mine = hostAffinity(node);
@@ -477,11 +489,17 @@ export class Ipam {
       const handle = encodeHandle(adjustHandle(undefined, first.handle, block.cidr, k));
       extra.push({ key: ipamKeys.handle(this.prefix, first.handle), value: handle });
     }
+    const handleWrite = extra[0];
     await this.hook('claim:block-chosen', { node, block: block.cidr });
     const confirmed = { key: affKey, value: encodeAffinity('confirmed') };
     const r = await this.kv.writeAll([confirmed, { key, value: encodeBlock(block) }, ...extra]);
-    if (r.written) return this.claimed(node, { key, block, rev: r.revision }, ips, first);
-    const [aff, cur] = r.current;
+    if (r.written) {
+      if (seen && handleWrite)
+        seen.handle = { ...handleWrite, modRevision: r.revision, createRevision: r.revision };
+      return this.claimed(node, { key, block, rev: r.revision }, ips, first);
+    }
+    const [aff, cur, handleNow] = r.current;
+    if (seen && handleWrite) seen.handle = handleNow;
     if (!aff && !cur) return first ? this.claimBlock(node, cidr) : undefined;
     if (aff) {
       if (decodeAffinity(aff.value) === 'pendingDeletion') return undefined;
@@ -521,11 +539,12 @@ export class Ipam {
   }
 
   /** (Re)loads the node's blocks into the cache, finishing claims a crash left pending. */
-  private async loadNode(node: string, pools: readonly IPPool[]): Promise<AffinityEntry[]> {
+  private async loadNode(node: string, poolsRead: Promise<readonly IPPool[]>): Promise<AffinityEntry[]> {
     const affs = await this.nodeAffinities(node);
     const m = new Map<string, Stored>();
     this.cache.set(node, m);
-    const poolCidrs = pools.map((p) => parseCidr(p.spec.cidr)).filter((c) => c !== undefined);
+    const poolCidrs = async () =>
+      (await poolsRead).map((p) => parseCidr(p.spec.cidr)).filter((c) => c !== undefined);
     await Promise.all(
       affs.map(async (a) => {
         const c = parseCidr(a.block)!;
@@ -537,7 +556,7 @@ export class Ipam {
             node,
             c,
             a.key,
-            poolCidrs.some((p) => cidrContains(p, c)),
+            (await poolCidrs()).some((p) => cidrContains(p, c)),
           );
         }
       }),
@@ -565,6 +584,7 @@ export class Ipam {
     eligible: readonly PoolChoice[],
     config: IpamConfig,
     first: FirstAllocation | undefined,
+    seen: HandleSeen,
   ): Promise<{ block?: Stored; ips?: string[]; reason?: string }> {
     // Blocks first, affinities second: a block a sibling process of this node created after
     // our block listing had its pending affinity written before, so we see that affinity
@@ -593,7 +613,7 @@ export class Ipam {
       for (const c of blockOrder(node, pc.cidr, pc.pool.spec.blockSize)) {
         const s = formatCidr(c);
         if (existing.has(s) || deleting.has(s)) continue;
-        const got = await this.claimBlock(node, c, first);
+        const got = await this.claimBlock(node, c, first, seen);
         if (got) return { block: got.stored, ips: got.ips };
         existing.add(s);
         if (++tries > this.maxRetries) throw new IpamConflictError(`node ${node}: gave up claiming a block`);
@@ -649,9 +669,52 @@ export class Ipam {
   // ---------------------------------------------------------------- assignment
 
   /**
-   * Allocates `want` addresses (or fewer, if the block has fewer) in one block: handle
-   * first, then the block. On a lost race it re-reads the block and retries in it while it
-   * still fits; otherwise it takes the handle count back and returns undefined.
+   * One transaction: the block as `next` (guarded on `cur`'s revision) and the handle's count
+   * for it moved by `delta` (guarded on the handle as `seen` last: absent, or its revision).
+   * Nothing half-written can outlive a crash. On a failed guard `seen.handle` is updated and
+   * the block as it is now is returned (undefined: gone).
+   */
+  private async commitAllocation(
+    node: string,
+    cur: Stored,
+    next: Block,
+    handle: string,
+    delta: number,
+    seen: HandleSeen,
+  ): Promise<{ written: Stored } | { block: Stored | undefined }> {
+    const hkey = ipamKeys.handle(this.prefix, handle);
+    const counted = adjustHandle(
+      seen.handle && decodeHandle(seen.handle.value, handle),
+      handle,
+      next.cidr,
+      delta,
+    );
+    const hvalue = encodeHandle(counted);
+    const r = await this.kv.writeAll([
+      { key: cur.key, value: encodeBlock(next), modRevision: cur.rev },
+      { key: hkey, value: hvalue, modRevision: seen.handle?.modRevision },
+    ]);
+    if (r.written) {
+      const createRevision = seen.handle?.createRevision ?? r.revision;
+      seen.handle = { key: hkey, value: hvalue, modRevision: r.revision, createRevision };
+      const s = { key: cur.key, block: next, rev: r.revision };
+      this.noteBlock(next.cidr, s);
+      this.remember(node, s);
+      await this.hook('assign:block-written', { node, handle, block: next.cidr });
+      return { written: s };
+    }
+    const [b, h] = r.current;
+    seen.handle = h;
+    const fresh = b && { key: cur.key, block: decodeBlock(b.value), rev: b.modRevision };
+    this.noteBlock(cur.block.cidr, fresh);
+    if (fresh) this.remember(node, fresh);
+    return { block: fresh };
+  }
+
+  /**
+   * Allocates `want` addresses (or fewer, if the block has fewer) in one block, with the
+   * handle's count, in one transaction. On a lost race it retries in the block as it now is
+   * while it still fits; otherwise undefined.
    */
   private async allocateIn(
     target: Stored,
@@ -659,30 +722,18 @@ export class Ipam {
     handle: string,
     attrs: Record<string, string>,
     want: number,
-    alreadyCounted = 0,
+    seen: HandleSeen,
   ): Promise<string[] | undefined> {
     let cur = target;
     const k = Math.min(want, freeCount(cur.block));
-    const cidr = cur.block.cidr;
-    if (k !== alreadyCounted) await this.adjustHandleCount(handle, cidr, k - alreadyCounted);
-    await this.hook('assign:handle-written', { node, handle, block: cidr });
     for (let i = 0; i < 8; i++) {
       const { block: next, ordinals } = allocate(cur.block, k, handle, attrs);
-      const rev = await this.kv.update(cur.key, encodeBlock(next), cur.rev);
-      if (rev) {
-        const s = { key: cur.key, block: next, rev };
-        this.noteBlock(cidr, s);
-        this.remember(node, s);
-        await this.hook('assign:block-written', { node, handle, block: cidr });
-        return ordinals.map((o) => hostCidrOf(next, o));
-      }
-      const fresh = await this.readBlock(cidr);
-      this.noteBlock(cidr, fresh);
-      if (fresh) this.remember(node, fresh);
+      const r = await this.commitAllocation(node, cur, next, handle, k, seen);
+      if ('written' in r) return ordinals.map((o) => hostCidrOf(next, o));
+      const fresh = r.block;
       if (!fresh || fresh.block.affinity !== target.block.affinity || freeCount(fresh.block) < k) break;
       cur = fresh;
     }
-    await this.adjustHandleCount(handle, cidr, -k);
     return undefined;
   }
 
@@ -693,24 +744,8 @@ export class Ipam {
     pools: readonly IPPool[],
     config: IpamConfig,
     labels: Labels,
-    pre?: { cidr: string; k: number },
-  ): Promise<string[]> {
-    try {
-      return await this.assignFamilyInner(req, family, n, pools, config, labels, pre);
-    } finally {
-      // A speculative handle count that was not used is taken back.
-      if (pre && pre.k > 0) await this.adjustHandleCount(req.handle, pre.cidr, -pre.k).catch(() => undefined);
-    }
-  }
-
-  private async assignFamilyInner(
-    req: AutoAssignRequest,
-    family: 4 | 6,
-    n: number,
-    pools: readonly IPPool[],
-    config: IpamConfig,
-    labels: Labels,
-    pre: { cidr: string; k: number } | undefined,
+    loaded: boolean,
+    seen: HandleSeen,
   ): Promise<string[]> {
     const eligible = selectPools(pools, { family, labels, requested: req.pools });
     if (eligible.length === 0) {
@@ -720,7 +755,7 @@ export class Ipam {
     }
     const attrs = { ...(req.attributes ?? {}), node: req.node, timestamp: new Date().toISOString() };
     const got: string[] = [];
-    let refreshed = false;
+    let refreshed = loaded;
     let claimDone = false;
     let reason: string | undefined;
     let conflicts = 0;
@@ -732,15 +767,14 @@ export class Ipam {
         let target = this.pickAffine(req.node, family, eligible);
         if (!target && !refreshed) {
           // Blocks a sibling process of this node claimed, and claims a crash left pending.
-          await this.loadNode(req.node, pools);
+          await this.loadNode(req.node, Promise.resolve(pools));
           refreshed = true;
           continue;
         }
         if (!target && config.autoAllocateBlocks && !claimDone) {
-          // The claim carries the first addresses when this request has written no handle yet.
-          const handleWritten = got.length > 0 || (pre && pre.k > 0) || (family === 6 && (req.num4 ?? 0) > 0);
-          const first = handleWritten ? undefined : { handle: req.handle, attrs, want: n };
-          const r = await this.claimNewBlock(req.node, family, eligible, config, first);
+          // The claim carries the addresses when the handle is not known to exist.
+          const first = seen.handle ? undefined : { handle: req.handle, attrs, want: n - got.length };
+          const r = await this.claimNewBlock(req.node, family, eligible, config, first, seen);
           if (r.ips?.length) {
             got.push(...r.ips);
             continue;
@@ -753,12 +787,7 @@ export class Ipam {
         }
         if (!target && !config.strictAffinity) target = await this.findBorrowable(req.node, family, eligible);
         if (!target) throw await this.exhausted(req.node, family, eligible, config, reason);
-        let already = 0;
-        if (pre && pre.k > 0 && pre.cidr === target.block.cidr) {
-          already = pre.k;
-          pre.k = 0; // consumed: allocateIn owns (and on failure takes back) this count now
-        }
-        const ips = await this.allocateIn(target, req.node, req.handle, attrs, n - got.length, already);
+        const ips = await this.allocateIn(target, req.node, req.handle, attrs, n - got.length, seen);
         if (!ips) {
           conflicts++;
           await this.backoff(conflicts);
@@ -789,40 +818,23 @@ export class Ipam {
       if (!Number.isInteger(v) || v < 0)
         throw new IpamRequestError(`${name}: ${v} is not a whole number >= 0`);
     }
-    // Hot path: when the node's cached block has room, count the handle for it while the
-    // pools and config are read (still handle before block), so the common allocation costs
-    // one round of reads plus one block compare-and-swap.
-    const family: 4 | 6 = num4 > 0 ? 4 : 6;
-    const guess = num4 + num6 > 0 ? this.pickAffine(req.node, family) : undefined;
-    const pre = guess
-      ? { cidr: guess.block.cidr, k: Math.min(family === 4 ? num4 : num6, freeCount(guess.block)) }
-      : undefined;
-    const counted = pre ? this.adjustHandleCount(req.handle, pre.cidr, pre.k) : Promise.resolve();
-    counted.catch(() => undefined); // awaited below; never an unhandled rejection
-    let reads: [IPPool[], IpamConfig, Labels];
-    try {
-      reads = await Promise.all([this.listPools(), this.getConfig(), this.nodeLabels(req.node)]);
-    } catch (e) {
-      await counted
-        .then(() => pre && this.adjustHandleCount(req.handle, pre.cidr, -pre.k))
-        .catch(() => undefined);
-      throw e;
-    }
-    await counted;
-    const [pools, config, labels] = reads;
+    // One round of reads, then (in the common case) one transaction. A process that has not
+    // seen the node yet (the CNI plugin: one process per ADD) loads the node's blocks in the
+    // same round.
+    const poolsRead = this.listPools();
+    const load = this.cache.has(req.node) ? undefined : this.loadNode(req.node, poolsRead);
+    const [pools, config, labels] = await Promise.all([
+      poolsRead,
+      this.getConfig(),
+      this.nodeLabels(req.node),
+      load,
+    ]);
+    // The handle is taken to be new (a new pod's) until a write finds it.
+    const seen: HandleSeen = { handle: undefined };
     const out: AutoAssignResult = { ipv4: [], ipv6: [] };
-    if (num4 > 0) out.ipv4 = await this.assignFamily(req, 4, num4, pools, config, labels, pre);
+    if (num4 > 0) out.ipv4 = await this.assignFamily(req, 4, num4, pools, config, labels, !!load, seen);
     try {
-      if (num6 > 0)
-        out.ipv6 = await this.assignFamily(
-          req,
-          6,
-          num6,
-          pools,
-          config,
-          labels,
-          family === 6 ? pre : undefined,
-        );
+      if (num6 > 0) out.ipv6 = await this.assignFamily(req, 6, num6, pools, config, labels, !!load, seen);
     } catch (e) {
       if (out.ipv4.length) await this.releaseIps(out.ipv4).catch(() => undefined);
       throw e;
@@ -841,46 +853,31 @@ export class Ipam {
     if (pool.spec.disabled)
       throw new IpamRequestError(`ip: ${req.ip} is in IPPool ${pool.metadata.name}, which is disabled`);
     const bc = blockOfIp(ip, pool.spec.blockSize);
-    const cidr = formatCidr(bc);
     const attrs = { ...(req.attributes ?? {}), node: req.node, timestamp: new Date().toISOString() };
-    let counted = false;
-    try {
-      for (let i = 0; i <= this.maxRetries; i++) {
-        let cur = await this.readBlock(bc);
+    const seen: HandleSeen = { handle: await this.kv.get(ipamKeys.handle(this.prefix, req.handle)) };
+    let cur = await this.readBlock(bc);
+    for (let i = 0; i <= this.maxRetries; i++) {
+      if (!cur) {
+        cur = (await this.claimBlock(req.node, bc))?.stored;
         if (!cur) {
-          cur = (await this.claimBlock(req.node, bc))?.stored;
-          if (!cur) continue;
+          cur = await this.readBlock(bc);
+          continue;
         }
-        const ordinal = ordinalOf(cur.block, ip)!;
-        const a = cur.block.allocations[ordinal];
-        if (a !== null && a !== undefined) {
-          const holder = cur.block.attributes[a]?.handleId;
-          if (holder === req.handle) {
-            if (counted) counted = false; // it landed: keep the count
-            return;
-          }
-          throw new IpamRequestError(`ip: ${req.ip} is already in use (handle ${holder ?? 'none'})`);
-        }
-        const next = assignOrdinal(cur.block, ordinal, req.handle, attrs)!;
-        if (!counted) {
-          await this.adjustHandleCount(req.handle, cidr, 1);
-          counted = true;
-          await this.hook('assign:handle-written', { node: req.node, handle: req.handle, block: cidr });
-        }
-        const rev = await this.kv.update(cur.key, encodeBlock(next), cur.rev);
-        if (rev) {
-          const s = { key: cur.key, block: next, rev };
-          this.noteBlock(cidr, s);
-          this.remember(req.node, s);
-          counted = false;
-          return;
-        }
-        await this.backoff(i);
       }
-      throw new IpamConflictError(`assignIp ${req.ip}: gave up after ${this.maxRetries} write conflicts`);
-    } finally {
-      if (counted) await this.adjustHandleCount(req.handle, cidr, -1).catch(() => undefined);
+      const ordinal = ordinalOf(cur.block, ip)!;
+      const a = cur.block.allocations[ordinal];
+      if (a !== null && a !== undefined) {
+        const holder = cur.block.attributes[a]?.handleId;
+        if (holder === req.handle) return;
+        throw new IpamRequestError(`ip: ${req.ip} is already in use (handle ${holder ?? 'none'})`);
+      }
+      const next = assignOrdinal(cur.block, ordinal, req.handle, attrs)!;
+      const r = await this.commitAllocation(req.node, cur, next, req.handle, 1, seen);
+      if ('written' in r) return;
+      cur = r.block;
+      await this.backoff(i);
     }
+    throw new IpamConflictError(`assignIp ${req.ip}: gave up after ${this.maxRetries} write conflicts`);
   }
 
   // ---------------------------------------------------------------- release

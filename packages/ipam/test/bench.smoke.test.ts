@@ -8,7 +8,7 @@ test('the IPAM bench runs to the end at its smallest size and prints its summary
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.summaries.length, 1);
   const rows = r.summaries[0]!.rows;
-  assert.equal(rows.length, 7, r.stdout);
+  assert.equal(rows.length, 9, r.stdout);
   const txn = rows.find((x) => x.row.includes('etcd transactions'))!;
   assert.ok(txn.figure >= 1, `a first address writes at least once: ${txn.figure}`);
 });
