@@ -53,7 +53,11 @@ function readText(path: string): string {
  */
 export async function requireNodeResource(ds: Datastore<KeyValueStore>, node: string): Promise<void> {
   if (await ds.get('Node', node)) return;
-  throw new CniError(
+  throw nodeNotRegistered(node);
+}
+
+export function nodeNotRegistered(node: string): CniError {
+  return new CniError(
     CniCode.NodeNotRegistered,
     `node ${JSON.stringify(node)} has no Node resource: no address is allocated for a node no agent runs on ` +
       '(is tricolor-felix running on this host, and does the config\'s "nodename" match its NODENAME?)',

@@ -5,13 +5,13 @@ import {
   type KeyValueStore,
   type WorkloadEndpoint,
 } from '@tricolor/datastore';
-import { Ipam } from '@tricolor/ipam';
+import { Ipam, IpamNodeNotFoundError } from '@tricolor/ipam';
 import { CniCode, CniError } from './errors.js';
 import { checkAgentsReady } from './health.js';
 import { kubePodInfo } from './k8s/add.js';
 import { endpointProfiles } from './k8s/pod.js';
 import { endpointName, handleId, hostInterfaceName, workloadOf } from './names.js';
-import { requireNodeResource, resolveNodename } from './node.js';
+import { nodeNotRegistered, requireNodeResource, resolveNodename } from './node.js';
 import { type CniRequest, type CniResult, type NetConf, parseNetConf, SUPPORTED_VERSIONS } from './spec.js';
 import { checkVeth, createVeth, deleteVeth, GATEWAY_V4, GATEWAY_V6 } from './veth.js';
 
@@ -134,36 +134,36 @@ export async function cmdAdd(ctx: Context): Promise<CniResult> {
   // With a kubeconfig: the pod (labels, service account, ports, UID, IPAM annotations) is read
   // before anything is allocated, so an unreachable API server leaves nothing behind.
   const kube = await kubePodInfo(conf, ctx.namespace, ctx.pod);
-  // Never claim blocks for a node without a Node resource (nobody would export them); read
-  // beside the handle so it costs no extra round trip.
-  const registered = requireNodeResource(ctx.ds, node).catch((e: unknown) => {
-    throw classify(e);
-  });
-  registered.catch(() => undefined); // awaited below
   let ips: string[] = [];
   // How far this ADD got: a failure undoes only what it started, so an ADD that fails on its
   // first reads (etcd without quorum) answers after one request timeout, not three.
   let step: 'read' | 'assign' | 'veth' | 'endpoint' = 'read';
   try {
-    // A retried ADD (kubelet does retry) keeps the addresses it already holds.
-    ips = await ipam.ipsByHandle(ctx.handle);
-    await registered;
-    step = 'assign';
-    if (ips.length === 0) {
-      const attributes: Record<string, string> = {
-        namespace: ctx.namespace,
-        pod: ctx.pod,
-        node,
-        containerID: ctx.req.containerId,
-      };
-      // The IPAM GC of tricolor-kube-controllers judges an address by the UID of its pod.
-      const podUID = kube?.uid ?? ctx.req.args.K8S_POD_UID;
-      if (podUID) attributes.podUID = podUID;
-      if (kube?.ipam.ipAddrs) {
+    const attributes: Record<string, string> = {
+      namespace: ctx.namespace,
+      pod: ctx.pod,
+      node,
+      containerID: ctx.req.containerId,
+    };
+    // The IPAM GC of tricolor-kube-controllers judges an address by the UID of its pod.
+    const podUID = kube?.uid ?? ctx.req.args.K8S_POD_UID;
+    if (podUID) attributes.podUID = podUID;
+    if (kube?.ipam.ipAddrs) {
+      // Never claim blocks for a node without a Node resource (nobody would export them).
+      // A retried ADD (kubelet does retry) keeps the addresses it already holds.
+      const [held] = await Promise.all([ipam.ipsByHandle(ctx.handle), requireNodeResource(ctx.ds, node)]);
+      ips = held;
+      step = 'assign';
+      if (ips.length === 0) {
         for (const ip of kube.ipam.ipAddrs) await ipam.assignIp({ ip, node, handle: ctx.handle, attributes });
         ips = await ipam.ipsByHandle(ctx.handle);
-      } else {
-        const got = await ipam.autoAssign({
+      }
+    } else {
+      // The same two rules inside the allocation, at no extra round trip: the Node is read with
+      // the pools, and a handle in use is found by the allocation's guarded write. autoAssign
+      // releases what it allocated when it fails, so step stays 'read' until it returns.
+      const got = await ipam
+        .autoAssign({
           node,
           handle: ctx.handle,
           attributes,
@@ -173,9 +173,14 @@ export async function cmdAdd(ctx: Context): Promise<CniResult> {
             ...(kube?.ipam.ipv4Pools ?? conf.ipam.ipv4_pools ?? []),
             ...(kube?.ipam.ipv6Pools ?? conf.ipam.ipv6_pools ?? []),
           ].filter(Boolean),
+          requireNode: true,
+          reuseHandle: true,
+        })
+        .catch((e: unknown) => {
+          throw e instanceof IpamNodeNotFoundError ? nodeNotRegistered(node) : e;
         });
-        ips = [...got.ipv4, ...got.ipv6];
-      }
+      ips = [...got.ipv4, ...got.ipv6];
+      step = 'assign';
     }
     if (ips.length === 0) throw new CniError(CniCode.AddressesExhausted, 'IPAM assigned no address');
     step = 'veth';

@@ -12,3 +12,8 @@ export class IpamConflictError extends Error {
 export class IpamRequestError extends Error {
   override readonly name = 'IpamRequestError';
 }
+
+/** The node has no Node resource, and the request asked for one (`requireNode`). */
+export class IpamNodeNotFoundError extends Error {
+  override readonly name = 'IpamNodeNotFoundError';
+}

@@ -54,7 +54,7 @@ import {
   type SnapshotBlock,
 } from './check.js';
 import { decodeConfig, encodeConfig, type IpamConfig, validateConfigPatch } from './config.js';
-import { IpamConflictError, IpamExhaustedError, IpamRequestError } from './errors.js';
+import { IpamConflictError, IpamExhaustedError, IpamNodeNotFoundError, IpamRequestError } from './errors.js';
 import {
   adjustHandle,
   checkHandleId,
@@ -106,11 +106,20 @@ export interface AutoAssignRequest {
   num6?: number;
   /** Restrict to these pools (names or CIDRs). */
   pools?: string[];
+  /** Refuse (IpamNodeNotFoundError, nothing written) when the node has no Node resource. */
+  requireNode?: boolean;
+  /**
+   * A handle that already holds addresses (a retried CNI ADD) gets those back, and nothing
+   * more is allocated. Found by the allocation's own guarded write: it costs no extra read.
+   */
+  reuseHandle?: boolean;
 }
 
 export interface AutoAssignResult {
   ipv4: string[];
   ipv6: string[];
+  /** The handle's existing addresses were returned (`reuseHandle`). */
+  reused?: boolean;
 }
 
 export interface AssignIpRequest {
@@ -197,6 +206,19 @@ interface FirstAllocation {
 /** The request's handle as its last read or write left it (undefined: absent). */
 interface HandleSeen {
   handle: Versioned | undefined;
+  /** Stop at the first write that finds the handle holding addresses (`reuseHandle`). */
+  reuse?: boolean;
+}
+
+/** Thrown through an allocation when `reuseHandle` finds the handle in use; nothing was written. */
+class HandleInUse {
+  constructor(readonly handle: Versioned) {}
+}
+
+/** A failed guard showed the handle: record it, and stop when the request reuses a handle in use. */
+function sawHandle(seen: HandleSeen, now: Versioned | undefined): void {
+  if (seen.reuse && seen.handle === undefined && now) throw new HandleInUse(now);
+  seen.handle = now;
 }
 
 /** A claimed block, and the addresses allocated in the claim's own transaction. */
@@ -297,8 +319,11 @@ export class Ipam {
     return (await this.ds.list('IPPool')).items;
   }
 
-  private async nodeLabels(node: string): Promise<Labels> {
-    const n = await this.ds.get('Node', node).catch(() => undefined);
+  private async nodeLabels(node: string, required = false): Promise<Labels> {
+    const n = required
+      ? await this.ds.get('Node', node)
+      : await this.ds.get('Node', node).catch(() => undefined);
+    if (!n && required) throw new IpamNodeNotFoundError(`node ${JSON.stringify(node)} has no Node resource`);
     return n?.metadata.labels ?? {};
   }
 
@@ -499,7 +524,7 @@ export class Ipam {
       return this.claimed(node, { key, block, rev: r.revision }, ips, first);
     }
     const [aff, cur, handleNow] = r.current;
-    if (seen && handleWrite) seen.handle = handleNow;
+    if (seen && handleWrite) sawHandle(seen, handleNow);
     if (!aff && !cur) return first ? this.claimBlock(node, cidr) : undefined;
     if (aff) {
       if (decodeAffinity(aff.value) === 'pendingDeletion') return undefined;
@@ -704,7 +729,7 @@ export class Ipam {
       return { written: s };
     }
     const [b, h] = r.current;
-    seen.handle = h;
+    sawHandle(seen, h);
     const fresh = b && { key: cur.key, block: decodeBlock(b.value), rev: b.modRevision };
     this.noteBlock(cur.block.cidr, fresh);
     if (fresh) this.remember(node, fresh);
@@ -826,15 +851,39 @@ export class Ipam {
     const [pools, config, labels] = await Promise.all([
       poolsRead,
       this.getConfig(),
-      this.nodeLabels(req.node),
+      this.nodeLabels(req.node, req.requireNode),
       load,
     ]);
-    // The handle is taken to be new (a new pod's) until a write finds it.
-    const seen: HandleSeen = { handle: undefined };
-    const out: AutoAssignResult = { ipv4: [], ipv6: [] };
-    if (num4 > 0) out.ipv4 = await this.assignFamily(req, 4, num4, pools, config, labels, !!load, seen);
     try {
-      if (num6 > 0) out.ipv6 = await this.assignFamily(req, 6, num6, pools, config, labels, !!load, seen);
+      return await this.assignBoth(req, num4, num6, pools, config, labels, !!load);
+    } catch (e) {
+      if (!(e instanceof HandleInUse)) throw e;
+      const ips = await this.ipsByHandle(req.handle);
+      // A handle that counts addresses no block holds (left by a crash) is no reuse: allocate.
+      if (ips.length === 0) return this.autoAssign({ ...req, reuseHandle: false });
+      return {
+        ipv4: ips.filter((ip) => !ip.includes(':')),
+        ipv6: ips.filter((ip) => ip.includes(':')),
+        reused: true,
+      };
+    }
+  }
+
+  private async assignBoth(
+    req: AutoAssignRequest,
+    num4: number,
+    num6: number,
+    pools: IPPool[],
+    config: IpamConfig,
+    labels: Labels,
+    loaded: boolean,
+  ): Promise<AutoAssignResult> {
+    // The handle is taken to be new (a new pod's) until a write finds it.
+    const seen: HandleSeen = { handle: undefined, reuse: req.reuseHandle === true };
+    const out: AutoAssignResult = { ipv4: [], ipv6: [] };
+    if (num4 > 0) out.ipv4 = await this.assignFamily(req, 4, num4, pools, config, labels, loaded, seen);
+    try {
+      if (num6 > 0) out.ipv6 = await this.assignFamily(req, 6, num6, pools, config, labels, loaded, seen);
     } catch (e) {
       if (out.ipv4.length) await this.releaseIps(out.ipv4).catch(() => undefined);
       throw e;

@@ -11,6 +11,7 @@ import {
   type HookPoint,
   Ipam,
   IpamExhaustedError,
+  IpamNodeNotFoundError,
   newBlock,
 } from '../src/index.js';
 import { addNodes, addPool, gate, openStore } from './helpers.js';
@@ -723,4 +724,48 @@ test('releaseAllocationsByHandle says whose addresses it released', () =>
     assert.equal(rel[0]!.attributes.pod, 'x');
     assert.equal(rel[0]!.attributes.node, 'a');
     assert.deepEqual(await ipam.releaseAllocationsByHandle('k8s-pod-network.x'), []);
+  }));
+
+test('requireNode refuses a node without a Node resource before writing anything', () =>
+  withStore(async (ds) => {
+    await addPool(ds, 'p', '10.16.0.0/24');
+    await assert.rejects(
+      new Ipam(ds).autoAssign({ node: 'ghost', handle: 'h', requireNode: true }),
+      (e: Error) => e instanceof IpamNodeNotFoundError && /"ghost" has no Node resource/.test(e.message),
+    );
+    assert.deepEqual((await ds.kv.list(`${ds.prefix}ipam/`)).items, [], 'nothing written');
+    // Without it, a node without labels is just a node without labels.
+    const r = await new Ipam(ds).autoAssign({ node: 'ghost', handle: 'h' });
+    assert.equal(r.ipv4.length, 1);
+  }));
+
+test('reuseHandle: a handle in use gets its addresses back (a retried ADD), found by the write, nothing more allocated', () =>
+  withStore(async (ds) => {
+    await addPool(ds, 'v4', '10.17.0.0/24');
+    await addPool(ds, 'v6', 'fd00:17::/120');
+    await addNodes(ds, 'a', 'b');
+    const ipam = new Ipam(ds);
+    const first = await ipam.autoAssign({ node: 'a', handle: 'k8s-pod-network.r', num4: 1, num6: 1 });
+    // Again from a fresh process, into the existing block (allocation) and on a node with no
+    // block yet (claim): both find the handle with their first write.
+    for (const node of ['a', 'b']) {
+      const again = await new Ipam(ds).autoAssign({
+        node,
+        handle: 'k8s-pod-network.r',
+        num4: 1,
+        num6: 1,
+        reuseHandle: true,
+      });
+      assert.deepEqual(again, { ...first, reused: true }, node);
+    }
+    assert.deepEqual(await ipam.ipsByHandle('k8s-pod-network.r'), [...first.ipv4, ...first.ipv6].sort());
+    assert.deepEqual(await ipam.ownedBlocks('b'), [], 'b claimed nothing');
+    // A new handle is unaffected.
+    const fresh = await new Ipam(ds).autoAssign({
+      node: 'a',
+      handle: 'k8s-pod-network.n',
+      reuseHandle: true,
+    });
+    assert.equal(fresh.reused, undefined);
+    assert.equal((await ipam.check()).ok, true);
   }));
