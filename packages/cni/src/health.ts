@@ -3,12 +3,12 @@
  * bird's /readiness) must each answer 200, so kubelet does not start pods on a node whose
  * routes and BGP sessions are not up yet.
  */
-import { request } from 'node:http';
+import { nodeHttp } from '@tricolor/datastore';
 import { CniCode, CniError } from './errors.js';
 
 function probe(url: string, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const req = request(url, { timeout: timeoutMs }, (res) => {
+    const req = nodeHttp.request(url, { timeout: timeoutMs }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode === 200 ? undefined : `${url} answered ${res.statusCode}`));
     });

@@ -1,5 +1,4 @@
-import http from 'node:http';
-import https from 'node:https';
+import type { Agent } from 'node:http';
 import {
   type GuardedWrite,
   type KeyValueStore,
@@ -8,6 +7,7 @@ import {
   type WriteAllResult,
   writeAllOutcome,
 } from './kv.js';
+import { http, https } from './node-http.js';
 
 /**
  * etcd over its JSON gateway (POST /v3/kv/range, /v3/kv/txn, /v3/kv/deleterange; keys and
@@ -120,7 +120,7 @@ function gatewayHint(url: URL, detail: string): string {
 export class HttpKV implements KeyValueStore {
   readonly transport = 'http' as const;
   private readonly endpoints: URL[];
-  private readonly agent: http.Agent;
+  private readonly agent: Agent;
   private readonly dialTimeoutMs: number;
   private readonly requestTimeoutMs: number;
   /** The endpoint that answered last: asked first next time. */

@@ -5,8 +5,8 @@
  * time is paid on every ADD.
  */
 import { readFileSync } from 'node:fs';
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Agent as HttpAgent } from 'node:http';
+import { nodeHttp, nodeHttps } from '@tricolor/datastore';
 import type { NamespaceJson, PodJson } from './pod.js';
 
 export interface KubeAccess {
@@ -103,7 +103,7 @@ function get(access: KubeAccess, agent: HttpAgent, path: string, timeoutMs: numb
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (access.token) headers.authorization = `Bearer ${access.token}`;
-    const req = (https ? httpsRequest : httpRequest)(
+    const req = (https ? nodeHttps.request : nodeHttp.request)(
       url,
       { method: 'GET', headers, agent, timeout: timeoutMs },
       (res) => {
@@ -146,8 +146,8 @@ export async function readPodAndNamespace(
 ): Promise<{ pod: PodJson; namespace: NamespaceJson }> {
   const tls = { ca: access.ca, cert: access.cert, key: access.key, rejectUnauthorized: !access.insecure };
   const agent = access.server.startsWith('https:')
-    ? new HttpsAgent({ keepAlive: true, maxSockets: 1, ...tls })
-    : new HttpAgent({ keepAlive: true, maxSockets: 1 });
+    ? new nodeHttps.Agent({ keepAlive: true, maxSockets: 1, ...tls })
+    : new nodeHttp.Agent({ keepAlive: true, maxSockets: 1 });
   try {
     const enc = encodeURIComponent;
     const [p, n] = await Promise.all([
