@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import {
   POD_GATEWAY_V4 as GATEWAY_V4,
@@ -7,7 +8,7 @@ import {
   workloadSysctls,
 } from '@tricolor/contract';
 // Only the modules the plugin uses (it starts once per pod): `ip` and sysctls.
-import { ip, ipBatch } from '@tricolor/linux/ip';
+import { ip } from '@tricolor/linux/ip';
 import { writeSysctl } from '@tricolor/linux/sysctl';
 import { CniCode, CniError } from './errors.js';
 
@@ -33,6 +34,13 @@ export interface VethSpec {
   addresses: string[];
 }
 
+/** The pod end's MAC, chosen here (as the kernel would: random, locally administered, unicast). */
+export function randomPodMac(): string {
+  const b = randomBytes(6);
+  b[0] = (b[0]! & 0xfc) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
 export interface VethResult {
   hostMac: string;
   podMac: string;
@@ -46,11 +54,14 @@ function setSysctl(key: string, value: string): void {
   }
 }
 
-/** The `ip -batch` lines run inside the pod: the veth (its peer sent to `hostPid`'s namespace), address, routes. */
-export function podSideBatch(spec: VethSpec, hostPid: number): string {
+/**
+ * The `ip -batch` lines run inside the pod: the veth with the pod end's MAC (its peer sent to
+ * `hostPid`'s namespace), address, routes.
+ */
+export function podSideBatch(spec: VethSpec, hostPid: number, podMac: string): string {
   const { ifname, hostIf, mtu } = spec;
   const lines = [
-    `link add ${ifname} mtu ${mtu} type veth peer name ${hostIf} mtu ${mtu} netns ${hostPid}`,
+    `link add ${ifname} address ${podMac} mtu ${mtu} type veth peer name ${hostIf} mtu ${mtu} netns ${hostPid}`,
     `link set ${ifname} up`,
   ];
   const v4 = spec.addresses.filter((a) => !a.includes(':'));
@@ -67,19 +78,19 @@ export function podSideBatch(spec: VethSpec, hostPid: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The `ip -batch` lines run on the host: MAC, up, a /32 (or /128) route per address. */
-export function hostSideBatch(spec: VethSpec): string {
+/**
+ * The `ip -batch` lines run on the host: MAC, up, a /32 (or /128) route per address, and a
+ * static neighbor per IPv4 address (it saves the first packet an ARP round; felix keeps it
+ * converged).
+ */
+export function hostSideBatch(spec: VethSpec, podMac: string): string {
   const lines = [`link set ${spec.hostIf} address ${HOST_SIDE_MAC}`, `link set ${spec.hostIf} up`];
   for (const a of spec.addresses) {
     lines.push(`route replace ${a} dev ${spec.hostIf} scope link proto ${RT_PROTO_FELIX}`);
   }
+  for (const a of spec.addresses.filter((x) => !x.includes(':')))
+    lines.push(`neigh replace ${a.split('/')[0]} lladdr ${podMac} dev ${spec.hostIf} nud permanent`);
   return `${lines.join('\n')}\n`;
-}
-
-async function linkMac(args: string[], inNetns?: string): Promise<string> {
-  const out = await ipRun(['-json', ...args], undefined, inNetns);
-  const [link] = JSON.parse(out) as { address?: string }[];
-  return link?.address ?? '';
 }
 
 /**
@@ -91,16 +102,12 @@ export async function createVeth(spec: VethSpec): Promise<VethResult> {
     throw new CniError(CniCode.UnknownContainer, `network namespace ${spec.netns} does not exist`);
   // A retried ADD of the same pod finds the old host end: start from nothing.
   await deleteVeth(spec.hostIf);
-  await ipRun(['-batch', '-'], podSideBatch(spec, process.pid), spec.netns);
-  await ipRun(['-batch', '-'], hostSideBatch(spec));
+  // Two `ip` processes in all: the pod end's MAC is chosen here, so nothing is read back.
+  const podMac = randomPodMac();
+  await ipRun(['-batch', '-'], podSideBatch(spec, process.pid, podMac), spec.netns);
+  await ipRun(['-batch', '-'], hostSideBatch(spec, podMac));
   const v6 = spec.addresses.some((a) => a.includes(':'));
   for (const [key, value] of workloadSysctls(spec.hostIf, v6)) setSysctl(key, value);
-  const podMac = await linkMac(['link', 'show', 'dev', spec.ifname], spec.netns);
-  // The static neighbor saves the first packet an ARP round (felix keeps it converged).
-  const neigh = spec.addresses
-    .filter((a) => !a.includes(':'))
-    .map((a) => `neigh replace ${a.split('/')[0]} lladdr ${podMac} dev ${spec.hostIf} nud permanent`);
-  if (neigh.length) await netlink(ipBatch(neigh));
   return { hostMac: HOST_SIDE_MAC, podMac };
 }
 

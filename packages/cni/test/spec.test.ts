@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { CniCode, CniError } from '../src/errors.js';
 import { endpointName, handleId, hostInterfaceName } from '../src/names.js';
 import { parseEnv, parseNetConf } from '../src/spec.js';
-import { hostSideBatch, podSideBatch } from '../src/veth.js';
+import { hostSideBatch, podSideBatch, randomPodMac } from '../src/veth.js';
 
 const conf = (extra: Record<string, unknown> = {}) =>
   JSON.stringify({ cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'tricolor', ...extra });
@@ -81,12 +81,15 @@ test('the veth batches follow the data path of DESIGN.md', () => {
     mtu: 1450,
     addresses: ['10.244.1.5/32'],
   };
+  const mac = randomPodMac();
+  assert.match(mac, /^[0-9a-f][26ae](:[0-9a-f]{2}){5}$/, 'locally administered, unicast');
+  assert.notEqual(randomPodMac(), mac);
   assert.equal(
-    podSideBatch(spec, 42),
-    'link add eth0 mtu 1450 type veth peer name cali0123456789a mtu 1450 netns 42\nlink set eth0 up\naddr add 10.244.1.5/32 dev eth0\nroute add 169.254.1.1 dev eth0 scope link\nroute add default via 169.254.1.1 dev eth0\n',
+    podSideBatch(spec, 42, '02:00:00:00:00:01'),
+    'link add eth0 address 02:00:00:00:00:01 mtu 1450 type veth peer name cali0123456789a mtu 1450 netns 42\nlink set eth0 up\naddr add 10.244.1.5/32 dev eth0\nroute add 169.254.1.1 dev eth0 scope link\nroute add default via 169.254.1.1 dev eth0\n',
   );
   assert.equal(
-    hostSideBatch(spec),
-    'link set cali0123456789a address ee:ee:ee:ee:ee:ee\nlink set cali0123456789a up\nroute replace 10.244.1.5/32 dev cali0123456789a scope link proto 80\n',
+    hostSideBatch(spec, '02:00:00:00:00:01'),
+    'link set cali0123456789a address ee:ee:ee:ee:ee:ee\nlink set cali0123456789a up\nroute replace 10.244.1.5/32 dev cali0123456789a scope link proto 80\nneigh replace 10.244.1.5 lladdr 02:00:00:00:00:01 dev cali0123456789a nud permanent\n',
   );
 });
