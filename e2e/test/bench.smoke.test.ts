@@ -20,6 +20,7 @@ test('e2e bench runs to the end at smoke size', async (t) => {
     assert.equal(row.figure, 0, `${row.row}: see stderr\n${r.stderr.slice(-3000)}`);
   const rows = r.summaries[0]!.rows.map((x) => x.row);
   for (const want of [
+    'CNI ADD, one pod at a time, p50 (5)',
     'CNI ADD p99 (10 pods)',
     'ADD on node-1 → reply on node-2 p99 (2)',
     'direct (mesh): TCP pod↔pod across nodes, median of 1',
