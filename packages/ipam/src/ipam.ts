@@ -221,6 +221,13 @@ function sawHandle(seen: HandleSeen, now: Versioned | undefined): void {
   seen.handle = now;
 }
 
+/** What a request's claim gave it: a block (with addresses, when they came with the claim), or why none. */
+interface ClaimOutcome {
+  block?: Stored;
+  ips?: string[];
+  reason?: string;
+}
+
 /** A claimed block, and the addresses allocated in the claim's own transaction. */
 interface Claimed {
   stored: Stored;
@@ -270,6 +277,8 @@ export class Ipam {
   private readonly hookFn: IpamOptions['hook'];
   /** node → block CIDR → the block as last read or written by us (only blocks affine to the node). */
   private readonly cache = new Map<string, Map<string, Stored>>();
+  /** node → the claim this process is making for it: one at a time per node (see oneClaimAtATime). */
+  private readonly claiming = new Map<string, Promise<unknown>>();
 
   constructor(
     readonly ds: Datastore<KeyValueStore>,
@@ -603,6 +612,28 @@ export class Ipam {
     return best;
   }
 
+  /**
+   * Runs the claims of one node in this process one after the other, each looking at the
+   * cache first. A request that listed the node's blocks while another request of this process
+   * claimed one would skip that block (cached, so taken as considered) and claim a second.
+   * Processes apart need no lock: a block is listed before the node's affinities, so a claim
+   * made meanwhile is seen, or its transaction fails and is joined.
+   */
+  private async oneClaimAtATime<T>(node: string, claim: () => Promise<T>): Promise<T> {
+    const before = this.claiming.get(node) ?? Promise.resolve();
+    const mine = before.then(claim, claim);
+    const settled = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.claiming.set(node, settled);
+    try {
+      return await mine;
+    } finally {
+      if (this.claiming.get(node) === settled) this.claiming.delete(node);
+    }
+  }
+
   private async claimNewBlock(
     node: string,
     family: 4 | 6,
@@ -610,7 +641,7 @@ export class Ipam {
     config: IpamConfig,
     first: FirstAllocation | undefined,
     seen: HandleSeen,
-  ): Promise<{ block?: Stored; ips?: string[]; reason?: string }> {
+  ): Promise<ClaimOutcome> {
     // Blocks first, affinities second: a block a sibling process of this node created after
     // our block listing had its pending affinity written before, so we see that affinity
     // below and join its claim instead of claiming a second block.
@@ -799,7 +830,12 @@ export class Ipam {
         if (!target && config.autoAllocateBlocks && !claimDone) {
           // The claim carries the addresses when the handle is not known to exist.
           const first = seen.handle ? undefined : { handle: req.handle, attrs, want: n - got.length };
-          const r = await this.claimNewBlock(req.node, family, eligible, config, first, seen);
+          const r = await this.oneClaimAtATime(req.node, async (): Promise<ClaimOutcome> => {
+            const meanwhile = this.pickAffine(req.node, family, eligible);
+            return meanwhile
+              ? { block: meanwhile }
+              : this.claimNewBlock(req.node, family, eligible, config, first, seen);
+          });
           if (r.ips?.length) {
             got.push(...r.ips);
             continue;
