@@ -383,21 +383,16 @@ export class Ipam {
 
   // ---------------------------------------------------------------- handles
 
-  /** Adds `delta` to the handle's count for a block (CAS loop; creates/deletes the record). */
-  private async adjustHandleCount(handle: string, cidr: string, delta: number): Promise<void> {
+  /**
+   * Takes `n` off the handle's count for a block (CAS loop; deletes the record when it empties).
+   * Releases and repairs only: allocations count in their own transaction (commitAllocation).
+   */
+  private async uncountHandle(handle: string, cidr: string, n: number): Promise<void> {
     const key = ipamKeys.handle(this.prefix, handle);
     for (let i = 0; i <= this.maxRetries; i++) {
-      if (delta > 0 && i === 0) {
-        // Common case: a new pod's handle does not exist yet — one write, no read.
-        if (await this.kv.create(key, encodeHandle(adjustHandle(undefined, handle, cidr, delta)))) return;
-      }
       const v = await this.kv.get(key);
-      if (!v) {
-        if (delta <= 0) return;
-        if (await this.kv.create(key, encodeHandle(adjustHandle(undefined, handle, cidr, delta)))) return;
-        continue;
-      }
-      const next = adjustHandle(decodeHandle(v.value, handle), handle, cidr, delta);
+      if (!v) return;
+      const next = adjustHandle(decodeHandle(v.value, handle), handle, cidr, -n);
       const ok = isHandleEmpty(next)
         ? await this.kv.delete(key, v.modRevision)
         : (await this.kv.update(key, encodeHandle(next), v.modRevision)) !== undefined;
@@ -1022,7 +1017,7 @@ export class Ipam {
         out.push(hostCidrOf(r.block, rel.ordinal));
         if (rel.handleId) perHandle.set(rel.handleId, (perHandle.get(rel.handleId) ?? 0) + 1);
       }
-      for (const [h, n] of perHandle) await this.adjustHandleCount(h, cidr, -n);
+      for (const [h, n] of perHandle) await this.uncountHandle(h, cidr, n);
     }
     return out;
   }
@@ -1341,7 +1336,7 @@ export class Ipam {
           return a !== null && a !== undefined && b.attributes[a]?.handleId === p.handle ? [o] : [];
         });
         if (!r) return undefined;
-        await this.adjustHandleCount(p.handle!, p.block!, -1);
+        await this.uncountHandle(p.handle!, p.block!, 1);
         return `released leaked ${p.ip} (handle ${p.handle})`;
       }
       case 'ghost-endpoint':
