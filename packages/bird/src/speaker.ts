@@ -146,7 +146,6 @@ export class Speaker {
         rib: this.rib,
         io: opts.kernelIo ?? new LinuxKernel(),
         log: this.log.child({ channel: 'kernel' }),
-        onResolved: () => this.refeed(this.kernel!),
         onWrite: (seconds, _writes, installed) => {
           this.metrics.kernelWriteSeconds.observe(seconds);
           this.metrics.routesInstalled.set(installed);

@@ -2,8 +2,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BgpDecodeError, createContext, encodeUpdate, parsePrefix } from 'bgp-parser-ts';
+import { KernelChannel } from '../src/channels/kernel-channel.js';
 import { parseArgs, parsePeerFlag } from '../src/config/cli.js';
 import { BirdConfigError } from '../src/config/types.js';
+import type { KernelIo, RouteWrite } from '../src/kernel/io.js';
 import { routeSpec } from '../src/kernel/routes.js';
 import { outboundPath } from '../src/policy/export.js';
 import { makeImportPolicy } from '../src/policy/import.js';
@@ -300,6 +302,64 @@ describe('rib', () => {
     rib.clearPeer(a);
     assert.equal(rib.size, 0);
     assert.equal(store.size, 0, 'sets freed with their last route');
+  });
+  test("the kernel channel writes a route once its next hop's device is known, looking again at the prefixes that waited on it alone", async () => {
+    const rib = new LocRib(new AttrStore());
+    const peer = (name: string, routerId: number) =>
+      rib.addPeer({ name, local: false, ebgp: false, routerId, addressKey: name, rrClient: false });
+    const a = peer('a', 10);
+    const b = peer('b', 11);
+    // Next hops resolve when the test says so, as a slow netlink lookup would.
+    const lookups = new Map<string, (dev: string) => void>();
+    const written: RouteWrite[] = [];
+    const io: KernelIo = {
+      apply: async (ws) => {
+        const list = [...ws];
+        written.push(...list);
+        return { writes: list.length, failed: 0, errors: [] };
+      },
+      routes: async () => undefined,
+      deviceFor: (addr) => new Promise((resolve) => lookups.set(addr, resolve)),
+    };
+    const silent = { warn() {}, info() {}, debug() {}, error() {} } as never;
+    const kernel = new KernelChannel({ rib, io, log: silent });
+    // What the speaker does on every batch: the dirty prefixes to the channel, then flush.
+    const feed = () => {
+      rib.drainDirty(
+        (addr, len, id) => kernel.updateV4(addr, len, rib.pathsV4(addr, len), id),
+        (p) => kernel.updateOther(p, rib.paths(p)),
+      );
+      kernel.flush();
+    };
+    const pfx = Array.from({ length: 250 }, (_, i) => `10.1.${i}.0/24`);
+    applyUpdate(upd('192.0.2.1', pfx), ctx, a, rib, ic);
+    feed();
+    await kernel.settle();
+    assert.equal(written.length, 0, 'nothing written while the next hop is unknown');
+    assert.deepEqual([...lookups.keys()], ['192.0.2.1'], 'one lookup for 250 prefixes');
+    lookups.get('192.0.2.1')!('eth0');
+    await kernel.idle();
+    assert.equal(written.length, 250);
+    assert.deepEqual(written[0]!.hops, [{ via: '192.0.2.1', dev: 'eth0' }]);
+
+    // A second peer's first route: its next hop is new, and only its prefix waits on it.
+    written.length = 0;
+    applyUpdate(upd('192.0.2.2', ['10.2.0.0/24']), ctx, b, rib, ic);
+    feed();
+    let looked = 0;
+    const pathsV4 = rib.pathsV4.bind(rib);
+    rib.pathsV4 = (addr, len) => {
+      looked++;
+      return pathsV4(addr, len);
+    };
+    lookups.get('192.0.2.2')!('eth1');
+    await kernel.idle();
+    assert.deepEqual(
+      written.map((w) => [w.prefix, w.hops]),
+      [['10.2.0.0/24', [{ via: '192.0.2.2', dev: 'eth1' }]]],
+    );
+    assert.equal(looked, 1, 'the resolution looked at the one waiting prefix, not the whole Loc-RIB');
+    assert.equal(kernel.installed, 251);
   });
   test('RFC 7606: a bad ORIGIN is treat-as-withdraw, a bad prefix length throws 3/10', () => {
     const rib = new LocRib(new AttrStore());

@@ -31,8 +31,6 @@ export interface KernelChannelOptions {
   rib: LocRib;
   io: KernelIo;
   log: Logger;
-  /** Told when a next hop's device became known: the channel wants a full feed again. */
-  onResolved: () => void;
   /** After every write: seconds it took, routes written or removed, routes installed now. */
   onWrite?: (seconds: number, writes: number, installed: number) => void;
   /** Routes of ours the kernel announced as lost or changed, written again (prefixes). */
@@ -54,6 +52,14 @@ export class KernelChannel implements Channel {
   private readonly specIds = new Map<string, number>();
   private readonly devices = new Map<string, string>();
   private readonly resolving = new Set<string>();
+  /**
+   * The prefixes whose route waits on a next hop being resolved: looked at again, alone, when
+   * its device is known. A full feed instead costs every prefix of the Loc-RIB per new next
+   * hop, which in a mesh is every peer's first route.
+   */
+  private readonly waiting = new Map<string, { v4: Set<number>; other: Set<string> }>();
+  /** The next hops the last `specFor` could not resolve yet. */
+  private unresolved: string[] = [];
   /** Woken when the last next hop being resolved is known. */
   private resolvedWaiters: (() => void)[] = [];
   /** attribute set → route spec of a single-path route, for the current batch. */
@@ -99,6 +105,7 @@ export class KernelChannel implements Channel {
 
   /** The route spec id for a prefix's best paths; 0 = no kernel route. */
   private specFor(paths: readonly PathRef[], forced: string | undefined): number {
+    this.unresolved.length = 0;
     const best = paths[0];
     if (!best) return 0;
     const src = this.o.rib.peers[best.peer];
@@ -116,6 +123,7 @@ export class KernelChannel implements Channel {
       const dev = forced ?? this.devices.get(nh);
       if (dev === undefined) {
         unresolved = true;
+        this.unresolved.push(nh);
         this.resolve(nh);
         continue;
       }
@@ -135,13 +143,42 @@ export class KernelChannel implements Channel {
       this.specCache.clear();
       if (!dev)
         this.o.log.warn({ nextHop: nh }, 'next hop is not reachable through any device; route not installed');
-      this.o.onResolved();
+      this.retryWaiting(nh);
       if (this.resolving.size === 0) for (const w of this.resolvedWaiters.splice(0)) w();
     });
   }
 
+  /** Keeps the prefix for when the next hops `specFor` could not resolve are known. */
+  private waitFor(v4Key: number | undefined, prefix: string | undefined): void {
+    for (const nh of this.unresolved) {
+      let w = this.waiting.get(nh);
+      if (!w) {
+        w = { v4: new Set(), other: new Set() };
+        this.waiting.set(nh, w);
+      }
+      if (v4Key !== undefined) w.v4.add(v4Key);
+      if (prefix !== undefined) w.other.add(prefix);
+    }
+  }
+
+  /** A next hop's device is known: the prefixes that waited on it get their routes. */
+  private retryWaiting(nh: string): void {
+    const w = this.waiting.get(nh);
+    if (!w) return;
+    this.waiting.delete(nh);
+    const rib = this.o.rib;
+    for (const key of w.v4) {
+      const addr = Math.floor(key / 64);
+      const len = key % 64;
+      this.updateV4(addr, len, rib.pathsV4(addr, len), 0);
+    }
+    for (const p of w.other) this.updateOther(p, rib.paths(p));
+    this.flush();
+  }
+
   updateV4(addr: number, len: number, paths: readonly PathRef[], _id: number): void {
     const id = this.specFor(paths, paths.length ? this.override?.deviceV4(addr, len) : undefined);
+    if (this.unresolved.length) this.waitFor(addr * 64 + len, undefined);
     const t = this.t4;
     const slot = t.find(addr, len);
     if (slot < 0) {
@@ -167,6 +204,7 @@ export class KernelChannel implements Channel {
 
   updateOther(prefix: string, paths: readonly PathRef[]): void {
     const id = this.specFor(paths, paths.length ? this.override?.device(prefix) : undefined);
+    if (this.unresolved.length) this.waitFor(undefined, prefix);
     const e = this.other.get(prefix);
     if (!e) {
       if (!id) return;
