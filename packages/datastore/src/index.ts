@@ -24,6 +24,7 @@ export {
   cidrFromKeyPart,
   cidrKeyPart,
   DEFAULT_PREFIX,
+  felixStatusKey,
   ipamKeys,
   normalizePrefix,
   parseAffinityKey,

@@ -46,6 +46,13 @@ export const ipamKeys = {
   config: (prefix: string) => `${prefix}ipam/v2/config`,
 };
 
+/**
+ * felix's periodic status report on itself (Calico's `/calico/felix/v2/<region>/host/<node>/status`
+ * in etcd mode): a key of its own that no daemon watches, so a report wakes nobody. On the
+ * Node, every report reached every felix and bird of the cluster.
+ */
+export const felixStatusKey = (prefix: string, node: string) => `${prefix}felix/v1/host/${node}/status`;
+
 /** Splits an affinity key into node and block, or undefined when it is not one. */
 export function parseAffinityKey(prefix: string, key: string): { node: string; block: Cidr } | undefined {
   const m = /^(.+)\/ipv[46]\/block\/([^/]+)$/.exec(key.slice(ipamKeys.affinitiesPrefix(prefix).length));

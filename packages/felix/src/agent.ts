@@ -14,9 +14,10 @@ import { classifyMonitorLines, kernelRemovals } from './monitor.js';
 import {
   autodetectIPv4,
   setBgpAddress,
-  setFelixStatus,
+  setFelixReady,
   statusReportDue,
   updateNode,
+  writeStatusReport,
   writeUntilDone,
 } from './node-status.js';
 import { Syncer } from './syncer.js';
@@ -53,6 +54,8 @@ export class Agent {
   private monitor: { stop(): void } | undefined;
   private iptablesMonitor: { stop(): void } | undefined;
   private lastStatusAt = 0;
+  /** The readiness last written on the Node (undefined: not written by this run yet). */
+  private readyOnNode: boolean | undefined;
   private tunnelAllocating = false;
   private neighborRun: Promise<boolean> | undefined;
   private pinnedWarned = false;
@@ -445,21 +448,35 @@ export class Agent {
   }
 
   /**
-   * status.felix on the Node: at the first converge, then after a converge at most every
-   * `reportingInterval` (0: never again).
+   * Readiness on the Node (`status.felix.ready`) when it changes, and after a converge at most
+   * every `reportingInterval` the status report at its own key (`felixStatusKey`): a Node write
+   * is decoded by every felix and bird of the cluster, the report key by nobody.
    */
-  private async reportStatus(force = false): Promise<void> {
+  private async reportStatus(): Promise<void> {
+    const { ds, config, log } = this.o;
+    if (this.readyOnNode !== this.ready) {
+      const ready = this.ready;
+      try {
+        await updateNode(ds, config.nodeName, (n) => setFelixReady(n, ready));
+        this.readyOnNode = ready;
+      } catch (e) {
+        log.warn({ err: (e as Error).message }, 'cannot write readiness on the Node');
+      }
+    }
     const now = Date.now();
     const interval = this.calc?.settings.current.reportingIntervalMs ?? DEFAULT_SETTINGS.reportingIntervalMs;
-    if (!force && !statusReportDue(this.lastStatusAt, now, interval)) return;
+    if (!statusReportDue(this.lastStatusAt, now, interval)) return;
     this.lastStatusAt = now;
     try {
-      await updateNode(this.o.ds, this.o.config.nodeName, (n) =>
-        setFelixStatus(n, this.ready, this.lastConvergedAt ?? new Date()),
-      );
+      await writeStatusReport(ds, config.nodeName, {
+        time: new Date(now).toISOString(),
+        uptimeSeconds: Math.round(process.uptime()),
+        ready: this.ready,
+        lastConvergedAt: this.lastConvergedAt?.toISOString(),
+      });
     } catch (e) {
       this.lastStatusAt = 0;
-      this.o.log.warn({ err: (e as Error).message }, 'cannot write node status');
+      log.warn({ err: (e as Error).message }, 'cannot write the status report');
     }
   }
 

@@ -1,4 +1,4 @@
-import { ConflictError, type Datastore, type Node, NotFoundError } from '@tricolor/datastore';
+import { ConflictError, type Datastore, felixStatusKey, type Node, NotFoundError } from '@tricolor/datastore';
 import { ipJson } from '@tricolor/linux';
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import type { Logger } from 'pino';
@@ -53,20 +53,44 @@ export function setBgpAddress(n: Node, ipv4Address: string): boolean {
 }
 
 /**
- * Whether a converge is reported on the Node now: the first always (readiness), later ones
- * once `intervalMs` has passed since the last report (never with 0).
+ * Whether a periodic status report is due after a converge: the first at once, later ones once
+ * `intervalMs` has passed since the last (never with 0, Calico's "reporting off").
  */
 export function statusReportDue(lastAt: number, now: number, intervalMs: number): boolean {
-  if (!lastAt) return true;
-  return intervalMs > 0 && now - lastAt >= intervalMs;
+  if (intervalMs <= 0) return false;
+  return !lastAt || now - lastAt >= intervalMs;
 }
 
-export function setFelixStatus(n: Node, ready: boolean, at: Date): boolean {
-  n.status = {
-    ...(n.status ?? {}),
-    felix: { ...(n.status?.felix ?? {}), ready, lastConvergedAt: at.toISOString() },
-  };
+/** Readiness on the Node (`status.felix.ready`); false when it already says so. */
+export function setFelixReady(n: Node, ready: boolean): boolean {
+  if (n.status?.felix?.ready === ready) return false;
+  n.status = { ...(n.status ?? {}), felix: { ...(n.status?.felix ?? {}), ready } };
   return true;
+}
+
+/** What felix writes at `felixStatusKey` (Calico's status report, plus what felix knows of its state). */
+export interface FelixStatusReport {
+  /** When the report was written. */
+  time: string;
+  uptimeSeconds: number;
+  ready: boolean;
+  /** The end of the last complete converge. */
+  lastConvergedAt?: string;
+}
+
+/** Writes the report at this node's status key (only this node's felix writes it). */
+export async function writeStatusReport(
+  ds: Datastore,
+  node: string,
+  report: FelixStatusReport,
+): Promise<void> {
+  const key = felixStatusKey(ds.prefix, node);
+  const value = JSON.stringify(report);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const cur = await ds.kv.get(key);
+    if (cur ? await ds.kv.update(key, value, cur.modRevision) : await ds.kv.create(key, value)) return;
+  }
+  throw new Error(`status report ${key}: the key kept changing under us`);
 }
 
 /**

@@ -160,10 +160,10 @@ test('ip monitor: a deleted device takes what lived on it; a deleted route of ou
   });
 });
 
-test('status reports on the Node: the first converge at once, then at most one per reportingInterval, none more with 0', () => {
-  assert.equal(statusReportDue(0, 1_000, 30_000), true, 'first: readiness');
+test('status reports: the first converge at once, then at most one per reportingInterval, none with 0', () => {
+  assert.equal(statusReportDue(0, 1_000, 30_000), true, 'first');
   assert.equal(statusReportDue(1_000, 20_000, 30_000), false, 'a converge 19 s later');
   assert.equal(statusReportDue(1_000, 31_000, 30_000), true, '30 s later');
-  assert.equal(statusReportDue(1_000, 10_000_000, 0), false, '0: readiness only');
-  assert.equal(statusReportDue(0, 5, 0), true, '0 still reports readiness');
+  assert.equal(statusReportDue(1_000, 10_000_000, 0), false, '0: reporting off');
+  assert.equal(statusReportDue(0, 5, 0), false, '0: not even the first (readiness is on the Node)');
 });

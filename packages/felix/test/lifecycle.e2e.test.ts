@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { felixStatusKey } from '@tricolor/datastore';
 import { connectVeth, Netns, requireCommands, requireRoot } from '@tricolor/testkit';
 import {
   addPod,
@@ -49,7 +50,12 @@ test('felix daemon: workload lifecycle, nat-outgoing, drift repair, foreign rule
     const node = await ds.get('Node', 'n1');
     assert.equal(node?.spec.bgp?.ipv4Address, '192.168.50.1/24');
     assert.equal(node?.status?.felix?.ready, true);
-    assert.ok(node?.status?.felix?.lastConvergedAt);
+    // The periodic report has a key of its own: a Node write wakes every daemon of the cluster.
+    const report = await ds.kv.get(felixStatusKey(ds.prefix, 'n1'));
+    assert.ok(report, 'status report written at the first converge');
+    const r = JSON.parse(report.value) as { ready: boolean; lastConvergedAt?: string; uptimeSeconds: number };
+    assert.equal(r.ready, true);
+    assert.ok(r.lastConvergedAt && r.uptimeSeconds >= 0, report.value);
     assert.ok((await routesIn(n1)).includes('blackhole 10.244.1.0/26 proto 80'), 'blackhole of our block');
     assert.equal(await sysctlIn(n1, 'net/ipv4/ip_forward'), '1');
 

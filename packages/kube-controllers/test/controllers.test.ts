@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
-import { configFromEnv, Datastore, type WorkloadEndpoint } from '@tricolor/datastore';
+import { configFromEnv, Datastore, felixStatusKey, type WorkloadEndpoint } from '@tricolor/datastore';
 import { Ipam } from '@tricolor/ipam';
 import { EtcdServer, FakeApiServer, waitFor } from '@tricolor/testkit';
 import { pino } from 'pino';
@@ -255,7 +255,7 @@ describe('kube-controllers against the fake API server and etcd', () => {
     );
   });
 
-  test('node labels are synced; a deleted node loses its endpoints, addresses, blocks and Node', async () => {
+  test('node labels are synced; a deleted node loses its endpoints, addresses, blocks, Node and status report', async () => {
     const ipam = new Ipam(ds);
     await ds.create({
       kind: 'IPPool',
@@ -295,8 +295,18 @@ describe('kube-controllers against the fake API server and etcd', () => {
       attributes: { namespace: 'shop', pod: 'p8' },
     });
     await ds.create(endpoint('node--7-k8s-p7-eth0', 'shop', 'p7', 'node-7', pod7.ipv4[0]!));
+    // felix's status reports of both nodes.
+    for (const n of ['node-7', 'node-8']) await ds.kv.create(felixStatusKey(ds.prefix, n), '{"ready":true}');
     api.delete('Node', undefined, 'node-7');
-    await waitFor('Node gone', async () => (await ds.get('Node', 'node-7')) === undefined, 10_000, 100);
+    await waitFor(
+      'Node and its status report gone',
+      async () =>
+        (await ds.get('Node', 'node-7')) === undefined &&
+        (await ds.kv.get(felixStatusKey(ds.prefix, 'node-7'))) === undefined,
+      10_000,
+      100,
+    );
+    assert.ok(await ds.kv.get(felixStatusKey(ds.prefix, 'node-8')), "the other node's report stays");
     assert.deepEqual(await ipam.ipsByHandle('k8s-pod-network.p7'), []);
     assert.deepEqual(await ipam.ipsByHandle('vxlan-tunnel-addr-node-7'), []);
     assert.deepEqual(await ipam.ownedBlocks('node-7'), []);

@@ -20,8 +20,8 @@ export interface FelixConfigurationSpec {
   routeRefreshInterval?: number;
   iptablesRefreshInterval?: number;
   /**
-   * Seconds between felix's status reports on its Node (`status.felix.lastConvergedAt`);
-   * 0 reports readiness only. Calico's `reportingInterval`.
+   * Least seconds between felix's status reports (`felixStatusKey`); 0: none. Readiness is
+   * on the Node either way. Calico's `reportingInterval`.
    */
   reportingInterval?: number;
   failsafeInboundHostPorts?: HostPort[];

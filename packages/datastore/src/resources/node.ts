@@ -21,6 +21,7 @@ export interface NodeSpec {
 }
 
 export interface NodeStatus {
+  /** felix writes `ready` when it changes; `lastConvergedAt` is read for Nodes older felixes reported on. */
   felix?: { ready: boolean; lastConvergedAt?: string; version?: string };
   bird?: { ready: boolean; establishedPeers?: number; configuredPeers?: number };
 }

@@ -6,7 +6,7 @@
  * crash half-way leaves it for the next resync to finish.
  */
 import type { V1Node } from '@kubernetes/client-node';
-import { ConflictError, type Node, NotFoundError, type Reflector } from '@tricolor/datastore';
+import { ConflictError, felixStatusKey, type Node, NotFoundError, type Reflector } from '@tricolor/datastore';
 import { type Ipam, nodeOfHandle } from '@tricolor/ipam';
 import { isKubeNode, nodeLabelsUpdate } from '../convert.js';
 import type { WatchedInformer } from '../informer.js';
@@ -93,6 +93,7 @@ export class NodeController extends Controller {
     await this.ipam.deleteEmptyBlocks();
     await ds.delete('Node', name);
     this.wrote('delete');
+    if (await ds.kv.deleteAny(felixStatusKey(ds.prefix, name))) this.wrote('delete');
     this.deps.metrics.nodesCleanedUp.inc();
     log.info({ node: name, addresses: released, blocks: affinities.released.length }, 'node cleaned up');
   }
