@@ -23,7 +23,7 @@ import {
   Reflector,
   type WatchEvent,
 } from '@tricolor/datastore';
-import { addressesBorrowedBy, decodeBlock } from '@tricolor/ipam';
+import { addressesBorrowedInStored } from '@tricolor/ipam';
 import type { Logger } from 'pino';
 import { peersFromResources } from './config/etcd.js';
 import { DEFAULT_SECRETS_DIR, resolvePassword } from './config/password.js';
@@ -66,7 +66,7 @@ export async function runEtcdMode(
   const affinities = mk<string>(ipamKeys.hostPrefix(P, node), (v) => v.value);
   const borrowedByBlock = mk<string[]>(ipamKeys.blocksPrefix(P, 4), (v) => {
     try {
-      return addressesBorrowedBy(decodeBlock(v.value), node);
+      return addressesBorrowedInStored(v.value, node);
     } catch {
       return []; // malformed block: not ours to judge here
     }

@@ -250,6 +250,17 @@ export function addressesBorrowedBy(b: Block, node: string): string[] {
   return out;
 }
 
+/**
+ * `addressesBorrowedBy` of a block as stored, decoding only a block whose text names the node:
+ * a borrowed address's attributes hold the name as a JSON string, and node names (DNS names)
+ * are written as they are by every JSON encoder. Every bird reads every block write of the
+ * cluster, almost none of which concern it.
+ */
+export function addressesBorrowedInStored(value: string, node: string): string[] {
+  if (!value.includes(JSON.stringify(node))) return [];
+  return addressesBorrowedBy(decodeBlock(value), node);
+}
+
 export function withAffinity(b: Block, affinity: string | null): Block {
   const next = clone(b);
   next.affinity = affinity;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   addressesBorrowedBy,
+  addressesBorrowedInStored,
   allocate,
   assignOrdinal,
   blockProblems,
@@ -98,6 +99,19 @@ test("addressesBorrowedBy: the addresses of another node's block allocated for t
   // n9 itself allocating with its own name as secondary.node borrows nothing.
   assert.deepEqual(addressesBorrowedBy(assignOrdinal(b, 11, 'h.d', { node: 'n9' })!, 'n9'), []);
   assert.deepEqual(addressesBorrowedBy(releaseOrdinals(b, [5]).block, 'n2'), ['10.244.9.7']);
+});
+
+test('addressesBorrowedInStored: the same answer from the stored text, which it decodes only when the text names the node', () => {
+  let b = newBlock('10.244.9.0/26', 'host:n2');
+  b = assignOrdinal(b, 5, 'h.a', { node: 'n22' })!;
+  b = assignOrdinal(b, 7, 'h.b', { node: 'n2x', namespace: 'n2' })!;
+  const stored = encodeBlock(b);
+  for (const node of ['n2', 'n22', 'n2x', 'n3'])
+    assert.deepEqual(addressesBorrowedInStored(stored, node), addressesBorrowedBy(b, node), node);
+  assert.deepEqual(addressesBorrowedInStored(stored, 'n22'), ['10.244.9.5']);
+  // Text that does not name the node is not decoded at all (this is not a block).
+  assert.deepEqual(addressesBorrowedInStored('{"not":"a block"}', 'n2'), []);
+  assert.throws(() => addressesBorrowedInStored('{"not":"a block","n":"n2"}', 'n2'));
 });
 
 test('encode/decode round-trip keeps the DESIGN.md field names', () => {
