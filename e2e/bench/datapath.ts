@@ -5,6 +5,8 @@
  * node, pod, ...) so both see the same load; the figure is the median. Also the MTU as the
  * CNI plugin and felix set it, DF pings at the largest size that must pass and one byte more,
  * and the IP fragments the nodes created or reassembled during the runs (must be none).
+ * In VXLAN mode a bare kernel VXLAN pair between the same nodes is a second anchor: what
+ * encapsulation alone costs on this kernel, so Tricolor's own share can be read apart.
  */
 import type { ChildProcess } from 'node:child_process';
 import type { BenchRow, Netns } from '@tricolor/testkit';
@@ -30,6 +32,46 @@ const ICMP_OVERHEAD = 28;
 /** Tunnel-mode overhead the pod MTU must leave below the link's. */
 export const podMtuFor = (mode: Mode, linkMtu: number): number =>
   mode === 'vxlan' ? linkMtu - VXLAN_OVERHEAD : linkMtu;
+
+/**
+ * The kernel's own VXLAN between the two nodes, without Tricolor: a bare pair on a VNI, port
+ * and addresses of its own (no routes, rules or neighbors of ours), so the VXLAN rows can be
+ * read against what encapsulation alone costs on this kernel, in the same run.
+ */
+const BARE_VXLAN = { dev: 'vxlan.bare', vni: 4097, port: 4790, prefix: '198.19.255', len: 30 };
+
+async function bareVxlanPair(
+  a: { ns: Netns; ip: string },
+  b: { ns: Netns; ip: string },
+  mtu: number,
+): Promise<string> {
+  const ends = [
+    { ns: a.ns, local: a.ip, remote: b.ip, addr: `${BARE_VXLAN.prefix}.1` },
+    { ns: b.ns, local: b.ip, remote: a.ip, addr: `${BARE_VXLAN.prefix}.2` },
+  ];
+  for (const e of ends) {
+    await e.ns.exec('ip', [
+      'link',
+      'add',
+      BARE_VXLAN.dev,
+      'type',
+      'vxlan',
+      'id',
+      String(BARE_VXLAN.vni),
+      'local',
+      e.local,
+      'remote',
+      e.remote,
+      'dstport',
+      String(BARE_VXLAN.port),
+      'dev',
+      'eth0',
+    ]);
+    await e.ns.exec('ip', ['link', 'set', BARE_VXLAN.dev, 'mtu', String(mtu), 'up']);
+    await e.ns.exec('ip', ['addr', 'add', `${e.addr}/${BARE_VXLAN.len}`, 'dev', BARE_VXLAN.dev]);
+  }
+  return ends[1]!.addr;
+}
 
 /** Round-trip times (ms) of `count` echo requests 10 ms apart. */
 async function pingRtts(ns: Netns, ip: string, count: number): Promise<number[]> {
@@ -120,26 +162,64 @@ export async function measureDataPath(mode: 'mesh' | 'vxlan', o: DataPathOptions
     if (mode === 'vxlan')
       o.log(`${mode}: offloads vxlan.tricolor: ${await offloads(n1.ns, 'vxlan.tricolor')}`);
 
+    const bareIp = mode === 'vxlan' ? await bareVxlanPair(n1, n2, want) : undefined;
     servers.push(await startIperfServer(n2.ns), await startIperfServer(b.ns));
     const fragsBefore = (await fragCounters(n1.ns)) + (await fragCounters(n2.ns));
     const nodeGbps: number[] = [];
     const podGbps: number[] = [];
     const nodeRtt: number[] = [];
     const podRtt: number[] = [];
+    const bareGbps: number[] = [];
+    const bareRtt: number[] = [];
     for (let i = 0; i < o.runs; i++) {
       const nn = await iperf(n1.ns, n2.ip, o.seconds);
+      const bb = bareIp ? await iperf(n1.ns, bareIp, o.seconds) : undefined;
       const pp = await iperf(a.ns, b.ip, o.seconds);
       nodeGbps.push(nn.gbps);
       podGbps.push(pp.gbps);
+      if (bb) bareGbps.push(bb.gbps);
       nodeRtt.push(...(await pingRtts(n1.ns, n2.ip, o.pings)));
+      if (bareIp) bareRtt.push(...(await pingRtts(n1.ns, bareIp, o.pings)));
       podRtt.push(...(await pingRtts(a.ns, b.ip, o.pings)));
       o.log(
-        `${mode}: run ${i + 1}: node↔node ${nn.gbps.toFixed(2)} Gbit/s (${nn.retransmits} retr), pod↔pod ${pp.gbps.toFixed(2)} Gbit/s (${pp.retransmits} retr)`,
+        `${mode}: run ${i + 1}: node↔node ${nn.gbps.toFixed(2)} Gbit/s (${nn.retransmits} retr)${bb ? `, bare VXLAN ${bb.gbps.toFixed(2)} Gbit/s (${bb.retransmits} retr)` : ''}, pod↔pod ${pp.gbps.toFixed(2)} Gbit/s (${pp.retransmits} retr)`,
       );
     }
     const frags = (await fragCounters(n1.ns)) + (await fragCounters(n2.ns)) - fragsBefore;
     const label = mode === 'mesh' ? 'direct (mesh)' : 'VXLAN';
     const anchor = (figure: number) => ({ name: 'node↔node', figure });
+    const bare = (figure: number) => ({ name: 'bare kernel VXLAN pair', figure });
+    // What encapsulation alone costs here, and Tricolor's share beyond it (veths, routes, rules).
+    const bareRows: BenchRow[] = bareIp
+      ? [
+          {
+            row: `VXLAN: TCP over a bare kernel VXLAN pair (no Tricolor), median of ${o.runs}`,
+            figure: median(bareGbps),
+            unit: 'Gbit/s',
+            anchor: anchor(median(nodeGbps)),
+          },
+          {
+            row: `VXLAN: TCP pod↔pod against the bare kernel VXLAN pair, median of ${o.runs}`,
+            figure: median(podGbps),
+            unit: 'Gbit/s',
+            anchor: bare(median(bareGbps)),
+            target: { on: 'ratio', op: '>=', value: 0.95 },
+          },
+          {
+            row: `VXLAN: ping RTT over a bare kernel VXLAN pair (no Tricolor), median of ${bareRtt.length}`,
+            figure: median(bareRtt) * 1000,
+            unit: 'µs',
+            anchor: anchor(median(nodeRtt) * 1000),
+          },
+          {
+            row: `VXLAN: ping RTT pod↔pod against the bare kernel VXLAN pair, median of ${podRtt.length}`,
+            figure: median(podRtt) * 1000,
+            unit: 'µs',
+            anchor: bare(median(bareRtt) * 1000),
+            target: { on: 'ratio', op: '<=', value: 1.1 },
+          },
+        ]
+      : [];
     return [
       {
         row: `${label}: TCP pod↔pod across nodes, median of ${o.runs}`,
@@ -155,6 +235,7 @@ export async function measureDataPath(mode: 'mesh' | 'vxlan', o: DataPathOptions
         anchor: anchor(median(nodeRtt) * 1000),
         target: { on: 'ratio', op: '<=', value: 1.1 },
       },
+      ...bareRows,
       {
         row: `${label}: MTU and DF-ping checks failed`,
         figure: problems.length,

@@ -26,6 +26,7 @@ test('e2e bench runs to the end at smoke size', async (t) => {
     'direct (mesh): TCP pod↔pod across nodes, median of 1',
     'VXLAN: TCP pod↔pod across nodes, median of 1',
     'VXLAN: MTU and DF-ping checks failed',
+    'VXLAN: TCP pod↔pod against the bare kernel VXLAN pair, median of 1',
     'TCP pod↔pod across nodes with 10 policies, 50 remote endpoints, median of 1',
     '3 nodes, full mesh: every node has every block',
     '3 nodes, 2 route reflectors: new pod answers every other node p99 (2)',
