@@ -15,9 +15,9 @@ export interface FelixSettings {
   routeRefreshIntervalMs: number;
   iptablesRefreshIntervalMs: number;
   /**
-   * Least time between two status reports on the Node (0: readiness only). Each report is
-   * an etcd write every other daemon is sent: at 100 nodes, 10 s apart was 10 writes a
-   * second, more than a loaded etcd could sync.
+   * Least time between two status reports at felix's own key (`felixStatusKey`; 0: none,
+   * readiness is on the Node either way). Each report is still an etcd write: at 100 nodes,
+   * 10 s apart was 10 writes a second, more than a loaded etcd could sync.
    */
   reportingIntervalMs: number;
   failsafeInboundHostPorts: HostPort[];
