@@ -9,7 +9,7 @@ export const BINARIES = {
   bird: join(REPO_ROOT, 'packages/bird/dist/src/cli/bird.js'),
   node: join(REPO_ROOT, 'packages/node/dist/src/main.js'),
   birdc: join(REPO_ROOT, 'packages/bird/dist/src/cli/birdc.js'),
-  cni: join(REPO_ROOT, 'packages/cni/dist/src/main.js'),
+  cni: join(REPO_ROOT, 'packages/cni/dist/bundle/tricolor-cni.js'),
   ctl: join(REPO_ROOT, 'packages/ctl/dist/src/cli.js'),
   kubeControllers: join(REPO_ROOT, 'packages/kube-controllers/dist/src/main.js'),
 };

@@ -54,5 +54,5 @@ exec tricolor-cni install \
   --bin-dir "$host$bin_dir" \
   --conf-dir "$host$conf_dir" \
   --node-binary "$host_dir/$id/node" \
-  --plugin-main "$host_dir/$id/app/packages/cni/dist/src/main.js" \
+  --plugin-main "$host_dir/$id/app/packages/cni/dist/bundle/tricolor-cni.js" \
   "$@"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Assembles the node image's file system (the part Tricolor adds to node:24-bookworm-slim)
 # as a directory, from a repository whose packages are built (npm run build):
-#   OUT/opt/tricolor/            package.json + lock, packages/*/dist/src, production node_modules
+#   OUT/opt/tricolor/            package.json + lock, packages/*/dist/src (+ cni's dist/bundle),
+#                                production node_modules
 #   OUT/opt/tricolor/BUILD_ID    content hash of the packaged code (names the copy on the host)
 #   OUT/usr/local/bin/<bin>      one launcher per "bin" of the runtime packages' package.json
 #   OUT/usr/local/bin/tricolor-install-cni
@@ -38,11 +39,14 @@ for p in $runtime; do
     mkdir -p "$app/packages/$p/dist"
     cp -R "$repo/packages/$p/dist/src" "$app/packages/$p/dist/src"
     [ -d "$repo/packages/$p/bin" ] && cp -R "$repo/packages/$p/bin" "$app/packages/$p/bin"
+    # The CNI plugin's one-file bundle (what its launcher runs on the host).
+    [ -d "$repo/packages/$p/dist/bundle" ] && cp -R "$repo/packages/$p/dist/bundle" "$app/packages/$p/dist/bundle"
     find "$app/packages/$p/dist/src" \( -name '*.d.ts' -o -name '*.d.ts.map' -o -name '*.js.map' \) -delete
   else
     missing="$missing $p"
   fi
 done
+[ -f "$repo/packages/cni/dist/bundle/tricolor-cni.js" ] || missing="$missing cni/dist/bundle"
 if [ -n "$missing" ]; then
   echo "layout: not built:$missing (run npm run build first)" >&2
   [ "${LAYOUT_ALLOW_MISSING:-}" = 1 ] || exit 1

@@ -171,13 +171,16 @@ describe('node image layout', () => {
     // The launcher points at the copy on the host.
     const launcher = readFileSync(join(host, 'opt', 'cni', 'bin', 'tricolor'), 'utf8');
     assert.ok(launcher.includes(`/opt/tricolor/${id}/node`), launcher);
-    assert.ok(launcher.includes(`/opt/tricolor/${id}/app/packages/cni/dist/src/main.js`), launcher);
+    assert.ok(
+      launcher.includes(`/opt/tricolor/${id}/app/packages/cni/dist/bundle/tricolor-cni.js`),
+      launcher,
+    );
     assert.ok(statSync(join(host, 'opt', 'cni', 'bin', 'tricolor')).mode & 0o100, 'launcher not executable');
     // The copied Node.js runs the copied plugin: CNI VERSION, as a container runtime calls it.
     const copy = join(host, 'opt', 'tricolor', id);
     const v = spawnSync(
       join(copy, 'node'),
-      [join(copy, 'app', 'packages', 'cni', 'dist', 'src', 'main.js')],
+      [join(copy, 'app', 'packages', 'cni', 'dist', 'bundle', 'tricolor-cni.js')],
       {
         encoding: 'utf8',
         input: '{"cniVersion":"1.0.0"}',
@@ -202,5 +205,7 @@ describe('node image layout', () => {
     assert.match(df, /LAYOUT_DEPS=ci images\/node\/layout\.sh \/out/);
     assert.match(readFileSync(join(ROOT, 'images', 'node', 'layout.sh'), 'utf8'), /npm ci --omit=dev/);
     assert.match(df, /COPY --from=build \/out\/ \//);
+    // The plugin's one-file bundle is built there (the launcher runs it).
+    assert.match(df, /node packages\/cni\/scripts\/bundle\.mjs/);
   });
 });

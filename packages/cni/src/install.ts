@@ -1,5 +1,5 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 
@@ -15,6 +15,7 @@ export interface InstallOptions {
   networkName: string;
   /** Where the Node.js binary and this package live on the host (the DaemonSet copies them there). */
   nodeBinary: string;
+  /** The plugin's entry file the launcher runs (default: PLUGIN_BUNDLE). */
   pluginMain: string;
   etcdCaFile?: string;
   etcdCertFile?: string;
@@ -31,6 +32,13 @@ export interface InstallOptions {
 }
 
 export const KUBECONFIG_FILE = 'tricolor-kubeconfig';
+
+/**
+ * The plugin as one file (scripts/bundle.mjs, run by the build): what the launcher runs by
+ * default. Resolved from this module, which lives in dist/src or, inside the bundle, in
+ * dist/bundle: both give the same file.
+ */
+export const PLUGIN_BUNDLE = fileURLToPath(new URL('../bundle/tricolor-cni.js', import.meta.url));
 
 function writeAtomic(path: string, content: string, mode = 0o644): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -134,7 +142,7 @@ export function installFromArgs(argv: string[], env: NodeJS.ProcessEnv): { plugi
     mtu: { type: 'string', default: env.CNI_MTU ?? '1500' },
     'network-name': { type: 'string', default: 'k8s-pod-network' },
     'node-binary': { type: 'string', default: process.execPath },
-    'plugin-main': { type: 'string', default: resolve(dirname(fileURLToPath(import.meta.url)), 'main.js') },
+    'plugin-main': { type: 'string', default: PLUGIN_BUNDLE },
     // Write <conf-dir>/tricolor-kubeconfig from the pod's service account; the conflist names
     // it as <host-conf-dir>/tricolor-kubeconfig (the same directory seen from the host).
     'write-kubeconfig': { type: 'boolean', default: false },

@@ -2,20 +2,24 @@
  * The plugin is a per-pod process: loading etcd3 (grpc-js + protobufjs) would cost it
  * 150–300 ms on every ADD. These tests run the real binary and record every CommonJS module
  * the process loaded (etcd3, grpc-js and protobufjs are CommonJS, and an ESM `import` of
- * them lands in the same cache), through a preload that dumps `require.cache` at exit.
+ * them lands in the same cache), through a preload that dumps `require.cache` at exit. The
+ * preload also records every module URL resolved (ES modules too): the plugin kubelet runs is
+ * one bundled file (scripts/bundle.mjs), and it must load nothing else but Node.js's own.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { configFromEnv, Datastore } from '@tricolor/datastore';
 import { EtcdServer } from '@tricolor/testkit';
+import { PLUGIN_BUNDLE } from '../src/install.js';
 
-const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'main.js');
+/** What the installed launcher runs. */
+const MAIN = PLUGIN_BUNDLE;
 const GRPC_STACK = /[/\\]node_modules[/\\](etcd3|@grpc[/\\]grpc-js|protobufjs)[/\\]/;
 
 let etcd: EtcdServer;
@@ -30,10 +34,12 @@ before(async () => {
   writeFileSync(
     preload,
     [
-      "import { createRequire } from 'node:module';",
+      "import { createRequire, registerHooks } from 'node:module';",
       "import { writeFileSync } from 'node:fs';",
       'const cache = createRequire(import.meta.url).cache;',
-      "process.on('exit', () => writeFileSync(process.env.RECORD_MODULES_TO, JSON.stringify(Object.keys(cache))));",
+      'const urls = new Set();',
+      'registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); urls.add(r.url); return r; } });',
+      "process.on('exit', () => writeFileSync(process.env.RECORD_MODULES_TO, JSON.stringify([...new Set([...Object.keys(cache), ...urls])])));",
     ].join('\n'),
   );
   const ds = Datastore.connect(configFromEnv({}, { endpoints: [etcd.endpoint], prefix }));
@@ -101,6 +107,14 @@ test('the plugin talks to etcd without ever loading etcd3, grpc-js or protobufjs
     status.modules.filter((m) => GRPC_STACK.test(m)),
     [],
     'no gRPC stack module in the plugin process',
+  );
+  // One file of ours and Node.js's own modules, nothing resolved from node_modules or dist/src.
+  const bundle = pathToFileURL(PLUGIN_BUNDLE).href;
+  assert.ok(status.modules.includes(bundle), `the bundle was not loaded: ${status.modules.join(', ')}`);
+  assert.deepEqual(
+    status.modules.filter((m) => m !== bundle && !m.startsWith('node:')),
+    [],
+    'the plugin process loads only its bundle',
   );
   // And against a dead etcd the error still comes from the HTTP transport, not gRPC.
   const down = await runRecorded(

@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { configFromEnv, Datastore, ipamKeys } from '@tricolor/datastore';
 import { allocationsOf, Ipam, tryDecodeBlock } from '@tricolor/ipam';
 import {
@@ -19,9 +18,11 @@ import {
   Netns,
   requireRoot,
 } from '@tricolor/testkit';
+import { PLUGIN_BUNDLE } from '../src/install.js';
 import { AnnotationError, endpointFromPod, ipamChoice } from '../src/k8s/pod.js';
 
-const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'main.js');
+/** What the installed launcher runs. */
+const MAIN = PLUGIN_BUNDLE;
 
 let etcd: EtcdServer;
 let api: FakeApiServer;

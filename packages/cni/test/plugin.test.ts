@@ -3,9 +3,8 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { configFromEnv, Datastore } from '@tricolor/datastore';
 import { Ipam } from '@tricolor/ipam';
 import {
@@ -16,8 +15,10 @@ import {
   requireCommands,
   requireRoot,
 } from '@tricolor/testkit';
+import { PLUGIN_BUNDLE } from '../src/install.js';
 
-const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'main.js');
+/** What the installed launcher runs. */
+const MAIN = PLUGIN_BUNDLE;
 
 interface Run {
   code: number;
