@@ -72,18 +72,26 @@ case "${LAYOUT_DEPS:-copy}" in
 esac
 
 # Launchers: relative to their own location, so the tree works at / (the image) and anywhere
-# else (tests). Not symlinks to the .js files: those need a shebang and an exec bit.
+# else (tests). Not symlinks to the .js files: those need a shebang and an exec bit. Node.js
+# flags on a bin's shebang (`#!/usr/bin/env -S node FLAGS`) are the launcher's too: running
+# `node FILE` would skip them.
 for p in $runtime; do
   pj="$app/packages/$p/package.json"
   [ -f "$pj" ] || continue
   node -e '
+    const { readFileSync } = require("node:fs");
+    const { join, dirname } = require("node:path");
     const pj = require(process.argv[1]);
     const bin = typeof pj.bin === "string" ? { [pj.name.split("/").pop()]: pj.bin } : pj.bin ?? {};
-    for (const [name, file] of Object.entries(bin)) console.log(name, file.replace(/^\.\//, ""));
-  ' "$pj" | while read -r name file; do
+    for (const [name, file] of Object.entries(bin)) {
+      const first = readFileSync(join(dirname(process.argv[1]), file), "utf8").split("\n")[0];
+      const flags = /^#!\/usr\/bin\/env -S node((?: --[a-z0-9-]+(?:=[A-Za-z0-9._-]+)?)+)$/.exec(first)?.[1] ?? "";
+      console.log(name, file.replace(/^\.\//, ""), flags);
+    }
+  ' "$pj" | while read -r name file flags; do
     cat > "$out/usr/local/bin/$name" <<LAUNCHER
 #!/bin/sh
-exec node "\${0%/*}/../../../opt/tricolor/packages/$p/$file" "\$@"
+exec node ${flags:+$flags }"\${0%/*}/../../../opt/tricolor/packages/$p/$file" "\$@"
 LAUNCHER
     chmod 755 "$out/usr/local/bin/$name"
   done

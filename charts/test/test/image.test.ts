@@ -78,6 +78,14 @@ describe('node image layout', () => {
       'tricolor-install-cni',
     ])
       assert.ok(bins.includes(b), `no ${b}`);
+    // The launchers run `node FILE`, which skips a bin's shebang: its Node.js flags are theirs too.
+    const shebang = readFileSync(join(ROOT, 'packages', 'bird', 'bin', 'tricolor-bird.js'), 'utf8').split(
+      '\n',
+    )[0]!;
+    const flags = /^#!\/usr\/bin\/env -S node (.+)$/.exec(shebang)?.[1];
+    assert.ok(flags, `tricolor-bird's shebang carries no Node.js flags: ${shebang}`);
+    const birdLauncher = readFileSync(join(out, 'usr', 'local', 'bin', 'tricolor-bird'), 'utf8');
+    assert.ok(birdLauncher.includes(`exec node ${flags} "`), birdLauncher);
     const nm = join(out, 'opt', 'tricolor', 'node_modules');
     for (const prod of ['fastify', 'prom-client', 'pino', 'etcd3', 'yaml'])
       assert.ok(existsSync(join(nm, prod)), `${prod} missing`);
