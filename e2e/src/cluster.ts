@@ -7,7 +7,7 @@ import { parseAffinities } from '@tricolor/ipam';
 import { EtcdCluster, LoopbackBridge, Netns, run, Segment, waitFor } from '@tricolor/testkit';
 import { Daemon } from './daemon.js';
 import { neighborEntriesNeeded, raiseNeighborThresholds } from './neighbor-table.js';
-import { BINARIES } from './paths.js';
+import { BINARIES, nodeCommand } from './paths.js';
 
 export type Mode = 'mesh' | 'rr' | 'vxlan' | 'ipip';
 export const MODES: readonly Mode[] = ['mesh', 'rr', 'vxlan', 'ipip'];
@@ -262,17 +262,17 @@ export class Cluster {
     let felix: Daemon;
     let bird: Daemon | undefined;
     if (this.opts.layout === 'one-process') {
-      felix = bird = new Daemon('node', ns, [process.execPath, BINARIES.node], env, join(dir, 'node.log'));
+      felix = bird = new Daemon('node', ns, nodeCommand(BINARIES.node), env, join(dir, 'node.log'));
       felix.start();
     } else {
-      felix = new Daemon('felix', ns, [process.execPath, BINARIES.felix], env, join(dir, 'felix.log'));
+      felix = new Daemon('felix', ns, nodeCommand(BINARIES.felix), env, join(dir, 'felix.log'));
       felix.start();
     }
     if (this.opts.mode !== 'vxlan' && !bird) {
       bird = new Daemon(
         'bird',
         ns,
-        [process.execPath, BINARIES.bird, '--control', join(dir, 'bird.ctl')],
+        [...nodeCommand(BINARIES.bird), '--control', join(dir, 'bird.ctl')],
         env,
         join(dir, 'bird.log'),
       );
