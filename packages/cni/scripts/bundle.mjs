@@ -2,7 +2,7 @@
 /**
  * Bundles the compiled plugin (dist/src/main.js) into one file, dist/bundle/tricolor-cni.js:
  * what the installed launcher runs. kubelet starts the plugin once per pod attach and detach,
- * and resolving and reading its ~100 modules one by one is a fixed part of every start.
+ * and resolving and reading its modules one by one is a fixed part of every start.
  * Run after `tsc -b` (the package's and the root's `build` do).
  *
  * Left out of the file, loaded from node_modules only if used: the gRPC etcd client (the
