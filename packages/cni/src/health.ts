@@ -8,7 +8,7 @@ import { CniCode, CniError } from './errors.js';
 
 function probe(url: string, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const req = nodeHttp.request(url, { timeout: timeoutMs }, (res) => {
+    const req = nodeHttp().request(url, { timeout: timeoutMs }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode === 200 ? undefined : `${url} answered ${res.statusCode}`));
     });

@@ -7,7 +7,7 @@ import {
   type WriteAllResult,
   writeAllOutcome,
 } from './kv.js';
-import { http, https } from './node-http.js';
+import { nodeHttp, nodeHttps } from './node-http.js';
 
 /**
  * etcd over its JSON gateway (POST /v3/kv/range, /v3/kv/txn, /v3/kv/deleterange; keys and
@@ -136,8 +136,8 @@ export class HttpKV implements KeyValueStore {
       throw new Error(`HttpKV: endpoints must all be http or all https: ${opts.endpoints.join(', ')}`);
     const agentOpts = { keepAlive: true, maxSockets: 16 };
     this.agent = schemes.has('https:')
-      ? new https.Agent({ ...agentOpts, ca: opts.ca, cert: opts.cert, key: opts.key })
-      : new http.Agent(agentOpts);
+      ? new (nodeHttps().Agent)({ ...agentOpts, ca: opts.ca, cert: opts.cert, key: opts.key })
+      : new (nodeHttp().Agent)(agentOpts);
     this.dialTimeoutMs = opts.dialTimeoutMs ?? 5_000;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
   }
@@ -328,7 +328,7 @@ export class HttpKV implements KeyValueStore {
     payload: string,
     headers: Record<string, string>,
   ): Promise<{ status: number; text: string }> {
-    const mod = url.protocol === 'https:' ? https : http;
+    const mod = url.protocol === 'https:' ? nodeHttps() : nodeHttp();
     return new Promise((resolve, reject) => {
       let settled = false;
       let dialTimer: NodeJS.Timeout | undefined;

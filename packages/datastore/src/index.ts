@@ -41,7 +41,7 @@ export {
   type WriteAllResult,
 } from './kv.js';
 export * from './net/ip.js';
-export { http as nodeHttp, https as nodeHttps } from './node-http.js';
+export { nodeHttp, nodeHttps } from './node-http.js';
 export * from './resources/bgp-password.js';
 export * from './resources/bgpconfiguration.js';
 export * from './resources/bgppeer.js';

@@ -103,7 +103,7 @@ function get(access: KubeAccess, agent: HttpAgent, path: string, timeoutMs: numb
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (access.token) headers.authorization = `Bearer ${access.token}`;
-    const req = (https ? nodeHttps.request : nodeHttp.request)(
+    const req = (https ? nodeHttps() : nodeHttp()).request(
       url,
       { method: 'GET', headers, agent, timeout: timeoutMs },
       (res) => {
@@ -146,8 +146,8 @@ export async function readPodAndNamespace(
 ): Promise<{ pod: PodJson; namespace: NamespaceJson }> {
   const tls = { ca: access.ca, cert: access.cert, key: access.key, rejectUnauthorized: !access.insecure };
   const agent = access.server.startsWith('https:')
-    ? new nodeHttps.Agent({ keepAlive: true, maxSockets: 1, ...tls })
-    : new nodeHttp.Agent({ keepAlive: true, maxSockets: 1 });
+    ? new (nodeHttps().Agent)({ keepAlive: true, maxSockets: 1, ...tls })
+    : new (nodeHttp().Agent)({ keepAlive: true, maxSockets: 1 });
   try {
     const enc = encodeURIComponent;
     const [p, n] = await Promise.all([
