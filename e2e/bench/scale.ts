@@ -16,11 +16,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { getPriority, setPriority } from 'node:os';
 import { configFromEnv, Datastore } from '@tricolor/datastore';
 import { Ipam } from '@tricolor/ipam';
 import type { BenchRow } from '@tricolor/testkit';
 import { Cluster, type Layout, type NodeHandle, type PodHandle } from '../src/cluster.js';
+import { AHEAD_OF_NODES_NICE, aheadOfNodes } from './priority.js';
 import { MiB, median, percentile } from './stats.js';
 
 export type ScaleMode = 'mesh' | 'rr';
@@ -260,9 +260,6 @@ class ReplyWaiter {
   }
 }
 
-/** CPU priority (nice) of what stands in for machines of its own here: etcd and the block claims. */
-const AHEAD_OF_NODES_NICE = -10;
-
 async function measureConvergence(
   cluster: Cluster,
   o: ScaleOptions,
@@ -313,22 +310,22 @@ async function measureConvergence(
     };
     // The claims stand in for each node's CNI plugin, which in a real cluster shares the cores
     // of its own node only; here it would wait behind every node's daemons for two cores, and
-    // the claims' pace would measure that wait. So, as etcd (etcdNice), this thread runs ahead
-    // of the nodes while it claims. Route times are the `ip monitor` children's, not ours.
-    const priority = getPriority();
-    setPriority(AHEAD_OF_NODES_NICE);
+    // the claims' pace would measure that wait. So this thread, and etcd through this
+    // session's scheduling group, run ahead of the nodes while it claims (priority.ts). Route
+    // times are the `ip monitor` children's, not ours.
     const t0 = Date.now();
     // As the nodes' first ADDs would, at once — ten in flight at a time from this one client.
     const blocks: { node: string; block: string; writtenAt: number }[] = [];
     let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(10, nodes.length) }, async () => {
-        while (next < nodes.length) blocks.push(await claim(nodes[next++]!));
-      }),
-    ).finally(() => {
-      ds.close();
-      setPriority(priority);
-    });
+    await aheadOfNodes(
+      () =>
+        Promise.all(
+          Array.from({ length: Math.min(10, nodes.length) }, async () => {
+            while (next < nodes.length) blocks.push(await claim(nodes[next++]!));
+          }),
+        ),
+      o.log,
+    ).finally(() => ds.close());
     const etcdWritesMs = Date.now() - t0;
     const complete = (i: number) =>
       blocks.every((b) => b.node === nodes[i]!.name || monitors[i]!.firstSeen.has(b.block));

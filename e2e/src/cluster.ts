@@ -58,7 +58,9 @@ export interface ClusterOptions {
   /**
    * CPU priority of etcd (default null: the machine's default). A large cluster on one machine
    * starves an etcd that competes with every node for the same cores; in a real cluster it
-   * runs on control-plane machines of its own.
+   * runs on control-plane machines of its own. etcd shares the caller's session, and where the
+   * kernel groups tasks by session (autogroup) this nice counts only inside that group; each
+   * node daemon is a group of its own (bench/priority.ts raises the session's group).
    */
   etcdNice?: number | null;
   /**
