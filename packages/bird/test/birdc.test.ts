@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@tricolor/testkit';
 import { parse as parseYaml } from 'yaml';
-import { BIRD_JS, BIRDC_JS } from './helpers.js';
+import { BIRD_JS, BIRDC_JS, offlineSpeakerArgs } from './helpers.js';
 
 /** Runs birdc with its stdout on a pipe that is read slowly (a consumer like `less` or `jq`). */
 function birdc(args: string[], slowMs = 0): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -43,18 +43,7 @@ describe('tricolor-birdc', () => {
   before(async () => {
     daemon = spawn(
       process.execPath,
-      [
-        BIRD_JS,
-        '--router-id',
-        '10.66.0.1',
-        '--no-listen',
-        '--no-kernel',
-        '--control',
-        ctl,
-        '--peer',
-        '10.66.0.2,passive,name=upstream',
-        ...exports,
-      ],
+      [BIRD_JS, ...offlineSpeakerArgs(ctl, '10.66.0.2,passive,name=upstream'), ...exports],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     await waitFor(

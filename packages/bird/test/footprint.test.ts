@@ -14,7 +14,7 @@ import { after, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { waitFor } from '@tricolor/testkit';
 import { query } from '../src/control/client.js';
-import { BIRD_JS } from './helpers.js';
+import { BIRD_JS, offlineSpeakerArgs } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tb-footprint-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,14 +34,7 @@ test('a standalone speaker loads neither node:https, TLS nor crypto', async () =
       '--import',
       pathToFileURL(preload).href,
       BIRD_JS,
-      '--router-id',
-      '10.66.0.1',
-      '--no-listen',
-      '--no-kernel',
-      '--control',
-      ctl,
-      '--peer',
-      '10.66.0.2,passive,rr-client',
+      ...offlineSpeakerArgs(ctl, '10.66.0.2,passive,rr-client'),
     ],
     { stdio: 'ignore', env: { ...process.env, RECORD_MODULES_TO: out } },
   );

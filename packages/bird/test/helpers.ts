@@ -12,6 +12,14 @@ export const BIRDC_JS = join(dirname(fileURLToPath(import.meta.url)), '..', 'src
 /** The command operators run: bin/tricolor-bird.js, with the node flags of its #! line. */
 export const BIRD_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'tricolor-bird.js');
 
+/**
+ * A speaker with no BGP listener and no kernel (no namespace, no root needed): router id
+ * 10.66.0.1, one peer that never connects, control socket at `ctl`.
+ */
+export function offlineSpeakerArgs(ctl: string, peer: string): string[] {
+  return ['--router-id', '10.66.0.1', '--no-listen', '--no-kernel', '--control', ctl, '--peer', peer];
+}
+
 /** Our speaker in a namespace (standalone mode). */
 export async function startOurs(
   ns: Netns,
