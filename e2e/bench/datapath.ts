@@ -5,11 +5,13 @@
  * node, pod, ...) so both see the same load; the figure is the median. Also the MTU as the
  * CNI plugin and felix set it, DF pings at the largest size that must pass and one byte more,
  * and the IP fragments the nodes created or reassembled during the runs (must be none).
- * In VXLAN mode a bare kernel VXLAN pair between the same nodes is a second anchor: what
- * encapsulation alone costs on this kernel, so Tricolor's own share can be read apart.
+ * A second anchor is the kernel's own path without Tricolor between the same nodes: in VXLAN
+ * mode a bare kernel VXLAN pair (what encapsulation alone costs), in direct mode bare routed
+ * veths (what two veth hops and two forwarding decisions cost), so Tricolor's own share can
+ * be read apart.
  */
 import type { ChildProcess } from 'node:child_process';
-import type { BenchRow, Netns } from '@tricolor/testkit';
+import { type BenchRow, connectVeth, Netns } from '@tricolor/testkit';
 import { Cluster, type Mode } from '../src/cluster.js';
 import { iperf, startIperfServer } from './iperf.js';
 import { median } from './stats.js';
@@ -73,6 +75,43 @@ async function bareVxlanPair(
   return ends[1]!.addr;
 }
 
+/**
+ * The kernel's own routed path between two pods, without Tricolor: on each node a namespace of
+ * its own joined by a plain veth pair (a /30 each, the node's end the pod's gateway) and one
+ * static route per node towards the other's /30, so a packet crosses the same two veth hops and
+ * two forwarding decisions as a pod's, with none of our devices, routes, neighbors or ARP
+ * proxying. The direct rows read against it say what is Tricolor's and what is the kernel's.
+ */
+const BARE_ROUTED = { prefix: '198.19.254', hostIf: 'bare0', len: 30 };
+
+async function bareRoutedPath(
+  a: { ns: Netns; ip: string },
+  b: { ns: Netns; ip: string },
+  mtu: number,
+  pods: Netns[],
+): Promise<{ from: Netns; to: string }> {
+  const p = BARE_ROUTED.prefix;
+  const sides = [
+    { node: a, gw: `${p}.1`, pod: `${p}.2`, net: `${p}.0/${BARE_ROUTED.len}`, peer: b },
+    { node: b, gw: `${p}.5`, pod: `${p}.6`, net: `${p}.4/${BARE_ROUTED.len}`, peer: a },
+  ];
+  for (const [i, s] of sides.entries()) {
+    const pod = await Netns.create(`bare${i + 1}`);
+    pods.push(pod);
+    await connectVeth(s.node.ns, `${s.gw}/${BARE_ROUTED.len}`, pod, `${s.pod}/${BARE_ROUTED.len}`, {
+      a: BARE_ROUTED.hostIf,
+    });
+    await s.node.ns.exec('ip', ['link', 'set', BARE_ROUTED.hostIf, 'mtu', String(mtu)]);
+    await pod.exec('ip', ['link', 'set', 'eth0', 'mtu', String(mtu)]);
+    await pod.exec('ip', ['route', 'add', 'default', 'via', s.gw]);
+  }
+  for (const s of sides) {
+    const other = sides.find((x) => x !== s)!;
+    await s.node.ns.exec('ip', ['route', 'add', other.net, 'via', other.node.ip]);
+  }
+  return { from: pods[pods.length - 2]!, to: sides[1]!.pod };
+}
+
 /** Round-trip times (ms) of `count` echo requests 10 ms apart. */
 async function pingRtts(ns: Netns, ip: string, count: number): Promise<number[]> {
   const r = await ns.exec('ping', ['-n', '-c', String(count), '-i', '0.01', '-W', '1', ip], {
@@ -130,6 +169,7 @@ async function offloads(ns: Netns, dev: string): Promise<string> {
 export async function measureDataPath(mode: 'mesh' | 'vxlan', o: DataPathOptions): Promise<BenchRow[]> {
   const cluster = await Cluster.up({ nodes: 2, mode });
   const servers: ChildProcess[] = [];
+  const barePods: Netns[] = [];
   try {
     const n1 = cluster.nodes.get('node-1')!;
     const n2 = cluster.nodes.get('node-2')!;
@@ -163,7 +203,9 @@ export async function measureDataPath(mode: 'mesh' | 'vxlan', o: DataPathOptions
       o.log(`${mode}: offloads vxlan.tricolor: ${await offloads(n1.ns, 'vxlan.tricolor')}`);
 
     const bareIp = mode === 'vxlan' ? await bareVxlanPair(n1, n2, want) : undefined;
+    const routed = mode === 'mesh' ? await bareRoutedPath(n1, n2, want, barePods) : undefined;
     servers.push(await startIperfServer(n2.ns), await startIperfServer(b.ns));
+    if (routed) servers.push(await startIperfServer(barePods[1]!));
     const fragsBefore = (await fragCounters(n1.ns)) + (await fragCounters(n2.ns));
     const nodeGbps: number[] = [];
     const podGbps: number[] = [];
@@ -173,46 +215,53 @@ export async function measureDataPath(mode: 'mesh' | 'vxlan', o: DataPathOptions
     const bareRtt: number[] = [];
     for (let i = 0; i < o.runs; i++) {
       const nn = await iperf(n1.ns, n2.ip, o.seconds);
-      const bb = bareIp ? await iperf(n1.ns, bareIp, o.seconds) : undefined;
+      const bb = bareIp
+        ? await iperf(n1.ns, bareIp, o.seconds)
+        : routed
+          ? await iperf(routed.from, routed.to, o.seconds)
+          : undefined;
       const pp = await iperf(a.ns, b.ip, o.seconds);
       nodeGbps.push(nn.gbps);
       podGbps.push(pp.gbps);
       if (bb) bareGbps.push(bb.gbps);
       nodeRtt.push(...(await pingRtts(n1.ns, n2.ip, o.pings)));
       if (bareIp) bareRtt.push(...(await pingRtts(n1.ns, bareIp, o.pings)));
+      if (routed) bareRtt.push(...(await pingRtts(routed.from, routed.to, o.pings)));
       podRtt.push(...(await pingRtts(a.ns, b.ip, o.pings)));
       o.log(
-        `${mode}: run ${i + 1}: node↔node ${nn.gbps.toFixed(2)} Gbit/s (${nn.retransmits} retr)${bb ? `, bare VXLAN ${bb.gbps.toFixed(2)} Gbit/s (${bb.retransmits} retr)` : ''}, pod↔pod ${pp.gbps.toFixed(2)} Gbit/s (${pp.retransmits} retr)`,
+        `${mode}: run ${i + 1}: node↔node ${nn.gbps.toFixed(2)} Gbit/s (${nn.retransmits} retr)${bb ? `, bare ${bareIp ? 'VXLAN' : 'routed veths'} ${bb.gbps.toFixed(2)} Gbit/s (${bb.retransmits} retr)` : ''}, pod↔pod ${pp.gbps.toFixed(2)} Gbit/s (${pp.retransmits} retr)`,
       );
     }
     const frags = (await fragCounters(n1.ns)) + (await fragCounters(n2.ns)) - fragsBefore;
     const label = mode === 'mesh' ? 'direct (mesh)' : 'VXLAN';
     const anchor = (figure: number) => ({ name: 'node↔node', figure });
-    const bare = (figure: number) => ({ name: 'bare kernel VXLAN pair', figure });
-    // What encapsulation alone costs here, and Tricolor's share beyond it (veths, routes, rules).
-    const bareRows: BenchRow[] = bareIp
+    const bareName = bareIp ? 'bare kernel VXLAN pair' : 'bare routed veths';
+    const bare = (figure: number) => ({ name: bareName, figure });
+    // What the kernel's own path costs here (encapsulation; or veths and forwarding), and
+    // Tricolor's share beyond it (its devices, routes, rules).
+    const bareRows: BenchRow[] = bareGbps.length
       ? [
           {
-            row: `VXLAN: TCP over a bare kernel VXLAN pair (no Tricolor), median of ${o.runs}`,
+            row: `${label}: TCP over ${bareIp ? 'a bare kernel VXLAN pair' : 'bare routed veths'} (no Tricolor), median of ${o.runs}`,
             figure: median(bareGbps),
             unit: 'Gbit/s',
             anchor: anchor(median(nodeGbps)),
           },
           {
-            row: `VXLAN: TCP pod↔pod against the bare kernel VXLAN pair, median of ${o.runs}`,
+            row: `${label}: TCP pod↔pod against the ${bareName}, median of ${o.runs}`,
             figure: median(podGbps),
             unit: 'Gbit/s',
             anchor: bare(median(bareGbps)),
             target: { on: 'ratio', op: '>=', value: 0.95 },
           },
           {
-            row: `VXLAN: ping RTT over a bare kernel VXLAN pair (no Tricolor), median of ${bareRtt.length}`,
+            row: `${label}: ping RTT over ${bareIp ? 'a bare kernel VXLAN pair' : 'bare routed veths'} (no Tricolor), median of ${bareRtt.length}`,
             figure: median(bareRtt) * 1000,
             unit: 'µs',
             anchor: anchor(median(nodeRtt) * 1000),
           },
           {
-            row: `VXLAN: ping RTT pod↔pod against the bare kernel VXLAN pair, median of ${podRtt.length}`,
+            row: `${label}: ping RTT pod↔pod against the ${bareName}, median of ${podRtt.length}`,
             figure: median(podRtt) * 1000,
             unit: 'µs',
             anchor: bare(median(bareRtt) * 1000),
@@ -251,6 +300,7 @@ export async function measureDataPath(mode: 'mesh' | 'vxlan', o: DataPathOptions
     ];
   } finally {
     for (const s of servers) s.kill('SIGTERM');
+    for (const ns of barePods) await ns.destroy();
     await cluster.down();
   }
 }
