@@ -38,15 +38,19 @@ export function autogroupNice(): number | undefined {
  */
 export async function aheadOfNodes<T>(fn: () => Promise<T>, log: (line: string) => void): Promise<T> {
   const nice = getPriority();
-  const group = autogroupNice();
+  let group = autogroupNice();
   setPriority(AHEAD_OF_NODES_NICE);
-  if (group !== undefined) writeFileSync(AUTOGROUP, String(AHEAD_OF_NODES_GROUP_NICE));
-  log(
-    `ahead of the nodes: nice ${AHEAD_OF_NODES_NICE}` +
-      (group === undefined
-        ? ' (the kernel groups no sessions)'
-        : `, session group nice ${AHEAD_OF_NODES_GROUP_NICE} (was ${group})`),
-  );
+  let how = ' (the kernel groups no sessions)';
+  if (group !== undefined) {
+    try {
+      writeFileSync(AUTOGROUP, String(AHEAD_OF_NODES_GROUP_NICE));
+      how = `, session group nice ${AHEAD_OF_NODES_GROUP_NICE} (was ${group})`;
+    } catch (e) {
+      how = ` only: cannot set the session group's nice (${(e as Error).message})`;
+      group = undefined;
+    }
+  }
+  log(`ahead of the nodes: nice ${AHEAD_OF_NODES_NICE}${how}`);
   try {
     return await fn();
   } finally {
